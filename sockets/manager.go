@@ -1,0 +1,150 @@
+package sockets
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config holds the engine's limits and dependencies.
+type Config struct {
+	// MaxSockets is how many sockets one session may have open at once.
+	MaxSockets int
+	// IdleTimeout ends a session nobody has watched or used for this long;
+	// 0 keeps sessions until the manager closes.
+	IdleTimeout time.Duration
+	// Resolver resolves host names for connect; nil means Go's resolver.
+	Resolver Resolver
+	Logger   *slog.Logger
+}
+
+// Manager creates, finds and expires sessions.
+type Manager struct {
+	cfg Config
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	closed   bool
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+// ErrClosed is returned by Create once the manager has been closed.
+var ErrClosed = errors.New("sockplay is shutting down")
+
+// NewManager returns a Manager; Close it to end every session.
+func NewManager(cfg Config) *Manager {
+	if cfg.MaxSockets <= 0 {
+		cfg.MaxSockets = 64
+	}
+	if cfg.Resolver == nil {
+		cfg.Resolver = net.DefaultResolver
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	m := &Manager{cfg: cfg, sessions: map[string]*Session{}, stop: make(chan struct{})}
+	if cfg.IdleTimeout > 0 {
+		m.wg.Add(1)
+		go m.expire()
+	}
+	return m
+}
+
+// Create starts a new session.
+func (m *Manager) Create() (*Session, error) {
+	id := newID()
+	s := newSession(id, m.cfg)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	m.sessions[id] = s
+	m.cfg.Logger.Info("session created", "session", id)
+	return s, nil
+}
+
+// Get finds a live session by id.
+func (m *Manager) Get(id string) (*Session, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	return s, ok
+}
+
+// Len is how many sessions are live.
+func (m *Manager) Len() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions)
+}
+
+// End closes one session and forgets it.
+func (m *Manager) End(id string) {
+	m.mu.Lock()
+	s, ok := m.sessions[id]
+	delete(m.sessions, id)
+	m.mu.Unlock()
+	if ok {
+		s.Close()
+	}
+}
+
+// Close ends every session and stops the expiry loop.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	all := m.sessions
+	m.sessions = map[string]*Session{}
+	m.mu.Unlock()
+	close(m.stop)
+	m.wg.Wait()
+	for _, s := range all {
+		s.Close()
+	}
+}
+
+func (m *Manager) expire() {
+	defer m.wg.Done()
+	every := min(m.cfg.IdleTimeout/4, time.Minute)
+	every = max(every, 10*time.Millisecond)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case now := <-t.C:
+			m.mu.Lock()
+			var idle []string
+			for id, s := range m.sessions {
+				if since, quiet := s.idleSince(); quiet && now.Sub(since) > m.cfg.IdleTimeout {
+					idle = append(idle, id)
+				}
+			}
+			m.mu.Unlock()
+			for _, id := range idle {
+				m.cfg.Logger.Info("session expired", "session", id)
+				m.End(id)
+			}
+		}
+	}
+}
+
+// newID is 80 random bits in lower-case base32: unguessable, URL-safe.
+func newID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}

@@ -1,0 +1,213 @@
+package sockets
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strconv"
+)
+
+// Op is one call a user makes: {"op": "connect", "sock": "s1", "addr": "..."}.
+// Arguments are flat and named as in Python; they are echoed back in the
+// op's Event as Args.
+type Op struct {
+	Op   string `json:"op"`
+	Sock string `json:"sock,omitempty"`
+	Args
+}
+
+// Args are an op's arguments. Pointers and Timeout tell "absent" from zero,
+// so that a missing argument is an error and not a silent default.
+type Args struct {
+	Family  string   `json:"family,omitempty"`
+	Type    string   `json:"type,omitempty"`
+	Addr    string   `json:"addr,omitempty"`
+	Backlog *int     `json:"backlog,omitempty"`
+	Bufsize *int     `json:"bufsize,omitempty"`
+	Timeout Timeout  `json:"timeout,omitzero"`
+	Flag    *bool    `json:"flag,omitempty"`
+	How     *How     `json:"how,omitempty"`
+	Data    *Data    `json:"data,omitempty"`
+	On      *bool    `json:"on,omitempty"`
+	Chunk   *int     `json:"chunk,omitempty"`
+	Delay   *float64 `json:"delay,omitempty"`
+	// Requested is set by the engine when it capped bufsize.
+	Requested *int `json:"requested,omitempty"`
+}
+
+// Timeout is Python's timeout value: absent, None (blocking), or seconds
+// (0 meaning non-blocking).
+type Timeout struct {
+	Set     bool
+	None    bool
+	Seconds float64
+}
+
+func (t Timeout) IsZero() bool { return !t.Set }
+
+func (t Timeout) MarshalJSON() ([]byte, error) {
+	if t.None {
+		return []byte("null"), nil
+	}
+	return json.Marshal(t.Seconds)
+}
+
+func (t *Timeout) UnmarshalJSON(b []byte) error {
+	*t = Timeout{Set: true}
+	if string(b) == "null" {
+		t.None = true
+		return nil
+	}
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("timeout must be a number of seconds or null, not %s", b)
+	}
+	t.Seconds = f
+	return nil
+}
+
+// How is shutdown's argument: "SHUT_RD", "SHUT_WR", "SHUT_RDWR" or 0, 1, 2.
+type How int
+
+var howNames = []string{"SHUT_RD", "SHUT_WR", "SHUT_RDWR"}
+
+func (h How) MarshalJSON() ([]byte, error) {
+	if h >= 0 && int(h) < len(howNames) {
+		return json.Marshal(howNames[h])
+	}
+	return json.Marshal(int(h))
+}
+
+func (h *How) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		for i, n := range howNames {
+			if s == n {
+				*h = How(i)
+				return nil
+			}
+		}
+		return fmt.Errorf("how must be SHUT_RD, SHUT_WR or SHUT_RDWR, not %q", s)
+	}
+	var n int
+	if err := json.Unmarshal(b, &n); err != nil {
+		return fmt.Errorf("how must be SHUT_RD, SHUT_WR, SHUT_RDWR or 0, 1, 2, not %s", b)
+	}
+	*h = How(n)
+	return nil
+}
+
+// Data is a byte string on the wire: exactly one of text (UTF-8), hex or
+// b64. The engine echoes data back as b64 so that any byte survives.
+type Data struct {
+	Text *string `json:"text,omitempty"`
+	Hex  *string `json:"hex,omitempty"`
+	B64  *string `json:"b64,omitempty"`
+}
+
+// Bytes decodes d, or says clearly what is wrong with it.
+func (d *Data) Bytes() ([]byte, error) {
+	set := 0
+	for _, p := range []*string{d.Text, d.Hex, d.B64} {
+		if p != nil {
+			set++
+		}
+	}
+	if set != 1 {
+		return nil, fmt.Errorf("data needs exactly one of text, hex or b64 (got %d)", set)
+	}
+	switch {
+	case d.Text != nil:
+		return []byte(*d.Text), nil
+	case d.Hex != nil:
+		// Spaces and colons are allowed between bytes, as hex dumps have them.
+		h := bytes.NewBuffer(nil)
+		for _, c := range *d.Hex {
+			if c != ' ' && c != ':' && c != '\n' && c != '\t' {
+				h.WriteRune(c)
+			}
+		}
+		b, err := hex.DecodeString(h.String())
+		if err != nil {
+			return nil, fmt.Errorf("invalid hex data: %v", err)
+		}
+		return b, nil
+	default:
+		b, err := base64.StdEncoding.DecodeString(*d.B64)
+		if err != nil {
+			return nil, fmt.Errorf("invalid base64 data: %v", err)
+		}
+		return b, nil
+	}
+}
+
+// B64Data wraps bytes as wire Data.
+func B64Data(b []byte) *Data {
+	s := base64.StdEncoding.EncodeToString(b)
+	return &Data{B64: &s}
+}
+
+// Result is what a successful op returns. Only the fields that apply are
+// set; N is a pointer because n: 0 (EOF) must be sent.
+type Result struct {
+	N       *int     `json:"n,omitempty"`
+	B64     []byte   `json:"b64,omitempty"`
+	Sock    string   `json:"sock,omitempty"`
+	Family  string   `json:"family,omitempty"`
+	Type    string   `json:"type,omitempty"`
+	Local   string   `json:"local,omitempty"`
+	Peer    string   `json:"peer,omitempty"`
+	Mode    string   `json:"mode,omitempty"`
+	Timeout *float64 `json:"timeout,omitempty"`
+	On      *bool    `json:"on,omitempty"`
+	Bufsize int      `json:"bufsize,omitempty"`
+	EOF     bool     `json:"eof,omitempty"`
+	Note    string   `json:"note,omitempty"`
+}
+
+func intp(n int) *int { return &n }
+
+// Event is the one record every op and every asynchronous happening
+// produces. Seq orders a session's events; T is microseconds since the
+// session started, taken when the event happened; Start is when the op was
+// submitted, so a pending call can be drawn as a bar.
+type Event struct {
+	Seq    int64   `json:"seq"`
+	T      int64   `json:"t"`
+	Start  int64   `json:"start"`
+	Call   int64   `json:"call,omitempty"`
+	Sock   string  `json:"sock,omitempty"`
+	Op     string  `json:"op"`
+	Args   *Args   `json:"args,omitempty"`
+	OK     bool    `json:"ok"`
+	Result *Result `json:"result,omitempty"`
+	Error  *Error  `json:"error,omitempty"`
+	Auto   bool    `json:"auto,omitempty"`
+	// Reply is the id the submitting client gave its op; Origin says which
+	// client that was, so that only it is told "reply".
+	Reply  string `json:"reply,omitempty"`
+	Origin uint64 `json:"-"`
+}
+
+// Origin identifies who submitted an op, so the answer can carry their id.
+type Origin struct {
+	Conn  uint64
+	Reply string
+}
+
+// Ops lists every op the engine knows, so decoders can reject the rest.
+var Ops = map[string]bool{
+	"socket": true, "connect": true, "send": true, "sendall": true,
+	"recv": true, "autorecv": true, "settimeout": true, "gettimeout": true,
+	"setblocking": true, "shutdown": true, "close": true,
+	"getsockname": true, "getpeername": true, "sendchunks": true,
+}
+
+func (t Timeout) String() string {
+	if t.None {
+		return "None"
+	}
+	return strconv.FormatFloat(t.Seconds, 'g', -1, 64)
+}

@@ -1,0 +1,522 @@
+package sockets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxBufsize caps recv's bufsize: a larger request is served with this
+// much and the event says so, rather than allocating what a typo asked for.
+const MaxBufsize = 1 << 20
+
+// DefaultAutoBufsize is autorecv's bufsize when none is given.
+const DefaultAutoBufsize = 4096
+
+// call is one submitted op on its way to its event.
+type call struct {
+	s     *Session
+	id    int64
+	op    Op
+	from  Origin
+	start int64
+	sock  *Socket
+}
+
+// finish turns the outcome into the op's one event.
+func (c *call) finish(res *Result, err error) {
+	ev := Event{Call: c.id, Start: c.start, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op),
+		Reply: c.from.Reply, Origin: c.from.Conn, Result: res}
+	if err != nil {
+		ev.Error = asError(err)
+	} else {
+		ev.OK = true
+	}
+	if c.sock != nil {
+		c.sock.refresh()
+	}
+	c.s.append(ev)
+}
+
+// argsOf is the args echo: the op's arguments, or nil when it had none.
+func argsOf(op Op) *Args {
+	if op.Args == (Args{}) {
+		return nil
+	}
+	a := op.Args
+	return &a
+}
+
+// lane says which of a socket's queues an op waits in; control ops
+// (settimeout, close, ...) never block and run at once.
+type lane int
+
+const (
+	laneNone lane = iota
+	laneRead
+	laneWrite
+	laneBoth
+)
+
+var opLanes = map[string]lane{
+	"recv": laneRead, "send": laneWrite, "sendall": laneWrite, "sendchunks": laneWrite, "connect": laneBoth,
+}
+
+func (c *call) dispatch() {
+	if c.op.Op == "socket" {
+		c.finish(c.s.newSocketOp(c))
+		return
+	}
+	if !Ops[c.op.Op] {
+		c.finish(nil, errType("unknown op %q", c.op.Op))
+		return
+	}
+	if c.op.Sock == "" {
+		c.finish(nil, errType("%s() needs a socket: \"sock\" is missing", c.op.Op))
+		return
+	}
+	c.sock = c.s.socket(c.op.Sock)
+	if c.sock == nil {
+		c.finish(nil, &Error{Exc: "NameError", Msg: fmt.Sprintf("name '%s' is not defined: there is no socket %s in this session", c.op.Sock, c.op.Sock)})
+		return
+	}
+	if err := c.validate(); err != nil {
+		c.finish(nil, err)
+		return
+	}
+	l := opLanes[c.op.Op]
+	if l == laneNone {
+		c.finish(c.control())
+		return
+	}
+	waits, done := c.sock.enqueue(l == laneRead || l == laneBoth, l == laneWrite || l == laneBoth)
+	c.s.mu.Lock()
+	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start}
+	c.s.notifyLocked()
+	c.s.mu.Unlock()
+	c.s.goRun(func() {
+		defer close(done)
+		for _, w := range waits {
+			<-w
+		}
+		c.finish(c.blockingOp())
+	})
+}
+
+// validate checks arguments before an op is queued, so that bad input is
+// answered at once and never waits behind a pending call.
+func (c *call) validate() error {
+	a := &c.op.Args
+	switch c.op.Op {
+	case "recv":
+		if a.Bufsize == nil {
+			return errType("recv() missing required argument 'bufsize'")
+		}
+		if *a.Bufsize < 0 {
+			return errValue("negative buffersize in recv")
+		}
+		if *a.Bufsize > MaxBufsize {
+			req := *a.Bufsize
+			a.Requested = &req
+			a.Bufsize = intp(MaxBufsize)
+		}
+		c.sock.mu.Lock()
+		auto := c.sock.auto != nil
+		c.sock.mu.Unlock()
+		if auto {
+			return &Error{Exc: "RuntimeError", Msg: fmt.Sprintf("autorecv is on for %s: turn it off to recv by hand", c.op.Sock)}
+		}
+	case "send", "sendall", "sendchunks":
+		if a.Data == nil {
+			return errType("%s() missing required argument 'data'", c.op.Op)
+		}
+		b, err := a.Data.Bytes()
+		if err != nil {
+			return errValue("%v", err)
+		}
+		// Echo the bytes in one canonical form, whatever the client sent.
+		a.Data = B64Data(b)
+		if c.op.Op == "sendchunks" {
+			if a.Chunk == nil || *a.Chunk < 1 {
+				return errValue("sendchunks() needs chunk, a size of at least 1 byte")
+			}
+			if a.Delay != nil && (*a.Delay < 0 || *a.Delay > 60 || math.IsNaN(*a.Delay)) {
+				return errValue("sendchunks() delay must be between 0 and 60 seconds")
+			}
+		}
+	case "connect":
+		if a.Addr == "" {
+			return errType("connect() missing required argument 'address' (host:port)")
+		}
+	case "settimeout":
+		if !a.Timeout.Set {
+			return errType("settimeout() missing required argument 'timeout' (seconds, or null for None)")
+		}
+		if !a.Timeout.None && (a.Timeout.Seconds < 0 || math.IsNaN(a.Timeout.Seconds) || a.Timeout.Seconds > 1e9) {
+			return errValue("Timeout value out of range")
+		}
+	case "setblocking":
+		if a.Flag == nil {
+			return errType("setblocking() missing required argument 'flag' (true or false)")
+		}
+	case "shutdown":
+		if a.How == nil {
+			return errType("shutdown() missing required argument 'how' (SHUT_RD, SHUT_WR or SHUT_RDWR)")
+		}
+	case "autorecv":
+		if a.Bufsize != nil && (*a.Bufsize < 1 || *a.Bufsize > MaxBufsize) {
+			return errValue("autorecv bufsize must be between 1 and %d", MaxBufsize)
+		}
+	}
+	return nil
+}
+
+func (s *Session) newSocketOp(c *call) (*Result, error) {
+	a := c.op.Args
+	family := unix.AF_INET
+	switch a.Family {
+	case "", "inet", "AF_INET":
+	case "inet6", "AF_INET6":
+		family = unix.AF_INET6
+	default:
+		return nil, errValue("family must be inet or inet6, not %q", a.Family)
+	}
+	stype := unix.SOCK_STREAM
+	switch a.Type {
+	case "", "stream", "SOCK_STREAM":
+	case "dgram", "SOCK_DGRAM":
+		stype = unix.SOCK_DGRAM
+	default:
+		return nil, errValue("type must be stream or dgram, not %q", a.Type)
+	}
+	s.mu.Lock()
+	live := 0
+	for _, k := range s.sockets {
+		if !k.closed.Load() {
+			live++
+		}
+	}
+	if live >= s.cfg.MaxSockets {
+		s.mu.Unlock()
+		return nil, &Error{Errno: "EMFILE", Num: int(unix.EMFILE), Exc: "OSError",
+			Msg: fmt.Sprintf("Too many open files: this session may have %d sockets open at once; close one first", s.cfg.MaxSockets)}
+	}
+	s.nextSock++
+	id := fmt.Sprintf("s%d", s.nextSock)
+	s.mu.Unlock()
+	k, err := newSocket(id, family, stype)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.sockets[id] = k
+	s.mu.Unlock()
+	c.op.Sock = id
+	c.sock = k
+	return &Result{Sock: id, Family: familyNames[family], Type: typeNames[stype]}, nil
+}
+
+// control runs the ops that never wait.
+func (c *call) control() (*Result, error) {
+	k, a := c.sock, c.op.Args
+	if k.closed.Load() && c.op.Op != "close" && c.op.Op != "gettimeout" && c.op.Op != "settimeout" && c.op.Op != "setblocking" {
+		return nil, unix.EBADF
+	}
+	switch c.op.Op {
+	case "settimeout", "setblocking":
+		t := blocking
+		if c.op.Op == "settimeout" && !a.Timeout.None {
+			t = time.Duration(a.Timeout.Seconds * float64(time.Second))
+			if t == 0 && a.Timeout.Seconds > 0 {
+				t = time.Nanosecond
+			}
+		}
+		if c.op.Op == "setblocking" && !*a.Flag {
+			t = 0
+		}
+		k.mu.Lock()
+		k.timeout = t
+		k.mu.Unlock()
+		mode, tv := modeOf(t)
+		return &Result{Mode: mode, Timeout: tv}, nil
+	case "gettimeout":
+		mode, tv := modeOf(k.getTimeout())
+		return &Result{Mode: mode, Timeout: tv}, nil
+	case "shutdown":
+		if err := k.control(func(fd int) error { return unix.Shutdown(fd, int(*a.How)) }); err != nil {
+			return nil, err
+		}
+		k.mu.Lock()
+		switch {
+		case *a.How == unix.SHUT_RDWR || (*a.How == unix.SHUT_RD && k.shut == "SHUT_WR") || (*a.How == unix.SHUT_WR && k.shut == "SHUT_RD"):
+			k.shut = "SHUT_RDWR"
+		case k.shut == "":
+			k.shut = howNames[*a.How]
+		}
+		k.mu.Unlock()
+		return &Result{}, nil
+	case "close":
+		k.stopAuto()
+		k.close()
+		return &Result{}, nil
+	case "getsockname":
+		var local string
+		err := k.control(func(fd int) error {
+			sa, err := unix.Getsockname(fd)
+			local = formatSockaddr(sa)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Local: local}, nil
+	case "getpeername":
+		var peer string
+		err := k.control(func(fd int) error {
+			sa, err := unix.Getpeername(fd)
+			if err == nil {
+				peer = formatSockaddr(sa)
+			}
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Peer: peer}, nil
+	case "autorecv":
+		return c.autorecv()
+	}
+	return nil, errType("unknown op %q", c.op.Op)
+}
+
+// blockingOp runs the ops that can wait, in the socket's current mode.
+func (c *call) blockingOp() (*Result, error) {
+	k, a := c.sock, c.op.Args
+	tmo := k.getTimeout()
+	switch c.op.Op {
+	case "recv":
+		if *a.Bufsize == 0 {
+			// CPython answers recv(0) with b'' without a syscall, so it
+			// never waits, whatever the mode.
+			if k.closed.Load() {
+				return nil, unix.EBADF
+			}
+			return &Result{N: intp(0), Note: "recv(0) returns b'' at once without reading: this is not EOF"}, nil
+		}
+		data, err := k.recv(*a.Bufsize, tmo)
+		if err != nil {
+			return nil, err
+		}
+		res := &Result{N: intp(len(data)), B64: data}
+		if len(data) == 0 {
+			res.EOF = true
+			k.mu.Lock()
+			k.eof = true
+			k.mu.Unlock()
+		}
+		if a.Requested != nil {
+			res.Note = fmt.Sprintf("bufsize %d capped at %d", *a.Requested, MaxBufsize)
+		}
+		return res, nil
+	case "send":
+		data, _ := a.Data.Bytes()
+		n, err := k.send(data, tmo)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{N: intp(n)}, nil
+	case "sendall":
+		data, _ := a.Data.Bytes()
+		n, err := k.sendall(data, tmo)
+		if err != nil {
+			// Python's sendall loses this count; showing it is the point.
+			return &Result{N: intp(n)}, err
+		}
+		return &Result{N: intp(n)}, nil
+	case "sendchunks":
+		return c.sendchunks(tmo)
+	case "connect":
+		if k.closed.Load() {
+			return nil, unix.EBADF
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		sa, perr := resolve(ctx, c.s.cfg.Resolver, k.family, "connect", a.Addr)
+		cancel()
+		if perr != nil {
+			return nil, perr
+		}
+		k.setState("connecting")
+		err := k.connect(sa, tmo)
+		if err != nil && err != unix.EINPROGRESS && err != unix.EALREADY {
+			k.mu.Lock()
+			if k.state == "connecting" {
+				k.state = "new"
+			}
+			k.mu.Unlock()
+		}
+		if err != nil {
+			return nil, err
+		}
+		k.refresh()
+		k.mu.Lock()
+		res := &Result{Local: k.local, Peer: k.peer}
+		k.mu.Unlock()
+		return res, nil
+	}
+	return nil, errType("unknown op %q", c.op.Op)
+}
+
+// sendchunks splits data into chunk-byte sends with a pause between them.
+// Each send is its own event (auto), and the op's event gives the total.
+func (c *call) sendchunks(tmo time.Duration) (*Result, error) {
+	k, a := c.sock, c.op.Args
+	data, _ := a.Data.Bytes()
+	var delay time.Duration
+	if a.Delay != nil {
+		delay = time.Duration(*a.Delay * float64(time.Second))
+	}
+	total := 0
+	for off := 0; off < len(data); off += *a.Chunk {
+		if off > 0 && delay > 0 {
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-k.closedCh:
+				t.Stop()
+			}
+		}
+		end := min(off+*a.Chunk, len(data))
+		start := c.s.now()
+		n, err := k.send(data[off:end], tmo)
+		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true}
+		if err != nil {
+			ev.Error = asError(err)
+			c.s.append(ev)
+			return &Result{N: intp(total)}, err
+		}
+		ev.OK, ev.Result = true, &Result{N: intp(n)}
+		c.s.append(ev)
+		total += n
+		if n < end-off {
+			return &Result{N: intp(total), Note: "a send moved only part of its chunk; stopped"}, nil
+		}
+	}
+	return &Result{N: intp(total)}, nil
+}
+
+// autorecv turns the recv loop on (restarting it with a new bufsize if it
+// already runs) or off.
+func (c *call) autorecv() (*Result, error) {
+	k, a := c.sock, c.op.Args
+	on := a.On == nil || *a.On
+	k.stopAuto()
+	if !on {
+		f := false
+		return &Result{On: &f}, nil
+	}
+	bufsize := DefaultAutoBufsize
+	if a.Bufsize != nil {
+		bufsize = *a.Bufsize
+	}
+	loop := &autoLoop{bufsize: bufsize, done: make(chan struct{})}
+	waits, done := k.enqueue(true, false)
+	k.mu.Lock()
+	k.auto = loop
+	k.mu.Unlock()
+	c.s.goRun(func() {
+		defer close(done)
+		for _, w := range waits {
+			<-w
+		}
+		c.s.autoRecvLoop(k, loop)
+	})
+	t := true
+	return &Result{On: &t, Bufsize: bufsize}, nil
+}
+
+// stopAuto stops a running autorecv and waits until its loop has ended.
+func (k *Socket) stopAuto() {
+	k.mu.Lock()
+	loop := k.auto
+	k.mu.Unlock()
+	if loop == nil {
+		return
+	}
+	k.autoMu.Lock()
+	loop.stop.Store(true)
+	if !k.closed.Load() {
+		_ = k.f.SetReadDeadline(time.Unix(1, 0))
+	}
+	k.autoMu.Unlock()
+	<-loop.done
+}
+
+// autoRecvLoop is autorecv's loop: wait until readable, one recv, one
+// event, until EOF, an error, a stop or a close.
+func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
+	defer func() {
+		k.mu.Lock()
+		if k.auto == loop {
+			k.auto = nil
+		}
+		k.mu.Unlock()
+		close(loop.done)
+		s.touch()
+	}()
+	buf := make([]byte, loop.bufsize)
+	for {
+		k.autoMu.Lock()
+		if loop.stop.Load() || k.closed.Load() {
+			k.autoMu.Unlock()
+			return
+		}
+		err := k.f.SetReadDeadline(time.Time{})
+		k.autoMu.Unlock()
+		if err != nil {
+			return
+		}
+		start := s.now()
+		var n int
+		var serr error
+		err = k.rc.Read(func(fd uintptr) bool {
+			n, _, serr = unix.Recvfrom(int(fd), buf, 0)
+			return !wouldBlock(serr)
+		})
+		if loop.stop.Load() || k.closed.Load() {
+			// Stopped or closed while waiting: the stop or close is the
+			// event; a recv that was never made has none.
+			if err != nil || serr != nil {
+				return
+			}
+		}
+		if err == nil {
+			err = serr
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: &Args{Bufsize: intp(loop.bufsize)}, Auto: true}
+		if err != nil {
+			ev.Error = asError(err)
+			s.append(ev)
+			return
+		}
+		data := make([]byte, n)
+		copy(data, buf[:n])
+		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
+		if n == 0 {
+			k.mu.Lock()
+			k.eof = true
+			k.mu.Unlock()
+		}
+		s.append(ev)
+		if n == 0 {
+			return
+		}
+	}
+}

@@ -1,0 +1,321 @@
+package sockets
+
+import (
+	"context"
+	"log/slog"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// Session owns its sockets, an append-only event log numbered by seq, and
+// the set of calls still pending. Viewers do not get pushed to: they keep
+// a cursor into the log and wait on Changed, so a slow viewer costs the
+// session nothing and can never make it lose or reorder an event.
+type Session struct {
+	id    string
+	cfg   Config
+	log   *slog.Logger
+	start time.Time
+	wg    sync.WaitGroup // op goroutines and auto loops
+
+	mu         sync.Mutex
+	events     []Event
+	changed    chan struct{}
+	version    uint64
+	sockets    map[string]*Socket
+	nextSock   int
+	nextCall   int64
+	pending    map[int64]Pending
+	waiters    map[int64]chan Event
+	closed     bool
+	done       chan struct{}
+	lastActive time.Time
+	viewers    int
+}
+
+// Pending is a call that has been submitted and has not produced its event
+// yet: a blocking recv, a connect in progress, or an op queued behind one.
+type Pending struct {
+	Call  int64  `json:"call"`
+	Sock  string `json:"sock,omitempty"`
+	Op    string `json:"op"`
+	Args  *Args  `json:"args,omitempty"`
+	Start int64  `json:"start"`
+}
+
+// SocketInfo is one socket's state as viewers show it.
+type SocketInfo struct {
+	ID       string   `json:"id"`
+	Family   string   `json:"family"`
+	Type     string   `json:"type"`
+	State    string   `json:"state"`
+	Local    string   `json:"local,omitempty"`
+	Peer     string   `json:"peer,omitempty"`
+	Mode     string   `json:"mode"`
+	Timeout  *float64 `json:"timeout,omitempty"`
+	AutoRecv int      `json:"autorecv,omitempty"`
+	Shut     string   `json:"shut,omitempty"`
+	EOF      bool     `json:"eof,omitempty"`
+}
+
+// State is a snapshot of a session for viewers: its sockets, what is
+// pending, and the last seq in the log.
+type State struct {
+	ID      string       `json:"id"`
+	LastSeq int64        `json:"last_seq"`
+	Version uint64       `json:"version"`
+	Sockets []SocketInfo `json:"sockets"`
+	Pending []Pending    `json:"pending"`
+	Ended   bool         `json:"ended,omitempty"`
+}
+
+func newSession(id string, cfg Config) *Session {
+	now := time.Now()
+	return &Session{
+		id:         id,
+		cfg:        cfg,
+		log:        cfg.Logger.With("session", id),
+		start:      now,
+		changed:    make(chan struct{}),
+		sockets:    map[string]*Socket{},
+		pending:    map[int64]Pending{},
+		waiters:    map[int64]chan Event{},
+		done:       make(chan struct{}),
+		lastActive: now,
+	}
+}
+
+// ID is the session's id, as used in URLs.
+func (s *Session) ID() string { return s.id }
+
+// Done is closed when the session has ended.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// now is microseconds since the session started, on the monotonic clock.
+func (s *Session) now() int64 { return time.Since(s.start).Microseconds() }
+
+// Changed returns a channel closed at the next change (event or state).
+// Take it before reading, then wait on it: nothing can slip in between.
+func (s *Session) Changed() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.changed
+}
+
+// notifyLocked wakes every viewer; s.mu must be held.
+func (s *Session) notifyLocked() {
+	s.version++
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// LastSeq is the seq of the newest event, 0 if none.
+func (s *Session) LastSeq() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return int64(len(s.events))
+}
+
+// EventsAfter returns up to max events with seq > after, in seq order.
+func (s *Session) EventsAfter(after int64, max int) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if after < 0 {
+		after = 0
+	}
+	n := int64(len(s.events))
+	if after >= n {
+		return nil
+	}
+	end := n
+	if max > 0 && after+int64(max) < end {
+		end = after + int64(max)
+	}
+	out := make([]Event, end-after)
+	copy(out, s.events[after:end])
+	return out
+}
+
+// Version counts changes; viewers compare it to know when to resend State.
+func (s *Session) Version() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.version
+}
+
+// State snapshots the session.
+func (s *Session) State() State {
+	s.mu.Lock()
+	st := State{ID: s.id, LastSeq: int64(len(s.events)), Version: s.version, Ended: s.closed}
+	socks := make([]*Socket, 0, len(s.sockets))
+	for _, k := range s.sockets {
+		socks = append(socks, k)
+	}
+	st.Pending = make([]Pending, 0, len(s.pending))
+	for _, p := range s.pending {
+		st.Pending = append(st.Pending, p)
+	}
+	s.mu.Unlock()
+	sort.Slice(st.Pending, func(i, j int) bool { return st.Pending[i].Call < st.Pending[j].Call })
+	sort.Slice(socks, func(i, j int) bool { return sockNum(socks[i].id) < sockNum(socks[j].id) })
+	st.Sockets = make([]SocketInfo, 0, len(socks))
+	for _, k := range socks {
+		st.Sockets = append(st.Sockets, k.info())
+	}
+	return st
+}
+
+func sockNum(id string) int {
+	n, _ := strconv.Atoi(id[1:])
+	return n
+}
+
+func (k *Socket) info() SocketInfo {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	in := SocketInfo{ID: k.id, Family: familyNames[k.family], Type: typeNames[k.stype], State: k.state,
+		Local: k.local, Peer: k.peer, Shut: k.shut, EOF: k.eof}
+	in.Mode, in.Timeout = modeOf(k.timeout)
+	if k.auto != nil {
+		in.AutoRecv = k.auto.bufsize
+	}
+	return in
+}
+
+func modeOf(t time.Duration) (string, *float64) {
+	switch {
+	case t == blocking:
+		return "blocking", nil
+	case t == 0:
+		z := 0.0
+		return "non-blocking", &z
+	default:
+		f := t.Seconds()
+		return "timeout", &f
+	}
+}
+
+// Attach and Detach count live viewers; a session with viewers never
+// expires.
+func (s *Session) Attach() {
+	s.mu.Lock()
+	s.viewers++
+	s.lastActive = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *Session) Detach() {
+	s.mu.Lock()
+	s.viewers--
+	s.lastActive = time.Now()
+	s.mu.Unlock()
+}
+
+func (s *Session) idleSince() (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastActive, s.viewers == 0 && len(s.pending) == 0
+}
+
+// Do submits op and waits for its event.
+func (s *Session) Do(ctx context.Context, op Op) (Event, error) {
+	ch := s.Submit(op, Origin{})
+	select {
+	case ev := <-ch:
+		return ev, nil
+	case <-ctx.Done():
+		return Event{}, ctx.Err()
+	}
+}
+
+// Submit starts op and returns a channel that gets its event. Ops are
+// ordered at submission: whatever Submit is called with first on a socket
+// is queued first, whichever goroutine runs it.
+func (s *Session) Submit(op Op, from Origin) <-chan Event {
+	reply := make(chan Event, 1)
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		reply <- Event{Op: op.Op, Sock: op.Sock, Error: &Error{Exc: "OSError", Msg: "this session has ended"}}
+		return reply
+	}
+	s.nextCall++
+	c := &call{s: s, id: s.nextCall, op: op, from: from, start: s.now()}
+	s.waiters[c.id] = reply
+	s.lastActive = time.Now()
+	s.mu.Unlock()
+	c.dispatch()
+	return reply
+}
+
+// append adds an event to the log, answers its caller and wakes viewers.
+func (s *Session) append(ev Event) Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev.Seq = int64(len(s.events)) + 1
+	ev.T = s.now()
+	if ev.T < ev.Start {
+		ev.T = ev.Start
+	}
+	s.events = append(s.events, ev)
+	if ev.Call != 0 {
+		delete(s.pending, ev.Call)
+		if w, ok := s.waiters[ev.Call]; ok {
+			w <- ev
+			delete(s.waiters, ev.Call)
+		}
+	}
+	s.notifyLocked()
+	return ev
+}
+
+// touch tells viewers that state changed without a new event.
+func (s *Session) touch() {
+	s.mu.Lock()
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+func (s *Session) socket(id string) *Socket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sockets[id]
+}
+
+// goRun runs fn on a goroutine the session waits for when it closes.
+func (s *Session) goRun(fn func()) {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		fn()
+	}()
+}
+
+// Close ends the session: every socket is closed, which ends every pending
+// call, and Close waits until all of the session's goroutines are gone.
+func (s *Session) Close() {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
+	s.closed = true
+	socks := make([]*Socket, 0, len(s.sockets))
+	for _, k := range s.sockets {
+		socks = append(socks, k)
+	}
+	s.mu.Unlock()
+	for _, k := range socks {
+		k.stopAuto()
+		k.close()
+	}
+	s.wg.Wait()
+	s.mu.Lock()
+	close(s.done)
+	s.notifyLocked()
+	s.mu.Unlock()
+	s.log.Info("session closed", "sockets", len(socks))
+}

@@ -1,0 +1,338 @@
+package sockets
+
+import (
+	"net/netip"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// blocking is the timeout value meaning Python's None: wait forever.
+const blocking time.Duration = -1
+
+// Socket wraps one OS socket. The fd is always O_NONBLOCK; Python's modes
+// are emulated per call (see io), which is also how CPython implements
+// timeout mode. Ops are ordered per socket through two lanes (read and
+// write) so that a pending recv never holds up a send, as with two Python
+// threads, while recvs run in order and sends run in order.
+type Socket struct {
+	id     string
+	family int
+	stype  int
+
+	f  *os.File
+	rc syscall.RawConn
+
+	closed   atomic.Bool
+	closedCh chan struct{} // closed with the socket, to cut helper pauses short
+
+	// autoMu orders autorecv's "clear deadline, then wait" against the
+	// stopper's "set stop, then expire deadline", so a stop is never lost.
+	autoMu sync.Mutex
+
+	mu        sync.Mutex // guards everything below
+	timeout   time.Duration
+	state     string
+	local     string
+	peer      string
+	shut      string
+	eof       bool
+	auto      *autoLoop
+	readTail  chan struct{}
+	writeTail chan struct{}
+}
+
+// autoLoop is a running autorecv: a recv(bufsize) loop with one event per
+// call. stop asks it to end; done is closed when it has.
+type autoLoop struct {
+	bufsize int
+	stop    atomic.Bool
+	done    chan struct{}
+}
+
+var familyNames = map[int]string{unix.AF_INET: "inet", unix.AF_INET6: "inet6", unix.AF_UNIX: "unix"}
+var typeNames = map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "dgram"}
+
+func newSocket(id string, family, stype int) (*Socket, error) {
+	fd, err := unix.Socket(family, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	// os.NewFile registers a non-blocking fd with the runtime poller, which
+	// gives us readiness waits, deadlines and wake-up on Close for free.
+	f := os.NewFile(uintptr(fd), "socket")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &Socket{id: id, family: family, stype: stype, f: f, rc: rc, timeout: blocking, state: "new", closedCh: make(chan struct{})}
+	s.refresh()
+	return s, nil
+}
+
+// enqueue reserves this op's place in the socket's lanes and returns what
+// to wait for and the channel to close when done.
+func (s *Socket) enqueue(read, write bool) (waits []chan struct{}, done chan struct{}) {
+	done = make(chan struct{})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if read {
+		if s.readTail != nil {
+			waits = append(waits, s.readTail)
+		}
+		s.readTail = done
+	}
+	if write {
+		if s.writeTail != nil {
+			waits = append(waits, s.writeTail)
+		}
+		s.writeTail = done
+	}
+	return waits, done
+}
+
+func (s *Socket) getTimeout() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.timeout
+}
+
+// control runs fn on the fd, unless the socket is closed.
+func (s *Socket) control(fn func(fd int) error) error {
+	if s.closed.Load() {
+		return unix.EBADF
+	}
+	var ferr error
+	if err := s.rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return unix.EBADF
+	}
+	return ferr
+}
+
+// io runs one syscall the way Python does in the given mode. fn reports
+// again=true when the call would block (EAGAIN) and should be retried once
+// the fd is ready. Non-blocking mode (timeout 0) tries exactly once, which
+// is why this uses RawConn rather than deadlines: Go never tries a syscall
+// once its deadline has passed.
+func (s *Socket) io(write bool, tmo time.Duration, deadline time.Time, fn func(fd int) (again bool)) error {
+	if s.closed.Load() {
+		return unix.EBADF
+	}
+	if tmo > 0 && deadline.IsZero() {
+		deadline = time.Now().Add(tmo)
+	}
+	cb := func(fd uintptr) bool {
+		again := fn(int(fd))
+		return !again || tmo == 0
+	}
+	var err error
+	if write {
+		if tmo != 0 {
+			if err := s.f.SetWriteDeadline(deadline); err != nil {
+				return err
+			}
+		}
+		err = s.rc.Write(cb)
+	} else {
+		if tmo != 0 {
+			if err := s.f.SetReadDeadline(deadline); err != nil {
+				return err
+			}
+		}
+		err = s.rc.Read(cb)
+	}
+	if err != nil && s.closed.Load() {
+		return unix.EBADF
+	}
+	return err
+}
+
+func wouldBlock(err error) bool { return err == unix.EAGAIN || err == unix.EINTR }
+
+// recv is one recvfrom(2) of at most n bytes, after waiting for
+// readability as the mode says.
+func (s *Socket) recv(n int, tmo time.Duration) ([]byte, error) {
+	buf := make([]byte, n)
+	var got int
+	var serr error
+	err := s.io(false, tmo, time.Time{}, func(fd int) bool {
+		got, _, serr = unix.Recvfrom(fd, buf, 0)
+		return wouldBlock(serr)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return nil, err
+	}
+	return buf[:got], nil
+}
+
+// send is Python's send(). In blocking mode Linux queues the whole buffer
+// before returning (blocking as needed), so we loop; in timeout and
+// non-blocking modes it is one sendto(2) that may move only part of it.
+func (s *Socket) send(data []byte, tmo time.Duration) (int, error) {
+	if tmo == blocking {
+		return s.sendLoop(data, blocking, time.Time{})
+	}
+	var n int
+	var serr error
+	err := s.io(true, tmo, time.Time{}, func(fd int) bool {
+		n, serr = sendto(fd, data)
+		return wouldBlock(serr)
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}
+
+// sendLoop sends until all of data is queued, the deadline passes or an
+// error happens. It returns how much was queued. Like Linux's blocking
+// send, an error after some bytes were queued still reports them.
+func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time) (int, error) {
+	total := 0
+	var serr error
+	err := s.io(true, tmo, deadline, func(fd int) bool {
+		for total < len(data) {
+			n, err := sendto(fd, data[total:])
+			if n > 0 {
+				total += n
+			}
+			if err != nil {
+				serr = err
+				return wouldBlock(err)
+			}
+		}
+		serr = nil
+		return false
+	})
+	if err == nil {
+		err = serr
+	}
+	return total, err
+}
+
+// sendall is Python's sendall: send until done; in timeout mode the
+// timeout bounds the whole call; in non-blocking mode it stops at EAGAIN.
+func (s *Socket) sendall(data []byte, tmo time.Duration) (int, error) {
+	var deadline time.Time
+	if tmo > 0 {
+		deadline = time.Now().Add(tmo)
+	}
+	return s.sendLoop(data, tmo, deadline)
+}
+
+// sendto is send(2) with MSG_NOSIGNAL: a write to a reset connection must
+// be EPIPE (Python ignores SIGPIPE too), never a signal.
+func sendto(fd int, p []byte) (int, error) {
+	n, err := unix.SendmsgN(fd, p, nil, nil, unix.MSG_NOSIGNAL)
+	return n, err
+}
+
+// connect is Python's connect: the syscall, then in blocking or timeout
+// mode a wait for writability and SO_ERROR, as CPython's internal_connect.
+func (s *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
+	err := s.control(func(fd int) error { return unix.Connect(fd, sa) })
+	if err != unix.EINPROGRESS || tmo == 0 {
+		return err
+	}
+	var cerr error
+	err = s.io(true, tmo, time.Time{}, func(fd int) bool {
+		v, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
+		if gerr != nil {
+			cerr = gerr
+			return false
+		}
+		switch e := unix.Errno(v); e {
+		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
+			return true
+		case 0:
+			// The poller can wake us spuriously; only a peer name proves
+			// the handshake is done (as Go's own netFD.connect checks).
+			if _, perr := unix.Getpeername(fd); perr != nil {
+				return true
+			}
+			cerr = nil
+			return false
+		default:
+			cerr = e
+			return false
+		}
+	})
+	if err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// close closes the fd. Ops waiting on it wake up and fail with EBADF.
+func (s *Socket) close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	close(s.closedCh)
+	s.f.Close()
+	s.mu.Lock()
+	s.state = "closed"
+	s.mu.Unlock()
+}
+
+// refresh re-reads the socket's names from the kernel, so the state shown
+// follows what really happened (a non-blocking connect completing later,
+// say).
+func (s *Socket) refresh() {
+	if s.closed.Load() {
+		return
+	}
+	var local, peer string
+	_ = s.control(func(fd int) error {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			local = formatSockaddr(sa)
+		}
+		if sa, err := unix.Getpeername(fd); err == nil {
+			peer = formatSockaddr(sa)
+		}
+		return nil
+	})
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.local = local
+	if peer != "" {
+		s.peer = peer
+		if s.state == "new" || s.state == "connecting" {
+			s.state = "connected"
+		}
+	}
+}
+
+func (s *Socket) setState(state string) {
+	s.mu.Lock()
+	s.state = state
+	s.mu.Unlock()
+}
+
+func formatSockaddr(sa unix.Sockaddr) string {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port)).String()
+	case *unix.SockaddrInet6:
+		ip := netip.AddrFrom16(a.Addr)
+		if a.ZoneId != 0 {
+			ip = ip.WithZone(strconv.Itoa(int(a.ZoneId)))
+		}
+		return netip.AddrPortFrom(ip, uint16(a.Port)).String()
+	case *unix.SockaddrUnix:
+		return a.Name
+	}
+	return ""
+}
