@@ -185,16 +185,16 @@ type Event struct {
 	Result *Result `json:"result,omitempty"`
 	Error  *Error  `json:"error,omitempty"`
 	Auto   bool    `json:"auto,omitempty"`
-	// Reply is the id the submitting client gave its op; Origin says which
-	// client that was, so that only it is told "reply".
-	Reply  string `json:"reply,omitempty"`
-	Origin uint64 `json:"-"`
+	// Reply is the id (raw JSON) the submitting client gave its op; Origin
+	// says which client that was, so that only it is told "reply".
+	Reply  json.RawMessage `json:"reply,omitempty"`
+	Origin uint64          `json:"-"`
 }
 
 // Origin identifies who submitted an op, so the answer can carry their id.
 type Origin struct {
 	Conn  uint64
-	Reply string
+	Reply json.RawMessage
 }
 
 // Ops lists every op the engine knows, so decoders can reject the rest.

@@ -40,7 +40,7 @@ func (c *call) finish(res *Result, err error) {
 	if c.sock != nil {
 		c.sock.refresh()
 	}
-	c.s.append(ev)
+	c.s.append(ev, true)
 }
 
 // argsOf is the args echo: the op's arguments, or nil when it had none.
@@ -97,7 +97,7 @@ func (c *call) dispatch() {
 	waits, done := c.sock.enqueue(l == laneRead || l == laneBoth, l == laneWrite || l == laneBoth)
 	c.s.mu.Lock()
 	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start}
-	c.s.notifyLocked()
+	c.s.notifyLocked(true)
 	c.s.mu.Unlock()
 	c.s.goRun(func() {
 		defer close(done)
@@ -396,11 +396,11 @@ func (c *call) sendchunks(tmo time.Duration) (*Result, error) {
 		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true}
 		if err != nil {
 			ev.Error = asError(err)
-			c.s.append(ev)
+			c.s.append(ev, false)
 			return &Result{N: intp(total)}, err
 		}
 		ev.OK, ev.Result = true, &Result{N: intp(n)}
-		c.s.append(ev)
+		c.s.append(ev, false)
 		total += n
 		if n < end-off {
 			return &Result{N: intp(total), Note: "a send moved only part of its chunk; stopped"}, nil
@@ -503,7 +503,7 @@ func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
 		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: &Args{Bufsize: intp(loop.bufsize)}, Auto: true}
 		if err != nil {
 			ev.Error = asError(err)
-			s.append(ev)
+			s.append(ev, true)
 			return
 		}
 		data := make([]byte, n)
@@ -514,7 +514,7 @@ func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
 			k.eof = true
 			k.mu.Unlock()
 		}
-		s.append(ev)
+		s.append(ev, n == 0)
 		if n == 0 {
 			return
 		}

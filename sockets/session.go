@@ -23,7 +23,7 @@ type Session struct {
 	mu         sync.Mutex
 	events     []Event
 	changed    chan struct{}
-	version    uint64
+	version    uint64 // counts state changes, not events
 	sockets    map[string]*Socket
 	nextSock   int
 	nextCall   int64
@@ -66,6 +66,7 @@ type State struct {
 	ID      string       `json:"id"`
 	LastSeq int64        `json:"last_seq"`
 	Version uint64       `json:"version"`
+	Now     int64        `json:"now"` // the session clock when this was taken, µs
 	Sockets []SocketInfo `json:"sockets"`
 	Pending []Pending    `json:"pending"`
 	Ended   bool         `json:"ended,omitempty"`
@@ -104,9 +105,12 @@ func (s *Session) Changed() <-chan struct{} {
 	return s.changed
 }
 
-// notifyLocked wakes every viewer; s.mu must be held.
-func (s *Session) notifyLocked() {
-	s.version++
+// notifyLocked wakes every viewer, and marks the state changed when it
+// did; s.mu must be held.
+func (s *Session) notifyLocked(stateChanged bool) {
+	if stateChanged {
+		s.version++
+	}
 	close(s.changed)
 	s.changed = make(chan struct{})
 }
@@ -148,7 +152,7 @@ func (s *Session) Version() uint64 {
 // State snapshots the session.
 func (s *Session) State() State {
 	s.mu.Lock()
-	st := State{ID: s.id, LastSeq: int64(len(s.events)), Version: s.version, Ended: s.closed}
+	st := State{ID: s.id, LastSeq: int64(len(s.events)), Version: s.version, Ended: s.closed, Now: s.now()}
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)
@@ -251,7 +255,9 @@ func (s *Session) Submit(op Op, from Origin) <-chan Event {
 }
 
 // append adds an event to the log, answers its caller and wakes viewers.
-func (s *Session) append(ev Event) Event {
+// Events of ops change state (pending ends, names change); auto events say
+// so themselves.
+func (s *Session) append(ev Event, stateChanged bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ev.Seq = int64(len(s.events)) + 1
@@ -266,15 +272,16 @@ func (s *Session) append(ev Event) Event {
 			w <- ev
 			delete(s.waiters, ev.Call)
 		}
+		stateChanged = true
 	}
-	s.notifyLocked()
+	s.notifyLocked(stateChanged)
 	return ev
 }
 
 // touch tells viewers that state changed without a new event.
 func (s *Session) touch() {
 	s.mu.Lock()
-	s.notifyLocked()
+	s.notifyLocked(true)
 	s.mu.Unlock()
 }
 
@@ -315,7 +322,7 @@ func (s *Session) Close() {
 	s.wg.Wait()
 	s.mu.Lock()
 	close(s.done)
-	s.notifyLocked()
+	s.notifyLocked(true)
 	s.mu.Unlock()
 	s.log.Info("session closed", "sockets", len(socks))
 }

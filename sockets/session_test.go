@@ -230,12 +230,12 @@ func awaitState(t *testing.T, s *Session, what string, cond func(State) bool) St
 func TestPendingRecvEndsOnClose(t *testing.T) {
 	s := newTestSession(t)
 	id := connected(t, s, silentServer(t))
-	ch := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Origin{Reply: "r1"})
+	ch := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Origin{Reply: json.RawMessage(`"r1"`)})
 	awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 && st.Pending[0].Op == "recv" })
 	mustOK(t, s, op("close", id, Args{}))
 	ev := <-ch
 	wantErr(t, ev, "OSError", "EBADF")
-	if ev.Reply != "r1" {
+	if string(ev.Reply) != `"r1"` {
 		t.Errorf("reply = %q", ev.Reply)
 	}
 	if st := s.State(); len(st.Pending) != 0 || st.Sockets[0].State != "closed" {

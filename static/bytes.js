@@ -1,0 +1,93 @@
+// Byte helpers: how sockplay reads what the user types and shows what the
+// socket saw. Escapes follow Python's bytes literals.
+
+const enc = new TextEncoder();
+
+// parseEscaped turns text with Python-style escapes (\r \n \t \0 \\ \' \"
+// \xNN) into bytes; other characters become their UTF-8 bytes.
+export function parseEscaped(s) {
+  const out = [];
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i];
+    if (c !== "\\") {
+      const cp = s.codePointAt(i);
+      if (cp > 0xffff) i++;
+      out.push(...enc.encode(String.fromCodePoint(cp)));
+      continue;
+    }
+    const n = s[++i];
+    switch (n) {
+      case "n": out.push(10); break;
+      case "r": out.push(13); break;
+      case "t": out.push(9); break;
+      case "0": out.push(0); break;
+      case "\\": out.push(92); break;
+      case "'": out.push(39); break;
+      case '"': out.push(34); break;
+      case "x": {
+        const h = s.slice(i + 1, i + 3);
+        if (!/^[0-9a-fA-F]{2}$/.test(h)) {
+          throw new Error(`\\x at position ${i} needs two hex digits, got "${h}"`);
+        }
+        out.push(parseInt(h, 16));
+        i += 2;
+        break;
+      }
+      case undefined:
+        throw new Error("a lone \\ at the end: write \\\\ for a backslash");
+      default:
+        throw new Error(`unknown escape \\${n} at position ${i - 1} (known: \\r \\n \\t \\0 \\\\ \\xNN)`);
+    }
+  }
+  return new Uint8Array(out);
+}
+
+// parseHex reads hex digits, allowing spaces, colons and newlines between.
+export function parseHex(s) {
+  const h = s.replace(/[\s:]/g, "");
+  if (!/^[0-9a-fA-F]*$/.test(h)) throw new Error("hex may hold only 0-9, a-f, spaces and colons");
+  if (h.length % 2) throw new Error("hex needs an even number of digits");
+  const out = new Uint8Array(h.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(h.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+// escapeBytes shows bytes as the body of a Python bytes literal, so
+// control bytes are visible: b'hello\r\n'.
+export function escapeBytes(b) {
+  let s = "";
+  for (const x of b) {
+    if (x === 92) s += "\\\\";
+    else if (x === 39) s += "\\'";
+    else if (x === 10) s += "\\n";
+    else if (x === 13) s += "\\r";
+    else if (x === 9) s += "\\t";
+    else if (x >= 32 && x < 127) s += String.fromCharCode(x);
+    else s += "\\x" + x.toString(16).padStart(2, "0");
+  }
+  return s;
+}
+
+export function pyBytes(b) {
+  return "b'" + escapeBytes(b) + "'";
+}
+
+export function hexBytes(b) {
+  return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
+}
+
+export function fromB64(s) {
+  if (!s) return new Uint8Array(0);
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+export function toB64(b) {
+  let bin = "";
+  for (let i = 0; i < b.length; i += 0x8000) {
+    bin += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
+  }
+  return btoa(bin);
+}

@@ -1,0 +1,174 @@
+package web
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/templates"
+)
+
+// session finds the {id} session or answers 404 itself.
+func (h *handler) session(w http.ResponseWriter, r *http.Request) (*sockets.Session, bool) {
+	id := chi.URLParam(r, "id")
+	s, ok := h.cfg.Sessions.Get(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
+	}
+	return s, ok
+}
+
+func (h *handler) labs() []labs.Lab {
+	if h.cfg.Labs == nil {
+		return []labs.Lab{}
+	}
+	return h.cfg.Labs.Labs()
+}
+
+func (h *handler) listLabs(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, h.labs())
+}
+
+type created struct {
+	ID  string `json:"id"`
+	URL string `json:"url"`
+}
+
+func (h *handler) createSession(w http.ResponseWriter, _ *http.Request) {
+	s, err := h.cfg.Sessions.Create()
+	if err != nil {
+		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, created{ID: s.ID(), URL: "/s/" + s.ID()})
+}
+
+func (h *handler) getSession(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, s.State())
+}
+
+// runOp runs one op and answers with its event, once the op is done (a
+// blocking recv answers when it returns). If the client goes away first the
+// op still completes and its event is in the log.
+func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxMessage))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "an op may be at most "+strconv.FormatInt(h.cfg.MaxMessage, 10)+" bytes")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error())
+		return
+	}
+	op, err := decodeOp(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	select {
+	case ev := <-s.Submit(op.Op, sockets.Origin{}):
+		writeJSON(w, http.StatusOK, ev)
+	case <-r.Context().Done():
+	}
+}
+
+// events streams the log after ?since=N as NDJSON; with ?follow=1 it keeps
+// streaming new events until the client or the session goes away.
+func (h *handler) events(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	since, err := parseSince(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	follow := r.URL.Query().Get("follow") == "1" || r.URL.Query().Get("follow") == "true"
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	flusher, _ := w.(http.Flusher)
+	for {
+		changed := s.Changed()
+		evs := s.EventsAfter(since, 1024)
+		for _, ev := range evs {
+			ev.Reply = nil
+			if err := enc.Encode(ev); err != nil {
+				return
+			}
+			since = ev.Seq
+		}
+		if len(evs) == 1024 {
+			continue
+		}
+		if err := bw.Flush(); err != nil || !follow {
+			return
+		}
+		if flusher != nil {
+			flusher.Flush()
+		}
+		select {
+		case <-changed:
+		case <-s.Done():
+			return
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+func parseSince(r *http.Request) (int64, error) {
+	v := r.URL.Query().Get("since")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, errors.New("since must be a non-negative event seq, not " + strconv.Quote(v))
+	}
+	return n, nil
+}
+
+// newSessionPage is "/": every visit starts a fresh session.
+func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
+	s, err := h.cfg.Sessions.Create()
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	http.Redirect(w, r, "/s/"+s.ID(), http.StatusSeeOther)
+}
+
+func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if _, ok := h.cfg.Sessions.Get(id); !ok {
+		w.WriteHeader(http.StatusNotFound)
+		_ = templates.NotFound(id).Render(r.Context(), w)
+		return
+	}
+	var views []templates.Lab
+	for _, l := range h.labs() {
+		views = append(views, templates.Lab{Name: l.Name, Proto: l.Proto, Addr: l.Addr, Description: l.Description})
+	}
+	_ = templates.Session(id, views).Render(r.Context(), w)
+}

@@ -1,0 +1,183 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// requireBrowserEnv, when set (CI sets it), turns a missing Chromium from a
+// skip into a failure.
+const requireBrowserEnv = "SOCKPLAY_REQUIRE_BROWSER"
+
+// screenshotsEnv names a directory to keep the browser tests' screenshots
+// in; by default they go to the test's temporary directory.
+const screenshotsEnv = "SOCKPLAY_SCREENSHOTS"
+
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("SOCKPLAY_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv(requireBrowserEnv) != "" {
+		t.Fatalf("Chromium not found and %s is set: install Debian's chromium", requireBrowserEnv)
+	}
+	t.Skipf("Chromium not found; install Debian's chromium to run browser tests (%s=1 makes this fail)", requireBrowserEnv)
+	return ""
+}
+
+// browser is a headless Chromium tab plus everything the page logged.
+type browser struct {
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string
+}
+
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path := findChromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.WindowSize(1400, 1100),
+	)
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); acancel() })
+	b := &browser{ctx: ctx}
+	msgs := chromedp.Console(ctx)
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			if m.IsException() || m.Type == chromedp.ConsoleError {
+				b.mu.Lock()
+				b.errs = append(b.errs, m.String())
+				b.mu.Unlock()
+			}
+		}
+	}()
+	return b
+}
+
+func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		t.Fatalf("%s: %v (page errors: %v)", what, err, b.pageErrors())
+	}
+}
+
+// waitFor polls a JavaScript condition until it is true.
+func (b *browser) waitFor(t *testing.T, what, js string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		t.Fatalf("waiting for %s: %v (page errors: %v)", what, err, b.pageErrors())
+	}
+}
+
+func (b *browser) pageErrors() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.errs...)
+}
+
+// screenshot saves a full-page PNG and checks it is a real image.
+func (b *browser) screenshot(t *testing.T, name string) string {
+	t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(buf))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	if r := img.Bounds(); r.Dx() < 800 || r.Dy() < 600 {
+		t.Fatalf("screenshot is only %v", r)
+	}
+	dir := os.Getenv(screenshotsEnv)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+	return path
+}
+
+// hasRow is JS that is true when the log has a recv row with these data.
+func hasRow(data string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll("#log-body tr.ev-recv td.data")].some(td => td.textContent === %q)`, data)
+}
+
+// TestBrowserEchoSession drives the page as a person would: one click for
+// a socket connected to the echo lab, type "hello\n", send, recv, and see
+// the echo as its own row; then the partial-read picture with recv(4).
+func TestBrowserEchoSession(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page",
+		chromedp.Navigate(e.srv.URL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`.lab-connect[data-lab="echo"]`)),
+	)
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b.do(t, "new socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"]`)))
+	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
+
+	b.do(t, "send hello\\n",
+		chromedp.SendKeys(chromedp.CSS("#sock-s1 .send-data"), `hello\n`),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.send")),
+	)
+	b.waitFor(t, "the send row", `[...document.querySelectorAll("#log-body tr.ev-send td.result")].some(td => td.textContent === "6")`)
+	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
+	b.waitFor(t, "the echoed recv row", hasRow(`b'hello\n'`))
+
+	b.do(t, "sendall hello world, recv(4) three times",
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "hello world"),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")),
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), "4"),
+	)
+	b.waitFor(t, "the sendall row", `[...document.querySelectorAll("#log-body tr.ev-sendall td.result")].some(td => td.textContent === "11")`)
+	for _, want := range []string{"b'hell'", "b'o wo'", "b'rld'"} {
+		b.do(t, "recv(4)", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
+		b.waitFor(t, want, hasRow(want))
+	}
+	b.do(t, "settimeout(0.3) and a recv that times out",
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .timeout"), "0.3"),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
+	)
+	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body tr.ev-recv.err td.result")].some(td => td.textContent === "TimeoutError: timed out")`)
+	b.screenshot(t, "session.png")
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}

@@ -1,0 +1,434 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/labs"
+)
+
+type testEnv struct {
+	srv  *httptest.Server
+	labs *labs.Server
+	mgr  *sockets.Manager
+}
+
+func newEnv(t *testing.T) *testEnv {
+	t.Helper()
+	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sockets.NewManager(sockets.Config{})
+	srv := httptest.NewServer(New(Config{Sessions: m, Labs: l}))
+	t.Cleanup(func() {
+		srv.Close()
+		m.Close()
+		l.Close()
+	})
+	return &testEnv{srv: srv, labs: l, mgr: m}
+}
+
+func (e *testEnv) newSession(t *testing.T) string {
+	t.Helper()
+	resp, err := http.Post(e.srv.URL+"/api/sessions", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create session: %s", resp.Status)
+	}
+	var c created
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.URL != "/s/"+c.ID {
+		t.Errorf("url = %q", c.URL)
+	}
+	return c.ID
+}
+
+// post runs one op over HTTP, returning the status and decoded body.
+func (e *testEnv) post(t *testing.T, id, body string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Post(e.srv.URL+"/api/sessions/"+id+"/ops", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatalf("%s: body is not JSON: %v", body, err)
+	}
+	return resp.StatusCode, m
+}
+
+func (e *testEnv) ok(t *testing.T, id, body string) map[string]any {
+	t.Helper()
+	code, m := e.post(t, id, body)
+	if code != 200 || m["ok"] != true {
+		t.Fatalf("%s: %d %v", body, code, m)
+	}
+	return m
+}
+
+func result(m map[string]any) map[string]any { return m["result"].(map[string]any) }
+
+func TestHTTPOps(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	if s := result(e.ok(t, id, `{"op":"socket"}`))["sock"]; s != "s1" {
+		t.Fatalf("sock = %v", s)
+	}
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("echo")+`"}`)
+	e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"hex":"68 65 6c 6c 6f 20 77 6f 72 6c 64"}}`)
+	var pieces []string
+	for _, want := range []string{"aGVsbA==", "byB3bw==", "cmxk"} {
+		got := result(e.ok(t, id, `{"op":"recv","sock":"s1","bufsize":4}`))["b64"]
+		pieces = append(pieces, got.(string))
+		if got != want {
+			t.Fatalf("recv(4) pieces %v, want hell, o wo, rld", pieces)
+		}
+	}
+	code, m := e.post(t, id, `{"op":"connect","sock":"s2","addr":"127.0.0.1:1"}`)
+	if code != 200 || m["ok"] != false || m["error"].(map[string]any)["exc"] != "NameError" {
+		t.Fatalf("op on unknown socket: %d %v", code, m)
+	}
+
+	resp, err := http.Get(e.srv.URL + "/api/sessions/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st sockets.State
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if st.LastSeq != 7 || len(st.Sockets) != 1 || st.Sockets[0].State != "connected" {
+		t.Fatalf("state = %+v", st)
+	}
+}
+
+func TestHTTPBadInput(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	cases := []struct {
+		name, body string
+		code       int
+		msg        string
+	}{
+		{"truncated", `{"op":"recv","sock":"s1"`, 400, "truncated"},
+		{"empty", ``, 400, "empty body"},
+		{"not an object", `[1,2]`, 400, "JSON object"},
+		{"unknown op", `{"op":"frob"}`, 400, `unknown op "frob"`},
+		{"missing op", `{"sock":"s1"}`, 400, `"op" is missing`},
+		{"wrong type", `{"op":"recv","sock":"s1","bufsize":"4"}`, 400, `"bufsize" must be a number`},
+		{"unknown field", `{"op":"recv","sock":"s1","buffsize":4}`, 400, `unknown field "buffsize"`},
+		{"trailing data", `{"op":"socket"} {"op":"socket"}`, 400, "nothing after it"},
+		{"bad timeout", `{"op":"settimeout","sock":"s1","timeout":"soon"}`, 400, "timeout must be"},
+		{"bad how", `{"op":"shutdown","sock":"s1","how":"SHUT_UP"}`, 400, "SHUT_RD"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			code, m := e.post(t, id, tc.body)
+			if code != tc.code {
+				t.Fatalf("status %d, want %d: %v", code, tc.code, m)
+			}
+			msg, _ := m["error"].(map[string]any)["msg"].(string)
+			if !strings.Contains(msg, tc.msg) {
+				t.Fatalf("msg %q does not say %q", msg, tc.msg)
+			}
+		})
+	}
+	if code, _ := e.post(t, "nosuchsession", `{"op":"socket"}`); code != 404 {
+		t.Errorf("unknown session: %d", code)
+	}
+	resp, _ := http.Get(e.srv.URL + "/api/sessions/" + id + "/events?since=-1")
+	if resp.StatusCode != 400 {
+		t.Errorf("since=-1: %s", resp.Status)
+	}
+	resp.Body.Close()
+	if s := e.mgr; s.Len() != 1 {
+		t.Errorf("%d sessions", s.Len())
+	}
+}
+
+func TestEventsNDJSON(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	for i := 0; i < 5; i++ {
+		e.ok(t, id, `{"op":"socket"}`)
+	}
+	resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + "/events?since=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); ct != "application/x-ndjson" {
+		t.Errorf("content type %q", ct)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	var seqs []int64
+	for sc.Scan() {
+		var ev sockets.Event
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, ev.Seq)
+	}
+	if len(seqs) != 3 || seqs[0] != 3 || seqs[2] != 5 {
+		t.Fatalf("seqs %v, want 3..5", seqs)
+	}
+}
+
+// wsClient is a test client of the session WebSocket.
+type wsClient struct {
+	t    *testing.T
+	c    *websocket.Conn
+	seen []int64
+}
+
+func dialWS(t *testing.T, e *testEnv, id string, since int64) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	url := strings.Replace(e.srv.URL, "http", "ws", 1) + "/api/sessions/" + id + "/ws?since=" + itoa(since)
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadLimit(16 << 20)
+	t.Cleanup(func() { c.CloseNow() })
+	w := &wsClient{t: t, c: c}
+	if m := w.next(); m["type"] != "hello" {
+		t.Fatalf("first message %v, want hello", m)
+	}
+	return w
+}
+
+func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+func (w *wsClient) next() map[string]any {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, b, err := w.c.Read(ctx)
+	if err != nil {
+		w.t.Fatalf("ws read: %v", err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		w.t.Fatal(err)
+	}
+	if seq, ok := m["seq"].(float64); ok {
+		w.seen = append(w.seen, int64(seq))
+	}
+	return m
+}
+
+func (w *wsClient) send(op string) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := w.c.Write(ctx, websocket.MessageText, []byte(op)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// await reads until a message carries "reply": id, and returns it.
+func (w *wsClient) await(id any) map[string]any {
+	w.t.Helper()
+	for {
+		m := w.next()
+		if r, ok := m["reply"]; ok && r == id {
+			return m
+		}
+	}
+}
+
+func TestWebSocketOps(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	w := dialWS(t, e, id, 0)
+	w.send(`{"id":"a","op":"socket"}`)
+	if m := w.await("a"); m["ok"] != true {
+		t.Fatal(m)
+	}
+	w.send(`{"id":2,"op":"connect","sock":"s1","addr":"` + e.labs.Addr("echo") + `"}`)
+	if m := w.await(2.0); m["ok"] != true {
+		t.Fatal(m)
+	}
+	w.send(`{"id":3,"op":"sendall","sock":"s1","data":{"text":"hello world"}}`)
+	w.await(3.0)
+	var got []string
+	for i := 4; i < 7; i++ {
+		w.send(`{"id":` + itoa(int64(i)) + `,"op":"recv","sock":"s1","bufsize":4}`)
+		m := w.await(float64(i))
+		got = append(got, result(m)["b64"].(string))
+	}
+	if strings.Join(got, ",") != "aGVsbA==,byB3bw==,cmxk" {
+		t.Fatalf("recv(4) x3 = %v", got)
+	}
+	// A decoding error is answered to this client only, and logs nothing.
+	w.send(`{"id":"bad","op":"recv","sock":"s1","bufsize":"x"}`)
+	if m := w.await("bad"); m["type"] != "error" {
+		t.Fatalf("bad op answered with %v", m)
+	}
+}
+
+func TestWebSocketTruncatedJSONIsAnswered(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	w := dialWS(t, e, id, 0)
+	w.send(`{"id":"t","op":"recv","sock":"s1"`)
+	for {
+		m := w.next()
+		if m["type"] == "error" {
+			if !strings.Contains(m["error"].(map[string]any)["msg"].(string), "truncated") {
+				t.Fatalf("error %v", m)
+			}
+			return
+		}
+	}
+}
+
+// TestWebSocketResume checks that a client reconnecting with since=N gets
+// exactly the events after N: nothing lost, nothing twice.
+func TestWebSocketResume(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	w := dialWS(t, e, id, 0)
+	for i := 1; i <= 3; i++ {
+		w.send(`{"id":` + itoa(int64(i)) + `,"op":"socket"}`)
+		w.await(float64(i))
+	}
+	w.c.Close(websocket.StatusNormalClosure, "")
+	// Events happen while nobody is connected.
+	for i := 0; i < 4; i++ {
+		e.ok(t, id, `{"op":"socket"}`)
+	}
+	w2 := dialWS(t, e, id, 3)
+	for len(w2.seen) < 4 {
+		w2.next()
+	}
+	for i, seq := range w2.seen {
+		if seq != int64(4+i) {
+			t.Fatalf("resumed seqs %v, want 4..7", w2.seen)
+		}
+	}
+	// And new events keep coming, still without a duplicate.
+	w2.send(`{"id":"x","op":"socket"}`)
+	w2.await("x")
+	if last := w2.seen[len(w2.seen)-1]; last != 8 || len(w2.seen) != 5 {
+		t.Fatalf("seqs %v", w2.seen)
+	}
+}
+
+// TestReplyOnlyToSender checks a second viewer sees the event but not the
+// other client's reply id.
+func TestReplyOnlyToSender(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	a := dialWS(t, e, id, 0)
+	b := dialWS(t, e, id, 0)
+	a.send(`{"id":"mine","op":"socket"}`)
+	a.await("mine")
+	for {
+		m := b.next()
+		if m["seq"] != nil {
+			if _, has := m["reply"]; has {
+				t.Fatalf("viewer b got a's reply: %v", m)
+			}
+			return
+		}
+	}
+}
+
+func TestWebSocketStateAndPending(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	w := dialWS(t, e, id, 0)
+	w.send(`{"id":1,"op":"socket"}`)
+	w.await(1.0)
+	w.send(`{"id":2,"op":"connect","sock":"s1","addr":"` + e.labs.Addr("echo") + `"}`)
+	w.await(2.0)
+	w.send(`{"id":3,"op":"recv","sock":"s1","bufsize":10}`)
+	for {
+		m := w.next()
+		if m["type"] == "state" {
+			if p, _ := m["pending"].([]any); len(p) == 1 && p[0].(map[string]any)["op"] == "recv" {
+				break
+			}
+		}
+	}
+	w.send(`{"id":4,"op":"send","sock":"s1","data":{"text":"hi"}}`)
+	if m := w.await(3.0); result(m)["b64"] != "aGk=" {
+		t.Fatalf("pending recv ended with %v", m)
+	}
+}
+
+func TestPagesAndStatic(t *testing.T) {
+	e := newEnv(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Get(e.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/s/") {
+		t.Fatalf("/ → %s %q", resp.Status, loc)
+	}
+	for _, tc := range []struct {
+		path string
+		code int
+		has  string
+	}{
+		{loc, 200, `data-session="` + strings.TrimPrefix(loc, "/s/") + `"`},
+		{loc, 200, e.labs.Addr("echo")},
+		{"/s/nope", 404, "No session nope"},
+		{"/static/app.js", 200, "WebSocket"},
+		{"/static/style.css", 200, "--accent"},
+		{"/healthz", 200, `"ok"`},
+		{"/api/labs", 200, `"drip"`},
+		{"/api/nothing", 404, `"not_found"`},
+	} {
+		resp, err := http.Get(e.srv.URL + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.has) {
+			t.Errorf("GET %s: %d, want %d with %q", tc.path, resp.StatusCode, tc.code, tc.has)
+		}
+	}
+}
+
+func TestSessionEndClosesWebSocket(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	w := dialWS(t, e, id, 0)
+	e.mgr.End(id)
+	for {
+		m := w.next()
+		if m["type"] == "ended" {
+			break
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _, err := w.c.Read(ctx)
+	if websocket.CloseStatus(err) != websocket.StatusGoingAway {
+		t.Fatalf("close status %v (%v)", websocket.CloseStatus(err), err)
+	}
+}

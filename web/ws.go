@@ -1,0 +1,147 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/sockplay/sockplay/sockets"
+)
+
+var connIDs atomic.Uint64
+
+// batch bounds how many events one pass of the writer sends before it
+// checks for state and direct replies again.
+const batch = 256
+
+// websocket bridges one browser to a session. The client sends ops (with
+// "id"); the server sends every event in seq order from ?since=N, plus
+// control messages (they have "type"): hello, state, error, ended.
+//
+// One goroutine (this one) writes; it walks the session's log with its own
+// cursor, so nothing is queued per client and nothing can be lost or
+// reordered. The reader goroutine only submits ops, and hands decoding
+// errors to the writer through a small bounded channel.
+func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	since, err := parseSince(r)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	c, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		h.log.Info("websocket accept failed", "err", err)
+		return
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(h.cfg.MaxMessage)
+	s.Attach()
+	defer s.Detach()
+	conn := connIDs.Add(1)
+	log := h.log.With("session", s.ID(), "conn", conn)
+	log.Debug("websocket open", "since", since)
+
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	direct := make(chan controlMsg, 32)
+	go h.readOps(ctx, cancel, c, s, conn, direct, log)
+
+	write := func(b []byte) error {
+		wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
+		defer wcancel()
+		return c.Write(wctx, websocket.MessageText, b)
+	}
+	writeMsg := func(m controlMsg) error {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return err
+		}
+		return write(b)
+	}
+	if err := writeMsg(controlMsg{Type: "hello", Session: s.ID(), Since: &since}); err != nil {
+		return
+	}
+	cursor := since
+	sentVersion := ^uint64(0)
+	for {
+		changed := s.Changed()
+		evs := s.EventsAfter(cursor, batch)
+		for _, ev := range evs {
+			b, err := encodeEvent(ev, conn)
+			if err != nil {
+				log.Error("encoding event", "err", err)
+				return
+			}
+			if err := write(b); err != nil {
+				return
+			}
+			cursor = ev.Seq
+		}
+		if len(evs) == batch {
+			continue
+		}
+		if v := s.Version(); v != sentVersion {
+			st := s.State()
+			if err := writeMsg(controlMsg{Type: "state", State: &st}); err != nil {
+				return
+			}
+			sentVersion = st.Version
+		}
+		select {
+		case <-changed:
+		case m := <-direct:
+			if err := writeMsg(m); err != nil {
+				return
+			}
+		case <-s.Done():
+			st := s.State()
+			_ = writeMsg(controlMsg{Type: "ended", State: &st})
+			c.Close(websocket.StatusGoingAway, "session ended")
+			return
+		case <-ctx.Done():
+			c.Close(websocket.StatusNormalClosure, "")
+			return
+		}
+	}
+}
+
+// readOps reads ops from the client and submits them in arrival order.
+func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *sockets.Session, conn uint64, direct chan<- controlMsg, log interface{ Debug(string, ...any) }) {
+	defer cancel()
+	for {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			if !errors.Is(err, context.Canceled) {
+				log.Debug("websocket read ended", "err", err)
+			}
+			return
+		}
+		if typ != websocket.MessageText {
+			c.Close(websocket.StatusUnsupportedData, "send ops as JSON text messages")
+			return
+		}
+		op, err := decodeOp(b)
+		if err != nil {
+			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: "bad_request", Msg: err.Error()}}
+			select {
+			case direct <- m:
+			case <-time.After(time.Second):
+				// The client floods us with garbage faster than we can
+				// answer; it is not a client worth keeping.
+				c.Close(websocket.StatusPolicyViolation, "too many bad messages")
+				return
+			}
+			continue
+		}
+		s.Submit(op.Op, sockets.Origin{Conn: conn, Reply: op.ID})
+	}
+}
