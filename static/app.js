@@ -150,7 +150,7 @@ function callText(op, args) {
       return `recv(${args.bufsize})`;
     case "send":
     case "sendall":
-      return `${op}(${shorten(data)})`;
+      return `${op}(${shorten(data, 40)})`;
     case "sendchunks":
       return `sendchunks(${shorten(data)}, chunk=${args.chunk}, delay=${args.delay || 0})`;
     case "settimeout":
@@ -170,24 +170,32 @@ function shorten(s, n = 60) {
   return s.length > n ? s.slice(0, n) + "…" : s;
 }
 
+// resultText is what the call returned, in Python's terms; the bytes
+// themselves are in the data and hex columns.
 function resultText(ev) {
   if (!ev.ok) {
     const e = ev.error;
-    return e.errno ? `${e.exc}: [Errno ${e.num}] ${e.msg}` : `${e.exc}: ${e.msg}`;
+    const sent = ev.result && ev.result.n !== undefined ? ` (${ev.result.n} bytes were sent before it)` : "";
+    return (e.errno ? `${e.exc}: [Errno ${e.num}] ${e.msg}` : `${e.exc}: ${e.msg}`) + sent;
   }
   const r = ev.result || {};
   switch (ev.op) {
     case "recv":
-      if (r.eof) return "b'' — EOF (peer closed its side)";
-      return r.note ? `${pyBytes(fromB64(r.b64))} (${r.note})` : pyBytes(fromB64(r.b64));
-    case "send":
+      if (r.eof) return "b'' — EOF: the peer closed its side";
+      if (r.note) return r.note;
+      return `${r.n} byte${r.n === 1 ? "" : "s"}`;
+    case "send": {
+      const want = (argData(ev) || []).length;
+      return r.n < want ? `${r.n} — partial: ${want - r.n} of ${want} bytes not sent` : `${r.n}`;
+    }
     case "sendall":
+      return "None (all sent)";
     case "sendchunks":
-      return ev.op === "send" && r.n < (argData(ev) || []).length ? `${r.n} (partial: ${(argData(ev) || []).length - r.n} bytes not sent)` : String(r.n);
+      return `${r.n} bytes in chunks`;
     case "socket":
       return `${r.sock}`;
     case "connect":
-      return `connected ${r.local} → ${r.peer}`;
+      return `None (from ${r.local})`;
     case "getsockname":
       return r.local;
     case "getpeername":
@@ -195,12 +203,28 @@ function resultText(ev) {
     case "settimeout":
     case "setblocking":
     case "gettimeout":
-      return r.mode === "timeout" ? `timeout ${r.timeout} s` : r.mode;
+      return r.mode === "timeout" ? `None · timeout ${r.timeout} s` : `None · ${r.mode}`;
     case "autorecv":
       return r.on ? `on, bufsize ${r.bufsize}` : "off";
     default:
       return "None";
   }
+}
+
+// dataCell shows the bytes as escaped text over their hex, each on one
+// line so a boundary is never hidden by wrapping; long data is cut short
+// here and whole in the tooltip.
+function dataCell(bytes) {
+  const td = el("td", "data");
+  if (!bytes) return td;
+  const line = (cls, fmt, max) => {
+    const d = el("div", cls, fmt(bytes.length > max ? bytes.subarray(0, max) : bytes));
+    if (bytes.length > max) d.append(el("span", "more", ` …+${bytes.length - max}`));
+    return d;
+  };
+  td.append(line("text", pyBytes, 48), line("hex", hexBytes, 24));
+  if (bytes.length > 24) td.title = pyBytes(bytes.subarray(0, 4096)) + (bytes.length > 4096 ? " …" : "");
+  return td;
 }
 
 function eventRow(ev) {
@@ -209,10 +233,10 @@ function eventRow(ev) {
   tr.dataset.sock = ev.sock || "";
   const bytes = ev.op === "recv" && ev.ok ? fromB64(ev.result.b64) : argData(ev);
   let size = "";
-  if (ev.ok && ev.result && ev.result.n !== undefined) size = String(ev.result.n);
+  if (ev.result && ev.result.n !== undefined) size = String(ev.result.n);
   const dur = ev.t - ev.start;
   const call = el("td", "call", (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args));
-  if (dur >= 1000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
+  if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
   tr.append(
     el("td", "seq", String(ev.seq)),
     el("td", "t", fmtT(ev.t)),
@@ -220,8 +244,7 @@ function eventRow(ev) {
     call,
     el("td", "result", resultText(ev)),
     el("td", "size", size),
-    el("td", "data", bytes ? pyBytes(bytes) : ""),
-    el("td", "hex", bytes ? hexBytes(bytes) : ""),
+    dataCell(bytes),
   );
   if (!ev.ok) tr.title = `${ev.error.exc}${ev.error.errno ? " " + ev.error.errno : ""}`;
   return tr;

@@ -135,7 +135,7 @@ func (b *browser) screenshot(t *testing.T, name string) string {
 
 // hasRow is JS that is true when the log has a recv row with these data.
 func hasRow(data string) string {
-	return fmt.Sprintf(`[...document.querySelectorAll("#log-body tr.ev-recv td.data")].some(td => td.textContent === %q)`, data)
+	return fmt.Sprintf(`[...document.querySelectorAll("#log-body tr.ev-recv td.data .text")].some(td => td.textContent === %q)`, data)
 }
 
 // TestBrowserEchoSession drives the page as a person would: one click for
@@ -156,7 +156,7 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#sock-s1 .send-data"), `hello\n`),
 		chromedp.Click(chromedp.CSS("#sock-s1 button.send")),
 	)
-	b.waitFor(t, "the send row", `[...document.querySelectorAll("#log-body tr.ev-send td.result")].some(td => td.textContent === "6")`)
+	b.waitFor(t, "the send row", `[...document.querySelectorAll("#log-body tr.ev-send td.size")].some(td => td.textContent === "6")`)
 	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
 	b.waitFor(t, "the echoed recv row", hasRow(`b'hello\n'`))
 
@@ -165,7 +165,7 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")),
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), "4"),
 	)
-	b.waitFor(t, "the sendall row", `[...document.querySelectorAll("#log-body tr.ev-sendall td.result")].some(td => td.textContent === "11")`)
+	b.waitFor(t, "the sendall row", `[...document.querySelectorAll("#log-body tr.ev-sendall td.size")].some(td => td.textContent === "11")`)
 	for _, want := range []string{"b'hell'", "b'o wo'", "b'rld'"} {
 		b.do(t, "recv(4)", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
 		b.waitFor(t, want, hasRow(want))
