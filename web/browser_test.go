@@ -177,6 +177,26 @@ func TestBrowserEchoSession(t *testing.T) {
 	)
 	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body tr.ev-recv.err td.result")].some(td => td.textContent === "TimeoutError: timed out")`)
 	b.screenshot(t, "session.png")
+
+	// Back to blocking: a recv with nothing to read is pending until the
+	// echo of a later send arrives.
+	b.do(t, "settimeout(None), recv",
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .timeout"), "None"),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
+	)
+	b.waitFor(t, "the pending recv", `document.querySelector("#sock-s1 .pending-call")?.textContent.startsWith("recv(4) … pending")`)
+	b.do(t, "send x", chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "x"), chromedp.Click(chromedp.CSS("#sock-s1 button.send")))
+	b.waitFor(t, "the pending recv returning b'x'", hasRow("b'x'")+` && !document.querySelector("#sock-s1 .pending-call")`)
+
+	// A reload keeps the session: same socket, same history.
+	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log-body tr").length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.do(t, "reload", chromedp.Reload())
+	b.waitFor(t, "the history after reload", fmt.Sprintf(`document.querySelectorAll("#log-body tr").length === %d && document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`, rows))
+	b.waitFor(t, "the rows in seq order", `[...document.querySelectorAll("#log-body tr")].every((tr, i) => tr.dataset.seq === String(i + 1))`)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
