@@ -26,6 +26,12 @@ type call struct {
 	from  Origin
 	start int64
 	sock  *Socket
+	// tmo is the socket's mode when the call was made: a call queued
+	// behind a pending one keeps it, as a Python call reads sock_timeout
+	// when it starts.
+	tmo time.Duration
+	// data is the op's bytes, decoded once.
+	data []byte
 }
 
 // finish turns the outcome into the op's one event.
@@ -67,6 +73,16 @@ var opLanes = map[string]lane{
 	"recv": laneRead, "send": laneWrite, "sendall": laneWrite, "sendchunks": laneWrite, "connect": laneBoth,
 }
 
+// lane is where this call waits. A half-close of the write side waits for
+// the sends before it ("send, then shutdown(SHUT_WR)" must deliver the
+// data); SHUT_RD acts at once, as it is how a blocked recv is woken.
+func (c *call) lane() lane {
+	if c.op.Op == "shutdown" && *c.op.How != unix.SHUT_RD {
+		return laneWrite
+	}
+	return opLanes[c.op.Op]
+}
+
 func (c *call) dispatch() {
 	if c.op.Op == "socket" {
 		c.finish(c.s.newSocketOp(c))
@@ -89,24 +105,45 @@ func (c *call) dispatch() {
 		c.finish(nil, err)
 		return
 	}
-	l := opLanes[c.op.Op]
+	l := c.lane()
 	if l == laneNone {
 		c.finish(c.control())
 		return
 	}
-	waits, done := c.sock.enqueue(l == laneRead || l == laneBoth, l == laneWrite || l == laneBoth)
+	k := c.sock
+	var check func() error
+	if c.op.Op == "recv" {
+		check = func() error {
+			if k.auto != nil {
+				return &Error{Exc: "RuntimeError", Msg: fmt.Sprintf("autorecv is on for %s: turn it off to recv by hand", k.id)}
+			}
+			return nil
+		}
+	}
+	c.tmo = k.getTimeout()
+	waits, done, err := k.enqueue(l == laneRead || l == laneBoth, l == laneWrite || l == laneBoth, check)
+	if err != nil {
+		c.finish(nil, err)
+		return
+	}
 	c.s.mu.Lock()
 	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start}
 	c.s.notifyLocked(true)
 	c.s.mu.Unlock()
-	c.s.goRun(func() {
+	started := c.s.goRun(func() {
 		defer close(done)
 		for _, w := range waits {
 			<-w
 		}
 		c.finish(c.blockingOp())
 	})
+	if !started {
+		close(done)
+		c.finish(nil, errSessionEnded())
+	}
 }
+
+func errSessionEnded() *Error { return &Error{Exc: "OSError", Msg: "this session has ended"} }
 
 // validate checks arguments before an op is queued, so that bad input is
 // answered at once and never waits behind a pending call.
@@ -125,12 +162,6 @@ func (c *call) validate() error {
 			a.Requested = &req
 			a.Bufsize = intp(MaxBufsize)
 		}
-		c.sock.mu.Lock()
-		auto := c.sock.auto != nil
-		c.sock.mu.Unlock()
-		if auto {
-			return &Error{Exc: "RuntimeError", Msg: fmt.Sprintf("autorecv is on for %s: turn it off to recv by hand", c.op.Sock)}
-		}
 	case "send", "sendall", "sendchunks":
 		if a.Data == nil {
 			return errType("%s() missing required argument 'data'", c.op.Op)
@@ -139,8 +170,11 @@ func (c *call) validate() error {
 		if err != nil {
 			return errValue("%v", err)
 		}
+		c.data = b
 		// Echo the bytes in one canonical form, whatever the client sent.
-		a.Data = B64Data(b)
+		if a.Data.B64 == nil {
+			a.Data = B64Data(b)
+		}
 		if c.op.Op == "sendchunks" {
 			if a.Chunk == nil || *a.Chunk < 1 {
 				return errValue("sendchunks() needs chunk, a size of at least 1 byte")
@@ -194,7 +228,14 @@ func (s *Session) newSocketOp(c *call) (*Result, error) {
 	default:
 		return nil, errValue("type must be stream or dgram, not %q", a.Type)
 	}
+	// Count, create and insert under one lock, so that concurrent
+	// socket() calls cannot overshoot the limit, and a session that is
+	// closing cannot gain a socket it will never close.
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, errSessionEnded()
+	}
 	live := 0
 	for _, k := range s.sockets {
 		if !k.closed.Load() {
@@ -202,20 +243,16 @@ func (s *Session) newSocketOp(c *call) (*Result, error) {
 		}
 	}
 	if live >= s.cfg.MaxSockets {
-		s.mu.Unlock()
 		return nil, &Error{Errno: "EMFILE", Num: int(unix.EMFILE), Exc: "OSError",
 			Msg: fmt.Sprintf("Too many open files: this session may have %d sockets open at once; close one first", s.cfg.MaxSockets)}
 	}
-	s.nextSock++
-	id := fmt.Sprintf("s%d", s.nextSock)
-	s.mu.Unlock()
+	id := fmt.Sprintf("s%d", s.nextSock+1)
 	k, err := newSocket(id, family, stype)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
+	s.nextSock++
 	s.sockets[id] = k
-	s.mu.Unlock()
 	c.op.Sock = id
 	c.sock = k
 	return &Result{Sock: id, Family: familyNames[family], Type: typeNames[stype]}, nil
@@ -224,7 +261,7 @@ func (s *Session) newSocketOp(c *call) (*Result, error) {
 // control runs the ops that never wait.
 func (c *call) control() (*Result, error) {
 	k, a := c.sock, c.op.Args
-	if k.closed.Load() && c.op.Op != "close" && c.op.Op != "gettimeout" && c.op.Op != "settimeout" && c.op.Op != "setblocking" {
+	if k.closed.Load() && c.op.Op != "close" && c.op.Op != "gettimeout" {
 		return nil, unix.EBADF
 	}
 	switch c.op.Op {
@@ -248,21 +285,12 @@ func (c *call) control() (*Result, error) {
 		mode, tv := modeOf(k.getTimeout())
 		return &Result{Mode: mode, Timeout: tv}, nil
 	case "shutdown":
-		if err := k.control(func(fd int) error { return unix.Shutdown(fd, int(*a.How)) }); err != nil {
-			return nil, err
-		}
-		k.mu.Lock()
-		switch {
-		case *a.How == unix.SHUT_RDWR || (*a.How == unix.SHUT_RD && k.shut == "SHUT_WR") || (*a.How == unix.SHUT_WR && k.shut == "SHUT_RD"):
-			k.shut = "SHUT_RDWR"
-		case k.shut == "":
-			k.shut = howNames[*a.How]
-		}
-		k.mu.Unlock()
-		return &Result{}, nil
+		return k.shutdown(*a.How)
 	case "close":
-		k.stopAuto()
+		// Close first: that ends whatever holds the read lane, so an
+		// autorecv queued behind it can end too.
 		k.close()
+		k.stopAuto()
 		return &Result{}, nil
 	case "getsockname":
 		var local string
@@ -294,18 +322,31 @@ func (c *call) control() (*Result, error) {
 	return nil, errType("unknown op %q", c.op.Op)
 }
 
-// blockingOp runs the ops that can wait, in the socket's current mode.
+func (k *Socket) shutdown(how How) (*Result, error) {
+	if err := k.control(func(fd int) error { return unix.Shutdown(fd, int(how)) }); err != nil {
+		return nil, err
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	switch {
+	case how == unix.SHUT_RDWR || (how == unix.SHUT_RD && k.shut == "SHUT_WR") || (how == unix.SHUT_WR && k.shut == "SHUT_RD"):
+		k.shut = "SHUT_RDWR"
+	case k.shut == "":
+		k.shut = howNames[how]
+	}
+	return &Result{}, nil
+}
+
+// blockingOp runs the ops that can wait, in the mode the call was made in.
 func (c *call) blockingOp() (*Result, error) {
-	k, a := c.sock, c.op.Args
-	tmo := k.getTimeout()
+	k, a, tmo := c.sock, c.op.Args, c.tmo
 	switch c.op.Op {
+	case "shutdown":
+		return k.shutdown(*a.How)
 	case "recv":
 		if *a.Bufsize == 0 {
-			// CPython answers recv(0) with b'' without a syscall, so it
-			// never waits, whatever the mode.
-			if k.closed.Load() {
-				return nil, unix.EBADF
-			}
+			// CPython answers recv(0) with b'' before it looks at the
+			// socket, so it never waits and never fails.
 			return &Result{N: intp(0), Note: "recv(0) returns b'' at once without reading: this is not EOF"}, nil
 		}
 		data, err := k.recv(*a.Bufsize, tmo)
@@ -324,15 +365,13 @@ func (c *call) blockingOp() (*Result, error) {
 		}
 		return res, nil
 	case "send":
-		data, _ := a.Data.Bytes()
-		n, err := k.send(data, tmo)
+		n, err := k.send(c.data, tmo)
 		if err != nil {
 			return nil, err
 		}
 		return &Result{N: intp(n)}, nil
 	case "sendall":
-		data, _ := a.Data.Bytes()
-		n, err := k.sendall(data, tmo)
+		n, err := k.sendall(c.data, tmo)
 		if err != nil {
 			// Python's sendall loses this count; showing it is the point.
 			return &Result{N: intp(n)}, err
@@ -374,8 +413,7 @@ func (c *call) blockingOp() (*Result, error) {
 // sendchunks splits data into chunk-byte sends with a pause between them.
 // Each send is its own event (auto), and the op's event gives the total.
 func (c *call) sendchunks(tmo time.Duration) (*Result, error) {
-	k, a := c.sock, c.op.Args
-	data, _ := a.Data.Bytes()
+	k, a, data := c.sock, c.op.Args, c.data
 	var delay time.Duration
 	if a.Delay != nil {
 		delay = time.Duration(*a.Delay * float64(time.Second))
@@ -424,22 +462,31 @@ func (c *call) autorecv() (*Result, error) {
 		bufsize = *a.Bufsize
 	}
 	loop := &autoLoop{bufsize: bufsize, done: make(chan struct{})}
-	waits, done := k.enqueue(true, false)
-	k.mu.Lock()
-	k.auto = loop
-	k.mu.Unlock()
-	c.s.goRun(func() {
+	// Marking the socket and taking the place in the read lane happen
+	// under one lock, so a recv can never slip in behind the loop.
+	waits, done, _ := k.enqueue(true, false, func() error { k.auto = loop; return nil })
+	started := c.s.goRun(func() {
 		defer close(done)
 		for _, w := range waits {
 			<-w
 		}
 		c.s.autoRecvLoop(k, loop)
 	})
+	if !started {
+		close(done)
+		k.autoMu.Lock()
+		loop.finish()
+		k.autoMu.Unlock()
+		return nil, errSessionEnded()
+	}
 	t := true
 	return &Result{On: &t, Bufsize: bufsize}, nil
 }
 
-// stopAuto stops a running autorecv and waits until its loop has ended.
+// stopAuto stops the socket's autorecv, if any, and waits until it has
+// ended. A loop still waiting for its turn in the read lane is told to
+// stop and let go at once: expiring the read deadline then would hit the
+// recv that holds the lane instead.
 func (k *Socket) stopAuto() {
 	k.mu.Lock()
 	loop := k.auto
@@ -448,33 +495,51 @@ func (k *Socket) stopAuto() {
 		return
 	}
 	k.autoMu.Lock()
-	loop.stop.Store(true)
-	if !k.closed.Load() {
+	loop.stop = true
+	switch {
+	case !loop.started:
+		loop.finish()
+	case !k.closed.Load():
 		_ = k.f.SetReadDeadline(time.Unix(1, 0))
 	}
 	k.autoMu.Unlock()
 	<-loop.done
+	k.mu.Lock()
+	if k.auto == loop {
+		k.auto = nil
+	}
+	k.mu.Unlock()
 }
 
 // autoRecvLoop is autorecv's loop: wait until readable, one recv, one
 // event, until EOF, an error, a stop or a close.
 func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
 	defer func() {
+		k.autoMu.Lock()
+		loop.finish()
+		k.autoMu.Unlock()
 		k.mu.Lock()
 		if k.auto == loop {
 			k.auto = nil
 		}
 		k.mu.Unlock()
-		close(loop.done)
 		s.touch()
 	}()
+	stopped := func() bool {
+		k.autoMu.Lock()
+		defer k.autoMu.Unlock()
+		return loop.stop || k.closed.Load()
+	}
 	buf := make([]byte, loop.bufsize)
 	for {
 		k.autoMu.Lock()
-		if loop.stop.Load() || k.closed.Load() {
+		if loop.stop || k.closed.Load() {
 			k.autoMu.Unlock()
 			return
 		}
+		loop.started = true
+		// Cleared under autoMu: a stopper's expired deadline always comes
+		// after this, so it can never be lost.
 		err := k.f.SetReadDeadline(time.Time{})
 		k.autoMu.Unlock()
 		if err != nil {
@@ -487,15 +552,13 @@ func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
 			n, _, serr = unix.Recvfrom(int(fd), buf, 0)
 			return !wouldBlock(serr)
 		})
-		if loop.stop.Load() || k.closed.Load() {
-			// Stopped or closed while waiting: the stop or close is the
-			// event; a recv that was never made has none.
-			if err != nil || serr != nil {
-				return
-			}
-		}
 		if err == nil {
 			err = serr
+		}
+		if err != nil && stopped() {
+			// Stopped or closed while waiting: the stop or the close is
+			// the event; a recv that never happened has none.
+			return
 		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue

@@ -291,13 +291,21 @@ func (s *Session) socket(id string) *Socket {
 	return s.sockets[id]
 }
 
-// goRun runs fn on a goroutine the session waits for when it closes.
-func (s *Session) goRun(fn func()) {
+// goRun runs fn on a goroutine the session waits for when it closes, or
+// reports false if the session has already closed. The check and the Add
+// share s.mu with Close, so Close's Wait never races an Add.
+func (s *Session) goRun(fn func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		fn()
 	}()
+	return true
 }
 
 // Close ends the session: every socket is closed, which ends every pending
@@ -316,8 +324,8 @@ func (s *Session) Close() {
 	}
 	s.mu.Unlock()
 	for _, k := range socks {
-		k.stopAuto()
 		k.close()
+		k.stopAuto()
 	}
 	s.wg.Wait()
 	s.mu.Lock()

@@ -409,7 +409,7 @@ func TestSendallTimeoutReportsCount(t *testing.T) {
 	s := newTestSession(t)
 	id := connected(t, s, silentServer(t))
 	mustOK(t, s, op("settimeout", id, Args{Timeout: seconds(0.3)}))
-	big := strings.Repeat("x", 64<<20)
+	big := strings.Repeat("x", 16<<20)
 	ev := do(t, s, op("sendall", id, Args{Data: text(big)}))
 	wantErr(t, ev, "TimeoutError", "")
 	if ev.Result == nil || *ev.Result.N <= 0 || *ev.Result.N >= len(big) {

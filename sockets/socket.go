@@ -47,12 +47,23 @@ type Socket struct {
 	writeTail chan struct{}
 }
 
-// autoLoop is a running autorecv: a recv(bufsize) loop with one event per
-// call. stop asks it to end; done is closed when it has.
+// autoLoop is an autorecv: a recv(bufsize) loop with one event per call.
+// It waits its turn in the read lane like any recv. Its flags are guarded
+// by the socket's autoMu; done is closed once it has ended, or once it was
+// stopped before it ever started.
 type autoLoop struct {
-	bufsize int
-	stop    atomic.Bool
-	done    chan struct{}
+	bufsize  int
+	started  bool
+	stop     bool
+	finished bool
+	done     chan struct{}
+}
+
+func (l *autoLoop) finish() {
+	if !l.finished {
+		l.finished = true
+		close(l.done)
+	}
 }
 
 var familyNames = map[int]string{unix.AF_INET: "inet", unix.AF_INET6: "inet6", unix.AF_UNIX: "unix"}
@@ -77,11 +88,18 @@ func newSocket(id string, family, stype int) (*Socket, error) {
 }
 
 // enqueue reserves this op's place in the socket's lanes and returns what
-// to wait for and the channel to close when done.
-func (s *Socket) enqueue(read, write bool) (waits []chan struct{}, done chan struct{}) {
-	done = make(chan struct{})
+// to wait for and the channel to close when done. check, if given, runs
+// under the same lock first, so that a condition it tests (autorecv is
+// off, say) still holds when the place is taken.
+func (s *Socket) enqueue(read, write bool, check func() error) (waits []chan struct{}, done chan struct{}, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, nil, err
+		}
+	}
+	done = make(chan struct{})
 	if read {
 		if s.readTail != nil {
 			waits = append(waits, s.readTail)
@@ -94,7 +112,7 @@ func (s *Socket) enqueue(read, write bool) (waits []chan struct{}, done chan str
 		}
 		s.writeTail = done
 	}
-	return waits, done
+	return waits, done, nil
 }
 
 func (s *Socket) getTimeout() time.Duration {
@@ -117,35 +135,38 @@ func (s *Socket) control(fn func(fd int) error) error {
 
 // io runs one syscall the way Python does in the given mode. fn reports
 // again=true when the call would block (EAGAIN) and should be retried once
-// the fd is ready. Non-blocking mode (timeout 0) tries exactly once, which
-// is why this uses RawConn rather than deadlines: Go never tries a syscall
-// once its deadline has passed.
+// the fd is ready.
+//
+// The first try is made at once, with no deadline: a socket that is ready
+// never times out, however short the timeout (CPython polls first, with the
+// same outcome). Non-blocking mode (tmo 0) stops there, which is why this
+// is RawConn and not deadlines: Go never tries a syscall once its deadline
+// has passed. The wait then always sets the deadline, zero for none, since
+// an earlier call's expired deadline may still be on the fd.
 func (s *Socket) io(write bool, tmo time.Duration, deadline time.Time, fn func(fd int) (again bool)) error {
 	if s.closed.Load() {
 		return unix.EBADF
 	}
+	again := true
+	if err := s.rc.Control(func(fd uintptr) { again = fn(int(fd)) }); err != nil {
+		return unix.EBADF
+	}
+	if !again || tmo == 0 {
+		return nil
+	}
 	if tmo > 0 && deadline.IsZero() {
 		deadline = time.Now().Add(tmo)
 	}
-	cb := func(fd uintptr) bool {
-		again := fn(int(fd))
-		return !again || tmo == 0
-	}
+	cb := func(fd uintptr) bool { return !fn(int(fd)) }
 	var err error
 	if write {
-		if tmo != 0 {
-			if err := s.f.SetWriteDeadline(deadline); err != nil {
-				return err
-			}
+		if err = s.f.SetWriteDeadline(deadline); err == nil {
+			err = s.rc.Write(cb)
 		}
-		err = s.rc.Write(cb)
 	} else {
-		if tmo != 0 {
-			if err := s.f.SetReadDeadline(deadline); err != nil {
-				return err
-			}
+		if err = s.f.SetReadDeadline(deadline); err == nil {
+			err = s.rc.Read(cb)
 		}
-		err = s.rc.Read(cb)
 	}
 	if err != nil && s.closed.Load() {
 		return unix.EBADF
@@ -175,11 +196,16 @@ func (s *Socket) recv(n int, tmo time.Duration) ([]byte, error) {
 }
 
 // send is Python's send(). In blocking mode Linux queues the whole buffer
-// before returning (blocking as needed), so we loop; in timeout and
-// non-blocking modes it is one sendto(2) that may move only part of it.
+// before returning (blocking as needed), so we loop, and like Linux report
+// what was queued before an error; in timeout and non-blocking modes it is
+// one sendto(2) that may move only part of it.
 func (s *Socket) send(data []byte, tmo time.Duration) (int, error) {
 	if tmo == blocking {
-		return s.sendLoop(data, blocking, time.Time{})
+		n, err := s.sendLoop(data, blocking, time.Time{})
+		if n > 0 {
+			return n, nil
+		}
+		return 0, err
 	}
 	var n int
 	var serr error
@@ -203,7 +229,9 @@ func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time) (i
 	total := 0
 	var serr error
 	err := s.io(true, tmo, deadline, func(fd int) bool {
-		for total < len(data) {
+		// At least one syscall, even for b'': on an unconnected socket
+		// that is EPIPE in Python too.
+		for {
 			n, err := sendto(fd, data[total:])
 			if n > 0 {
 				total += n
@@ -212,9 +240,11 @@ func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time) (i
 				serr = err
 				return wouldBlock(err)
 			}
+			if total >= len(data) {
+				serr = nil
+				return false
+			}
 		}
-		serr = nil
-		return false
 	})
 	if err == nil {
 		err = serr

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -95,7 +96,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	since, err := parseSince(r)
+	since, err := parseSince(r, s)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
@@ -135,7 +136,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func parseSince(r *http.Request) (int64, error) {
+// parseSince reads ?since=N. A seq past the end of the log is refused: the
+// client would silently skip the events that later take those numbers.
+func parseSince(r *http.Request, s *sockets.Session) (int64, error) {
 	v := r.URL.Query().Get("since")
 	if v == "" {
 		return 0, nil
@@ -143,6 +146,9 @@ func parseSince(r *http.Request) (int64, error) {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 0 {
 		return 0, errors.New("since must be a non-negative event seq, not " + strconv.Quote(v))
+	}
+	if last := s.LastSeq(); n > last {
+		return 0, fmt.Errorf("since=%d is past the last event of this session (seq %d)", n, last)
 	}
 	return n, nil
 }

@@ -38,6 +38,10 @@ func decodeOp(b []byte) (wireOp, error) {
 	if len(w.ID) > 0 && w.ID[0] != '"' && (w.ID[0] < '0' || w.ID[0] > '9') && w.ID[0] != '-' {
 		return w, &badRequest{"id must be a string or a number"}
 	}
+	if w.Op.Requested != nil {
+		// The engine sets it when it caps bufsize; a client may not.
+		return w, &badRequest{`unknown field "requested"`}
+	}
 	if w.Op.Op == "" {
 		return w, &badRequest{`"op" is missing: say which call to make, e.g. {"op": "socket"}`}
 	}

@@ -136,6 +136,7 @@ func TestHTTPBadInput(t *testing.T) {
 		{"trailing data", `{"op":"socket"} {"op":"socket"}`, 400, "nothing after it"},
 		{"bad timeout", `{"op":"settimeout","sock":"s1","timeout":"soon"}`, 400, "timeout must be"},
 		{"bad how", `{"op":"shutdown","sock":"s1","how":"SHUT_UP"}`, 400, "SHUT_RD"},
+		{"engine-only field", `{"op":"recv","sock":"s1","bufsize":4,"requested":5}`, 400, `unknown field "requested"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -152,11 +153,18 @@ func TestHTTPBadInput(t *testing.T) {
 	if code, _ := e.post(t, "nosuchsession", `{"op":"socket"}`); code != 404 {
 		t.Errorf("unknown session: %d", code)
 	}
-	resp, _ := http.Get(e.srv.URL + "/api/sessions/" + id + "/events?since=-1")
-	if resp.StatusCode != 400 {
-		t.Errorf("since=-1: %s", resp.Status)
+	// A since past the end would make the client skip the events that
+	// later take those numbers.
+	for _, path := range []string{"/events?since=-1", "/events?since=x", "/events?since=5", "/ws?since=5"} {
+		resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode != 400 {
+			t.Errorf("%s: %s", path, resp.Status)
+		}
+		resp.Body.Close()
 	}
-	resp.Body.Close()
 	if s := e.mgr; s.Len() != 1 {
 		t.Errorf("%d sessions", s.Len())
 	}

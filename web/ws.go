@@ -32,7 +32,7 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	since, err := parseSince(r)
+	since, err := parseSince(r, s)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
