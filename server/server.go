@@ -27,6 +27,7 @@ type Config struct {
 	Labs            bool
 	LabsAddr        string
 	MaxSockets      int
+	MaxEventLogMB   int
 	SessionIdle     time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
@@ -51,6 +52,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&c.Labs, "labs", true, "start the built-in lab servers")
 	fs.StringVar(&c.LabsAddr, "labs-addr", "127.0.0.1:7007", "host and first port of the lab servers (a taken port falls back to a free one)")
 	fs.IntVar(&c.MaxSockets, "max-sockets", 64, "sockets one session may have open at once")
+	fs.IntVar(&c.MaxEventLogMB, "max-event-log-mb", 256, "memory for one session's event log, in MiB; past it the oldest events are dropped (and viewers told)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "end a session nobody has used or watched for this long (0: never)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
@@ -84,6 +86,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.MaxSockets < 1 {
 		return c, fmt.Errorf("-max-sockets must be at least 1")
+	}
+	if c.MaxEventLogMB < 1 {
+		return c, fmt.Errorf("-max-event-log-mb must be at least 1")
 	}
 	return c, nil
 }
@@ -122,7 +127,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		labList = labServer
 	}
 
-	mgr := sockets.NewManager(sockets.Config{MaxSockets: cfg.MaxSockets, IdleTimeout: cfg.SessionIdle, Logger: log.With("component", "engine")})
+	mgr := sockets.NewManager(sockets.Config{
+		MaxSockets:  cfg.MaxSockets,
+		MaxLogBytes: int64(cfg.MaxEventLogMB) << 20,
+		IdleTimeout: cfg.SessionIdle,
+		Logger:      log.With("component", "engine"),
+	})
 	defer mgr.Close()
 
 	ln, err := net.Listen("tcp", cfg.Addr)

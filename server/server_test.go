@@ -43,6 +43,7 @@ func TestParseConfig(t *testing.T) {
 		{"bad level", []string{"-log-level", "loud"}, nil, nil, "-log-level"},
 		{"stray argument", []string{"serve"}, nil, nil, "unexpected argument"},
 		{"zero sockets", []string{"-max-sockets", "0"}, nil, nil, "-max-sockets"},
+		{"zero log", []string{"-max-event-log-mb", "0"}, nil, nil, "-max-event-log-mb"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -18,6 +18,13 @@ type Config struct {
 	// IdleTimeout ends a session nobody has watched or used for this long;
 	// 0 keeps sessions until the manager closes.
 	IdleTimeout time.Duration
+	// MaxLogBytes bounds one session's event log in memory; past it the
+	// oldest events are dropped. 0 means DefaultMaxLogBytes.
+	MaxLogBytes int64
+	// MaxLagEvents and MaxLagBytes say how far readers may fall behind
+	// before autorecv pauses (data then waits in the kernel).
+	MaxLagEvents int
+	MaxLagBytes  int64
 	// Resolver resolves host names for connect; nil means Go's resolver.
 	Resolver Resolver
 	Logger   *slog.Logger
@@ -35,6 +42,9 @@ type Manager struct {
 	wg   sync.WaitGroup
 }
 
+// DefaultMaxLogBytes is the default event-log memory of one session.
+const DefaultMaxLogBytes = 256 << 20
+
 // ErrClosed is returned by Create once the manager has been closed.
 var ErrClosed = errors.New("sockplay is shutting down")
 
@@ -42,6 +52,15 @@ var ErrClosed = errors.New("sockplay is shutting down")
 func NewManager(cfg Config) *Manager {
 	if cfg.MaxSockets <= 0 {
 		cfg.MaxSockets = 64
+	}
+	if cfg.MaxLogBytes <= 0 {
+		cfg.MaxLogBytes = DefaultMaxLogBytes
+	}
+	if cfg.MaxLagEvents <= 0 {
+		cfg.MaxLagEvents = 4096
+	}
+	if cfg.MaxLagBytes <= 0 {
+		cfg.MaxLagBytes = 16 << 20
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

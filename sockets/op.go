@@ -189,6 +189,9 @@ type Event struct {
 	// says which client that was, so that only it is told "reply".
 	Reply  json.RawMessage `json:"reply,omitempty"`
 	Origin uint64          `json:"-"`
+
+	size int64 // its share of the log's memory
+	cum  int64 // the log's total size up to and including it
 }
 
 // Origin identifies who submitted an op, so the answer can carry their id.

@@ -293,25 +293,13 @@ func (c *call) control() (*Result, error) {
 		k.stopAuto()
 		return &Result{}, nil
 	case "getsockname":
-		var local string
-		err := k.control(func(fd int) error {
-			sa, err := unix.Getsockname(fd)
-			local = formatSockaddr(sa)
-			return err
-		})
+		local, err := k.name(unix.Getsockname)
 		if err != nil {
 			return nil, err
 		}
 		return &Result{Local: local}, nil
 	case "getpeername":
-		var peer string
-		err := k.control(func(fd int) error {
-			sa, err := unix.Getpeername(fd)
-			if err == nil {
-				peer = formatSockaddr(sa)
-			}
-			return err
-		})
+		peer, err := k.name(unix.Getpeername)
 		if err != nil {
 			return nil, err
 		}
@@ -320,6 +308,19 @@ func (c *call) control() (*Result, error) {
 		return c.autorecv()
 	}
 	return nil, errType("unknown op %q", c.op.Op)
+}
+
+// name asks the kernel for one of the socket's addresses.
+func (k *Socket) name(get func(fd int) (unix.Sockaddr, error)) (string, error) {
+	var addr string
+	err := k.control(func(fd int) error {
+		sa, err := get(fd)
+		if err == nil {
+			addr = formatSockaddr(sa)
+		}
+		return err
+	})
+	return addr, err
 }
 
 func (k *Socket) shutdown(how How) (*Result, error) {
@@ -461,7 +462,7 @@ func (c *call) autorecv() (*Result, error) {
 	if a.Bufsize != nil {
 		bufsize = *a.Bufsize
 	}
-	loop := &autoLoop{bufsize: bufsize, done: make(chan struct{})}
+	loop := &autoLoop{bufsize: bufsize, done: make(chan struct{}), stopCh: make(chan struct{})}
 	// Marking the socket and taking the place in the read lane happen
 	// under one lock, so a recv can never slip in behind the loop.
 	waits, done, _ := k.enqueue(true, false, func() error { k.auto = loop; return nil })
@@ -495,7 +496,7 @@ func (k *Socket) stopAuto() {
 		return
 	}
 	k.autoMu.Lock()
-	loop.stop = true
+	loop.requestStop()
 	switch {
 	case !loop.started:
 		loop.finish()
@@ -509,6 +510,44 @@ func (k *Socket) stopAuto() {
 		k.auto = nil
 	}
 	k.mu.Unlock()
+}
+
+// waitForRoom holds autorecv while its readers are far behind: the data
+// stays in the kernel (and TCP's flow control slows the sender), as it
+// would for a Python program that is slow to call recv. It reports false
+// if the loop was stopped or the socket closed meanwhile.
+func (s *Session) waitForRoom(k *Socket, loop *autoLoop) bool {
+	paused := false
+	defer func() {
+		if paused {
+			k.mu.Lock()
+			k.autoPaused = false
+			k.mu.Unlock()
+			s.touch()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		behind, room := s.behindLocked(), s.room
+		s.mu.Unlock()
+		if !behind {
+			return true
+		}
+		if !paused {
+			paused = true
+			k.mu.Lock()
+			k.autoPaused = true
+			k.mu.Unlock()
+			s.touch()
+		}
+		select {
+		case <-room:
+		case <-loop.stopCh:
+			return false
+		case <-k.closedCh:
+			return false
+		}
+	}
 }
 
 // autoRecvLoop is autorecv's loop: wait until readable, one recv, one
@@ -532,6 +571,9 @@ func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
 	}
 	buf := make([]byte, loop.bufsize)
 	for {
+		if !s.waitForRoom(k, loop) {
+			return
+		}
 		k.autoMu.Lock()
 		if loop.stop || k.closed.Load() {
 			k.autoMu.Unlock()

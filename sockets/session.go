@@ -14,14 +14,14 @@ import (
 // a cursor into the log and wait on Changed, so a slow viewer costs the
 // session nothing and can never make it lose or reorder an event.
 type Session struct {
-	id    string
-	cfg   Config
-	log   *slog.Logger
-	start time.Time
-	wg    sync.WaitGroup // op goroutines and auto loops
+	id     string
+	cfg    Config
+	logger *slog.Logger
+	start  time.Time
+	wg     sync.WaitGroup // op goroutines and auto loops
 
 	mu         sync.Mutex
-	events     []Event
+	log        *eventLog
 	changed    chan struct{}
 	version    uint64 // counts state changes, not events
 	sockets    map[string]*Socket
@@ -32,7 +32,9 @@ type Session struct {
 	closed     bool
 	done       chan struct{}
 	lastActive time.Time
-	viewers    int
+	viewers    map[*Viewer]struct{}
+	consumed   int64         // the furthest any reader has read
+	room       chan struct{} // closed when a reader advances
 }
 
 // Pending is a call that has been submitted and has not produced its event
@@ -56,20 +58,26 @@ type SocketInfo struct {
 	Mode     string   `json:"mode"`
 	Timeout  *float64 `json:"timeout,omitempty"`
 	AutoRecv int      `json:"autorecv,omitempty"`
-	Shut     string   `json:"shut,omitempty"`
-	EOF      bool     `json:"eof,omitempty"`
+	// Paused is set while autorecv waits for viewers to catch up, leaving
+	// the data in the kernel.
+	Paused bool   `json:"paused,omitempty"`
+	Shut   string `json:"shut,omitempty"`
+	EOF    bool   `json:"eof,omitempty"`
 }
 
 // State is a snapshot of a session for viewers: its sockets, what is
 // pending, and the last seq in the log.
 type State struct {
-	ID      string       `json:"id"`
-	LastSeq int64        `json:"last_seq"`
-	Version uint64       `json:"version"`
-	Now     int64        `json:"now"` // the session clock when this was taken, µs
-	Sockets []SocketInfo `json:"sockets"`
-	Pending []Pending    `json:"pending"`
-	Ended   bool         `json:"ended,omitempty"`
+	ID      string `json:"id"`
+	LastSeq int64  `json:"last_seq"`
+	// FirstSeq is the oldest event still in memory; older ones were
+	// dropped past the event-log limit.
+	FirstSeq int64        `json:"first_seq"`
+	Version  uint64       `json:"version"`
+	Now      int64        `json:"now"` // the session clock when this was taken, µs
+	Sockets  []SocketInfo `json:"sockets"`
+	Pending  []Pending    `json:"pending"`
+	Ended    bool         `json:"ended,omitempty"`
 }
 
 func newSession(id string, cfg Config) *Session {
@@ -77,7 +85,10 @@ func newSession(id string, cfg Config) *Session {
 	return &Session{
 		id:         id,
 		cfg:        cfg,
-		log:        cfg.Logger.With("session", id),
+		logger:     cfg.Logger.With("session", id),
+		log:        newEventLog(cfg.MaxLogBytes),
+		viewers:    map[*Viewer]struct{}{},
+		room:       make(chan struct{}),
 		start:      now,
 		changed:    make(chan struct{}),
 		sockets:    map[string]*Socket{},
@@ -87,6 +98,8 @@ func newSession(id string, cfg Config) *Session {
 		lastActive: now,
 	}
 }
+
+var timeNow = time.Now
 
 // ID is the session's id, as used in URLs.
 func (s *Session) ID() string { return s.id }
@@ -119,27 +132,16 @@ func (s *Session) notifyLocked(stateChanged bool) {
 func (s *Session) LastSeq() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return int64(len(s.events))
+	return s.log.last()
 }
 
-// EventsAfter returns up to max events with seq > after, in seq order.
+// EventsAfter returns up to max events with seq > after, in seq order. If
+// events after it have been dropped from memory (see Config.MaxLogBytes),
+// the first one returned has a seq beyond after+1.
 func (s *Session) EventsAfter(after int64, max int) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if after < 0 {
-		after = 0
-	}
-	n := int64(len(s.events))
-	if after >= n {
-		return nil
-	}
-	end := n
-	if max > 0 && after+int64(max) < end {
-		end = after + int64(max)
-	}
-	out := make([]Event, end-after)
-	copy(out, s.events[after:end])
-	return out
+	return s.log.after(after, max)
 }
 
 // Version counts changes; viewers compare it to know when to resend State.
@@ -152,7 +154,7 @@ func (s *Session) Version() uint64 {
 // State snapshots the session.
 func (s *Session) State() State {
 	s.mu.Lock()
-	st := State{ID: s.id, LastSeq: int64(len(s.events)), Version: s.version, Ended: s.closed, Now: s.now()}
+	st := State{ID: s.id, LastSeq: s.log.last(), FirstSeq: s.log.first, Version: s.version, Ended: s.closed, Now: s.now()}
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)
@@ -184,6 +186,7 @@ func (k *Socket) info() SocketInfo {
 	in.Mode, in.Timeout = modeOf(k.timeout)
 	if k.auto != nil {
 		in.AutoRecv = k.auto.bufsize
+		in.Paused = k.autoPaused
 	}
 	return in
 }
@@ -201,26 +204,10 @@ func modeOf(t time.Duration) (string, *float64) {
 	}
 }
 
-// Attach and Detach count live viewers; a session with viewers never
-// expires.
-func (s *Session) Attach() {
-	s.mu.Lock()
-	s.viewers++
-	s.lastActive = time.Now()
-	s.mu.Unlock()
-}
-
-func (s *Session) Detach() {
-	s.mu.Lock()
-	s.viewers--
-	s.lastActive = time.Now()
-	s.mu.Unlock()
-}
-
 func (s *Session) idleSince() (time.Time, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lastActive, s.viewers == 0 && len(s.pending) == 0
+	return s.lastActive, len(s.viewers) == 0 && len(s.pending) == 0
 }
 
 // Do submits op and waits for its event.
@@ -260,12 +247,11 @@ func (s *Session) Submit(op Op, from Origin) <-chan Event {
 func (s *Session) append(ev Event, stateChanged bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ev.Seq = int64(len(s.events)) + 1
 	ev.T = s.now()
 	if ev.T < ev.Start {
 		ev.T = ev.Start
 	}
-	s.events = append(s.events, ev)
+	ev = s.log.add(ev)
 	if ev.Call != 0 {
 		delete(s.pending, ev.Call)
 		if w, ok := s.waiters[ev.Call]; ok {
@@ -332,5 +318,5 @@ func (s *Session) Close() {
 	close(s.done)
 	s.notifyLocked(true)
 	s.mu.Unlock()
-	s.log.Info("session closed", "sockets", len(socks))
+	s.logger.Info("session closed", "sockets", len(socks))
 }

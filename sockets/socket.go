@@ -35,16 +35,17 @@ type Socket struct {
 	// stopper's "set stop, then expire deadline", so a stop is never lost.
 	autoMu sync.Mutex
 
-	mu        sync.Mutex // guards everything below
-	timeout   time.Duration
-	state     string
-	local     string
-	peer      string
-	shut      string
-	eof       bool
-	auto      *autoLoop
-	readTail  chan struct{}
-	writeTail chan struct{}
+	mu         sync.Mutex // guards everything below
+	timeout    time.Duration
+	state      string
+	local      string
+	peer       string
+	shut       string
+	eof        bool
+	auto       *autoLoop
+	autoPaused bool
+	readTail   chan struct{}
+	writeTail  chan struct{}
 }
 
 // autoLoop is an autorecv: a recv(bufsize) loop with one event per call.
@@ -56,7 +57,16 @@ type autoLoop struct {
 	started  bool
 	stop     bool
 	finished bool
+	stopCh   chan struct{} // closed with stop, for a loop waiting for room
 	done     chan struct{}
+}
+
+// requestStop sets stop; autoMu must be held.
+func (l *autoLoop) requestStop() {
+	if !l.stop {
+		l.stop = true
+		close(l.stopCh)
+	}
 }
 
 func (l *autoLoop) finish() {

@@ -64,6 +64,16 @@ function onMessage(m) {
       settle(m.reply, null, new Error(m.error.msg));
       flash(m.error.msg);
       return;
+    case "gap": {
+      // Older events left the server's memory (its event-log limit).
+      const tr = el("tr", "gap");
+      const td = el("td", "", `events ${m.from}–${m.to} were dropped from the server's memory (event-log limit)`);
+      td.colSpan = 7;
+      tr.append(td);
+      logBody.append(tr);
+      lastSeq = Math.max(lastSeq, m.to);
+      return;
+    }
     case "ended":
       ended = true;
       onState(m);
@@ -401,10 +411,12 @@ function makeCard(id) {
     button("close", "close danger", () => run({ op: "close" })),
   );
 
+  const paused = el("p", "paused", "auto-recv paused: the page is behind, so the data waits in the kernel's receive queue");
+  paused.hidden = true;
   const pendingList = el("ul", "pending");
   pendingList.hidden = true;
-  root.append(title, pendingList, connectRow, sendRow, recvRow, modeRow, endRow);
-  return { root, kind, status, addrs, mode, autoChk, autoSize, pending: pendingList, connectRow };
+  root.append(title, paused, pendingList, connectRow, sendRow, recvRow, modeRow, endRow);
+  return { root, kind, status, addrs, mode, autoChk, autoSize, paused, pending: pendingList, connectRow };
 }
 
 function updateCard(card, s) {
@@ -417,6 +429,7 @@ function updateCard(card, s) {
   card.addrs.textContent = s.peer ? `${s.local} → ${s.peer}` : s.local || "";
   card.mode.textContent = s.mode === "timeout" ? `timeout ${s.timeout} s` : s.mode;
   card.autoChk.checked = !!s.autorecv;
+  card.paused.hidden = !s.paused;
   if (s.autorecv) card.autoSize.value = s.autorecv;
   const closed = s.state === "closed";
   card.root.classList.toggle("closed", closed);

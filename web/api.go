@@ -92,13 +92,8 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 // events streams the log after ?since=N as NDJSON; with ?follow=1 it keeps
 // streaming new events until the client or the session goes away.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
+	s, since, ok := h.sessionSince(w, r)
 	if !ok {
-		return
-	}
-	since, err := parseSince(r, s)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	follow := r.URL.Query().Get("follow") == "1" || r.URL.Query().Get("follow") == "true"
@@ -110,12 +105,20 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	for {
 		changed := s.Changed()
 		evs := s.EventsAfter(since, 1024)
+		if len(evs) > 0 && evs[0].Seq > since+1 {
+			if err := enc.Encode(controlMsg{Type: "gap", From: since + 1, To: evs[0].Seq - 1}); err != nil {
+				return
+			}
+		}
 		for _, ev := range evs {
 			ev.Reply = nil
 			if err := enc.Encode(ev); err != nil {
 				return
 			}
 			since = ev.Seq
+		}
+		if len(evs) > 0 {
+			s.Consumed(since)
 		}
 		if len(evs) == 1024 {
 			continue
@@ -134,6 +137,21 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// sessionSince finds the {id} session and reads ?since=N, or answers the
+// error itself.
+func (h *handler) sessionSince(w http.ResponseWriter, r *http.Request) (*sockets.Session, int64, bool) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return nil, 0, false
+	}
+	since, err := parseSince(r, s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return nil, 0, false
+	}
+	return s, since, true
 }
 
 // parseSince reads ?since=N. A seq past the end of the log is refused: the

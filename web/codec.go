@@ -106,6 +106,8 @@ type controlMsg struct {
 	Error   *apiError       `json:"error,omitempty"`
 	Session string          `json:"session,omitempty"`
 	Since   *int64          `json:"since,omitempty"`
+	From    int64           `json:"from,omitempty"`
+	To      int64           `json:"to,omitempty"`
 	*sockets.State
 }
 

@@ -39,6 +39,10 @@ func newEnv(t *testing.T) *testEnv {
 	return &testEnv{srv: srv, labs: l, mgr: m}
 }
 
+func newBenchServer(m *sockets.Manager) *httptest.Server {
+	return httptest.NewServer(New(Config{Sessions: m}))
+}
+
 func (e *testEnv) newSession(t *testing.T) string {
 	t.Helper()
 	resp, err := http.Post(e.srv.URL+"/api/sessions", "application/json", nil)
@@ -419,6 +423,30 @@ func TestPagesAndStatic(t *testing.T) {
 		if resp.StatusCode != tc.code || !strings.Contains(string(b), tc.has) {
 			t.Errorf("GET %s: %d, want %d with %q", tc.path, resp.StatusCode, tc.code, tc.has)
 		}
+	}
+}
+
+// TestWebSocketGap: events dropped past the log limit are announced, not
+// skipped in silence.
+func TestWebSocketGap(t *testing.T) {
+	m := sockets.NewManager(sockets.Config{MaxLogBytes: 4 << 10})
+	defer m.Close()
+	srv := httptest.NewServer(New(Config{Sessions: m}))
+	defer srv.Close()
+	e := &testEnv{srv: srv, mgr: m}
+	id := e.newSession(t)
+	for i := 0; i < 40; i++ {
+		e.ok(t, id, `{"op":"socket"}`)
+		e.ok(t, id, `{"op":"close","sock":"s`+itoa(int64(i+1))+`"}`)
+	}
+	w := dialWS(t, e, id, 0)
+	m0 := w.next()
+	if m0["type"] != "gap" || m0["from"] != 1.0 {
+		t.Fatalf("first message after hello: %v", m0)
+	}
+	next := w.next()
+	if next["seq"] != m0["to"].(float64)+1 {
+		t.Fatalf("gap to %v, then seq %v", m0["to"], next["seq"])
 	}
 }
 

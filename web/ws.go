@@ -21,20 +21,15 @@ const batch = 256
 
 // websocket bridges one browser to a session. The client sends ops (with
 // "id"); the server sends every event in seq order from ?since=N, plus
-// control messages (they have "type"): hello, state, error, ended.
+// control messages (they have "type"): hello, state, error, gap, ended.
 //
 // One goroutine (this one) writes; it walks the session's log with its own
 // cursor, so nothing is queued per client and nothing can be lost or
 // reordered. The reader goroutine only submits ops, and hands decoding
 // errors to the writer through a small bounded channel.
 func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
+	s, since, ok := h.sessionSince(w, r)
 	if !ok {
-		return
-	}
-	since, err := parseSince(r, s)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	c, err := websocket.Accept(w, r, nil)
@@ -44,8 +39,8 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(h.cfg.MaxMessage)
-	s.Attach()
-	defer s.Detach()
+	viewer := s.Attach(since)
+	defer viewer.Detach()
 	conn := connIDs.Add(1)
 	log := h.log.With("session", s.ID(), "conn", conn)
 	log.Debug("websocket open", "since", since)
@@ -75,6 +70,13 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	for {
 		changed := s.Changed()
 		evs := s.EventsAfter(cursor, batch)
+		if len(evs) > 0 && evs[0].Seq > cursor+1 {
+			// Dropped from memory past the event-log limit: say so,
+			// never skip in silence.
+			if err := writeMsg(controlMsg{Type: "gap", From: cursor + 1, To: evs[0].Seq - 1}); err != nil {
+				return
+			}
+		}
 		for _, ev := range evs {
 			b, err := encodeEvent(ev, conn)
 			if err != nil {
@@ -85,6 +87,9 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			cursor = ev.Seq
+		}
+		if len(evs) > 0 {
+			viewer.Advance(cursor)
 		}
 		if len(evs) == batch {
 			continue

@@ -1,0 +1,157 @@
+package sockets
+
+// eventLog is a session's event log: append-only and numbered from 1. It
+// holds at most maxBytes of events in memory; past that the oldest leave
+// first, and readers learn of the gap from the seq numbers (never a silent
+// skip: a reader's next event has a seq beyond the one it expected).
+// The caller holds the session's lock.
+type eventLog struct {
+	events   []Event
+	first    int64 // seq of events[0]
+	bytes    int64 // size of the events held
+	total    int64 // size of every event ever appended
+	maxBytes int64
+}
+
+// eventOverhead approximates an event's memory beyond its payload.
+const eventOverhead = 256
+
+func newEventLog(maxBytes int64) *eventLog {
+	return &eventLog{first: 1, maxBytes: maxBytes}
+}
+
+func (l *eventLog) last() int64 { return l.first + int64(len(l.events)) - 1 }
+
+// add numbers ev, keeps it, and drops the oldest events past the limit
+// (never the newest one).
+func (l *eventLog) add(ev Event) Event {
+	ev.Seq = l.last() + 1
+	ev.size = eventOverhead + int64(len(ev.Result.payload())) + int64(ev.Args.dataLen())
+	l.total += ev.size
+	ev.cum = l.total
+	l.events = append(l.events, ev)
+	l.bytes += ev.size
+	for l.maxBytes > 0 && l.bytes > l.maxBytes && len(l.events) > 1 {
+		l.bytes -= l.events[0].size
+		l.events[0] = Event{} // let its data go
+		l.events = l.events[1:]
+		l.first++
+	}
+	return ev
+}
+
+// after returns up to max events with seq > seq. If the ones right after
+// seq were dropped, it starts at the oldest it still has.
+func (l *eventLog) after(seq int64, max int) []Event {
+	i := seq - l.first + 1
+	if i < 0 {
+		i = 0
+	}
+	n := int64(len(l.events))
+	if i >= n {
+		return nil
+	}
+	end := n
+	if max > 0 && i+int64(max) < end {
+		end = i + int64(max)
+	}
+	out := make([]Event, end-i)
+	copy(out, l.events[i:end])
+	return out
+}
+
+// cumAt is the size of all events up to and including seq.
+func (l *eventLog) cumAt(seq int64) int64 {
+	switch {
+	case seq <= 0 || len(l.events) == 0:
+		return 0
+	case seq < l.first:
+		return l.events[0].cum - l.events[0].size
+	case seq > l.last():
+		return l.total
+	}
+	return l.events[seq-l.first].cum
+}
+
+func (r *Result) payload() []byte {
+	if r == nil {
+		return nil
+	}
+	return r.B64
+}
+
+func (a *Args) dataLen() int {
+	if a == nil || a.Data == nil || a.Data.B64 == nil {
+		return 0
+	}
+	return len(*a.Data.B64)
+}
+
+// Viewer is one reader of a session's log (a WebSocket, say). Its cursor
+// is how far it has got; autorecv waits while even the most advanced
+// viewer is far behind, so a stalled tab cannot stop the others while a
+// live one still sets the pace.
+type Viewer struct {
+	s      *Session
+	cursor int64
+}
+
+// Attach registers a viewer that has seen the events up to since. A
+// session with viewers never expires.
+func (s *Session) Attach(since int64) *Viewer {
+	v := &Viewer{s: s, cursor: since}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.viewers[v] = struct{}{}
+	s.lastActive = timeNow()
+	return v
+}
+
+// Advance records that the viewer has received the events up to seq.
+func (v *Viewer) Advance(seq int64) {
+	s := v.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	v.cursor = seq
+	s.consumedLocked(seq)
+}
+
+// Detach removes the viewer.
+func (v *Viewer) Detach() {
+	s := v.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.viewers, v)
+	s.lastActive = timeNow()
+	s.consumedLocked(v.cursor)
+}
+
+// Consumed records that a reader without a Viewer (GET .../events) has
+// read the log up to seq.
+func (s *Session) Consumed(seq int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.consumedLocked(seq)
+}
+
+func (s *Session) consumedLocked(seq int64) {
+	if seq > s.consumed {
+		s.consumed = seq
+	}
+	close(s.room)
+	s.room = make(chan struct{})
+}
+
+// behindLocked reports whether readers have fallen so far behind the log
+// that autorecv should stop reading and leave the data in the kernel.
+func (s *Session) behindLocked() bool {
+	read := s.consumed
+	for v := range s.viewers {
+		read = max(read, v.cursor)
+	}
+	last := s.log.last()
+	if read >= last {
+		return false
+	}
+	return last-read > int64(s.cfg.MaxLagEvents) || s.log.cumAt(last)-s.log.cumAt(read) > s.cfg.MaxLagBytes
+}
