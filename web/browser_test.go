@@ -201,3 +201,34 @@ func TestBrowserEchoSession(t *testing.T) {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
 }
+
+// TestBrowserBytes runs the page's byte helpers in the browser on a table
+// of inputs: what a user types must become exactly these bytes, and a bad
+// escape or bad hex must be refused with a message.
+func TestBrowserBytes(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open a page", chromedp.Navigate(e.srv.URL+"/healthz"))
+	js := `import("/static/bytes.js").then(m => {
+		const hex = (s, f) => { try { return m.hexBytes(f(s)); } catch (e) { return "error: " + e.message; } };
+		return JSON.stringify({
+			esc: ["hello\\r\\n", "a\\tb", "\\x00\\xff", "\\\\", "é", "😀", "\\q", "\\x4", "end\\"].map(s => hex(s, m.parseEscaped)),
+			hex: ["68 65:6c\n6c6f", "abc", "zz", ""].map(s => hex(s, m.parseHex)),
+			show: m.pyBytes(new Uint8Array([104, 105, 13, 10, 0, 39, 92, 200])),
+			b64: m.hexBytes(m.fromB64(m.toB64(new Uint8Array([0, 1, 254, 255])))),
+		});
+	})`
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"esc":["68 65 6c 6c 6f 0d 0a","61 09 62","00 ff","5c","c3 a9","f0 9f 98 80",` +
+		`"error: unknown escape \\q at position 0 (known: \\r \\n \\t \\0 \\\\ \\xNN)",` +
+		`"error: \\x at position 1 needs two hex digits, got \"4\"",` +
+		`"error: a lone \\ at the end: write \\\\ for a backslash"],` +
+		`"hex":["68 65 6c 6c 6f","error: hex needs an even number of digits","error: hex may hold only 0-9, a-f, spaces and colons",""],` +
+		`"show":"b'hi\\r\\n\\x00\\'\\\\\\xc8'","b64":"00 01 fe ff"}`
+	if got != want {
+		t.Fatalf("byte helpers:\n got %s\nwant %s", got, want)
+	}
+}
