@@ -104,6 +104,7 @@ func (s *Session) Attach(since int64) *Viewer {
 	defer s.mu.Unlock()
 	s.viewers[v] = struct{}{}
 	s.lastActive = timeNow()
+	s.startStatsLocked()
 	return v
 }
 

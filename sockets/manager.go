@@ -25,6 +25,12 @@ type Config struct {
 	// before autorecv pauses (data then waits in the kernel).
 	MaxLagEvents int
 	MaxLagBytes  int64
+	// StatsInterval is how often kernel stats are read while someone
+	// watches; 0 means 100ms, negative turns the poller off.
+	StatsInterval time.Duration
+	// UnixDir is where sessions make their AF_UNIX directories; "" is the
+	// system's temporary directory.
+	UnixDir string
 	// Resolver resolves host names for connect; nil means Go's resolver.
 	Resolver Resolver
 	Logger   *slog.Logger
@@ -61,6 +67,9 @@ func NewManager(cfg Config) *Manager {
 	}
 	if cfg.MaxLagBytes <= 0 {
 		cfg.MaxLagBytes = 16 << 20
+	}
+	if cfg.StatsInterval == 0 {
+		cfg.StatsInterval = 100 * time.Millisecond
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

@@ -33,6 +33,16 @@ type Args struct {
 	On      *bool    `json:"on,omitempty"`
 	Chunk   *int     `json:"chunk,omitempty"`
 	Delay   *float64 `json:"delay,omitempty"`
+	// setsockopt/getsockopt: level and name as Python spells them
+	// ("SOL_SOCKET", "SO_SNDBUF"); value a number, a boolean, or for
+	// SO_LINGER {"onoff": 1, "linger": 0}.
+	Level string          `json:"level,omitempty"`
+	Name  string          `json:"name,omitempty"`
+	Value json.RawMessage `json:"value,omitempty"`
+	// getaddrinfo and gethostbyname: host, and port as a number, a
+	// service name or null.
+	Host string          `json:"host,omitempty"`
+	Port json.RawMessage `json:"port,omitempty"`
 	// Requested is set by the engine when it capped bufsize.
 	Requested *int `json:"requested,omitempty"`
 }
@@ -165,6 +175,26 @@ type Result struct {
 	Bufsize int      `json:"bufsize,omitempty"`
 	EOF     bool     `json:"eof,omitempty"`
 	Note    string   `json:"note,omitempty"`
+	// Addr is recvfrom's sender, or gethostbyname's answer.
+	Addr string `json:"addr,omitempty"`
+	// Truncated marks a datagram larger than bufsize; Size is its real
+	// length (MSG_TRUNC), the rest of it is gone.
+	Truncated bool `json:"truncated,omitempty"`
+	Size      int  `json:"size,omitempty"`
+	// Value is getsockopt's answer.
+	Value any `json:"value,omitempty"`
+	// AddrInfo is getaddrinfo's list.
+	AddrInfo []AddrInfo `json:"addrinfo,omitempty"`
+	// Stats is the kernel's view of a socket (op "stats").
+	Stats *KStats `json:"stats,omitempty"`
+}
+
+// AddrInfo is one getaddrinfo result.
+type AddrInfo struct {
+	Family string `json:"family"`
+	Type   string `json:"type"`
+	Proto  int    `json:"proto"`
+	Addr   string `json:"addr"`
 }
 
 func intp(n int) *int { return &n }
@@ -202,11 +232,17 @@ type Origin struct {
 
 // Ops lists every op the engine knows, so decoders can reject the rest.
 var Ops = map[string]bool{
-	"socket": true, "connect": true, "send": true, "sendall": true,
-	"recv": true, "autorecv": true, "settimeout": true, "gettimeout": true,
-	"setblocking": true, "shutdown": true, "close": true,
-	"getsockname": true, "getpeername": true, "sendchunks": true,
+	"socket": true, "bind": true, "listen": true, "accept": true, "autoaccept": true,
+	"connect": true, "send": true, "sendall": true, "sendto": true, "sendchunks": true,
+	"recv": true, "recvfrom": true, "autorecv": true,
+	"settimeout": true, "gettimeout": true, "setblocking": true,
+	"setsockopt": true, "getsockopt": true,
+	"shutdown": true, "close": true, "getsockname": true, "getpeername": true,
+	"getaddrinfo": true, "gethostbyname": true,
 }
+
+// sessionOps are the ops that need no socket.
+var sessionOps = map[string]bool{"socket": true, "getaddrinfo": true, "gethostbyname": true}
 
 func (t Timeout) String() string {
 	if t.None {

@@ -2,10 +2,9 @@ package sockets
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
-	"os"
+	"reflect"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -17,6 +16,13 @@ const MaxBufsize = 1 << 20
 
 // DefaultAutoBufsize is autorecv's bufsize when none is given.
 const DefaultAutoBufsize = 4096
+
+// DefaultBacklog is listen()'s backlog when none is given, as Python's
+// min(SOMAXCONN, 128).
+const DefaultBacklog = 128
+
+// resolveTimeout bounds a name lookup made inside a call.
+const resolveTimeout = 10 * time.Second
 
 // call is one submitted op on its way to its event.
 type call struct {
@@ -51,15 +57,17 @@ func (c *call) finish(res *Result, err error) {
 
 // argsOf is the args echo: the op's arguments, or nil when it had none.
 func argsOf(op Op) *Args {
-	if op.Args == (Args{}) {
+	if reflect.ValueOf(op.Args).IsZero() {
 		return nil
 	}
 	a := op.Args
 	return &a
 }
 
-// lane says which of a socket's queues an op waits in; control ops
-// (settimeout, close, ...) never block and run at once.
+// lane says which of a socket's queues an op waits in. Calls that can
+// block wait their turn per direction (recvs in order, sends in order);
+// calls that never block run at once, even while an earlier call on the
+// socket is pending, as they would from a second Python thread.
 type lane int
 
 const (
@@ -70,7 +78,9 @@ const (
 )
 
 var opLanes = map[string]lane{
-	"recv": laneRead, "send": laneWrite, "sendall": laneWrite, "sendchunks": laneWrite, "connect": laneBoth,
+	"recv": laneRead, "recvfrom": laneRead, "accept": laneRead,
+	"send": laneWrite, "sendall": laneWrite, "sendto": laneWrite, "sendchunks": laneWrite,
+	"connect": laneBoth,
 }
 
 // lane is where this call waits. A half-close of the write side waits for
@@ -84,15 +94,17 @@ func (c *call) lane() lane {
 }
 
 func (c *call) dispatch() {
-	if c.op.Op == "socket" {
+	switch {
+	case c.op.Op == "socket":
 		c.finish(c.s.newSocketOp(c))
 		return
-	}
-	if !Ops[c.op.Op] {
+	case !Ops[c.op.Op]:
 		c.finish(nil, errType("unknown op %q", c.op.Op))
 		return
-	}
-	if c.op.Sock == "" {
+	case sessionOps[c.op.Op]:
+		c.runSessionOp()
+		return
+	case c.op.Sock == "":
 		c.finish(nil, errType("%s() needs a socket: \"sock\" is missing", c.op.Op))
 		return
 	}
@@ -112,10 +124,14 @@ func (c *call) dispatch() {
 	}
 	k := c.sock
 	var check func() error
-	if c.op.Op == "recv" {
+	if l == laneRead {
 		check = func() error {
 			if k.auto != nil {
-				return &Error{Exc: "RuntimeError", Msg: fmt.Sprintf("autorecv is on for %s: turn it off to recv by hand", k.id)}
+				what := "autorecv"
+				if k.auto.accept {
+					what = "autoaccept"
+				}
+				return &Error{Exc: "RuntimeError", Msg: fmt.Sprintf("%s is on for %s: turn it off to %s by hand", what, k.id, c.op.Op)}
 			}
 			return nil
 		}
@@ -126,21 +142,42 @@ func (c *call) dispatch() {
 		c.finish(nil, err)
 		return
 	}
-	c.s.mu.Lock()
-	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start}
-	c.s.notifyLocked(true)
-	c.s.mu.Unlock()
-	started := c.s.goRun(func() {
+	c.goPending(func() {
 		defer close(done)
 		for _, w := range waits {
 			<-w
 		}
 		c.finish(c.blockingOp())
-	})
-	if !started {
-		close(done)
+	}, func() { close(done) })
+}
+
+// goPending marks the call pending and runs fn on the session's goroutine;
+// if the session has ended, it runs abandon and answers that instead.
+func (c *call) goPending(fn, abandon func()) {
+	c.s.mu.Lock()
+	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start}
+	c.s.notifyLocked(true)
+	c.s.mu.Unlock()
+	if !c.s.goRun(fn) {
+		if abandon != nil {
+			abandon()
+		}
 		c.finish(nil, errSessionEnded())
 	}
+}
+
+// runSessionOp runs the ops that need no socket: name lookups, which may
+// take a while and so are pending like any blocking call.
+func (c *call) runSessionOp() {
+	c.goPending(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+		defer cancel()
+		if c.op.Op == "getaddrinfo" {
+			c.finish(c.s.getaddrinfo(ctx, c.op.Args))
+		} else {
+			c.finish(c.s.gethostbyname(ctx, c.op.Args))
+		}
+	}, nil)
 }
 
 func errSessionEnded() *Error { return &Error{Exc: "OSError", Msg: "this session has ended"} }
@@ -150,19 +187,19 @@ func errSessionEnded() *Error { return &Error{Exc: "OSError", Msg: "this session
 func (c *call) validate() error {
 	a := &c.op.Args
 	switch c.op.Op {
-	case "recv":
+	case "recv", "recvfrom":
 		if a.Bufsize == nil {
-			return errType("recv() missing required argument 'bufsize'")
+			return errType("%s() missing required argument 'bufsize'", c.op.Op)
 		}
 		if *a.Bufsize < 0 {
-			return errValue("negative buffersize in recv")
+			return errValue("negative buffersize in %s", c.op.Op)
 		}
 		if *a.Bufsize > MaxBufsize {
 			req := *a.Bufsize
 			a.Requested = &req
 			a.Bufsize = intp(MaxBufsize)
 		}
-	case "send", "sendall", "sendchunks":
+	case "send", "sendall", "sendto", "sendchunks":
 		if a.Data == nil {
 			return errType("%s() missing required argument 'data'", c.op.Op)
 		}
@@ -175,6 +212,9 @@ func (c *call) validate() error {
 		if a.Data.B64 == nil {
 			a.Data = B64Data(b)
 		}
+		if c.op.Op == "sendto" && a.Addr == "" {
+			return errType("sendto() missing required argument 'address'")
+		}
 		if c.op.Op == "sendchunks" {
 			if a.Chunk == nil || *a.Chunk < 1 {
 				return errValue("sendchunks() needs chunk, a size of at least 1 byte")
@@ -183,9 +223,9 @@ func (c *call) validate() error {
 				return errValue("sendchunks() delay must be between 0 and 60 seconds")
 			}
 		}
-	case "connect":
+	case "connect", "bind":
 		if a.Addr == "" {
-			return errType("connect() missing required argument 'address' (host:port)")
+			return errType("%s() missing required argument 'address'", c.op.Op)
 		}
 	case "settimeout":
 		if !a.Timeout.Set {
@@ -206,19 +246,19 @@ func (c *call) validate() error {
 		if a.Bufsize != nil && (*a.Bufsize < 1 || *a.Bufsize > MaxBufsize) {
 			return errValue("autorecv bufsize must be between 1 and %d", MaxBufsize)
 		}
+	case "setsockopt", "getsockopt":
+		if a.Name == "" {
+			return errType("%s() missing required argument 'optname' (\"name\", such as \"SO_SNDBUF\")", c.op.Op)
+		}
 	}
 	return nil
 }
 
 func (s *Session) newSocketOp(c *call) (*Result, error) {
 	a := c.op.Args
-	family := unix.AF_INET
-	switch a.Family {
-	case "", "inet", "AF_INET":
-	case "inet6", "AF_INET6":
-		family = unix.AF_INET6
-	default:
-		return nil, errValue("family must be inet or inet6, not %q", a.Family)
+	family, ferr := familyArg(a.Family, false)
+	if ferr != nil {
+		return nil, ferr
 	}
 	stype := unix.SOCK_STREAM
 	switch a.Type {
@@ -228,26 +268,23 @@ func (s *Session) newSocketOp(c *call) (*Result, error) {
 	default:
 		return nil, errValue("type must be stream or dgram, not %q", a.Type)
 	}
+	var dir string
+	if family == unix.AF_UNIX {
+		var err error
+		if dir, err = s.unixDir(); err != nil {
+			return nil, err
+		}
+	}
 	// Count, create and insert under one lock, so that concurrent
 	// socket() calls cannot overshoot the limit, and a session that is
 	// closing cannot gain a socket it will never close.
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closed {
-		return nil, errSessionEnded()
+	if err := s.socketRoomLocked(); err != nil {
+		return nil, err
 	}
-	live := 0
-	for _, k := range s.sockets {
-		if !k.closed.Load() {
-			live++
-		}
-	}
-	if live >= s.cfg.MaxSockets {
-		return nil, &Error{Errno: "EMFILE", Num: int(unix.EMFILE), Exc: "OSError",
-			Msg: fmt.Sprintf("Too many open files: this session may have %d sockets open at once; close one first", s.cfg.MaxSockets)}
-	}
-	id := fmt.Sprintf("s%d", s.nextSock+1)
-	k, err := newSocket(id, family, stype)
+	id := "s" + itoa(s.nextSock+1)
+	k, err := newSocket(id, family, stype, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +325,7 @@ func (c *call) control() (*Result, error) {
 		return k.shutdown(*a.How)
 	case "close":
 		// Close first: that ends whatever holds the read lane, so an
-		// autorecv queued behind it can end too.
+		// auto loop queued behind it can end too.
 		k.close()
 		k.stopAuto()
 		return &Result{}, nil
@@ -304,10 +341,69 @@ func (c *call) control() (*Result, error) {
 			return nil, err
 		}
 		return &Result{Peer: peer}, nil
+	case "bind":
+		return c.bind()
+	case "listen":
+		backlog := DefaultBacklog
+		if a.Backlog != nil {
+			backlog = max(*a.Backlog, 0) // Python clamps a negative backlog to 0
+		}
+		if err := k.control(func(fd int) error { return unix.Listen(fd, backlog) }); err != nil {
+			return nil, err
+		}
+		k.mu.Lock()
+		k.state, k.backlog = "listening", backlog
+		k.mu.Unlock()
+		return &Result{}, nil
+	case "setsockopt":
+		opt, perr := lookupSockopt(a.Level, a.Name)
+		if perr != nil {
+			return nil, perr
+		}
+		v, l, verr := sockoptValue(opt, a.Value)
+		if verr != nil {
+			return nil, verr
+		}
+		return &Result{}, k.setsockopt(a.Name, opt, v, l)
+	case "getsockopt":
+		opt, perr := lookupSockopt(a.Level, a.Name)
+		if perr != nil {
+			return nil, perr
+		}
+		v, err := k.getsockopt(opt)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Value: v}, nil
 	case "autorecv":
-		return c.autorecv()
+		return c.autoLoop(false)
+	case "autoaccept":
+		return c.autoLoop(true)
 	}
 	return nil, errType("unknown op %q", c.op.Op)
+}
+
+// bind binds to an address: a name lookup can only be of /etc/hosts or a
+// literal in practice, so it runs at once, which keeps "bind, then listen"
+// in order.
+func (c *call) bind() (*Result, error) {
+	k := c.sock
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	sa, perr := c.s.sockaddrFor(ctx, k, "bind", c.op.Args.Addr)
+	if perr != nil {
+		return nil, perr
+	}
+	if err := k.control(func(fd int) error { return unix.Bind(fd, sa) }); err != nil {
+		return nil, err
+	}
+	k.refresh()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.state == "new" {
+		k.state = "bound"
+	}
+	return &Result{Local: k.local}, nil
 }
 
 // name asks the kernel for one of the socket's addresses.
@@ -316,7 +412,7 @@ func (k *Socket) name(get func(fd int) (unix.Sockaddr, error)) (string, error) {
 	err := k.control(func(fd int) error {
 		sa, err := get(fd)
 		if err == nil {
-			addr = formatSockaddr(sa)
+			addr = k.fmtAddr(sa)
 		}
 		return err
 	})
@@ -344,29 +440,20 @@ func (c *call) blockingOp() (*Result, error) {
 	switch c.op.Op {
 	case "shutdown":
 		return k.shutdown(*a.How)
-	case "recv":
-		if *a.Bufsize == 0 {
-			// CPython answers recv(0) with b'' before it looks at the
-			// socket, so it never waits and never fails.
-			return &Result{N: intp(0), Note: "recv(0) returns b'' at once without reading: this is not EOF"}, nil
+	case "recv", "recvfrom":
+		return c.recv()
+	case "send", "sendto":
+		var to unix.Sockaddr
+		if c.op.Op == "sendto" {
+			ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+			sa, perr := c.s.sockaddrFor(ctx, k, "sendto", a.Addr)
+			cancel()
+			if perr != nil {
+				return nil, perr
+			}
+			to = sa
 		}
-		data, err := k.recv(*a.Bufsize, tmo)
-		if err != nil {
-			return nil, err
-		}
-		res := &Result{N: intp(len(data)), B64: data}
-		if len(data) == 0 {
-			res.EOF = true
-			k.mu.Lock()
-			k.eof = true
-			k.mu.Unlock()
-		}
-		if a.Requested != nil {
-			res.Note = fmt.Sprintf("bufsize %d capped at %d", *a.Requested, MaxBufsize)
-		}
-		return res, nil
-	case "send":
-		n, err := k.send(c.data, tmo)
+		n, err := k.send(c.data, tmo, to)
 		if err != nil {
 			return nil, err
 		}
@@ -380,35 +467,96 @@ func (c *call) blockingOp() (*Result, error) {
 		return &Result{N: intp(n)}, nil
 	case "sendchunks":
 		return c.sendchunks(tmo)
+	case "accept":
+		return c.accept()
 	case "connect":
-		if k.closed.Load() {
-			return nil, unix.EBADF
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		sa, perr := resolve(ctx, c.s.cfg.Resolver, k.family, "connect", a.Addr)
-		cancel()
-		if perr != nil {
-			return nil, perr
-		}
-		k.setState("connecting")
-		err := k.connect(sa, tmo)
-		if err != nil && err != unix.EINPROGRESS && err != unix.EALREADY {
-			k.mu.Lock()
-			if k.state == "connecting" {
-				k.state = "new"
-			}
-			k.mu.Unlock()
-		}
-		if err != nil {
-			return nil, err
-		}
-		k.refresh()
-		k.mu.Lock()
-		res := &Result{Local: k.local, Peer: k.peer}
-		k.mu.Unlock()
-		return res, nil
+		return c.connect()
 	}
 	return nil, errType("unknown op %q", c.op.Op)
+}
+
+func (c *call) recv() (*Result, error) {
+	k, a := c.sock, c.op.Args
+	if *a.Bufsize == 0 && k.stype == unix.SOCK_STREAM {
+		// CPython answers recv(0) with b'' before it looks at the socket,
+		// so it never waits and never fails.
+		return &Result{N: intp(0), Note: "recv(0) returns b'' at once without reading: this is not EOF"}, nil
+	}
+	r, err := k.recv(*a.Bufsize, c.tmo)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{N: intp(len(r.data)), B64: r.data}
+	if c.op.Op == "recvfrom" && r.from != nil {
+		res.Addr = k.fmtAddr(r.from)
+	}
+	if k.stype == unix.SOCK_DGRAM {
+		if r.size > len(r.data) {
+			res.Truncated, res.Size = true, r.size
+			res.Note = fmt.Sprintf("the datagram had %d bytes: the %d past bufsize are gone", r.size, r.size-len(r.data))
+		}
+	} else if len(r.data) == 0 {
+		res.EOF = true
+		k.mu.Lock()
+		k.eof = true
+		k.mu.Unlock()
+	}
+	if a.Requested != nil {
+		res.Note = fmt.Sprintf("bufsize %d capped at %d", *a.Requested, MaxBufsize)
+	}
+	return res, nil
+}
+
+func (c *call) accept() (*Result, error) {
+	k := c.sock
+	// Refuse before accepting, so the connection stays in the kernel's
+	// queue rather than being taken and dropped.
+	if err := c.s.socketRoom(); err != nil {
+		return nil, err
+	}
+	nfd, _, err := k.accept(c.tmo)
+	if err != nil {
+		return nil, err
+	}
+	return c.s.adopt(k, nfd)
+}
+
+func (c *call) connect() (*Result, error) {
+	k := c.sock
+	if k.closed.Load() {
+		return nil, unix.EBADF
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	sa, perr := c.s.sockaddrFor(ctx, k, "connect", c.op.Args.Addr)
+	cancel()
+	if perr != nil {
+		return nil, perr
+	}
+	k.mu.Lock()
+	prev := k.state
+	if k.stype == unix.SOCK_STREAM {
+		k.state = "connecting"
+	}
+	k.mu.Unlock()
+	err := k.connect(sa, c.tmo)
+	if err != nil && err != unix.EINPROGRESS && err != unix.EALREADY {
+		k.mu.Lock()
+		if k.state == "connecting" {
+			k.state = prev
+		}
+		k.mu.Unlock()
+	}
+	if err != nil {
+		return nil, err
+	}
+	k.refresh()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.stype == unix.SOCK_DGRAM {
+		// A datagram socket's connect only fixes its peer.
+		k.state = "connected"
+	}
+	return &Result{Local: k.local, Peer: k.peer}, nil
 }
 
 // sendchunks splits data into chunk-byte sends with a pause between them.
@@ -431,7 +579,7 @@ func (c *call) sendchunks(tmo time.Duration) (*Result, error) {
 		}
 		end := min(off+*a.Chunk, len(data))
 		start := c.s.now()
-		n, err := k.send(data[off:end], tmo)
+		n, err := k.send(data[off:end], tmo, nil)
 		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true}
 		if err != nil {
 			ev.Error = asError(err)
@@ -446,182 +594,4 @@ func (c *call) sendchunks(tmo time.Duration) (*Result, error) {
 		}
 	}
 	return &Result{N: intp(total)}, nil
-}
-
-// autorecv turns the recv loop on (restarting it with a new bufsize if it
-// already runs) or off.
-func (c *call) autorecv() (*Result, error) {
-	k, a := c.sock, c.op.Args
-	on := a.On == nil || *a.On
-	k.stopAuto()
-	if !on {
-		f := false
-		return &Result{On: &f}, nil
-	}
-	bufsize := DefaultAutoBufsize
-	if a.Bufsize != nil {
-		bufsize = *a.Bufsize
-	}
-	loop := &autoLoop{bufsize: bufsize, done: make(chan struct{}), stopCh: make(chan struct{})}
-	// Marking the socket and taking the place in the read lane happen
-	// under one lock, so a recv can never slip in behind the loop.
-	waits, done, _ := k.enqueue(true, false, func() error { k.auto = loop; return nil })
-	started := c.s.goRun(func() {
-		defer close(done)
-		for _, w := range waits {
-			<-w
-		}
-		c.s.autoRecvLoop(k, loop)
-	})
-	if !started {
-		close(done)
-		k.autoMu.Lock()
-		loop.finish()
-		k.autoMu.Unlock()
-		return nil, errSessionEnded()
-	}
-	t := true
-	return &Result{On: &t, Bufsize: bufsize}, nil
-}
-
-// stopAuto stops the socket's autorecv, if any, and waits until it has
-// ended. A loop still waiting for its turn in the read lane is told to
-// stop and let go at once: expiring the read deadline then would hit the
-// recv that holds the lane instead.
-func (k *Socket) stopAuto() {
-	k.mu.Lock()
-	loop := k.auto
-	k.mu.Unlock()
-	if loop == nil {
-		return
-	}
-	k.autoMu.Lock()
-	loop.requestStop()
-	switch {
-	case !loop.started:
-		loop.finish()
-	case !k.closed.Load():
-		_ = k.f.SetReadDeadline(time.Unix(1, 0))
-	}
-	k.autoMu.Unlock()
-	<-loop.done
-	k.mu.Lock()
-	if k.auto == loop {
-		k.auto = nil
-	}
-	k.mu.Unlock()
-}
-
-// waitForRoom holds autorecv while its readers are far behind: the data
-// stays in the kernel (and TCP's flow control slows the sender), as it
-// would for a Python program that is slow to call recv. It reports false
-// if the loop was stopped or the socket closed meanwhile.
-func (s *Session) waitForRoom(k *Socket, loop *autoLoop) bool {
-	paused := false
-	defer func() {
-		if paused {
-			k.mu.Lock()
-			k.autoPaused = false
-			k.mu.Unlock()
-			s.touch()
-		}
-	}()
-	for {
-		s.mu.Lock()
-		behind, room := s.behindLocked(), s.room
-		s.mu.Unlock()
-		if !behind {
-			return true
-		}
-		if !paused {
-			paused = true
-			k.mu.Lock()
-			k.autoPaused = true
-			k.mu.Unlock()
-			s.touch()
-		}
-		select {
-		case <-room:
-		case <-loop.stopCh:
-			return false
-		case <-k.closedCh:
-			return false
-		}
-	}
-}
-
-// autoRecvLoop is autorecv's loop: wait until readable, one recv, one
-// event, until EOF, an error, a stop or a close.
-func (s *Session) autoRecvLoop(k *Socket, loop *autoLoop) {
-	defer func() {
-		k.autoMu.Lock()
-		loop.finish()
-		k.autoMu.Unlock()
-		k.mu.Lock()
-		if k.auto == loop {
-			k.auto = nil
-		}
-		k.mu.Unlock()
-		s.touch()
-	}()
-	stopped := func() bool {
-		k.autoMu.Lock()
-		defer k.autoMu.Unlock()
-		return loop.stop || k.closed.Load()
-	}
-	buf := make([]byte, loop.bufsize)
-	for {
-		if !s.waitForRoom(k, loop) {
-			return
-		}
-		k.autoMu.Lock()
-		if loop.stop || k.closed.Load() {
-			k.autoMu.Unlock()
-			return
-		}
-		loop.started = true
-		// Cleared under autoMu: a stopper's expired deadline always comes
-		// after this, so it can never be lost.
-		err := k.f.SetReadDeadline(time.Time{})
-		k.autoMu.Unlock()
-		if err != nil {
-			return
-		}
-		start := s.now()
-		var n int
-		var serr error
-		err = k.rc.Read(func(fd uintptr) bool {
-			n, _, serr = unix.Recvfrom(int(fd), buf, 0)
-			return !wouldBlock(serr)
-		})
-		if err == nil {
-			err = serr
-		}
-		if err != nil && stopped() {
-			// Stopped or closed while waiting: the stop or the close is
-			// the event; a recv that never happened has none.
-			return
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			continue
-		}
-		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: &Args{Bufsize: intp(loop.bufsize)}, Auto: true}
-		if err != nil {
-			ev.Error = asError(err)
-			s.append(ev, true)
-			return
-		}
-		data := make([]byte, n)
-		copy(data, buf[:n])
-		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
-		if n == 0 {
-			k.mu.Lock()
-			k.eof = true
-			k.mu.Unlock()
-		}
-		s.append(ev, n == 0)
-		if n == 0 {
-			return
-		}
-	}
 }

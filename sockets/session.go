@@ -3,6 +3,7 @@ package sockets
 import (
 	"context"
 	"log/slog"
+	"os"
 	"sort"
 	"strconv"
 	"sync"
@@ -35,6 +36,10 @@ type Session struct {
 	viewers    map[*Viewer]struct{}
 	consumed   int64         // the furthest any reader has read
 	room       chan struct{} // closed when a reader advances
+
+	dir          string        // for AF_UNIX paths, made on first use
+	statsRunning bool          // the kernel-stats poller is running
+	closing      chan struct{} // closed when Close begins
 }
 
 // Pending is a call that has been submitted and has not produced its event
@@ -49,20 +54,28 @@ type Pending struct {
 
 // SocketInfo is one socket's state as viewers show it.
 type SocketInfo struct {
-	ID       string   `json:"id"`
-	Family   string   `json:"family"`
-	Type     string   `json:"type"`
-	State    string   `json:"state"`
-	Local    string   `json:"local,omitempty"`
-	Peer     string   `json:"peer,omitempty"`
-	Mode     string   `json:"mode"`
-	Timeout  *float64 `json:"timeout,omitempty"`
-	AutoRecv int      `json:"autorecv,omitempty"`
+	ID         string   `json:"id"`
+	Family     string   `json:"family"`
+	Type       string   `json:"type"`
+	State      string   `json:"state"`
+	Local      string   `json:"local,omitempty"`
+	Peer       string   `json:"peer,omitempty"`
+	Mode       string   `json:"mode"`
+	Timeout    *float64 `json:"timeout,omitempty"`
+	AutoRecv   int      `json:"autorecv,omitempty"`
+	AutoAccept bool     `json:"autoaccept,omitempty"`
 	// Paused is set while autorecv waits for viewers to catch up, leaving
 	// the data in the kernel.
 	Paused bool   `json:"paused,omitempty"`
 	Shut   string `json:"shut,omitempty"`
 	EOF    bool   `json:"eof,omitempty"`
+	// Link is the socket in this session at the other end of this one.
+	Link string `json:"link,omitempty"`
+	// Backlog is what listen() was given.
+	Backlog int            `json:"backlog,omitempty"`
+	Opts    map[string]any `json:"opts,omitempty"`
+	// Stats is the kernel's view, read when the snapshot was taken.
+	Stats *KStats `json:"stats,omitempty"`
 }
 
 // State is a snapshot of a session for viewers: its sockets, what is
@@ -89,6 +102,7 @@ func newSession(id string, cfg Config) *Session {
 		log:        newEventLog(cfg.MaxLogBytes),
 		viewers:    map[*Viewer]struct{}{},
 		room:       make(chan struct{}),
+		closing:    make(chan struct{}),
 		start:      now,
 		changed:    make(chan struct{}),
 		sockets:    map[string]*Socket{},
@@ -167,8 +181,25 @@ func (s *Session) State() State {
 	sort.Slice(st.Pending, func(i, j int) bool { return st.Pending[i].Call < st.Pending[j].Call })
 	sort.Slice(socks, func(i, j int) bool { return sockNum(socks[i].id) < sockNum(socks[j].id) })
 	st.Sockets = make([]SocketInfo, 0, len(socks))
+	ends := map[[2]string]string{} // (local, peer) -> socket
 	for _, k := range socks {
-		st.Sockets = append(st.Sockets, k.info())
+		in := k.info()
+		if in.State != "closed" {
+			if ks, ok := k.kstats(); ok {
+				in.Stats = &ks
+			}
+			if in.Peer != "" {
+				ends[[2]string{in.Local, in.Peer}] = in.ID
+			}
+		}
+		st.Sockets = append(st.Sockets, in)
+	}
+	// Two sockets of this session are the two ends of one connection when
+	// each one's local address is the other's peer.
+	for i, in := range st.Sockets {
+		if in.Peer != "" && in.State != "closed" && in.Type == "stream" {
+			st.Sockets[i].Link = ends[[2]string{in.Peer, in.Local}]
+		}
 	}
 	return st
 }
@@ -185,8 +216,19 @@ func (k *Socket) info() SocketInfo {
 		Local: k.local, Peer: k.peer, Shut: k.shut, EOF: k.eof}
 	in.Mode, in.Timeout = modeOf(k.timeout)
 	if k.auto != nil {
-		in.AutoRecv = k.auto.bufsize
 		in.Paused = k.autoPaused
+		if k.auto.accept {
+			in.AutoAccept = true
+		} else {
+			in.AutoRecv = k.auto.bufsize
+		}
+	}
+	in.Backlog = k.backlog
+	if len(k.opts) > 0 {
+		in.Opts = make(map[string]any, len(k.opts))
+		for n, v := range k.opts {
+			in.Opts[n] = v
+		}
 	}
 	return in
 }
@@ -304,6 +346,7 @@ func (s *Session) Close() {
 		return
 	}
 	s.closed = true
+	close(s.closing)
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)
@@ -315,8 +358,14 @@ func (s *Session) Close() {
 	}
 	s.wg.Wait()
 	s.mu.Lock()
+	dir := s.dir
 	close(s.done)
 	s.notifyLocked(true)
 	s.mu.Unlock()
+	if dir != "" {
+		if err := os.RemoveAll(dir); err != nil {
+			s.logger.Warn("removing the session's unix socket directory", "dir", dir, "err", err)
+		}
+	}
 	s.logger.Info("session closed", "sockets", len(socks))
 }

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,6 +25,9 @@ type Socket struct {
 	id     string
 	family int
 	stype  int
+	// unixDir is the session's directory for AF_UNIX paths: names inside
+	// it are shown relative to it.
+	unixDir string
 
 	f  *os.File
 	rc syscall.RawConn
@@ -44,6 +48,9 @@ type Socket struct {
 	eof        bool
 	auto       *autoLoop
 	autoPaused bool
+	opts       map[string]any // options set, for the netstat view
+	backlog    int
+	stats      *KStats // last kernel stats sent
 	readTail   chan struct{}
 	writeTail  chan struct{}
 }
@@ -54,6 +61,7 @@ type Socket struct {
 // stopped before it ever started.
 type autoLoop struct {
 	bufsize  int
+	accept   bool // an accept loop (autoaccept), not a recv loop
 	started  bool
 	stop     bool
 	finished bool
@@ -79,11 +87,16 @@ func (l *autoLoop) finish() {
 var familyNames = map[int]string{unix.AF_INET: "inet", unix.AF_INET6: "inet6", unix.AF_UNIX: "unix"}
 var typeNames = map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "dgram"}
 
-func newSocket(id string, family, stype int) (*Socket, error) {
+func newSocket(id string, family, stype int, unixDir string) (*Socket, error) {
 	fd, err := unix.Socket(family, stype|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
+	return newSocketFromFD(id, family, stype, fd, unixDir)
+}
+
+// newSocketFromFD wraps a non-blocking fd (from socket or accept4).
+func newSocketFromFD(id string, family, stype, fd int, unixDir string) (*Socket, error) {
 	// os.NewFile registers a non-blocking fd with the runtime poller, which
 	// gives us readiness waits, deadlines and wake-up on Close for free.
 	f := os.NewFile(uintptr(fd), "socket")
@@ -92,7 +105,7 @@ func newSocket(id string, family, stype int) (*Socket, error) {
 		f.Close()
 		return nil, err
 	}
-	s := &Socket{id: id, family: family, stype: stype, f: f, rc: rc, timeout: blocking, state: "new", closedCh: make(chan struct{})}
+	s := &Socket{id: id, family: family, stype: stype, unixDir: unixDir, f: f, rc: rc, timeout: blocking, state: "new", closedCh: make(chan struct{})}
 	s.refresh()
 	return s, nil
 }
@@ -186,32 +199,67 @@ func (s *Socket) io(write bool, tmo time.Duration, deadline time.Time, fn func(f
 
 func wouldBlock(err error) bool { return err == unix.EAGAIN || err == unix.EINTR }
 
+// received is what one recv or recvfrom got.
+type received struct {
+	data []byte
+	from unix.Sockaddr
+	// size is a datagram's real length, larger than len(data) when it was
+	// truncated to bufsize.
+	size int
+}
+
 // recv is one recvfrom(2) of at most n bytes, after waiting for
-// readability as the mode says.
-func (s *Socket) recv(n int, tmo time.Duration) ([]byte, error) {
+// readability as the mode says. On a datagram socket it is recvmsg with
+// MSG_TRUNC, which returns the datagram's real length, so truncation can
+// be shown; the bytes returned are what Python's recv would return.
+func (s *Socket) recv(n int, tmo time.Duration) (received, error) {
 	buf := make([]byte, n)
+	var r received
 	var got int
 	var serr error
 	err := s.io(false, tmo, time.Time{}, func(fd int) bool {
-		got, _, serr = unix.Recvfrom(fd, buf, 0)
+		if s.stype == unix.SOCK_DGRAM {
+			got, _, _, r.from, serr = unix.Recvmsg(fd, buf, nil, unix.MSG_TRUNC)
+		} else {
+			got, r.from, serr = unix.Recvfrom(fd, buf, 0)
+		}
 		return wouldBlock(serr)
 	})
 	if err == nil {
 		err = serr
 	}
 	if err != nil {
-		return nil, err
+		return r, err
 	}
-	return buf[:got], nil
+	r.size = got
+	r.data = buf[:min(got, n)]
+	return r, nil
+}
+
+// accept is one accept4(2), after waiting as the mode says.
+func (s *Socket) accept(tmo time.Duration) (int, unix.Sockaddr, error) {
+	var nfd int
+	var sa unix.Sockaddr
+	var serr error
+	err := s.io(false, tmo, time.Time{}, func(fd int) bool {
+		nfd, sa, serr = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+		// A connection reset while queued is skipped, as Linux's
+		// blocking accept does.
+		return wouldBlock(serr) || serr == unix.ECONNABORTED
+	})
+	if err == nil {
+		err = serr
+	}
+	return nfd, sa, err
 }
 
 // send is Python's send(). In blocking mode Linux queues the whole buffer
 // before returning (blocking as needed), so we loop, and like Linux report
 // what was queued before an error; in timeout and non-blocking modes it is
 // one sendto(2) that may move only part of it.
-func (s *Socket) send(data []byte, tmo time.Duration) (int, error) {
+func (s *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, error) {
 	if tmo == blocking {
-		n, err := s.sendLoop(data, blocking, time.Time{})
+		n, err := s.sendLoop(data, blocking, time.Time{}, to)
 		if n > 0 {
 			return n, nil
 		}
@@ -220,7 +268,7 @@ func (s *Socket) send(data []byte, tmo time.Duration) (int, error) {
 	var n int
 	var serr error
 	err := s.io(true, tmo, time.Time{}, func(fd int) bool {
-		n, serr = sendto(fd, data)
+		n, serr = sendto(fd, data, to)
 		return wouldBlock(serr)
 	})
 	if err == nil {
@@ -235,14 +283,14 @@ func (s *Socket) send(data []byte, tmo time.Duration) (int, error) {
 // sendLoop sends until all of data is queued, the deadline passes or an
 // error happens. It returns how much was queued. Like Linux's blocking
 // send, an error after some bytes were queued still reports them.
-func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time) (int, error) {
+func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to unix.Sockaddr) (int, error) {
 	total := 0
 	var serr error
 	err := s.io(true, tmo, deadline, func(fd int) bool {
 		// At least one syscall, even for b'': on an unconnected socket
 		// that is EPIPE in Python too.
 		for {
-			n, err := sendto(fd, data[total:])
+			n, err := sendto(fd, data[total:], to)
 			if n > 0 {
 				total += n
 			}
@@ -269,14 +317,13 @@ func (s *Socket) sendall(data []byte, tmo time.Duration) (int, error) {
 	if tmo > 0 {
 		deadline = time.Now().Add(tmo)
 	}
-	return s.sendLoop(data, tmo, deadline)
+	return s.sendLoop(data, tmo, deadline, nil)
 }
 
 // sendto is send(2) with MSG_NOSIGNAL: a write to a reset connection must
 // be EPIPE (Python ignores SIGPIPE too), never a signal.
-func sendto(fd int, p []byte) (int, error) {
-	n, err := unix.SendmsgN(fd, p, nil, nil, unix.MSG_NOSIGNAL)
-	return n, err
+func sendto(fd int, p []byte, to unix.Sockaddr) (int, error) {
+	return unix.SendmsgN(fd, p, nil, to, unix.MSG_NOSIGNAL)
 }
 
 // connect is Python's connect: the syscall, then in blocking or timeout
@@ -337,10 +384,10 @@ func (s *Socket) refresh() {
 	var local, peer string
 	_ = s.control(func(fd int) error {
 		if sa, err := unix.Getsockname(fd); err == nil {
-			local = formatSockaddr(sa)
+			local = s.fmtAddr(sa)
 		}
 		if sa, err := unix.Getpeername(fd); err == nil {
-			peer = formatSockaddr(sa)
+			peer = s.fmtAddr(sa)
 		}
 		return nil
 	})
@@ -349,10 +396,21 @@ func (s *Socket) refresh() {
 	s.local = local
 	if peer != "" {
 		s.peer = peer
-		if s.state == "new" || s.state == "connecting" {
+		if s.state == "new" || s.state == "connecting" || s.state == "bound" {
 			s.state = "connected"
 		}
 	}
+}
+
+// fmtAddr shows an address as users write it: host:port, [v6]:port, or a
+// unix path relative to the session's directory.
+func (s *Socket) fmtAddr(sa unix.Sockaddr) string {
+	if u, ok := sa.(*unix.SockaddrUnix); ok && s.unixDir != "" {
+		if rel, found := strings.CutPrefix(u.Name, s.unixDir+"/"); found {
+			return rel
+		}
+	}
+	return formatSockaddr(sa)
 }
 
 func (s *Socket) setState(state string) {
@@ -376,3 +434,5 @@ func formatSockaddr(sa unix.Sockaddr) string {
 	}
 	return ""
 }
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/sockplay/sockplay/sockets"
@@ -52,12 +53,11 @@ func decodeOp(b []byte) (wireOp, error) {
 }
 
 func knownOps() string {
-	names := []string{"socket"}
-	for _, n := range []string{"connect", "send", "sendall", "sendchunks", "recv", "autorecv", "settimeout", "gettimeout", "setblocking", "shutdown", "close", "getsockname", "getpeername"} {
-		if sockets.Ops[n] {
-			names = append(names, n)
-		}
+	names := make([]string, 0, len(sockets.Ops))
+	for n := range sockets.Ops {
+		names = append(names, n)
 	}
+	sort.Strings(names)
 	return strings.Join(names, ", ")
 }
 

@@ -1,0 +1,271 @@
+package sockets
+
+import (
+	"errors"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// autorecv turns the recv loop on (restarting it with a new bufsize if it
+// already runs) or off; autoaccept does the same for an accept loop.
+func (c *call) autoLoop(accept bool) (*Result, error) {
+	k, a := c.sock, c.op.Args
+	on := a.On == nil || *a.On
+	k.stopAuto()
+	if !on {
+		f := false
+		return &Result{On: &f}, nil
+	}
+	bufsize := DefaultAutoBufsize
+	if a.Bufsize != nil {
+		bufsize = *a.Bufsize
+	}
+	loop := &autoLoop{bufsize: bufsize, accept: accept, done: make(chan struct{}), stopCh: make(chan struct{})}
+	// Marking the socket and taking the place in the read lane happen
+	// under one lock, so a recv can never slip in behind the loop.
+	waits, done, _ := k.enqueue(true, false, func() error { k.auto = loop; return nil })
+	started := c.s.goRun(func() {
+		defer close(done)
+		for _, w := range waits {
+			<-w
+		}
+		c.s.runAutoLoop(k, loop)
+	})
+	if !started {
+		close(done)
+		k.autoMu.Lock()
+		loop.finish()
+		k.autoMu.Unlock()
+		return nil, errSessionEnded()
+	}
+	t := true
+	if accept {
+		return &Result{On: &t}, nil
+	}
+	return &Result{On: &t, Bufsize: bufsize}, nil
+}
+
+// stopAuto stops the socket's auto loop, if any, and waits until it has
+// ended. A loop still waiting for its turn in the read lane is told to
+// stop and let go at once: expiring the read deadline then would hit the
+// call that holds the lane instead.
+func (k *Socket) stopAuto() {
+	k.mu.Lock()
+	loop := k.auto
+	k.mu.Unlock()
+	if loop == nil {
+		return
+	}
+	k.autoMu.Lock()
+	loop.requestStop()
+	switch {
+	case !loop.started:
+		loop.finish()
+	case !k.closed.Load():
+		_ = k.f.SetReadDeadline(time.Unix(1, 0))
+	}
+	k.autoMu.Unlock()
+	<-loop.done
+	k.mu.Lock()
+	if k.auto == loop {
+		k.auto = nil
+	}
+	k.mu.Unlock()
+}
+
+// waitForRoom holds an auto loop while its readers are far behind: the
+// data stays in the kernel (and TCP's flow control slows the sender), as
+// it would for a Python program that is slow to call recv. It reports
+// false if the loop was stopped or the socket closed meanwhile.
+func (s *Session) waitForRoom(k *Socket, loop *autoLoop) bool {
+	paused := false
+	defer func() {
+		if paused {
+			k.mu.Lock()
+			k.autoPaused = false
+			k.mu.Unlock()
+			s.touch()
+		}
+	}()
+	for {
+		s.mu.Lock()
+		behind, room := s.behindLocked(), s.room
+		s.mu.Unlock()
+		if !behind {
+			return true
+		}
+		if !paused {
+			paused = true
+			k.mu.Lock()
+			k.autoPaused = true
+			k.mu.Unlock()
+			s.touch()
+		}
+		select {
+		case <-room:
+		case <-loop.stopCh:
+			return false
+		case <-k.closedCh:
+			return false
+		}
+	}
+}
+
+// runAutoLoop is autorecv's and autoaccept's loop: wait until readable,
+// one recv (or accept), one event, until EOF, an error, a stop or a close.
+func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
+	defer func() {
+		k.autoMu.Lock()
+		loop.finish()
+		k.autoMu.Unlock()
+		k.mu.Lock()
+		if k.auto == loop {
+			k.auto = nil
+		}
+		k.mu.Unlock()
+		s.touch()
+	}()
+	stopped := func() bool {
+		k.autoMu.Lock()
+		defer k.autoMu.Unlock()
+		return loop.stop || k.closed.Load()
+	}
+	buf := make([]byte, loop.bufsize)
+	for {
+		if !s.waitForRoom(k, loop) {
+			return
+		}
+		if loop.accept {
+			if err := s.socketRoom(); err != nil {
+				// At the limit: stop here and leave the connections in
+				// the kernel's accept queue.
+				s.append(Event{Start: s.now(), Sock: k.id, Op: "accept", Auto: true, Error: err}, true)
+				return
+			}
+		}
+		k.autoMu.Lock()
+		if loop.stop || k.closed.Load() {
+			k.autoMu.Unlock()
+			return
+		}
+		loop.started = true
+		// Cleared under autoMu: a stopper's expired deadline always comes
+		// after this, so it can never be lost.
+		err := k.f.SetReadDeadline(time.Time{})
+		k.autoMu.Unlock()
+		if err != nil {
+			return
+		}
+		start := s.now()
+		var n, nfd int
+		var from unix.Sockaddr
+		var serr error
+		err = k.rc.Read(func(fd uintptr) bool {
+			if loop.accept {
+				nfd, from, serr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+				return !wouldBlock(serr) && serr != unix.ECONNABORTED
+			}
+			n, from, serr = unix.Recvfrom(int(fd), buf, 0)
+			return !wouldBlock(serr)
+		})
+		if err == nil {
+			err = serr
+		}
+		if err != nil && stopped() {
+			// Stopped or closed while waiting: the stop or the close is
+			// the event; a call that never happened has none.
+			return
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue
+		}
+		op := "recv"
+		args := &Args{Bufsize: intp(loop.bufsize)}
+		if loop.accept {
+			op, args = "accept", nil
+		}
+		ev := Event{Start: start, Sock: k.id, Op: op, Args: args, Auto: true}
+		if err != nil {
+			ev.Error = asError(err)
+			s.append(ev, true)
+			return
+		}
+		if loop.accept {
+			res, err := s.adopt(k, nfd)
+			ev.Result, ev.Error, ev.OK = res, asError(err), err == nil
+			s.append(ev, true)
+			if err != nil {
+				return
+			}
+			continue
+		}
+		data := make([]byte, n)
+		copy(data, buf[:n])
+		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
+		if from != nil && k.stype == unix.SOCK_DGRAM {
+			ev.Result.Addr = k.fmtAddr(from)
+		}
+		if n == 0 && k.stype == unix.SOCK_STREAM {
+			k.mu.Lock()
+			k.eof = true
+			k.mu.Unlock()
+		} else {
+			ev.Result.EOF = ev.Result.EOF && k.stype == unix.SOCK_STREAM
+		}
+		s.append(ev, ev.Result.EOF)
+		if ev.Result.EOF {
+			return
+		}
+	}
+}
+
+// socketRoom reports EMFILE if the session has no room for another socket.
+func (s *Session) socketRoom() *Error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.socketRoomLocked()
+}
+
+func (s *Session) socketRoomLocked() *Error {
+	if s.closed {
+		return errSessionEnded()
+	}
+	live := 0
+	for _, k := range s.sockets {
+		if !k.closed.Load() {
+			live++
+		}
+	}
+	if live >= s.cfg.MaxSockets {
+		return &Error{Errno: "EMFILE", Num: int(unix.EMFILE), Exc: "OSError",
+			Msg: "Too many open files: this session may have " + itoa(s.cfg.MaxSockets) + " sockets open at once; close one first"}
+	}
+	return nil
+}
+
+// adopt makes an accepted fd a socket of the session.
+func (s *Session) adopt(listener *Socket, nfd int) (*Result, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.socketRoomLocked(); err != nil {
+		unix.Close(nfd)
+		return nil, err
+	}
+	id := "s" + itoa(s.nextSock+1)
+	k, err := newSocketFromFD(id, listener.family, listener.stype, nfd, listener.unixDir)
+	if err != nil {
+		return nil, err
+	}
+	s.nextSock++
+	s.sockets[id] = k
+	k.mu.Lock()
+	k.state = "connected"
+	res := &Result{Sock: id, Local: k.local, Peer: k.peer}
+	k.mu.Unlock()
+	if res.Peer == "" && listener.family == unix.AF_UNIX {
+		res.Peer = "(unnamed)"
+	}
+	return res, nil
+}

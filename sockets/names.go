@@ -1,0 +1,199 @@
+package sockets
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// sockaddrFor parses addr for socket k: host:port for inet and inet6, a
+// path inside the session's directory for unix.
+func (s *Session) sockaddrFor(ctx context.Context, k *Socket, op, addr string) (unix.Sockaddr, *Error) {
+	if k.family == unix.AF_UNIX {
+		p, err := s.unixPath(op, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &unix.SockaddrUnix{Name: p}, nil
+	}
+	return resolve(ctx, s.cfg.Resolver, k.family, op, addr)
+}
+
+// unixPath confines AF_UNIX names to the session's own directory: "demo.sock"
+// is that directory's file; anything that would reach outside it is
+// refused, and so is the abstract namespace, which is shared by the host.
+func (s *Session) unixPath(op, name string) (string, *Error) {
+	if name == "" {
+		return "", errType("%s(): an AF_UNIX address is a path, such as \"demo.sock\"", op)
+	}
+	if name[0] == 0 || name[0] == '@' {
+		return "", &Error{Exc: "PermissionError", Msg: fmt.Sprintf("%s(): abstract AF_UNIX names are not allowed here; use a file name such as \"demo.sock\"", op)}
+	}
+	if !filepath.IsLocal(name) {
+		return "", &Error{Exc: "PermissionError", Msg: fmt.Sprintf("%s(): %q is outside this session's directory: AF_UNIX paths are names inside it, such as \"demo.sock\"", op, name)}
+	}
+	dir, err := s.unixDir()
+	if err != nil {
+		return "", asError(err)
+	}
+	full := filepath.Join(dir, name)
+	if len(full) >= 108 {
+		return "", &Error{Exc: "OSError", Msg: "AF_UNIX path too long"}
+	}
+	return full, nil
+}
+
+// unixDir is the session's directory for AF_UNIX sockets, made on first
+// use and removed with the session.
+func (s *Session) unixDir() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dir != "" {
+		return s.dir, nil
+	}
+	if s.closed {
+		return "", errSessionEnded()
+	}
+	dir, err := os.MkdirTemp(s.cfg.UnixDir, "sockplay-"+s.id[:6]+"-")
+	if err != nil {
+		return "", err
+	}
+	s.dir = dir
+	return dir, nil
+}
+
+// getaddrinfo lists every address of host (and port) with each socket
+// type, as glibc's getaddrinfo does when type is not given.
+func (s *Session) getaddrinfo(ctx context.Context, a Args) (*Result, error) {
+	if a.Host == "" {
+		return nil, errType("getaddrinfo() missing required argument 'host'")
+	}
+	port, perr := portArg(a.Port)
+	if perr != nil {
+		return nil, perr
+	}
+	family, ferr := familyArg(a.Family, true)
+	if ferr != nil {
+		return nil, ferr
+	}
+	types := []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_RAW}
+	switch a.Type {
+	case "":
+	case "stream", "SOCK_STREAM":
+		types = []int{unix.SOCK_STREAM}
+	case "dgram", "SOCK_DGRAM":
+		types = []int{unix.SOCK_DGRAM}
+	default:
+		return nil, errValue("type must be stream or dgram, not %q", a.Type)
+	}
+	ips, gerr := s.lookupAll(ctx, family, a.Host)
+	if gerr != nil {
+		return nil, gerr
+	}
+	res := &Result{}
+	for _, ip := range ips {
+		fam := unix.AF_INET
+		if !ip.Is4() {
+			fam = unix.AF_INET6
+		}
+		for _, t := range types {
+			proto := map[int]int{unix.SOCK_STREAM: unix.IPPROTO_TCP, unix.SOCK_DGRAM: unix.IPPROTO_UDP}[t]
+			name := map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "dgram", unix.SOCK_RAW: "raw"}[t]
+			res.AddrInfo = append(res.AddrInfo, AddrInfo{Family: familyNames[fam], Type: name, Proto: proto,
+				Addr: netip.AddrPortFrom(ip, uint16(port)).String()})
+		}
+	}
+	return res, nil
+}
+
+// gethostbyname is the first IPv4 address of host, as a string.
+func (s *Session) gethostbyname(ctx context.Context, a Args) (*Result, error) {
+	if a.Host == "" {
+		return nil, errType("gethostbyname() missing required argument 'hostname'")
+	}
+	ips, err := s.lookupAll(ctx, unix.AF_INET, a.Host)
+	if err != nil {
+		return nil, err
+	}
+	return &Result{Addr: ips[0].String()}, nil
+}
+
+// lookupAll resolves host for family (0: both), literals without a lookup.
+func (s *Session) lookupAll(ctx context.Context, family int, host string) ([]netip.Addr, *Error) {
+	if ip, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")); err == nil {
+		ip = ip.Unmap()
+		if family != 0 && (family == unix.AF_INET) != ip.Is4() {
+			return nil, gaiError(-9, "Address family for hostname not supported")
+		}
+		return []netip.Addr{ip}, nil
+	}
+	network := map[int]string{0: "ip", unix.AF_INET: "ip4", unix.AF_INET6: "ip6"}[family]
+	ips, err := s.cfg.Resolver.LookupNetIP(ctx, network, host)
+	if err != nil || len(ips) == 0 {
+		var dns *net.DNSError
+		if errors.As(err, &dns) && dns.IsTemporary {
+			return nil, gaiError(-3, "Temporary failure in name resolution")
+		}
+		return nil, gaiError(-2, "Name or service not known")
+	}
+	for i := range ips {
+		ips[i] = ips[i].Unmap()
+	}
+	return ips, nil
+}
+
+// portArg reads getaddrinfo's port: absent or null (0), a number, or a
+// service name from /etc/services.
+func portArg(raw json.RawMessage) (int, *Error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var n int
+	if err := json.Unmarshal(raw, &n); err == nil {
+		if n < 0 || n > 65535 {
+			return 0, &Error{Exc: "OverflowError", Msg: "getaddrinfo(): port must be 0-65535."}
+		}
+		return n, nil
+	}
+	var name string
+	if err := json.Unmarshal(raw, &name); err != nil {
+		return 0, errType("getaddrinfo() port must be an int, a str or None, not %s", raw)
+	}
+	if n, err := strconv.Atoi(name); err == nil && n >= 0 && n <= 65535 {
+		return n, nil
+	}
+	n, err := net.LookupPort("tcp", name)
+	if err != nil {
+		return 0, gaiError(-8, "Servname not supported for ai_socktype")
+	}
+	return n, nil
+}
+
+// familyArg reads a family name; with any=true, "" means AF_UNSPEC.
+func familyArg(f string, any bool) (int, *Error) {
+	switch f {
+	case "":
+		if any {
+			return 0, nil
+		}
+		return unix.AF_INET, nil
+	case "inet", "AF_INET":
+		return unix.AF_INET, nil
+	case "inet6", "AF_INET6":
+		return unix.AF_INET6, nil
+	case "unix", "AF_UNIX":
+		if !any {
+			return unix.AF_UNIX, nil
+		}
+	}
+	return 0, errValue("family must be inet, inet6 or unix, not %q", f)
+}
