@@ -1,8 +1,11 @@
 // sockplay's page: one WebSocket to the session, sockets as cards, every
-// event as a row. The server is the source of truth: events come in seq
-// order and "state" messages say what each socket is now.
+// event as a row, and a netstat view of the kernel's side. The server is
+// the source of truth: events come in seq order and "state" messages say
+// what each socket is now.
 
-import { parseEscaped, parseHex, pyBytes, hexBytes, fromB64, toB64 } from "./bytes.js";
+import { pyBytes, hexBytes, fromB64 } from "./bytes.js";
+import { callText, resultText } from "./pyview.js";
+import { el, makeCard, updateCard, updateGauges } from "./cards.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
@@ -11,6 +14,8 @@ const logBody = document.getElementById("log-body");
 const logScroll = document.querySelector(".log-scroll");
 const logCount = document.getElementById("log-count");
 const socketsEl = document.getElementById("sockets");
+const netstatBody = document.getElementById("netstat-body");
+const showStats = document.getElementById("show-stats");
 
 const labs = Array.from(document.querySelectorAll(".lab-connect"), (b) => ({ name: b.dataset.lab, addr: b.dataset.addr }));
 const defaultAddr = (labs.find((l) => l.name === "echo") || labs[0] || { addr: "127.0.0.1:7007" }).addr;
@@ -21,7 +26,8 @@ let nextId = 1;
 let ended = false;
 let retryMs = 500;
 const waiting = new Map(); // op id -> {resolve, reject}
-const cards = new Map(); // socket id -> card elements
+const cards = new Map(); // socket id -> card
+let sockets = [];
 let pending = [];
 let serverOffset = 0; // performance.now() µs minus the session clock
 
@@ -104,17 +110,17 @@ function settle(id, ev, err) {
 
 let flashTimer = 0;
 function flash(msg) {
-  let el = document.getElementById("flash");
-  if (!el) {
-    el = document.createElement("div");
-    el.id = "flash";
-    el.setAttribute("role", "alert");
-    document.body.append(el);
+  let f = document.getElementById("flash");
+  if (!f) {
+    f = el("div");
+    f.id = "flash";
+    f.setAttribute("role", "alert");
+    document.body.append(f);
   }
-  el.textContent = msg;
-  el.hidden = false;
+  f.textContent = msg;
+  f.hidden = false;
   clearTimeout(flashTimer);
-  flashTimer = setTimeout(() => (el.hidden = true), 6000);
+  flashTimer = setTimeout(() => (f.hidden = true), 6000);
 }
 
 // ---- events -------------------------------------------------------------
@@ -123,6 +129,15 @@ function onEvent(ev) {
   if (ev.seq <= lastSeq) return; // already shown (a resumed stream)
   lastSeq = ev.seq;
   if (ev.reply !== undefined) settle(ev.reply, ev, null);
+  if (ev.op === "stats") {
+    const card = cards.get(ev.sock);
+    if (card) updateGauges(card, ev.result.stats);
+    const s = sockets.find((x) => x.id === ev.sock);
+    if (s) {
+      s.stats = ev.result.stats;
+      renderNetstat();
+    }
+  }
   const atBottom = logScroll.scrollHeight - logScroll.scrollTop - logScroll.clientHeight < 40;
   logBody.append(eventRow(ev));
   logCount.textContent = `(${lastSeq})`;
@@ -130,95 +145,8 @@ function onEvent(ev) {
   renderPending();
 }
 
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-const fmtT = (us) => (us / 1e6).toFixed(6);
-
 function argData(ev) {
   return ev.args && ev.args.data ? fromB64(ev.args.data.b64) : null;
-}
-
-// callText writes the op as the Python call that makes it.
-function callText(op, args) {
-  args = args || {};
-  const addr = (a) => {
-    const m = /^\[?(.*?)\]?:(\d+)$/.exec(a || "");
-    return m ? `('${m[1]}', ${m[2]})` : JSON.stringify(a);
-  };
-  const data = args.data ? pyBytes(fromB64(args.data.b64)) : "";
-  switch (op) {
-    case "socket":
-      return `socket(${args.family === "inet6" ? "AF_INET6" : "AF_INET"}, ${args.type === "dgram" ? "SOCK_DGRAM" : "SOCK_STREAM"})`;
-    case "connect":
-      return `connect(${addr(args.addr)})`;
-    case "recv":
-      return `recv(${args.bufsize})`;
-    case "send":
-    case "sendall":
-      return `${op}(${shorten(data, 40)})`;
-    case "sendchunks":
-      return `sendchunks(${shorten(data)}, chunk=${args.chunk}, delay=${args.delay || 0})`;
-    case "settimeout":
-      return `settimeout(${args.timeout === null ? "None" : args.timeout})`;
-    case "setblocking":
-      return `setblocking(${args.flag ? "True" : "False"})`;
-    case "shutdown":
-      return `shutdown(${args.how})`;
-    case "autorecv":
-      return args.on === false ? "autorecv(off)" : `autorecv(${args.bufsize || 4096})`;
-    default:
-      return `${op}()`;
-  }
-}
-
-function shorten(s, n = 60) {
-  return s.length > n ? s.slice(0, n) + "…" : s;
-}
-
-// resultText is what the call returned, in Python's terms; the bytes
-// themselves are in the data and hex columns.
-function resultText(ev) {
-  if (!ev.ok) {
-    const e = ev.error;
-    const sent = ev.result && ev.result.n !== undefined ? ` (${ev.result.n} bytes were sent before it)` : "";
-    return (e.errno ? `${e.exc}: [Errno ${e.num}] ${e.msg}` : `${e.exc}: ${e.msg}`) + sent;
-  }
-  const r = ev.result || {};
-  switch (ev.op) {
-    case "recv":
-      if (r.eof) return "b'' — EOF: the peer closed its side";
-      if (r.note) return r.note;
-      return `${r.n} byte${r.n === 1 ? "" : "s"}`;
-    case "send": {
-      const want = (argData(ev) || []).length;
-      return r.n < want ? `${r.n} — partial: ${want - r.n} of ${want} bytes not sent` : `${r.n}`;
-    }
-    case "sendall":
-      return "None (all sent)";
-    case "sendchunks":
-      return `${r.n} bytes in chunks`;
-    case "socket":
-      return `${r.sock}`;
-    case "connect":
-      return `None (from ${r.local})`;
-    case "getsockname":
-      return r.local;
-    case "getpeername":
-      return r.peer;
-    case "settimeout":
-    case "setblocking":
-    case "gettimeout":
-      return r.mode === "timeout" ? `None · timeout ${r.timeout} s` : `None · ${r.mode}`;
-    case "autorecv":
-      return r.on ? `on, bufsize ${r.bufsize}` : "off";
-    default:
-      return "None";
-  }
 }
 
 // dataCell shows the bytes as escaped text over their hex, each on one
@@ -237,43 +165,40 @@ function dataCell(bytes) {
   return td;
 }
 
+const fmtT = (us) => (us / 1e6).toFixed(6);
+
 function eventRow(ev) {
-  const tr = el("tr", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${ev.result && ev.result.eof ? " eof" : ""}`);
+  const r = ev.result || {};
+  const tr = el("tr", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}`);
   tr.dataset.seq = ev.seq;
   tr.dataset.sock = ev.sock || "";
-  const bytes = ev.op === "recv" && ev.ok ? fromB64(ev.result.b64) : argData(ev);
-  let size = "";
-  if (ev.result && ev.result.n !== undefined) size = String(ev.result.n);
+  const received = (ev.op === "recv" || ev.op === "recvfrom") && ev.ok;
+  const bytes = received ? fromB64(r.b64) : argData(ev);
+  const size = r.n !== undefined ? String(r.n) : "";
   const dur = ev.t - ev.start;
   const call = el("td", "call", (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args));
   if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
-  tr.append(
-    el("td", "seq", String(ev.seq)),
-    el("td", "t", fmtT(ev.t)),
-    el("td", "sock", ev.sock || ""),
-    call,
-    el("td", "result", resultText(ev)),
-    el("td", "size", size),
-    dataCell(bytes),
-  );
+  tr.append(el("td", "seq", String(ev.seq)), el("td", "t", fmtT(ev.t)), el("td", "sock", ev.sock || ""), call, el("td", "result", resultText(ev)), el("td", "size", size), dataCell(bytes));
   if (!ev.ok) tr.title = `${ev.error.exc}${ev.error.errno ? " " + ev.error.errno : ""}`;
   return tr;
 }
 
-// ---- state and socket cards ----------------------------------------------
+// ---- state, cards and netstat ------------------------------------------
 
 function onState(st) {
   pending = st.pending || [];
+  sockets = st.sockets || [];
   if (st.now !== undefined) serverOffset = performance.now() * 1000 - st.now;
-  for (const s of st.sockets || []) {
+  for (const s of sockets) {
     let card = cards.get(s.id);
     if (!card) {
-      card = makeCard(s.id);
+      card = makeCard(s, { run: (op) => sendOp({ sock: s.id, ...op }).catch(() => {}), flash, defaultAddr });
       cards.set(s.id, card);
       socketsEl.append(card.root);
     }
     updateCard(card, s);
   }
+  renderNetstat();
   renderPending();
 }
 
@@ -288,152 +213,41 @@ function renderPending() {
   }
 }
 
-function field(label, input) {
-  const l = el("label");
-  l.append(label + " ", input);
-  return l;
+function kindOf(s) {
+  if (s.family === "unix") return s.type === "dgram" ? "unix-dgram" : "unix-stream";
+  return (s.type === "dgram" ? "udp" : "tcp") + (s.family === "inet6" ? "6" : "");
 }
 
-function button(text, cls, onclick, title) {
-  const b = el("button", cls, text);
-  b.type = "button";
-  if (title) b.title = title;
-  b.addEventListener("click", onclick);
-  return b;
-}
-
-function input(cls, attrs) {
-  const i = el("input", cls);
-  Object.assign(i, attrs);
-  return i;
-}
-
-function makeCard(id) {
-  const root = el("article", "sock-card");
-  root.id = "sock-" + id;
-  root.setAttribute("aria-label", "socket " + id);
-  const title = el("h3", "sock-title");
-  const name = el("span", "sock-id", id);
-  const kind = el("span", "sock-kind");
-  const status = el("span", "sock-state");
-  const addrs = el("span", "sock-addrs");
-  const mode = el("span", "sock-mode");
-  title.append(name, kind, status, addrs, mode);
-
-  const run = (op) => sendOp({ sock: id, ...op }).catch(() => {});
-
-  // connect
-  const addr = input("connect-addr", { value: defaultAddr, placeholder: "host:port", size: 22 });
-  addr.setAttribute("aria-label", `address for ${id}.connect`);
-  const connectRow = el("div", "row");
-  connectRow.append(
-    field("address", addr),
-    button("connect", "connect", () => run({ op: "connect", addr: addr.value.trim() })),
-    button("getsockname", "getsockname small", () => run({ op: "getsockname" })),
-    button("getpeername", "getpeername small", () => run({ op: "getpeername" })),
-  );
-
-  // send
-  const data = input("send-data", { placeholder: "hello\\r\\n — escapes: \\r \\n \\t \\xNN", size: 36 });
-  data.setAttribute("aria-label", `data for ${id}.send`);
-  const encSel = el("select", "send-enc");
-  encSel.setAttribute("aria-label", "data encoding");
-  encSel.append(new Option("text + escapes", "text"), new Option("hex", "hex"));
-  const bytesOf = () => {
-    try {
-      return encSel.value === "hex" ? parseHex(data.value) : parseEscaped(data.value);
-    } catch (e) {
-      flash(e.message);
-      data.setAttribute("aria-invalid", "true");
-      return null;
-    }
-  };
-  const doSend = (op) => {
-    const b = bytesOf();
-    if (b === null) return;
-    data.removeAttribute("aria-invalid");
-    run({ op, data: { b64: toB64(b) } });
-  };
-  data.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      e.preventDefault();
-      doSend(e.shiftKey ? "sendall" : "send");
-    }
-  });
-  const sendRow = el("div", "row");
-  sendRow.append(
-    field("data", data),
-    encSel,
-    button("send", "send", () => doSend("send"), "one send() syscall: shows how many bytes it accepted (Enter)"),
-    button("sendall", "sendall", () => doSend("sendall"), "send until every byte is queued (Shift+Enter)"),
-  );
-
-  // recv
-  const bufsize = input("recv-bufsize", { type: "number", min: 0, value: 1024, size: 6 });
-  bufsize.setAttribute("aria-label", `bufsize for ${id}.recv`);
-  const autoChk = input("auto-on", { type: "checkbox" });
-  const autoSize = input("auto-bufsize", { type: "number", min: 1, value: 4096, size: 6 });
-  autoSize.setAttribute("aria-label", "auto-recv bufsize");
-  autoChk.addEventListener("change", () =>
-    run({ op: "autorecv", on: autoChk.checked, ...(autoChk.checked ? { bufsize: Number(autoSize.value) } : {}) }),
-  );
-  const recvRow = el("div", "row");
-  recvRow.append(
-    field("bufsize", bufsize),
-    button("recv", "recv", () => run({ op: "recv", bufsize: Number(bufsize.value) }), "one recv(bufsize) syscall"),
-    field("auto-recv", autoChk),
-    field("bufsize", autoSize),
-  );
-
-  // mode
-  const tmo = input("timeout", { placeholder: "None, 2.5 or 0", size: 10 });
-  tmo.setAttribute("aria-label", `timeout for ${id}.settimeout`);
-  const modeRow = el("div", "row");
-  modeRow.append(
-    field("timeout", tmo),
-    button("settimeout", "settimeout", () => {
-      const v = tmo.value.trim();
-      if (v === "" || v.toLowerCase() === "none" || v.toLowerCase() === "null") return run({ op: "settimeout", timeout: null });
-      const n = Number(v);
-      if (!Number.isFinite(n)) return flash(`timeout must be None or a number of seconds, not "${v}"`);
-      run({ op: "settimeout", timeout: n });
+// renderNetstat draws the session's sockets as netstat would, with the
+// kernel's queues and TCP state.
+function renderNetstat() {
+  netstatBody.replaceChildren(
+    ...sockets.map((s) => {
+      const st = s.stats || {};
+      const listener = st.acceptq !== undefined;
+      const tr = el("tr", s.state === "closed" ? "closed" : "");
+      tr.dataset.sock = s.id;
+      const opts = Object.entries(s.opts || {})
+        .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
+        .join(" ");
+      let mode = s.mode === "timeout" ? `timeout ${s.timeout}s` : s.mode;
+      if (s.autorecv) mode += ` · autorecv ${s.autorecv}`;
+      if (s.autoaccept) mode += " · autoaccept";
+      tr.append(
+        el("td", "ns-id", s.id + (s.link ? ` ↔ ${s.link}` : "")),
+        el("td", "ns-kind", kindOf(s)),
+        el("td", "ns-local", s.local || ""),
+        el("td", "ns-peer", s.peer || (listener ? "*" : "")),
+        el("td", "ns-state", st.tcp_state || s.state),
+        el("td", "ns-recvq", s.state === "closed" ? "" : listener ? `${st.acceptq}/${st.backlog}` : String(st.recvq ?? "")),
+        el("td", "ns-sendq", s.state === "closed" || listener ? "" : String(st.sendq ?? "")),
+        el("td", "ns-mode", mode),
+        el("td", "ns-opts", opts),
+      );
+      return tr;
     }),
-    button("setblocking(True)", "setblocking-true small", () => run({ op: "setblocking", flag: true })),
-    button("setblocking(False)", "setblocking-false small", () => run({ op: "setblocking", flag: false })),
   );
-
-  // end
-  const endRow = el("div", "row");
-  endRow.append(
-    button("shutdown(SHUT_WR)", "shutdown-wr", () => run({ op: "shutdown", how: "SHUT_WR" }), "half-close: the peer reads EOF, you can still recv"),
-    button("shutdown(SHUT_RD)", "shutdown-rd small", () => run({ op: "shutdown", how: "SHUT_RD" })),
-    button("shutdown(SHUT_RDWR)", "shutdown-rdwr small", () => run({ op: "shutdown", how: "SHUT_RDWR" })),
-    button("close", "close danger", () => run({ op: "close" })),
-  );
-
-  const paused = el("p", "paused", "auto-recv paused: the page is behind, so the data waits in the kernel's receive queue");
-  paused.hidden = true;
-  const pendingList = el("ul", "pending");
-  pendingList.hidden = true;
-  root.append(title, paused, pendingList, connectRow, sendRow, recvRow, modeRow, endRow);
-  return { root, kind, status, addrs, mode, autoChk, autoSize, paused, pending: pendingList, connectRow };
-}
-
-function updateCard(card, s) {
-  card.kind.textContent = `${s.family === "inet6" ? "AF_INET6" : "AF_INET"} ${s.type === "dgram" ? "SOCK_DGRAM" : "SOCK_STREAM"}`;
-  let st = s.state;
-  if (s.eof) st += " · peer sent EOF";
-  if (s.shut) st += ` · ${s.shut}`;
-  card.status.textContent = st;
-  card.status.className = "sock-state st-" + s.state;
-  card.addrs.textContent = s.peer ? `${s.local} → ${s.peer}` : s.local || "";
-  card.mode.textContent = s.mode === "timeout" ? `timeout ${s.timeout} s` : s.mode;
-  card.autoChk.checked = !!s.autorecv;
-  card.paused.hidden = !s.paused;
-  if (s.autorecv) card.autoSize.value = s.autorecv;
-  const closed = s.state === "closed";
-  card.root.classList.toggle("closed", closed);
-  for (const b of card.root.querySelectorAll("button, input, select")) b.disabled = closed;
+  document.getElementById("netstat").hidden = sockets.length === 0;
 }
 
 // ---- page controls -------------------------------------------------------
@@ -444,6 +258,15 @@ document.getElementById("new-socket").addEventListener("submit", (e) => {
   sendOp({ op: "socket", family: f.get("family"), type: f.get("type") }).catch(() => {});
 });
 
+document.getElementById("names").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const f = new FormData(e.target);
+  const host = String(f.get("host")).trim();
+  const port = String(f.get("port")).trim();
+  const op = e.submitter && e.submitter.value === "gethostbyname" ? { op: "gethostbyname", host } : { op: "getaddrinfo", host, port: port === "" ? null : /^\d+$/.test(port) ? Number(port) : port };
+  sendOp(op).catch(() => {});
+});
+
 for (const b of document.querySelectorAll(".lab-connect")) {
   b.addEventListener("click", async () => {
     try {
@@ -452,12 +275,16 @@ for (const b of document.querySelectorAll(".lab-connect")) {
       const sock = ev.result.sock;
       await sendOp({ op: "connect", sock, addr: b.dataset.addr });
       const card = cards.get(sock);
-      if (card) card.connectRow.querySelector(".connect-addr").value = b.dataset.addr;
+      if (card) card.addr.value = b.dataset.addr;
     } catch {
       /* shown by flash */
     }
   });
 }
+
+// Kernel-stats rows are many; they are shown in the gauges and the netstat
+// table, and in the log only when asked for.
+showStats.addEventListener("change", () => document.getElementById("log").classList.toggle("show-stats", showStats.checked));
 
 setInterval(renderPending, 1000);
 connect();

@@ -190,12 +190,12 @@ func TestBrowserEchoSession(t *testing.T) {
 	b.waitFor(t, "the pending recv returning b'x'", hasRow("b'x'")+` && !document.querySelector("#sock-s1 .pending-call")`)
 
 	// A reload keeps the session: same socket, same history.
-	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log-body tr").length`))
+	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log-body tr:not(.ev-stats)").length`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.do(t, "reload", chromedp.Reload())
-	b.waitFor(t, "the history after reload", fmt.Sprintf(`document.querySelectorAll("#log-body tr").length === %d && document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`, rows))
+	b.waitFor(t, "the history after reload", fmt.Sprintf(`document.querySelectorAll("#log-body tr:not(.ev-stats)").length === %d && document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`, rows))
 	b.waitFor(t, "the rows in seq order", `[...document.querySelectorAll("#log-body tr")].every((tr, i) => tr.dataset.seq === String(i + 1))`)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("the page logged errors: %v", errs)
@@ -230,5 +230,53 @@ func TestBrowserBytes(t *testing.T) {
 		`"show":"b'hi\\r\\n\\x00\\'\\\\\\xc8'","b64":"00 01 fe ff"}`
 	if got != want {
 		t.Fatalf("byte helpers:\n got %s\nwant %s", got, want)
+	}
+}
+
+// TestBrowserServer builds a TCP server by hand in the page: a listener, a
+// client, the accepted socket linked to it; then data the server has not
+// read yet shows in its receive-queue gauge and in the netstat table, and
+// drains when it calls recv.
+func TestBrowserServer(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b.do(t, "socket() for the listener", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.waitFor(t, "s1", `!!document.querySelector("#sock-s1")`)
+	b.do(t, "bind and listen",
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .addr"), "127.0.0.1:0"),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.bind")),
+	)
+	b.waitFor(t, "s1 bound", `document.querySelector("#sock-s1 .sock-state").textContent === "bound"`)
+	b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-s1 button.listen")))
+	b.waitFor(t, "s1 listening with its accept-queue gauge", `document.querySelector("#sock-s1 .sock-state").textContent === "listening" && document.querySelector("#sock-s1 .gauge-accept-Q .val")?.textContent === "0 / 5"`)
+	addr, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-s1 .sock-addrs").textContent`))
+	if err != nil || addr == "" {
+		t.Fatalf("listener address %q: %v", addr, err)
+	}
+
+	b.do(t, "a client connects", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.waitFor(t, "s2", `!!document.querySelector("#sock-s2")`)
+	b.do(t, "connect s2",
+		chromedp.SetValue(chromedp.CSS("#sock-s2 .addr"), addr),
+		chromedp.Click(chromedp.CSS("#sock-s2 button.connect")),
+	)
+	b.waitFor(t, "a connection waiting in the accept queue", `document.querySelector("#sock-s1 .gauge-accept-Q .val")?.textContent === "1 / 5"`)
+	b.do(t, "accept", chromedp.Click(chromedp.CSS("#sock-s1 button.accept")))
+	b.waitFor(t, "the accepted socket, linked to the client", `document.querySelector("#sock-s3 .sock-link")?.textContent === "↔ s2" && document.querySelector("#sock-s2 .sock-link")?.textContent === "↔ s3"`)
+
+	b.do(t, "the client sends; nobody reads",
+		chromedp.SetValue(chromedp.CSS("#sock-s2 .send-data"), "hello from the client"),
+		chromedp.Click(chromedp.CSS("#sock-s2 button.send")),
+	)
+	b.waitFor(t, "21 bytes in s3's receive queue", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("21 /") && document.querySelector("#netstat-body tr[data-sock=s3] .ns-recvq")?.textContent === "21"`)
+	b.waitFor(t, "the netstat table", `document.querySelectorAll("#netstat-body tr").length === 3 && document.querySelector("#netstat-body tr[data-sock=s1] .ns-state").textContent === "LISTEN"`)
+	b.screenshot(t, "server.png")
+
+	b.do(t, "the server reads", chromedp.SetValue(chromedp.CSS("#sock-s3 .recv-bufsize"), "5"), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
+	b.waitFor(t, "the queue drains by 5", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("16 /")`)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
 	}
 }
