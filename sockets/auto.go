@@ -264,8 +264,5 @@ func (s *Session) adopt(listener *Socket, nfd int) (*Result, error) {
 	k.state = "connected"
 	res := &Result{Sock: id, Local: k.local, Peer: k.peer}
 	k.mu.Unlock()
-	if res.Peer == "" && listener.family == unix.AF_UNIX {
-		res.Peer = "(unnamed)"
-	}
 	return res, nil
 }

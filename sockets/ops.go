@@ -477,9 +477,10 @@ func (c *call) blockingOp() (*Result, error) {
 
 func (c *call) recv() (*Result, error) {
 	k, a := c.sock, c.op.Args
-	if *a.Bufsize == 0 && k.stype == unix.SOCK_STREAM {
+	if *a.Bufsize == 0 && c.op.Op == "recv" {
 		// CPython answers recv(0) with b'' before it looks at the socket,
-		// so it never waits and never fails.
+		// whatever its type: it never waits, never fails and takes no
+		// datagram. (recvfrom(0) does make the call, and so do we.)
 		return &Result{N: intp(0), Note: "recv(0) returns b'' at once without reading: this is not EOF"}, nil
 	}
 	r, err := k.recv(*a.Bufsize, c.tmo)

@@ -359,6 +359,12 @@ func (s *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
 	if err == nil {
 		err = cerr
 	}
+	if err == nil && tmo == blocking {
+		// A truly blocking connect leaves the socket fully connected, so
+		// that a second connect is EISCONN; after a poll-style wait Linux
+		// still counts it as connecting until connect is called again.
+		_ = s.control(func(fd int) error { return unix.Connect(fd, sa) })
+	}
 	return err
 }
 
@@ -405,8 +411,12 @@ func (s *Socket) refresh() {
 // fmtAddr shows an address as users write it: host:port, [v6]:port, or a
 // unix path relative to the session's directory.
 func (s *Socket) fmtAddr(sa unix.Sockaddr) string {
-	if u, ok := sa.(*unix.SockaddrUnix); ok && s.unixDir != "" {
-		if rel, found := strings.CutPrefix(u.Name, s.unixDir+"/"); found {
+	if u, ok := sa.(*unix.SockaddrUnix); ok {
+		// x/sys shows an unnamed socket's empty path as "@"; Python as ''.
+		if u.Name == "@" {
+			return ""
+		}
+		if rel, found := strings.CutPrefix(u.Name, s.unixDir+"/"); found && s.unixDir != "" {
 			return rel
 		}
 	}

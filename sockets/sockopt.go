@@ -119,11 +119,12 @@ func sockoptValue(opt sockopt, raw json.RawMessage) (int, *Linger, *Error) {
 	if err := json.Unmarshal(raw, &f); err != nil {
 		return 0, nil, errType("'%s' object cannot be interpreted as an integer: %s", jsonTypeName(raw), raw)
 	}
-	if f != float64(int32(f)) {
-		if f == float64(int64(f)) {
-			return 0, nil, &Error{Exc: "OverflowError", Msg: "signed integer is greater than maximum"}
-		}
+	if f != float64(int64(f)) {
 		return 0, nil, errType("'float' object cannot be interpreted as an integer")
+	}
+	if f != float64(int32(f)) {
+		// CPython tries an int that does not fit a C int as a buffer.
+		return 0, nil, errType("a bytes-like object is required, not 'int'")
 	}
 	return int(f), nil, nil
 }
