@@ -357,7 +357,7 @@ var pyScenarios = []pyScenario{
 			pyBare("getpeername", "s2"),
 			pyBare("accept", "s1"),
 			pyBare("getsockname", "s3"),
-			pyBare("getpeername", "s3"), // the client is unnamed:
+			pyBare("getpeername", "s3"), // the client is unnamed, so ''
 			pySend("sendall", "s2", "over unix"),
 			pyRecv("s3", 4),
 			pyRecv("s3", 64),
