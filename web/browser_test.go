@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -276,6 +277,49 @@ func TestBrowserServer(t *testing.T) {
 
 	b.do(t, "the server reads", chromedp.SetValue(chromedp.CSS("#sock-s3 .recv-bufsize"), "5"), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
 	b.waitFor(t, "the queue drains by 5", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("16 /")`)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}
+
+// TestBrowserUDP: two datagram sockets; a 10-byte datagram read with
+// recvfrom(4) shows as truncated, with its real length and its sender.
+func TestBrowserUDP(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	for _, id := range []string{"s1", "s2"} {
+		b.do(t, "a UDP socket",
+			chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
+			chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+		)
+		b.waitFor(t, id, fmt.Sprintf(`!!document.querySelector("#sock-%s button.recvfrom")`, id))
+		b.do(t, "bind "+id,
+			chromedp.SetValue(chromedp.CSS("#sock-"+id+" .addr"), "127.0.0.1:0"),
+			chromedp.Click(chromedp.CSS("#sock-"+id+" button.bind")),
+		)
+		b.waitFor(t, id+" bound", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "bound"`, id))
+	}
+	to, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-s1 .sock-addrs").textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	from, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-s2 .sock-addrs").textContent`))
+	b.do(t, "sendto s1, recvfrom(4)",
+		chromedp.SetValue(chromedp.CSS("#sock-s2 .send-data"), "0123456789"),
+		chromedp.SetValue(chromedp.CSS("#sock-s2 .sendto-addr"), to),
+		chromedp.Click(chromedp.CSS("#sock-s2 button.sendto")),
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), "4"),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.recvfrom")),
+	)
+	b.waitFor(t, "the truncated datagram row", fmt.Sprintf(`(() => {
+		const tr = document.querySelector("#log-body tr.ev-recvfrom.truncated");
+		return !!tr && tr.querySelector(".data .text").textContent === "b'0123'" &&
+			tr.querySelector(".result").textContent.includes("10-byte datagram: TRUNCATED") &&
+			tr.querySelector(".result").textContent.includes(%q);
+	})()`, strings.Replace(strings.Replace(from, ":", "', ", 1), "127", "('127", 1)))
+	b.screenshot(t, "udp.png")
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
