@@ -505,3 +505,50 @@ func TestAPIBadInput(t *testing.T) {
 		t.Errorf("sendto on a connected TCP socket = %d", *ev.Result.N)
 	}
 }
+
+// recvall: recv until n bytes or EOF, each recv its own event.
+func TestRecvall(t *testing.T) {
+	s := newTestSession(t)
+	srv := newSock(t, s, "", "")
+	mustOK(t, s, op("bind", srv, Args{Addr: "127.0.0.1:0"}))
+	mustOK(t, s, op("listen", srv, Args{}))
+	cli := connected(t, s, stateOf(t, s, srv).Local)
+	conn := mustOK(t, s, op("accept", srv, Args{})).Result.Sock
+	all := s.Submit(op("recvall", conn, Args{Bufsize: ip(10)}), Origin{})
+	awaitPending(t, s, 1)
+	mustOK(t, s, op("sendchunks", cli, Args{Data: text("0123456789"), Chunk: ip(3), Delay: new(0.01)}))
+	ev := <-all
+	if !ev.OK || string(ev.Result.B64) != "0123456789" {
+		t.Fatalf("recvall(10) = %+v %v", ev.Result, ev.Error)
+	}
+	var parts int
+	for _, e := range s.EventsAfter(0, 0) {
+		if e.Parent == ev.Call {
+			parts++
+		}
+	}
+	if parts < 2 {
+		t.Fatalf("recvall made %d recv events for 4 chunks", parts)
+	}
+	// EOF before n bytes: the bytes so far, and a note.
+	mustOK(t, s, op("sendall", cli, Args{Data: text("abc")}))
+	mustOK(t, s, op("shutdown", cli, Args{How: new(How(unix.SHUT_WR))}))
+	if ev := mustOK(t, s, op("recvall", conn, Args{Bufsize: ip(10)})); string(ev.Result.B64) != "abc" || !ev.Result.EOF {
+		t.Fatalf("recvall at EOF = %+v", ev.Result)
+	}
+}
+
+func TestDataRepeat(t *testing.T) {
+	s := newTestSession(t)
+	id := connected(t, s, silentServer(t))
+	x := "ab"
+	ev := mustOK(t, s, op("sendall", id, Args{Data: &Data{Text: &x, Repeat: ip(1000)}}))
+	if *ev.Result.N != 2000 {
+		t.Fatalf("sent %d", *ev.Result.N)
+	}
+	if ev.Args.Data.Repeat == nil || *ev.Args.Data.Repeat != 1000 || *ev.Args.Data.B64 != "YWI=" {
+		t.Fatalf("the echo should stay small: %+v", ev.Args.Data)
+	}
+	wantErr(t, do(t, s, op("send", id, Args{Data: &Data{Text: &x, Repeat: ip(-1)}})), "ValueError", "")
+	wantErr(t, do(t, s, op("send", id, Args{Data: &Data{Text: &x, Repeat: ip(1 << 30)}})), "ValueError", "")
+}

@@ -115,10 +115,32 @@ type Data struct {
 	Text *string `json:"text,omitempty"`
 	Hex  *string `json:"hex,omitempty"`
 	B64  *string `json:"b64,omitempty"`
+	// Repeat sends the bytes that many times: {"text": "x", "repeat":
+	// 1000000} is Python's b'x' * 1000000.
+	Repeat *int `json:"repeat,omitempty"`
 }
+
+// MaxDataBytes bounds the bytes one op may send.
+const MaxDataBytes = 64 << 20
 
 // Bytes decodes d, or says clearly what is wrong with it.
 func (d *Data) Bytes() ([]byte, error) {
+	b, err := d.unit()
+	if err != nil || d.Repeat == nil {
+		return b, err
+	}
+	n := *d.Repeat
+	if n < 0 {
+		return nil, fmt.Errorf("repeat must not be negative")
+	}
+	if n > 0 && len(b) > MaxDataBytes/n {
+		return nil, fmt.Errorf("data of %d bytes × repeat %d is more than the %d bytes one op may send", len(b), n, MaxDataBytes)
+	}
+	return bytes.Repeat(b, n), nil
+}
+
+// unit decodes the bytes before any repeat.
+func (d *Data) unit() ([]byte, error) {
 	set := 0
 	for _, p := range []*string{d.Text, d.Hex, d.B64} {
 		if p != nil {
@@ -151,6 +173,18 @@ func (d *Data) Bytes() ([]byte, error) {
 		}
 		return b, nil
 	}
+}
+
+// canonical is d with its bytes as b64, and its repeat kept, so that the
+// echo of a large repeated send stays small.
+func (d *Data) canonical() (*Data, error) {
+	b, err := d.unit()
+	if err != nil {
+		return nil, err
+	}
+	c := B64Data(b)
+	c.Repeat = d.Repeat
+	return c, nil
 }
 
 // B64Data wraps bytes as wire Data.
@@ -215,6 +249,9 @@ type Event struct {
 	Result *Result `json:"result,omitempty"`
 	Error  *Error  `json:"error,omitempty"`
 	Auto   bool    `json:"auto,omitempty"`
+	// Parent is the call of the helper op (sendchunks, recvall) that made
+	// this event, one of its parts.
+	Parent int64 `json:"parent,omitempty"`
 	// Reply is the id (raw JSON) the submitting client gave its op; Origin
 	// says which client that was, so that only it is told "reply".
 	Reply  json.RawMessage `json:"reply,omitempty"`
@@ -234,7 +271,7 @@ type Origin struct {
 var Ops = map[string]bool{
 	"socket": true, "bind": true, "listen": true, "accept": true, "autoaccept": true,
 	"connect": true, "send": true, "sendall": true, "sendto": true, "sendchunks": true,
-	"recv": true, "recvfrom": true, "autorecv": true,
+	"recv": true, "recvfrom": true, "recvall": true, "autorecv": true,
 	"settimeout": true, "gettimeout": true, "setblocking": true,
 	"setsockopt": true, "getsockopt": true,
 	"shutdown": true, "close": true, "getsockname": true, "getpeername": true,

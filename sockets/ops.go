@@ -78,7 +78,7 @@ const (
 )
 
 var opLanes = map[string]lane{
-	"recv": laneRead, "recvfrom": laneRead, "accept": laneRead,
+	"recv": laneRead, "recvfrom": laneRead, "recvall": laneRead, "accept": laneRead,
 	"send": laneWrite, "sendall": laneWrite, "sendto": laneWrite, "sendchunks": laneWrite,
 	"connect": laneBoth,
 }
@@ -187,7 +187,7 @@ func errSessionEnded() *Error { return &Error{Exc: "OSError", Msg: "this session
 func (c *call) validate() error {
 	a := &c.op.Args
 	switch c.op.Op {
-	case "recv", "recvfrom":
+	case "recv", "recvfrom", "recvall":
 		if a.Bufsize == nil {
 			return errType("%s() missing required argument 'bufsize'", c.op.Op)
 		}
@@ -210,7 +210,7 @@ func (c *call) validate() error {
 		c.data = b
 		// Echo the bytes in one canonical form, whatever the client sent.
 		if a.Data.B64 == nil {
-			a.Data = B64Data(b)
+			a.Data, _ = a.Data.canonical()
 		}
 		if c.op.Op == "sendto" && a.Addr == "" {
 			return errType("sendto() missing required argument 'address'")
@@ -442,6 +442,8 @@ func (c *call) blockingOp() (*Result, error) {
 		return k.shutdown(*a.How)
 	case "recv", "recvfrom":
 		return c.recv()
+	case "recvall":
+		return c.recvall()
 	case "send", "sendto":
 		var to unix.Sockaddr
 		if c.op.Op == "sendto" {
@@ -506,6 +508,36 @@ func (c *call) recv() (*Result, error) {
 		res.Note = fmt.Sprintf("bufsize %d capped at %d", *a.Requested, MaxBufsize)
 	}
 	return res, nil
+}
+
+// recvall is the loop every framing lesson writes: recv until bufsize
+// bytes have come, or EOF. Each recv is its own event (auto); the op's
+// event has all the bytes, or the error with what came before it.
+func (c *call) recvall() (*Result, error) {
+	k, want := c.sock, *c.op.Args.Bufsize
+	var got []byte
+	for len(got) < want {
+		start := c.s.now()
+		n := want - len(got)
+		r, err := k.recv(n, c.tmo)
+		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: &Args{Bufsize: intp(n)}, Auto: true, Parent: c.id}
+		if err != nil {
+			ev.Error = asError(err)
+			c.s.append(ev, false)
+			return &Result{N: intp(len(got)), B64: got}, err
+		}
+		ev.OK, ev.Result = true, &Result{N: intp(len(r.data)), B64: r.data, EOF: len(r.data) == 0}
+		c.s.append(ev, false)
+		if len(r.data) == 0 {
+			k.mu.Lock()
+			k.eof = true
+			k.mu.Unlock()
+			return &Result{N: intp(len(got)), B64: got, EOF: true,
+				Note: fmt.Sprintf("EOF after %d of %d bytes", len(got), want)}, nil
+		}
+		got = append(got, r.data...)
+	}
+	return &Result{N: intp(len(got)), B64: got}, nil
 }
 
 func (c *call) accept() (*Result, error) {
@@ -581,7 +613,7 @@ func (c *call) sendchunks(tmo time.Duration) (*Result, error) {
 		end := min(off+*a.Chunk, len(data))
 		start := c.s.now()
 		n, err := k.send(data[off:end], tmo, nil)
-		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true}
+		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true, Parent: c.id}
 		if err != nil {
 			ev.Error = asError(err)
 			c.s.append(ev, false)

@@ -4,7 +4,7 @@
 // what each socket is now.
 
 import { pyBytes, hexBytes, fromB64 } from "./bytes.js";
-import { callText, resultText } from "./pyview.js";
+import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
 import { el, makeCard, updateCard, updateGauges } from "./cards.js";
 
 const app = document.getElementById("app");
@@ -145,8 +145,16 @@ function onEvent(ev) {
   renderPending();
 }
 
+// argData is the bytes an op sent, its repeat included (the data cell
+// shows only the start of them).
 function argData(ev) {
-  return ev.args && ev.args.data ? fromB64(ev.args.data.b64) : null;
+  if (!ev.args || !ev.args.data) return null;
+  const unit = fromB64(ev.args.data.b64);
+  const n = ev.args.data.repeat;
+  if (n === undefined) return unit;
+  const out = new Uint8Array(unit.length * Math.min(n, Math.ceil(4096 / Math.max(unit.length, 1))));
+  for (let i = 0; i < out.length; i += unit.length) out.set(unit.subarray(0, out.length - i), i);
+  return out;
 }
 
 // dataCell shows the bytes as escaped text over their hex, each on one
@@ -172,13 +180,18 @@ function eventRow(ev) {
   const tr = el("tr", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}`);
   tr.dataset.seq = ev.seq;
   tr.dataset.sock = ev.sock || "";
-  const received = (ev.op === "recv" || ev.op === "recvfrom") && ev.ok;
+  const received = (ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") && ev.ok;
   const bytes = received ? fromB64(r.b64) : argData(ev);
   const size = r.n !== undefined ? String(r.n) : "";
   const dur = ev.t - ev.start;
-  const call = el("td", "call", (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args));
+  // Both views are in the row; the Python view shows the call as typed at
+  // Python's prompt and the result as Python prints it.
+  const call = el("td", "call");
+  call.append(el("span", "human", (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args)), el("span", "py", ">>> " + pyCall(ev)));
   if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
-  tr.append(el("td", "seq", String(ev.seq)), el("td", "t", fmtT(ev.t)), el("td", "sock", ev.sock || ""), call, el("td", "result", resultText(ev)), el("td", "size", size), dataCell(bytes));
+  const result = el("td", "result");
+  result.append(el("span", "human", resultText(ev)), el("span", "py", pyRepr(ev)));
+  tr.append(el("td", "seq", String(ev.seq)), el("td", "t", fmtT(ev.t)), el("td", "sock", ev.sock || ""), call, result, el("td", "size", size), dataCell(bytes));
   if (!ev.ok) tr.title = `${ev.error.exc}${ev.error.errno ? " " + ev.error.errno : ""}`;
   return tr;
 }
@@ -270,7 +283,7 @@ document.getElementById("names").addEventListener("submit", (e) => {
 for (const b of document.querySelectorAll(".lab-connect")) {
   b.addEventListener("click", async () => {
     try {
-      const ev = await sendOp({ op: "socket", family: b.dataset.addr.startsWith("[") ? "inet6" : "inet" });
+      const ev = await sendOp({ op: "socket", family: b.dataset.addr.startsWith("[") ? "inet6" : "inet", type: b.dataset.proto === "udp" ? "dgram" : "stream" });
       if (!ev.ok) return;
       const sock = ev.result.sock;
       await sendOp({ op: "connect", sock, addr: b.dataset.addr });
@@ -285,6 +298,27 @@ for (const b of document.querySelectorAll(".lab-connect")) {
 // Kernel-stats rows are many; they are shown in the gauges and the netstat
 // table, and in the log only when asked for.
 showStats.addEventListener("change", () => document.getElementById("log").classList.toggle("show-stats", showStats.checked));
+const pyView = document.getElementById("python-view");
+pyView.addEventListener("change", () => document.getElementById("log").classList.toggle("python", pyView.checked));
+
+// The reference panel's templates fill the send box of the socket used
+// last (or the only one).
+let currentSock = null;
+socketsEl.addEventListener("focusin", (e) => {
+  const card = e.target.closest(".sock-card");
+  if (card) currentSock = card.id.slice(5);
+});
+for (const b of document.querySelectorAll(".template")) {
+  b.addEventListener("click", () => {
+    const id = currentSock || [...cards.keys()].pop();
+    const card = id && cards.get(id);
+    if (!card) return flash("make a socket first: the template fills its send box");
+    const box = card.root.querySelector(".send-data");
+    card.root.querySelector(".send-enc").value = "text";
+    box.value = b.dataset.text;
+    box.focus();
+  });
+}
 
 setInterval(renderPending, 1000);
 connect();

@@ -52,13 +52,13 @@ export function parseHex(s) {
   return out;
 }
 
-// escapeBytes shows bytes as the body of a Python bytes literal, so
-// control bytes are visible: b'hello\r\n'.
-export function escapeBytes(b) {
+// escapeBytes shows bytes as the body of a Python bytes literal quoted
+// with quote, so control bytes are visible: hello\r\n.
+export function escapeBytes(b, quote = 39) {
   let s = "";
   for (const x of b) {
     if (x === 92) s += "\\\\";
-    else if (x === 39) s += "\\'";
+    else if (x === quote) s += "\\" + String.fromCharCode(quote);
     else if (x === 10) s += "\\n";
     else if (x === 13) s += "\\r";
     else if (x === 9) s += "\\t";
@@ -68,8 +68,12 @@ export function escapeBytes(b) {
   return s;
 }
 
+// pyBytes is Python's repr of bytes: single quotes, unless the bytes hold
+// a ' and no ", then double quotes.
 export function pyBytes(b) {
-  return "b'" + escapeBytes(b) + "'";
+  const q = b.includes(39) && !b.includes(34) ? 34 : 39;
+  const c = String.fromCharCode(q);
+  return "b" + c + escapeBytes(b, q) + c;
 }
 
 export function hexBytes(b) {

@@ -28,7 +28,7 @@ function pyValue(v) {
 // callText writes the op as the Python call that makes it.
 export function callText(op, args) {
   args = args || {};
-  const data = args.data ? shorten(pyBytes(fromB64(args.data.b64))) : "";
+  const data = args.data ? shorten(pyBytes(fromB64(args.data.b64))) + (args.data.repeat !== undefined ? ` * ${args.data.repeat}` : "") : "";
   switch (op) {
     case "socket":
       return `socket(${FAMILIES[args.family] || "AF_INET"}, ${TYPES[args.type] || "SOCK_STREAM"})`;
@@ -40,6 +40,8 @@ export function callText(op, args) {
     case "recv":
     case "recvfrom":
       return `${op}(${args.bufsize})`;
+    case "recvall":
+      return `recvall(${args.bufsize})`;
     case "send":
     case "sendall":
       return `${op}(${data})`;
@@ -92,11 +94,14 @@ export function resultText(ev) {
     }
     case "send":
     case "sendto": {
-      const want = ev.args && ev.args.data ? fromB64(ev.args.data.b64).length : 0;
+      const d = ev.args && ev.args.data;
+      const want = d ? fromB64(d.b64).length * (d.repeat ?? 1) : 0;
       return r.n < want ? `${r.n} — partial: ${want - r.n} of ${want} bytes not sent` : `${r.n}`;
     }
     case "sendall":
       return "None (all sent)";
+    case "recvall":
+      return r.eof ? `${r.n} bytes, then EOF: ${r.note}` : `${r.n} bytes`;
     case "sendchunks":
       return `${r.n} bytes in chunks`;
     case "socket":
@@ -142,4 +147,66 @@ export function statsText(st) {
   if (st.cwnd) parts.push(`cwnd ${st.cwnd}`);
   if (st.retrans) parts.push(`retrans ${st.retrans}`);
   return parts.join(" · ");
+}
+
+// pyTuple writes an address as Python prints it: ('h', p), ('h', p, 0, 0)
+// for IPv6, 'path' for AF_UNIX.
+export function pyTuple(a) {
+  const m = /^\[(.*)\]:(\d+)$/.exec(a || "");
+  if (m) return `('${m[1]}', ${m[2]}, 0, 0)`;
+  const v4 = /^(.*):(\d+)$/.exec(a || "");
+  if (v4) return `('${v4[1]}', ${v4[2]})`;
+  return `'${a || ""}'`;
+}
+
+// pyCall is the op as typed at Python's prompt, on the socket's variable.
+export function pyCall(ev) {
+  const a = ev.args || {};
+  if (ev.op === "socket") return `${ev.sock} = socket.socket(${FAMILIES[a.family] || "AF_INET"}, ${TYPES[a.type] || "SOCK_STREAM"})`;
+  if (ev.op === "getaddrinfo" || ev.op === "gethostbyname") return "socket." + callText(ev.op, a);
+  if (ev.op === "stats") return `# the kernel's view of ${ev.sock}`;
+  const c = callText(ev.op, a);
+  if (ev.op === "recvall") return `recvall(${ev.sock}, ${a.bufsize})`;
+  const by = ev.parent ? `part of call ${ev.parent}` : ev.op === "accept" ? "autoaccept" : "autorecv";
+  return ev.auto ? `${ev.sock}.${c}  # ${by}` : `${ev.sock}.${c}`;
+}
+
+// pyRepr is what Python prints for the call: the repr of its value, or
+// the exception.
+export function pyRepr(ev) {
+  if (!ev.ok) {
+    const e = ev.error;
+    return e.errno ? `${e.exc}: [Errno ${e.num}] ${e.msg}` : `${e.exc}: ${e.msg}`;
+  }
+  const r = ev.result || {};
+  switch (ev.op) {
+    case "recv":
+    case "recvall":
+      return pyBytes(fromB64(r.b64));
+    case "recvfrom":
+      return `(${pyBytes(fromB64(r.b64))}, ${r.addr === undefined ? "None" : pyTuple(r.addr)})`;
+    case "send":
+    case "sendto":
+    case "sendchunks":
+      return String(r.n);
+    case "accept":
+      return `(<socket ${r.sock}>, ${pyTuple(r.peer)})`;
+    case "getsockname":
+      return pyTuple(r.local);
+    case "getpeername":
+      return pyTuple(r.peer);
+    case "getsockopt":
+      return typeof r.value === "object" ? `(${r.value.onoff}, ${r.value.linger})` : String(r.value);
+    case "gettimeout":
+      return r.mode === "blocking" ? "None" : String(r.timeout);
+    case "gethostbyname":
+      return `'${r.addr}'`;
+    case "getaddrinfo":
+      return "[" + (r.addrinfo || []).map((x) => `(<AddressFamily.${FAMILIES[x.family]}>, <SocketKind.${TYPES[x.type] || "SOCK_RAW"}>, ${x.proto}, '', ${pyTuple(x.addr)})`).join(", ") + "]";
+    case "socket":
+    case "stats":
+      return "";
+    default:
+      return "None";
+  }
 }

@@ -211,12 +211,100 @@ func Session(id string, labs []Lab) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\">new socket connected here</button></li>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "\" data-proto=\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var13 string
+				templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(l.Proto)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 42, Col: 110}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "\">new socket connected here</button></li>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</ul></section><section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section></div><div class=\"work\"><section id=\"sockets\" class=\"sockets\" aria-label=\"sockets\"><p class=\"empty muted\">No sockets yet: click <em>new socket connected here</em> next to a lab, or make one with <code>socket()</code>.</p></section><div class=\"right\"><section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section><section class=\"panel log\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events <span id=\"log-count\" class=\"muted\"></span> <label class=\"stats-toggle\"><input type=\"checkbox\" id=\"show-stats\"> show kernel stats events</label></h2><div class=\"log-scroll\"><table id=\"log\"><thead><tr><th>seq</th><th>t (s)</th><th>sock</th><th>call</th><th>result</th><th>size</th><th>data <span class=\"muted\">(text, then hex)</span></th></tr></thead> <tbody id=\"log-body\"></tbody></table></div></section></div></div></main><script type=\"module\" src=\"/static/app.js\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "</ul><details class=\"reference\"><summary>Reference: well-known ports and request templates</summary><table><thead><tr><th>port</th><th>service</th><th>port</th><th>service</th><th>port</th><th>service</th></tr></thead> <tbody><tr><td>21</td><td>FTP</td><td>25</td><td>SMTP</td><td>119</td><td>NNTP</td></tr><tr><td>22</td><td>SSH</td><td>80</td><td>HTTP</td><td>143</td><td>IMAP</td></tr><tr><td>23</td><td>Telnet</td><td>110</td><td>POP3</td><td>443</td><td>HTTPS</td></tr></tbody></table><div class=\"templates\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			for _, tp := range requestTemplates {
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "<button type=\"button\" class=\"template small\" data-text=\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var14 string
+				templ_7745c5c3_Var14, templ_7745c5c3_Err = templ.JoinStringErrs(tp.Text)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 58, Col: 71}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var14))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 19, "\" title=\"")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var15 string
+				templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(tp.Text)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 58, Col: 89}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "\">")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				var templ_7745c5c3_Var16 string
+				templ_7745c5c3_Var16, templ_7745c5c3_Err = templ.JoinStringErrs(tp.Name)
+				if templ_7745c5c3_Err != nil {
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 58, Col: 101}
+				}
+				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var16))
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 21, "</button>")
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</div></details></section><section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section></div><div class=\"work\"><section id=\"sockets\" class=\"sockets\" aria-label=\"sockets\"><p class=\"empty muted\">No sockets yet: click <em>new socket connected here</em> next to a lab, or make one with <code>socket()</code>.</p></section><div class=\"right\"><section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section><section class=\"panel log\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events <span id=\"log-count\" class=\"muted\"></span> <span class=\"log-tools\"><label><input type=\"checkbox\" id=\"python-view\"> Python view</label> <label><input type=\"checkbox\" id=\"show-stats\"> kernel stats events</label> <a id=\"export-py\" href=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var17 templ.SafeURL
+			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/api/sessions/" + id + "/export.py"))
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 97, Col: 82}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, "\" download>export as Python</a> <a id=\"export-ndjson\" href=\"")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			var templ_7745c5c3_Var18 templ.SafeURL
+			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/api/sessions/" + id + "/export.ndjson"))
+			if templ_7745c5c3_Err != nil {
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 98, Col: 90}
+			}
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "\" download>export NDJSON</a></span></h2><div class=\"log-scroll\"><table id=\"log\"><thead><tr><th>seq</th><th>t (s)</th><th>sock</th><th>call</th><th>result</th><th>size</th><th>data <span class=\"muted\">(text, then hex)</span></th></tr></thead> <tbody id=\"log-body\"></tbody></table></div></section></div></div></main><script type=\"module\" src=\"/static/app.js\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -228,6 +316,22 @@ func Session(id string, labs []Lab) templ.Component {
 		}
 		return nil
 	})
+}
+
+// requestTemplate fills the send box with a protocol's first words, with
+// escapes as the send box reads them.
+type requestTemplate struct{ Name, Text string }
+
+var requestTemplates = []requestTemplate{
+	{"HTTP GET", `GET / HTTP/1.0\r\nHost: localhost\r\n\r\n`},
+	{"HTTP HEAD", `HEAD / HTTP/1.0\r\nHost: localhost\r\n\r\n`},
+	{"HTTP GET /hello", `GET /hello HTTP/1.0\r\n\r\n`},
+	{"SMTP HELO", `HELO sockplay.local\r\n`},
+	{"SMTP QUIT", `QUIT\r\n`},
+	{"POP3 USER", `USER student\r\n`},
+	{"IMAP LOGOUT", `a1 LOGOUT\r\n`},
+	{"FTP USER", `USER anonymous\r\n`},
+	{"a line", `hello\n`},
 }
 
 // NotFound says a session does not exist (or has ended).
@@ -247,12 +351,12 @@ func NotFound(id string) templ.Component {
 			}()
 		}
 		ctx = templ.InitializeContext(ctx)
-		templ_7745c5c3_Var13 := templ.GetChildren(ctx)
-		if templ_7745c5c3_Var13 == nil {
-			templ_7745c5c3_Var13 = templ.NopComponent
+		templ_7745c5c3_Var19 := templ.GetChildren(ctx)
+		if templ_7745c5c3_Var19 == nil {
+			templ_7745c5c3_Var19 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Var14 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
+		templ_7745c5c3_Var20 := templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 			templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 			templ_7745c5c3_Buffer, templ_7745c5c3_IsBuffer := templruntime.GetBuffer(templ_7745c5c3_W)
 			if !templ_7745c5c3_IsBuffer {
@@ -264,26 +368,26 @@ func NotFound(id string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 17, "<header class=\"top\"><a class=\"brand\" href=\"/\">sockplay</a></header><main class=\"notfound\"><h1>No session ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 25, "<header class=\"top\"><a class=\"brand\" href=\"/\">sockplay</a></header><main class=\"notfound\"><h1>No session ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(id)
+			var templ_7745c5c3_Var21 string
+			templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 101, Col: 22}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 138, Col: 22}
 			}
-			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
+			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</h1><p>It may have ended after being idle, or the server restarted.</p><p><a href=\"/\">Start a new session</a></p></main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 26, "</h1><p>It may have ended after being idle, or the server restarted.</p><p><a href=\"/\">Start a new session</a></p></main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			return nil
 		})
-		templ_7745c5c3_Err = layout("sockplay · no such session").Render(templ.WithChildren(ctx, templ_7745c5c3_Var14), templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = layout("sockplay · no such session").Render(templ.WithChildren(ctx, templ_7745c5c3_Var20), templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

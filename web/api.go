@@ -12,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/export"
 	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/templates"
 )
@@ -195,4 +196,42 @@ func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 		views = append(views, templates.Lab{Name: l.Name, Proto: l.Proto, Addr: l.Addr, Description: l.Description})
 	}
 	_ = templates.Session(id, views).Render(r.Context(), w)
+}
+
+// exportPython downloads the session as a Python script that replays its
+// calls with the same arguments.
+func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	st := s.State()
+	w.Header().Set("Content-Type", "text/x-python; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.py"`)
+	if err := export.WritePython(w, export.Script{Session: s.ID(), Events: s.EventsAfter(0, 0), Pending: st.Pending}); err != nil {
+		h.log.Info("export failed", "session", s.ID(), "err", err)
+	}
+}
+
+// exportNDJSON downloads the session's event log, one event a line.
+func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.session(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.ndjson"`)
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	evs := s.EventsAfter(0, 0)
+	if len(evs) > 0 && evs[0].Seq > 1 {
+		_ = enc.Encode(controlMsg{Type: "gap", From: 1, To: evs[0].Seq - 1})
+	}
+	for _, ev := range evs {
+		ev.Reply = nil
+		if err := enc.Encode(ev); err != nil {
+			return
+		}
+	}
+	_ = bw.Flush()
 }

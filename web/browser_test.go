@@ -150,7 +150,7 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.lab-connect[data-lab="echo"]`)),
 	)
 	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
-	b.do(t, "new socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"]`)))
+	b.do(t, "new socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
 	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
 
 	b.do(t, "send hello\\n",
@@ -176,8 +176,19 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
 		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
 	)
-	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body tr.ev-recv.err td.result")].some(td => td.textContent === "TimeoutError: timed out")`)
+	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body tr.ev-recv.err td.result .human")].some(td => td.textContent === "TimeoutError: timed out")`)
 	b.screenshot(t, "session.png")
+
+	// The Python view: the calls as typed at the prompt, the results as
+	// Python prints them.
+	b.do(t, "Python view", chromedp.Click(chromedp.CSS("#python-view")))
+	b.waitFor(t, "the Python view of recv(4)", `(() => {
+		const tr = [...document.querySelectorAll("#log-body tr.ev-recv")].find(tr => tr.querySelector(".data .text")?.textContent === "b'hell'");
+		return tr && getComputedStyle(tr.querySelector(".call .py")).display !== "none" &&
+			tr.querySelector(".call .py").textContent === ">>> s1.recv(4)" && tr.querySelector(".result .py").textContent === "b'hell'";
+	})()`)
+	b.screenshot(t, "python-view.png")
+	b.do(t, "back to the plain view", chromedp.Click(chromedp.CSS("#python-view")))
 
 	// Back to blocking: a recv with nothing to read is pending until the
 	// echo of a later send arrives.
@@ -228,7 +239,7 @@ func TestBrowserBytes(t *testing.T) {
 		`"error: \\x at position 1 needs two hex digits, got \"4\"",` +
 		`"error: a lone \\ at the end: write \\\\ for a backslash"],` +
 		`"hex":["68 65 6c 6c 6f","error: hex needs an even number of digits","error: hex may hold only 0-9, a-f, spaces and colons",""],` +
-		`"show":"b'hi\\r\\n\\x00\\'\\\\\\xc8'","b64":"00 01 fe ff"}`
+		`"show":"b\"hi\\r\\n\\x00'\\\\\\xc8\"","b64":"00 01 fe ff"}`
 	if got != want {
 		t.Fatalf("byte helpers:\n got %s\nwant %s", got, want)
 	}
@@ -316,8 +327,8 @@ func TestBrowserUDP(t *testing.T) {
 	b.waitFor(t, "the truncated datagram row", fmt.Sprintf(`(() => {
 		const tr = document.querySelector("#log-body tr.ev-recvfrom.truncated");
 		return !!tr && tr.querySelector(".data .text").textContent === "b'0123'" &&
-			tr.querySelector(".result").textContent.includes("10-byte datagram: TRUNCATED") &&
-			tr.querySelector(".result").textContent.includes(%q);
+			tr.querySelector(".result .human").textContent.includes("10-byte datagram: TRUNCATED") &&
+			tr.querySelector(".result .human").textContent.includes(%q);
 	})()`, strings.Replace(strings.Replace(from, ":", "', ", 1), "127", "('127", 1)))
 	b.screenshot(t, "udp.png")
 	if errs := b.pageErrors(); len(errs) > 0 {

@@ -69,6 +69,8 @@ func New(cfg Config) http.Handler {
 			r.Post("/ops", h.runOp)
 			r.Get("/events", h.events)
 			r.Get("/ws", h.websocket)
+			r.Get("/export.py", h.exportPython)
+			r.Get("/export.ndjson", h.exportNDJSON)
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)

@@ -174,6 +174,32 @@ func TestHTTPBadInput(t *testing.T) {
 	}
 }
 
+func TestExports(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("echo")+`"}`)
+	e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"text":"hi"}}`)
+	for _, tc := range []struct{ path, ctype, has string }{
+		{"/export.py", "text/x-python; charset=utf-8", "s1.sendall(b'hi')"},
+		{"/export.ndjson", "application/x-ndjson", `"op":"sendall"`},
+	} {
+		resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != tc.ctype ||
+			!strings.Contains(resp.Header.Get("Content-Disposition"), "attachment") || !strings.Contains(string(b), tc.has) {
+			t.Errorf("GET %s: %s %q %q\n%s", tc.path, resp.Status, resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition"), b)
+		}
+	}
+	if resp, _ := http.Get(e.srv.URL + "/api/sessions/nope/export.py"); resp.StatusCode != 404 {
+		t.Errorf("export of an unknown session: %s", resp.Status)
+	}
+}
+
 func TestEventsNDJSON(t *testing.T) {
 	e := newEnv(t)
 	id := e.newSession(t)

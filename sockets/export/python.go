@@ -1,0 +1,534 @@
+// Package export turns a session's event log into other forms: a Python
+// script that replays the session's calls with the same arguments, and
+// the Python text of each call and of its result.
+package export
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"github.com/sockplay/sockplay/sockets"
+)
+
+// Script is a session to export: its id, its events in seq order, and the
+// calls still pending when it was exported.
+type Script struct {
+	Session string
+	Events  []sockets.Event
+	Pending []sockets.Pending
+}
+
+// header defines show(), which prints each result as "[seq] repr", so a
+// replay can be read by a person and compared with the session by a
+// program; recv_total and send_chunks replay the playground's helpers.
+const header = `#!/usr/bin/env python3
+# A sockplay session, exported as the Python calls that make it.
+#
+# Each call prints its result as "[seq] value", where seq is the call's
+# event in the session, and the comment after it says what sockplay got.
+# Run it while the servers it talks to are up (the lab servers, for the
+# addresses they had). Calls that take part of a stream (recv) may split
+# the bytes differently from run to run; what arrives in total is the same.
+import socket
+import struct
+import sys
+import time
+
+
+def show(seq, value):
+    if isinstance(value, BaseException):
+        value = f"{type(value).__name__}: {value}"
+    else:
+        value = repr(value)
+    print(f"[{seq}] {value}", flush=True)
+
+
+def recv_total(seq, s, bufsize, total, eof=False):
+    """sockplay's autorecv: recv(bufsize) until total bytes (and EOF) came."""
+    got = b""
+    while len(got) < total:
+        chunk = s.recv(bufsize)
+        if not chunk:
+            break
+        got += chunk
+    if eof and len(got) >= total:
+        s.recv(bufsize)
+    show(seq, got)
+
+
+def recvall(s, n):
+    """The loop framing needs: recv until n bytes have come, or EOF."""
+    data = b""
+    while len(data) < n:
+        chunk = s.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def send_chunks(seq, s, data, chunk, delay):
+    """sockplay's sendchunks: send data in chunk-byte pieces with a pause."""
+    sent = 0
+    for i in range(0, len(data), chunk):
+        if i:
+            time.sleep(delay)
+        sent += s.send(data[i:i + chunk])
+    show(seq, sent)
+
+`
+
+// WritePython writes the session as a Python script.
+func WritePython(w io.Writer, sc Script) error {
+	bw := bufio.NewWriter(w)
+	fmt.Fprint(bw, header)
+	fmt.Fprintf(bw, "# session %s\n\n", sc.Session)
+	evs := sc.Events
+	ports := boundPorts(evs)
+	for i := 0; i < len(evs); i++ {
+		ev := evs[i]
+		switch {
+		case ev.Op == "stats", ev.Parent != 0:
+			// Kernel stats are not calls; a helper's parts replay with it.
+			continue
+		case ev.Auto && ev.Op == "recv":
+			// A run of autorecv calls on one socket becomes one loop that
+			// reads the same bytes in total.
+			j, total, eof := i, 0, false
+			for ; j < len(evs) && (evs[j].Op == "stats" || (evs[j].Auto && evs[j].Parent == 0 && evs[j].Op == "recv" && evs[j].Sock == ev.Sock && evs[j].OK)); j++ {
+				if evs[j].Op == "recv" {
+					total += len(evs[j].Result.B64)
+					eof = eof || evs[j].Result.EOF
+				}
+			}
+			if j == i {
+				writeCall(bw, ev, ports)
+				continue
+			}
+			last := evs[j-1]
+			for last.Op == "stats" {
+				j--
+				last = evs[j-1]
+			}
+			fmt.Fprintf(bw, "recv_total(%q, %s, %d, %d, eof=%s)  # sockplay: %d bytes in %s\n",
+				seqRange(ev.Seq, last.Seq), ev.Sock, *ev.Args.Bufsize, total, pyBool(eof), total, "autorecv calls")
+			i = j - 1
+		default:
+			writeCall(bw, ev, ports)
+		}
+	}
+	for _, p := range sc.Pending {
+		fmt.Fprintf(bw, "# still pending when exported: %s\n", Call(p.Sock, p.Op, p.Args))
+	}
+	fmt.Fprint(bw, "\nfor _s in list(globals().values()):\n    if isinstance(_s, socket.socket):\n        _s.close()\n")
+	return bw.Flush()
+}
+
+func seqRange(a, b int64) string {
+	if a == b {
+		return strconv.FormatInt(a, 10)
+	}
+	return fmt.Sprintf("%d-%d", a, b)
+}
+
+// boundPorts maps each port a socket of the session was bound to onto that
+// socket: a replay gets other ports for port 0, so an address with such a
+// port is written as the replayed socket's own (s4.getsockname()[1]).
+func boundPorts(evs []sockets.Event) map[string]string {
+	ports := map[string]string{}
+	for _, ev := range evs {
+		if ev.OK && (ev.Op == "bind" || ev.Op == "listen") && ev.Result != nil && ev.Result.Local != "" {
+			if _, port, ok := splitHostPort(ev.Result.Local); ok {
+				ports[port] = ev.Sock
+			}
+		}
+	}
+	return ports
+}
+
+// symbolic rewrites an address whose port a session socket was bound to.
+func symbolic(addr string, ports map[string]string) (string, bool) {
+	host, port, ok := splitHostPort(addr)
+	if !ok || ports[port] == "" {
+		return "", false
+	}
+	if strings.Contains(host, ":") {
+		return fmt.Sprintf("(%s, %s.getsockname()[1], 0, 0)", pyStr(host), ports[port]), true
+	}
+	return fmt.Sprintf("(%s, %s.getsockname()[1])", pyStr(host), ports[port]), true
+}
+
+// writeCall writes one event's call: a plain statement when it succeeded,
+// wrapped in try/except when sockplay raised.
+func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
+	if ev.Op == "socket" && !ev.OK {
+		fmt.Fprintf(w, "# sockplay refused socket(): %s\n", errText(ev.Error))
+		return
+	}
+	if ev.Op == "autorecv" || ev.Op == "autoaccept" {
+		fmt.Fprintf(w, "# %s.%s: the calls it made follow\n", ev.Sock, Call("", ev.Op, ev.Args))
+		return
+	}
+	stmt, shown := statement(ev)
+	if ev.Args != nil && (ev.Op == "connect" || ev.Op == "sendto") {
+		if sym, ok := symbolic(ev.Args.Addr, ports); ok {
+			stmt = strings.Replace(stmt, PyAddr(ev.Args.Addr, ""), sym, 1)
+		}
+	}
+	comment := "  # sockplay: " + ResultRepr(ev)
+	if ev.OK {
+		if shown {
+			fmt.Fprintf(w, "show(%d, %s)%s\n", ev.Seq, stmt, comment)
+		} else {
+			fmt.Fprintf(w, "%s%s\n", stmt, comment)
+		}
+		if ev.Op == "accept" {
+			fmt.Fprintf(w, "show(%d, %s_addr)\n", ev.Seq, ev.Result.Sock)
+		}
+		return
+	}
+	fmt.Fprintf(w, "try:\n    %s\nexcept Exception as e:\n    show(%d, e)%s\n", stmt, ev.Seq, comment)
+}
+
+// statement is the Python for the call; shown says whether its value is
+// printed (calls that return None are plain statements).
+func statement(ev sockets.Event) (string, bool) {
+	s, a := ev.Sock, ev.Args
+	if a == nil {
+		a = &sockets.Args{}
+	}
+	switch ev.Op {
+	case "socket":
+		return fmt.Sprintf("%s = socket.socket(%s, %s)", s, pyFamily(a.Family), pyType(a.Type)), false
+	case "accept":
+		if ev.OK {
+			return fmt.Sprintf("%s, %s_addr = %s.accept()", ev.Result.Sock, ev.Result.Sock, s), false
+		}
+	case "send", "sendto", "recv", "recvfrom", "recvall", "getsockname", "getpeername", "getsockopt", "gettimeout", "getaddrinfo", "gethostbyname":
+		return strings.TrimPrefix(Call(s, ev.Op, a), "."), true
+	case "sendchunks":
+		return fmt.Sprintf("send_chunks(%d, %s, %s, %d, %s)", ev.Seq, s, pyData(a), *a.Chunk, pyFloat(deref(a.Delay))), false
+	}
+	return strings.TrimPrefix(Call(s, ev.Op, a), "."), false
+}
+
+// Call is the Python text of a call on socket s (s may be "" for calls
+// that need none).
+func Call(s, op string, a *sockets.Args) string {
+	if a == nil {
+		a = &sockets.Args{}
+	}
+	p := s + "."
+	switch op {
+	case "socket":
+		return fmt.Sprintf("socket.socket(%s, %s)", pyFamily(a.Family), pyType(a.Type))
+	case "connect", "bind":
+		return fmt.Sprintf("%s%s(%s)", p, op, PyAddr(a.Addr, a.Family))
+	case "listen":
+		if a.Backlog == nil {
+			return p + "listen()"
+		}
+		return fmt.Sprintf("%slisten(%d)", p, *a.Backlog)
+	case "accept", "close", "getsockname", "getpeername", "gettimeout":
+		return p + op + "()"
+	case "send", "sendall":
+		return fmt.Sprintf("%s%s(%s)", p, op, pyData(a))
+	case "sendto":
+		return fmt.Sprintf("%ssendto(%s, %s)", p, pyData(a), PyAddr(a.Addr, ""))
+	case "recv", "recvfrom":
+		return fmt.Sprintf("%s%s(%d)", p, op, deref(a.Bufsize))
+	case "recvall":
+		return fmt.Sprintf("recvall(%s, %d)", s, deref(a.Bufsize))
+	case "settimeout":
+		if a.Timeout.None {
+			return p + "settimeout(None)"
+		}
+		return fmt.Sprintf("%ssettimeout(%s)", p, pyFloat(a.Timeout.Seconds))
+	case "setblocking":
+		return fmt.Sprintf("%ssetblocking(%s)", p, pyBool(a.Flag != nil && *a.Flag))
+	case "shutdown":
+		how := "socket.SHUT_RDWR"
+		if a.How != nil && int(*a.How) < 2 {
+			how = []string{"socket.SHUT_RD", "socket.SHUT_WR"}[*a.How]
+		}
+		return fmt.Sprintf("%sshutdown(%s)", p, how)
+	case "setsockopt":
+		return fmt.Sprintf("%ssetsockopt(socket.%s, socket.%s, %s)", p, level(a), a.Name, optValue(a))
+	case "getsockopt":
+		if a.Name == "SO_LINGER" {
+			return fmt.Sprintf("struct.unpack('ii', %sgetsockopt(socket.%s, socket.%s, 8))", p, level(a), a.Name)
+		}
+		return fmt.Sprintf("%sgetsockopt(socket.%s, socket.%s)", p, level(a), a.Name)
+	case "getaddrinfo":
+		args := []string{pyStr(a.Host), portValue(a)}
+		if a.Family != "" {
+			args = append(args, "family="+pyFamily(a.Family))
+		}
+		if a.Type != "" {
+			args = append(args, "type="+pyType(a.Type))
+		}
+		return "socket.getaddrinfo(" + strings.Join(args, ", ") + ")"
+	case "gethostbyname":
+		return fmt.Sprintf("socket.gethostbyname(%s)", pyStr(a.Host))
+	case "sendchunks":
+		return fmt.Sprintf("send_chunks(%s, %s, %d, %s)", s, pyData(a), deref(a.Chunk), pyFloat(deref(a.Delay)))
+	case "autorecv":
+		if a.On != nil && !*a.On {
+			return "autorecv(off)"
+		}
+		return fmt.Sprintf("autorecv(%d)", max(deref(a.Bufsize), 0))
+	case "autoaccept":
+		if a.On != nil && !*a.On {
+			return "autoaccept(off)"
+		}
+		return "autoaccept()"
+	}
+	return p + op + "()"
+}
+
+func level(a *sockets.Args) string {
+	if a.Level != "" {
+		return a.Level
+	}
+	if strings.HasPrefix(a.Name, "TCP_") {
+		return "IPPROTO_TCP"
+	}
+	if strings.HasPrefix(a.Name, "IPV6_") {
+		return "IPPROTO_IPV6"
+	}
+	if strings.HasPrefix(a.Name, "IP_") {
+		return "IPPROTO_IP"
+	}
+	return "SOL_SOCKET"
+}
+
+func optValue(a *sockets.Args) string {
+	v := strings.TrimSpace(string(a.Value))
+	switch {
+	case v == "true":
+		return "1"
+	case v == "false":
+		return "0"
+	case strings.HasPrefix(v, "{"):
+		var on, linger int
+		for _, part := range strings.Split(strings.Trim(v, "{}"), ",") {
+			k, val, _ := strings.Cut(part, ":")
+			n, _ := strconv.Atoi(strings.TrimSpace(val))
+			switch strings.Trim(strings.TrimSpace(k), `"`) {
+			case "onoff":
+				on = n
+			case "linger":
+				linger = n
+			}
+		}
+		return fmt.Sprintf("struct.pack('ii', %d, %d)", on, linger)
+	}
+	return v
+}
+
+func portValue(a *sockets.Args) string {
+	v := strings.TrimSpace(string(a.Port))
+	if v == "" || v == "null" {
+		return "None"
+	}
+	if uq, err := strconv.Unquote(v); err == nil {
+		return pyStr(uq)
+	}
+	return v
+}
+
+// pyData is the op's data as a Python bytes expression: b'x' * 1000000
+// for a repeat, not a megabyte literal.
+func pyData(a *sockets.Args) string {
+	if a.Data == nil {
+		return "b''"
+	}
+	d := *a.Data
+	d.Repeat = nil
+	b, _ := d.Bytes()
+	if a.Data.Repeat != nil {
+		return fmt.Sprintf("%s * %d", PyBytes(b), *a.Data.Repeat)
+	}
+	return PyBytes(b)
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// ResultRepr is what Python prints for the event's result (repr of the
+// returned value), or "Exc: message" for an error.
+func ResultRepr(ev sockets.Event) string {
+	if !ev.OK {
+		return errText(ev.Error)
+	}
+	r := ev.Result
+	if r == nil {
+		return "None"
+	}
+	switch ev.Op {
+	case "recv", "recvall":
+		return PyBytes(r.B64)
+	case "recvfrom":
+		from := "None"
+		if r.Addr != "" {
+			from = PyAddr(r.Addr, "")
+		}
+		return fmt.Sprintf("(%s, %s)", PyBytes(r.B64), from)
+	case "send", "sendto":
+		return strconv.Itoa(deref(r.N))
+	case "accept":
+		return fmt.Sprintf("(%s, %s)", r.Sock, PyAddr(r.Peer, ""))
+	case "getsockname":
+		return PyAddr(r.Local, "")
+	case "getpeername":
+		return PyAddr(r.Peer, "")
+	case "getsockopt":
+		if l, ok := r.Value.(sockets.Linger); ok {
+			return fmt.Sprintf("(%d, %d)", l.Onoff, l.Linger)
+		}
+		return fmt.Sprint(r.Value)
+	case "gettimeout":
+		if r.Timeout == nil || r.Mode == "blocking" {
+			return "None"
+		}
+		return pyFloat(*r.Timeout)
+	case "gethostbyname":
+		return pyStr(r.Addr)
+	case "getaddrinfo":
+		var parts []string
+		for _, ai := range r.AddrInfo {
+			fam := map[string]string{"inet": "<AddressFamily.AF_INET: 2>", "inet6": "<AddressFamily.AF_INET6: 10>"}[ai.Family]
+			typ := map[string]string{"stream": "<SocketKind.SOCK_STREAM: 1>", "dgram": "<SocketKind.SOCK_DGRAM: 2>", "raw": "<SocketKind.SOCK_RAW: 3>"}[ai.Type]
+			parts = append(parts, fmt.Sprintf("(%s, %s, %d, '', %s)", fam, typ, ai.Proto, PyAddr(ai.Addr, "")))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	case "sendchunks":
+		return strconv.Itoa(deref(r.N))
+	case "socket":
+		return "<socket " + r.Sock + ">"
+	}
+	return "None"
+}
+
+// errText is an error as Python's f"{type(e).__name__}: {e}" prints it.
+func errText(e *sockets.Error) string {
+	if e == nil {
+		return "None"
+	}
+	if e.Errno != "" {
+		return fmt.Sprintf("%s: [Errno %d] %s", e.Exc, e.Num, e.Msg)
+	}
+	return e.Exc + ": " + e.Msg
+}
+
+// PyAddr writes an address as Python passes and prints it: ('host', port)
+// for IPv4, ('host', port, 0, 0) for IPv6, a string for AF_UNIX.
+func PyAddr(addr, family string) string {
+	if ap, err := netip.ParseAddrPort(addr); err == nil {
+		if ap.Addr().Is4() {
+			return fmt.Sprintf("('%s', %d)", ap.Addr(), ap.Port())
+		}
+		return fmt.Sprintf("('%s', %d, 0, 0)", ap.Addr().WithZone(""), ap.Port())
+	}
+	if host, port, ok := splitHostPort(addr); ok && family != "unix" {
+		return fmt.Sprintf("(%s, %s)", pyStr(host), port)
+	}
+	return pyStr(addr)
+}
+
+// splitHostPort splits "host:port" with a numeric port.
+func splitHostPort(addr string) (string, string, bool) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", false
+	}
+	if _, err := strconv.Atoi(addr[i+1:]); err != nil {
+		return "", "", false
+	}
+	return strings.Trim(addr[:i], "[]"), addr[i+1:], true
+}
+
+// PyBytes is Python's repr of a bytes object.
+func PyBytes(b []byte) string {
+	quote := byte('\'')
+	if strings.IndexByte(string(b), '\'') >= 0 && strings.IndexByte(string(b), '"') < 0 {
+		quote = '"'
+	}
+	var sb strings.Builder
+	sb.WriteString("b")
+	sb.WriteByte(quote)
+	for _, c := range b {
+		switch {
+		case c == quote || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c == '\t':
+			sb.WriteString(`\t`)
+		case c == '\n':
+			sb.WriteString(`\n`)
+		case c == '\r':
+			sb.WriteString(`\r`)
+		case c < 0x20 || c >= 0x7f:
+			fmt.Fprintf(&sb, `\x%02x`, c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	sb.WriteByte(quote)
+	return sb.String()
+}
+
+func pyStr(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`, "\r", `\r`, "\t", `\t`, "\x00", `\x00`).Replace(s) + "'"
+}
+
+func pyBool(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
+// pyFloat is Python's repr of a float: 2.0, 0.3, 1e-09.
+func pyFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'g', -1, 64)
+	if strings.ContainsAny(s, "e") {
+		mant, exp, _ := strings.Cut(s, "e")
+		sign := exp[0]
+		digits := strings.TrimLeft(exp[1:], "0")
+		if len(digits) < 2 {
+			digits = fmt.Sprintf("%02s", digits)
+		}
+		return mant + "e" + string(sign) + digits
+	}
+	if !strings.Contains(s, ".") {
+		s += ".0"
+	}
+	return s
+}
+
+func pyFamily(f string) string {
+	switch f {
+	case "inet6", "AF_INET6":
+		return "socket.AF_INET6"
+	case "unix", "AF_UNIX":
+		return "socket.AF_UNIX"
+	}
+	return "socket.AF_INET"
+}
+
+func pyType(t string) string {
+	if t == "dgram" || t == "SOCK_DGRAM" {
+		return "socket.SOCK_DGRAM"
+	}
+	return "socket.SOCK_STREAM"
+}

@@ -1,0 +1,314 @@
+package export_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/export"
+	"github.com/sockplay/sockplay/sockets/labs"
+)
+
+func findPython(t *testing.T) string {
+	t.Helper()
+	if p, err := exec.LookPath("python3"); err == nil {
+		return p
+	}
+	if os.Getenv("SOCKPLAY_REQUIRE_PYTHON") != "" {
+		t.Fatal("python3 not found and SOCKPLAY_REQUIRE_PYTHON is set")
+	}
+	t.Skip("python3 not found: the exported script cannot be run")
+	return ""
+}
+
+// session runs ops through the engine, failing on a missing event.
+type session struct {
+	t *testing.T
+	s *sockets.Session
+}
+
+func (s session) do(op sockets.Op) sockets.Event {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ev, err := s.s.Do(ctx, op)
+	if err != nil {
+		s.t.Fatalf("%s: %v", op.Op, err)
+	}
+	return ev
+}
+
+func op(name, sock string, a sockets.Args) sockets.Op {
+	return sockets.Op{Op: name, Sock: sock, Args: a}
+}
+func text(s string) *sockets.Data { return &sockets.Data{Text: &s} }
+func ip(n int) *int               { return &n }
+
+var (
+	lineRe = regexp.MustCompile(`^\[(\d+)(?:-(\d+))?\] (.*)$`)
+	portRe = regexp.MustCompile(`, \d+(, 0, 0)?\)`)
+)
+
+// normal makes two runs' values comparable: ephemeral ports differ.
+func normal(v string) string { return portRe.ReplaceAllString(v, ", PORT$1)") }
+
+// errKey is what must match in an error: the exception and its errno.
+func errKey(v string) string {
+	if i := strings.Index(v, "]"); i > 0 && strings.Contains(v, "[Errno") {
+		return v[:i+1]
+	}
+	exc, _, _ := strings.Cut(v, ":")
+	return exc
+}
+
+// pyBytesValue parses a Python bytes repr.
+func pyBytesValue(t *testing.T, v string) []byte {
+	t.Helper()
+	if len(v) < 3 || v[0] != 'b' {
+		t.Fatalf("not a bytes repr: %q", v)
+	}
+	body := v[2 : len(v)-1]
+	var out []byte
+	for i := 0; i < len(body); i++ {
+		c := body[i]
+		if c != '\\' {
+			out = append(out, c)
+			continue
+		}
+		i++
+		switch body[i] {
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'x':
+			n, _ := strconv.ParseUint(body[i+1:i+3], 16, 8)
+			out = append(out, byte(n))
+			i += 2
+		default:
+			out = append(out, body[i])
+		}
+	}
+	return out
+}
+
+// TestExportReplaysWithPython builds a session against the labs and local
+// sockets, exports it, runs the script with python3 against the same
+// servers, and checks the replay got what the session got: exactly for
+// deterministic calls, and the same bytes in total per socket for reads of
+// a stream, whose split depends on timing.
+func TestExportReplaysWithPython(t *testing.T) {
+	py := findPython(t)
+	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	m := sockets.NewManager(sockets.Config{StatsInterval: -1, UnixDir: t.TempDir()})
+	defer m.Close()
+	ss, _ := m.Create()
+	s := session{t, ss}
+
+	// A client of the echo lab: partial reads, a timeout.
+	s.do(op("socket", "", sockets.Args{}))
+	s.do(op("connect", "s1", sockets.Args{Addr: l.Addr("echo")}))
+	s.do(op("send", "s1", sockets.Args{Data: text("hello\n")}))
+	s.do(op("recv", "s1", sockets.Args{Bufsize: ip(1024)}))
+	s.do(op("sendall", "s1", sockets.Args{Data: text("hello world")}))
+	for i := 0; i < 3; i++ {
+		s.do(op("recv", "s1", sockets.Args{Bufsize: ip(4)}))
+	}
+	s.do(op("settimeout", "s1", sockets.Args{Timeout: sockets.Timeout{Set: true, Seconds: 0.2}}))
+	s.do(op("recv", "s1", sockets.Args{Bufsize: ip(4)}))
+	// The drip lab read by autorecv, to EOF after a half-close.
+	s.do(op("socket", "", sockets.Args{}))
+	s.do(op("connect", "s2", sockets.Args{Addr: l.Addr("drip")}))
+	s.do(op("shutdown", "s2", sockets.Args{How: new(sockets.How(1))}))
+	s.do(op("autorecv", "s2", sockets.Args{Bufsize: ip(1024)}))
+	awaitEOF(t, ss, "s2")
+	// A refused connect; a name lookup.
+	s.do(op("socket", "", sockets.Args{}))
+	s.do(op("connect", "s3", sockets.Args{Addr: closedPort(t)}))
+	s.do(sockets.Op{Op: "getaddrinfo", Args: sockets.Args{Host: "127.0.0.1", Port: json.RawMessage("80")}})
+	// A server on an ephemeral port, and its client.
+	s.do(op("socket", "", sockets.Args{}))
+	s.do(op("bind", "s4", sockets.Args{Addr: "127.0.0.1:0"}))
+	s.do(op("listen", "s4", sockets.Args{Backlog: ip(2)}))
+	s.do(op("socket", "", sockets.Args{}))
+	s.do(op("connect", "s5", sockets.Args{Addr: stateLocal(t, ss, "s4")}))
+	s.do(op("accept", "s4", sockets.Args{}))
+	s.do(op("sendall", "s6", sockets.Args{Data: text("it's \"quoted\" \x00\xff")}))
+	s.do(op("recv", "s5", sockets.Args{Bufsize: ip(64)}))
+	x := "ab"
+	s.do(op("sendall", "s5", sockets.Args{Data: &sockets.Data{Text: &x, Repeat: ip(500)}}))
+	s.do(op("recvall", "s6", sockets.Args{Bufsize: ip(1000)}))
+	s.do(op("getsockopt", "s5", sockets.Args{Level: "IPPROTO_TCP", Name: "TCP_NODELAY"}))
+	s.do(op("setsockopt", "s5", sockets.Args{Level: "SOL_SOCKET", Name: "SO_LINGER", Value: json.RawMessage(`{"onoff":1,"linger":0}`)}))
+	s.do(op("getsockopt", "s5", sockets.Args{Level: "SOL_SOCKET", Name: "SO_LINGER"}))
+	// UDP on ephemeral ports: a truncated datagram, with its sender.
+	s.do(op("socket", "", sockets.Args{Type: "dgram"}))
+	s.do(op("bind", "s7", sockets.Args{Addr: "127.0.0.1:0"}))
+	s.do(op("socket", "", sockets.Args{Type: "dgram"}))
+	s.do(op("bind", "s8", sockets.Args{Addr: "127.0.0.1:0"}))
+	s.do(op("sendto", "s8", sockets.Args{Data: text("0123456789"), Addr: stateLocal(t, ss, "s7")}))
+	s.do(op("recvfrom", "s7", sockets.Args{Bufsize: ip(4)}))
+	// Unix sockets, by name.
+	s.do(op("socket", "", sockets.Args{Family: "unix", Type: "dgram"}))
+	s.do(op("bind", "s9", sockets.Args{Addr: "a.sock"}))
+	s.do(op("sendto", "s9", sockets.Args{Data: text("self"), Addr: "a.sock"}))
+	s.do(op("recvfrom", "s9", sockets.Args{Bufsize: ip(16)}))
+	s.do(op("close", "s1", sockets.Args{}))
+	s.do(op("recv", "s1", sockets.Args{Bufsize: ip(4)}))
+
+	evs := ss.EventsAfter(0, 0)
+	var script bytes.Buffer
+	if err := export.WritePython(&script, export.Script{Session: ss.ID(), Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "replay.py")
+	os.WriteFile(path, script.Bytes(), 0o644)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, py, path)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("python3 replay: %v\n%s\n--- script ---\n%s", err, stderr.String(), script.String())
+	}
+
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		m := lineRe.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("unexpected output line %q", line)
+		}
+		got[m[1]] = m[3]
+	}
+	streamSession := map[string][]byte{}
+	streamReplay := map[string][]byte{}
+	checked := 0
+	for _, ev := range evs {
+		key := strconv.FormatInt(ev.Seq, 10)
+		v, printed := got[key]
+		want := export.ResultRepr(ev)
+		switch {
+		case ev.Parent != 0:
+			continue // replayed inside the helper call that made it
+		case ev.Op == "stats", ev.Auto && ev.Op == "recv" && !printed:
+			if ev.Op == "recv" {
+				streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.B64...)
+			}
+			continue
+		case ev.OK && ev.Op == "recv" && sockType(evs, ev.Sock) == "stream":
+			if !printed {
+				t.Errorf("seq %d %s: nothing printed", ev.Seq, ev.Op)
+				continue
+			}
+			streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.B64...)
+			streamReplay[ev.Sock] = append(streamReplay[ev.Sock], pyBytesValue(t, v)...)
+		case !ev.OK:
+			if !printed || errKey(v) != errKey(want) {
+				t.Errorf("seq %d %s: replay %q, session %q", ev.Seq, export.Call(ev.Sock, ev.Op, ev.Args), v, want)
+			}
+		case printed:
+			if ev.Op == "accept" {
+				// The replay shows the new socket's peer address.
+				want = export.PyAddr(ev.Result.Peer, "")
+			}
+			if normal(v) != normal(want) {
+				t.Errorf("seq %d %s: replay %q, session %q", ev.Seq, export.Call(ev.Sock, ev.Op, ev.Args), v, want)
+			}
+		default:
+			continue
+		}
+		checked++
+	}
+	// The autorecv loop's line carries a seq range: its bytes count for s2.
+	for line, v := range got {
+		if _, err := strconv.Atoi(line); err != nil || strings.HasPrefix(v, "b") && !isSeqOf(evs, line) {
+			streamReplay["s2"] = append(streamReplay["s2"], pyBytesValue(t, v)...)
+		}
+	}
+	for sock, want := range streamSession {
+		if !bytes.Equal(streamReplay[sock], want) {
+			t.Errorf("%s: the replay read %q in total, the session %q", sock, streamReplay[sock], want)
+		}
+	}
+	if checked < 15 || t.Failed() {
+		t.Logf("checked %d calls\n--- script ---\n%s\n--- output ---\n%s", checked, script.String(), stdout.String())
+	}
+	if checked < 15 {
+		t.Fatalf("only %d calls compared", checked)
+	}
+}
+
+func isSeqOf(evs []sockets.Event, key string) bool {
+	for _, ev := range evs {
+		if strconv.FormatInt(ev.Seq, 10) == key {
+			return true
+		}
+	}
+	return false
+}
+
+func sockType(evs []sockets.Event, sock string) string {
+	for _, ev := range evs {
+		if ev.Op == "socket" && ev.Result != nil && ev.Result.Sock == sock {
+			return ev.Result.Type
+		}
+	}
+	return "stream" // accepted sockets come from stream listeners here
+}
+
+func stateLocal(t *testing.T, s *sockets.Session, id string) string {
+	t.Helper()
+	for _, in := range s.State().Sockets {
+		if in.ID == id {
+			return in.Local
+		}
+	}
+	t.Fatalf("no socket %s", id)
+	return ""
+}
+
+func awaitEOF(t *testing.T, s *sockets.Session, sock string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		ch := s.Changed()
+		for _, ev := range s.EventsAfter(0, 0) {
+			if ev.Sock == sock && ev.Auto && ev.OK && ev.Result.EOF {
+				return
+			}
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			t.Fatalf("%s: no EOF", sock)
+		}
+	}
+}
+
+func closedPort(t *testing.T) string {
+	t.Helper()
+	m := sockets.NewManager(sockets.Config{StatsInterval: -1})
+	defer m.Close()
+	s, _ := m.Create()
+	ctx := context.Background()
+	s.Do(ctx, op("socket", "", sockets.Args{}))
+	ev, _ := s.Do(ctx, op("bind", "s1", sockets.Args{Addr: "127.0.0.1:0"}))
+	return ev.Result.Local // closed with its session
+}
