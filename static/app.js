@@ -6,6 +6,7 @@
 import { pyBytes, hexBytes, fromB64 } from "./bytes.js";
 import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
 import { el, makeCard, updateCard, updateGauges } from "./cards.js";
+import { initLessons } from "./lessons.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
@@ -320,5 +321,6 @@ for (const b of document.querySelectorAll(".template")) {
   });
 }
 
+initLessons({ sessionId, flash });
 setInterval(renderPending, 1000);
 connect();

@@ -278,14 +278,14 @@ func Session(id string, labs []Lab) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</div></details></section><section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section></div><div class=\"work\"><section id=\"sockets\" class=\"sockets\" aria-label=\"sockets\"><p class=\"empty muted\">No sockets yet: click <em>new socket connected here</em> next to a lab, or make one with <code>socket()</code>.</p></section><div class=\"right\"><section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section><section class=\"panel log\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events <span id=\"log-count\" class=\"muted\"></span> <span class=\"log-tools\"><label><input type=\"checkbox\" id=\"python-view\"> Python view</label> <label><input type=\"checkbox\" id=\"show-stats\"> kernel stats events</label> <a id=\"export-py\" href=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 22, "</div></details></section><section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section></div><div class=\"work\"><div class=\"left\"><section id=\"lesson\" class=\"panel lesson\" aria-labelledby=\"lesson-h\"><h2 id=\"lesson-h\">Lessons</h2><div class=\"row\"><select id=\"lesson-select\" aria-label=\"lesson\"><option value=\"\">choose a lesson…</option></select> <button type=\"button\" data-act=\"step\">run step</button> <button type=\"button\" data-act=\"all\">run all</button> <button type=\"button\" data-act=\"stop\" class=\"danger\" hidden>stop</button> <button type=\"button\" data-act=\"skip\" class=\"small\">skip</button> <button type=\"button\" data-act=\"reset\" class=\"small\">reset</button></div><p class=\"lesson-summary muted\"></p><ol class=\"lesson-steps\"></ol></section><section id=\"sockets\" class=\"sockets\" aria-label=\"sockets\"><p class=\"empty muted\">No sockets yet: click <em>new socket connected here</em> next to a lab, make one with <code>socket()</code>, or run a lesson.</p></section></div><div class=\"right\"><section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section><section class=\"panel log\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events <span id=\"log-count\" class=\"muted\"></span> <span class=\"log-tools\"><label><input type=\"checkbox\" id=\"python-view\"> Python view</label> <label><input type=\"checkbox\" id=\"show-stats\"> kernel stats events</label> <a id=\"export-py\" href=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 templ.SafeURL
 			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/api/sessions/" + id + "/export.py"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 97, Col: 82}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 112, Col: 82}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {
@@ -298,7 +298,7 @@ func Session(id string, labs []Lab) templ.Component {
 			var templ_7745c5c3_Var18 templ.SafeURL
 			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/api/sessions/" + id + "/export.ndjson"))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 98, Col: 90}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 113, Col: 90}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 			if templ_7745c5c3_Err != nil {
@@ -375,7 +375,7 @@ func NotFound(id string) templ.Component {
 			var templ_7745c5c3_Var21 string
 			templ_7745c5c3_Var21, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 138, Col: 22}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 153, Col: 22}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var21))
 			if templ_7745c5c3_Err != nil {

@@ -335,3 +335,25 @@ func TestBrowserUDP(t *testing.T) {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
 }
+
+// TestBrowserLesson picks a lesson on the page and runs it all: every step
+// shows what it did, and the rows appear in the log.
+func TestBrowserLesson(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the lessons", `document.getElementById("lesson-select").dataset.loaded === "true"`)
+	b.do(t, "choose partial reads", chromedp.SetValue(chromedp.CSS("#lesson-select"), "partial-reads"))
+	b.waitFor(t, "its steps", `document.querySelectorAll("#lesson .lesson-step").length > 5`)
+	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
+	b.waitFor(t, "the end of the lesson", `!!document.querySelector("#lesson .lesson-end")`)
+	b.waitFor(t, "every step done, as expected", `[...document.querySelectorAll("#lesson .lesson-step")].every(li => li.classList.contains("done"))`)
+	b.waitFor(t, "hell, o wo, rld in the log", hasRow("b'hell'")+" && "+hasRow("b'o wo'")+" && "+hasRow("b'rld'"))
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelector("#lesson .lesson-steps").scrollTop = 0`)); err != nil {
+		t.Fatal(err)
+	}
+	b.screenshot(t, "lesson.png")
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}

@@ -37,8 +37,9 @@ type Config struct {
 }
 
 type handler struct {
-	cfg Config
-	log *slog.Logger
+	cfg     Config
+	log     *slog.Logger
+	lessons lessonStore
 }
 
 // New builds sockplay's HTTP handler.
@@ -63,6 +64,8 @@ func New(cfg Config) http.Handler {
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 	r.Route("/api", func(r chi.Router) {
 		r.Get("/labs", h.listLabs)
+		r.Get("/lessons", h.listLessons)
+		r.Get("/lessons/{lesson}", h.getLesson)
 		r.Post("/sessions", h.createSession)
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.Get("/", h.getSession)
@@ -71,6 +74,10 @@ func New(cfg Config) http.Handler {
 			r.Get("/ws", h.websocket)
 			r.Get("/export.py", h.exportPython)
 			r.Get("/export.ndjson", h.exportNDJSON)
+			r.Get("/lessons/{lesson}", h.lessonAction(""))
+			r.Post("/lessons/{lesson}/step", h.lessonAction("step"))
+			r.Post("/lessons/{lesson}/skip", h.lessonAction("skip"))
+			r.Post("/lessons/{lesson}/reset", h.lessonAction("reset"))
 		})
 		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)

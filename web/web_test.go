@@ -494,3 +494,99 @@ func TestSessionEndClosesWebSocket(t *testing.T) {
 		t.Fatalf("close status %v (%v)", websocket.CloseStatus(err), err)
 	}
 }
+
+func TestLessonsAPI(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	get := func(path string, v any) int {
+		t.Helper()
+		resp, err := http.Get(e.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		json.NewDecoder(resp.Body).Decode(v)
+		return resp.StatusCode
+	}
+	post := func(path string, v any) int {
+		t.Helper()
+		resp, err := http.Post(e.srv.URL+path, "", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		json.NewDecoder(resp.Body).Decode(v)
+		return resp.StatusCode
+	}
+	var list []struct {
+		ID    string
+		Steps []any
+	}
+	if get("/api/lessons", &list) != 200 || len(list) == 0 || list[0].ID != "tcp-echo" {
+		t.Fatalf("lessons %+v", list)
+	}
+	base := "/api/sessions/" + id + "/lessons/tcp-echo"
+	var ans struct {
+		Result   struct{ Problem, Differs string; Done bool; Event *sockets.Event }
+		Progress struct{ Next int; Names map[string]string }
+	}
+	for i := 0; i < len(list[0].Steps); i++ {
+		if post(base+"/step", &ans) != 200 || !ans.Result.Done || ans.Result.Problem != "" || ans.Result.Differs != "" {
+			t.Fatalf("step %d: %+v", i+1, ans.Result)
+		}
+	}
+	if ans.Progress.Next != len(list[0].Steps) || ans.Progress.Names["c"] != "s1" {
+		t.Fatalf("progress %+v", ans.Progress)
+	}
+	// The lesson's ops are the session's: its events are in the log.
+	var st sockets.State
+	get("/api/sessions/"+id, &st)
+	if len(st.Sockets) != 1 || st.Sockets[0].State != "closed" {
+		t.Fatalf("session after the lesson: %+v", st.Sockets)
+	}
+	post(base+"/step", &ans)
+	if !strings.Contains(ans.Result.Problem, "over") {
+		t.Fatalf("a step past the end: %+v", ans.Result)
+	}
+	post(base+"/reset", &ans)
+	if ans.Progress.Next != 0 {
+		t.Fatalf("reset: %+v", ans.Progress)
+	}
+	var bad map[string]any
+	if code := post("/api/sessions/"+id+"/lessons/nope/step", &bad); code != 404 {
+		t.Fatalf("unknown lesson: %d %v", code, bad)
+	}
+	if code := get("/api/lessons/nope", &bad); code != 404 {
+		t.Fatalf("unknown lesson: %d", code)
+	}
+}
+
+// TestLessonWithLabsOff: a lesson step against a lab that is off says so;
+// the lesson can be skipped past it.
+func TestLessonWithLabsOff(t *testing.T) {
+	m := sockets.NewManager(sockets.Config{})
+	defer m.Close()
+	srv := httptest.NewServer(New(Config{Sessions: m}))
+	defer srv.Close()
+	e := &testEnv{srv: srv, mgr: m}
+	id := e.newSession(t)
+	base := srv.URL + "/api/sessions/" + id + "/lessons/tcp-echo"
+	var ans struct {
+		Result   struct{ Problem string; Done bool }
+		Progress struct{ Next int }
+	}
+	for i, want := range []string{"", "not running"} {
+		resp, _ := http.Post(base+"/step", "", nil)
+		json.NewDecoder(resp.Body).Decode(&ans)
+		resp.Body.Close()
+		if !strings.Contains(ans.Result.Problem, want) || (want != "" && ans.Result.Done) {
+			t.Fatalf("step %d: %+v", i+1, ans.Result)
+		}
+	}
+	resp, _ := http.Post(base+"/skip", "", nil)
+	json.NewDecoder(resp.Body).Decode(&ans)
+	resp.Body.Close()
+	if ans.Progress.Next != 2 {
+		t.Fatalf("skip: %+v", ans.Progress)
+	}
+}
