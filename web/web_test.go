@@ -527,8 +527,15 @@ func TestLessonsAPI(t *testing.T) {
 	}
 	base := "/api/sessions/" + id + "/lessons/tcp-echo"
 	var ans struct {
-		Result   struct{ Problem, Differs string; Done bool; Event *sockets.Event }
-		Progress struct{ Next int; Names map[string]string }
+		Result struct {
+			Problem, Differs string
+			Done             bool
+			Event            *sockets.Event
+		}
+		Progress struct {
+			Next  int
+			Names map[string]string
+		}
 	}
 	for i := 0; i < len(list[0].Steps); i++ {
 		if post(base+"/step", &ans) != 200 || !ans.Result.Done || ans.Result.Problem != "" || ans.Result.Differs != "" {
@@ -572,7 +579,10 @@ func TestLessonWithLabsOff(t *testing.T) {
 	id := e.newSession(t)
 	base := srv.URL + "/api/sessions/" + id + "/lessons/tcp-echo"
 	var ans struct {
-		Result   struct{ Problem string; Done bool }
+		Result struct {
+			Problem string
+			Done    bool
+		}
 		Progress struct{ Next int }
 	}
 	for i, want := range []string{"", "not running"} {
