@@ -357,3 +357,25 @@ func TestBrowserLesson(t *testing.T) {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
 }
+
+// TestBrowserReference: a request template from the reference panel fills
+// the send box of the socket in use, and sending it to the http lab gets
+// an HTTP response.
+func TestBrowserReference(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b.do(t, "a socket connected to the http lab", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)))
+	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
+	b.do(t, "the HTTP GET template",
+		chromedp.Click(chromedp.CSS(`.reference summary`)),
+		chromedp.Click(chromedp.CSS(`.template[title^="GET / "]`)),
+	)
+	b.waitFor(t, "the send box filled", `document.querySelector("#sock-s1 .send-data").value === "GET / HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"`)
+	b.do(t, "sendall, then autorecv", chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")), chromedp.Click(chromedp.CSS("#sock-s1 .auto-on")))
+	b.waitFor(t, "the status line", `[...document.querySelectorAll("#log-body tr.ev-recv td.data .text")].some(td => td.textContent.startsWith("b'HTTP/1.0 200 OK\\r\\n"))`)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}
