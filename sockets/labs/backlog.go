@@ -2,8 +2,11 @@ package labs
 
 import (
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
+	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -15,8 +18,12 @@ import (
 // backlog+1) and the SYNs of further clients are dropped, so their
 // connects stay pending in SYN_SENT.
 type backlogListener struct {
-	fd   int
 	addr *net.TCPAddr
+	sa   unix.Sockaddr
+	fam  int
+
+	mu sync.Mutex
+	fd int // -1 once closed
 }
 
 // listenBacklog opens a TCP socket on host:port, as net.Listen would (with
@@ -43,7 +50,7 @@ func listenBacklog(host string, port, backlog int) (*backlogListener, error) {
 		unix.Close(fd)
 		return nil, fmt.Errorf("getsockname: %w", err)
 	}
-	l := &backlogListener{fd: fd, addr: &net.TCPAddr{IP: a.IP, Zone: a.Zone}}
+	l := &backlogListener{fd: fd, addr: &net.TCPAddr{IP: a.IP, Zone: a.Zone}, sa: got, fam: family}
 	switch got := got.(type) {
 	case *unix.SockaddrInet4:
 		l.addr.Port = got.Port
@@ -51,6 +58,72 @@ func listenBacklog(host string, port, backlog int) (*backlogListener, error) {
 		l.addr.Port = got.Port
 	}
 	return l, nil
+}
+
+// recycle watches the accept queue: the lab is shared, and connections
+// that nobody accepts stay queued even after their clients close them, so
+// after quiet with a queue that has not changed, the lab closes its
+// listener (Linux resets the queued connections) and listens again on the
+// same port, so that the next person finds an empty queue.
+func (l *backlogListener) recycle(stop <-chan struct{}, quiet time.Duration, log *slog.Logger) {
+	t := time.NewTicker(max(quiet/4, 10*time.Millisecond))
+	defer t.Stop()
+	last, since := -1, time.Now()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-t.C:
+			q := l.queued()
+			if q != last {
+				last, since = q, now
+				continue
+			}
+			if q > 0 && now.Sub(since) >= quiet {
+				if err := l.relisten(); err != nil {
+					log.Warn("backlog lab: listening again failed", "err", err)
+					return
+				}
+				log.Info("backlog lab: reset its accept queue", "queued", q)
+				last, since = 0, now
+			}
+		}
+	}
+}
+
+// queued is the length of the accept queue (TCP_INFO's tcpi_unacked on a
+// listener), or -1.
+func (l *backlogListener) queued() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fd < 0 {
+		return -1
+	}
+	ti, err := unix.GetsockoptTCPInfo(l.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return -1
+	}
+	return int(ti.Unacked)
+}
+
+func (l *backlogListener) relisten() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fd < 0 {
+		return nil
+	}
+	unix.Close(l.fd)
+	l.fd = -1
+	fd, err := unix.Socket(l.fam, unix.SOCK_STREAM|unix.SOCK_CLOEXEC|unix.SOCK_NONBLOCK, unix.IPPROTO_TCP)
+	if err != nil {
+		return err
+	}
+	if err := bindListen(fd, l.sa, 1); err != nil {
+		unix.Close(fd)
+		return err
+	}
+	l.fd = fd
+	return nil
 }
 
 func bindListen(fd int, sa unix.Sockaddr, backlog int) error {
@@ -89,4 +162,13 @@ func sockaddr(a *net.TCPAddr) (int, unix.Sockaddr, error) {
 }
 
 // Close closes the socket; Linux resets the connections still queued.
-func (l *backlogListener) Close() error { return unix.Close(l.fd) }
+func (l *backlogListener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.fd < 0 {
+		return nil
+	}
+	err := unix.Close(l.fd)
+	l.fd = -1
+	return err
+}

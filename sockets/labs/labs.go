@@ -72,6 +72,9 @@ type Config struct {
 	// HTTPReadTimeout bounds how long the http lab waits for a request
 	// head, so a silent client cannot hold a connection forever.
 	HTTPReadTimeout time.Duration
+	// BacklogQuiet is how long the backlog lab's accept queue may stay
+	// full and unchanged before the lab resets it for the next person.
+	BacklogQuiet time.Duration
 }
 
 // Defaults for the zero values of Config.
@@ -80,6 +83,7 @@ const (
 	DefaultFragmenterMaxPause = 60 * time.Millisecond
 	DefaultFileSize           = 256 << 10
 	DefaultHTTPReadTimeout    = 10 * time.Second
+	DefaultBacklogQuiet       = 30 * time.Second
 )
 
 // Greeting is what the drip lab sends first, a few bytes at a time.
@@ -133,6 +137,9 @@ func Start(cfg Config) (*Server, error) {
 	}
 	if cfg.FileSize <= 0 {
 		cfg.FileSize = DefaultFileSize
+	}
+	if cfg.BacklogQuiet <= 0 {
+		cfg.BacklogQuiet = DefaultBacklogQuiet
 	}
 	if cfg.HTTPReadTimeout <= 0 {
 		cfg.HTTPReadTimeout = DefaultHTTPReadTimeout
@@ -203,7 +210,7 @@ func (s *Server) specs() []spec {
 		{name: "file", proto: "tcp", offset: 10, serve: s.serveFile, size: len(s.file), sha256: sum,
 			desc: fmt.Sprintf("sends a %d-byte file (SHA-256 %s), then closes: receive until EOF", len(s.file), sum)},
 		{name: "backlog", proto: "tcp", offset: 11, neverAccept: true,
-			desc: "listens with backlog 1 and never accepts: two connects complete, the rest stay in SYN_SENT"},
+			desc: fmt.Sprintf("listens with backlog 1 and never accepts: two connects complete, the rest stay in SYN_SENT (the queue is reset after %v unchanged)", cfg.BacklogQuiet)},
 	}
 }
 
@@ -229,6 +236,11 @@ func (s *Server) open(sp spec, want int) (net.Addr, error) {
 				return nil, err
 			}
 			s.closers = append(s.closers, l)
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				l.recycle(s.stop, s.cfg.BacklogQuiet, s.log)
+			}()
 			return l.addr, nil
 		default:
 			ln, err := net.Listen("tcp", hp)

@@ -692,6 +692,29 @@ func TestBacklog(t *testing.T) {
 	}
 }
 
+// TestBacklogResets: the lab is shared, so a full queue left by someone
+// is reset after a quiet spell: queued clients are reset, and the next
+// connect completes again.
+func TestBacklogResets(t *testing.T) {
+	s := start(t, Config{BacklogQuiet: 200 * time.Millisecond})
+	var queued []net.Conn
+	for i := 0; i < 2; i++ {
+		queued = append(queued, dial(t, s.Addr("backlog")))
+	}
+	for i, c := range queued {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, err := c.Read(make([]byte, 1))
+		if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("queued client %d: %v, want the connection reset", i+1, err)
+		}
+	}
+	c := dial(t, s.Addr("backlog"))
+	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a connect after the reset: %v, want it queued (and silent)", err)
+	}
+}
+
 func TestTakenPortFallsBack(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
