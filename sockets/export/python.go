@@ -33,9 +33,11 @@ const header = `#!/usr/bin/env python3
 # Run it while the servers it talks to are up (the lab servers, for the
 # addresses they had). Calls that take part of a stream (recv) may split
 # the bytes differently from run to run; what arrives in total is the same.
+import fcntl
+import select
 import socket
 import struct
-import sys
+import termios
 import time
 
 
@@ -45,6 +47,24 @@ def show(seq, value):
     else:
         value = repr(value)
     print(f"[{seq}] {value}", flush=True)
+
+
+def wait_for(s, n, timeout=5.0):
+    """Wait until n bytes wait in s's receive queue, as they did when the
+    session called recv (the recv itself is the session's call). For a
+    datagram socket, n is 1: a datagram is waiting."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            queued = struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return
+        if queued >= n:
+            return
+        readable, _, _ = select.select([s], [], [], 0.005)
+        if readable and queued == 0 and s.type == socket.SOCK_STREAM:
+            return  # EOF: nothing more will come
+        time.sleep(0.002)
 
 
 def recv_total(seq, s, bufsize, total, eof=False):
@@ -137,17 +157,22 @@ func seqRange(a, b int64) string {
 
 // boundPorts maps each port a socket of the session was bound to onto that
 // socket: a replay gets other ports for port 0, so an address with such a
-// port is written as the replayed socket's own (s4.getsockname()[1]).
+// port is written as the replayed socket's own (s4_port, kept at bind).
 func boundPorts(evs []sockets.Event) map[string]string {
 	ports := map[string]string{}
 	for _, ev := range evs {
-		if ev.OK && (ev.Op == "bind" || ev.Op == "listen") && ev.Result != nil && ev.Result.Local != "" {
+		if ev.OK && ev.Op == "bind" && ev.Result != nil && ev.Result.Local != "" {
 			if _, port, ok := splitHostPort(ev.Result.Local); ok {
 				ports[port] = ev.Sock
 			}
 		}
 	}
 	return ports
+}
+
+func portOf(addr string) string {
+	_, port, _ := splitHostPort(addr)
+	return port
 }
 
 // symbolic rewrites an address whose port a session socket was bound to.
@@ -157,9 +182,9 @@ func symbolic(addr string, ports map[string]string) (string, bool) {
 		return "", false
 	}
 	if strings.Contains(host, ":") {
-		return fmt.Sprintf("(%s, %s.getsockname()[1], 0, 0)", pyStr(host), ports[port]), true
+		return fmt.Sprintf("(%s, %s_port, 0, 0)", pyStr(host), ports[port]), true
 	}
-	return fmt.Sprintf("(%s, %s.getsockname()[1])", pyStr(host), ports[port]), true
+	return fmt.Sprintf("(%s, %s_port)", pyStr(host), ports[port]), true
 }
 
 // writeCall writes one event's call: a plain statement when it succeeded,
@@ -174,6 +199,13 @@ func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
 		return
 	}
 	stmt, shown := statement(ev)
+	if (ev.Op == "recv" || ev.Op == "recvfrom") && ev.OK && ev.Result != nil && ev.Result.N != nil && *ev.Result.N > 0 {
+		n := *ev.Result.N
+		if ev.Result.Truncated || ev.Op == "recvfrom" || isDgram(ev) {
+			n = 1
+		}
+		fmt.Fprintf(w, "wait_for(%s, %d)  # as in the session: the bytes had arrived\n", ev.Sock, n)
+	}
 	if ev.Args != nil && (ev.Op == "connect" || ev.Op == "sendto") {
 		if sym, ok := symbolic(ev.Args.Addr, ports); ok {
 			stmt = strings.Replace(stmt, PyAddr(ev.Args.Addr, ""), sym, 1)
@@ -189,9 +221,20 @@ func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
 		if ev.Op == "accept" {
 			fmt.Fprintf(w, "show(%d, %s_addr)\n", ev.Seq, ev.Result.Sock)
 		}
+		if ev.Op == "bind" && ports[portOf(ev.Result.Local)] == ev.Sock {
+			// Kept now: the socket may be closed before the port is used.
+			fmt.Fprintf(w, "%s_port = %s.getsockname()[1]\n", ev.Sock, ev.Sock)
+		}
 		return
 	}
 	fmt.Fprintf(w, "try:\n    %s\nexcept Exception as e:\n    show(%d, e)%s\n", stmt, ev.Seq, comment)
+}
+
+// isDgram reports whether a recv's result came from a datagram socket:
+// the engine gives such results an address or marks truncation only there,
+// so look at what the session knew.
+func isDgram(ev sockets.Event) bool {
+	return ev.Result != nil && (ev.Result.Addr != "" || ev.Result.Truncated)
 }
 
 // statement is the Python for the call; shown says whether its value is
