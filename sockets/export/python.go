@@ -53,18 +53,20 @@ def wait_for(s, n, timeout=5.0):
     """Wait until n bytes wait in s's receive queue, as they did when the
     session called recv (the recv itself is the session's call). For a
     datagram socket, n is 1: a datagram is waiting."""
+    def queued():
+        return struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            queued = struct.unpack("i", fcntl.ioctl(s.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-        except OSError:
-            return
-        if queued >= n:
-            return
-        readable, _, _ = select.select([s], [], [], 0.005)
-        if readable and queued == 0 and s.type == socket.SOCK_STREAM:
-            return  # EOF: nothing more will come
-        time.sleep(0.002)
+    try:
+        while time.monotonic() < deadline and queued() < n:
+            readable, _, _ = select.select([s], [], [], 0.005)
+            # Readable with nothing queued is EOF: no more will come.
+            if readable and s.type == socket.SOCK_STREAM and queued() == 0:
+                return
+            if readable:
+                time.sleep(0.002)  # some came, not all: don't spin
+    except OSError:
+        return
 
 
 def recv_total(seq, s, bufsize, total, eof=False):

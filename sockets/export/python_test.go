@@ -233,6 +233,10 @@ func replay(t *testing.T, py, id string, evs []sockets.Event) int {
 			if ev.OK {
 				streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.B64...)
 			}
+			if printed {
+				// A loop over one autorecv call prints a single seq.
+				streamReplay[ev.Sock] = append(streamReplay[ev.Sock], pyBytesValue(t, v)...)
+			}
 			continue
 		case ev.OK && (ev.Op == "recv" || ev.Op == "recvall") && stream:
 			if !printed {
