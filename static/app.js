@@ -3,20 +3,17 @@
 // the source of truth: events come in seq order and "state" messages say
 // what each socket is now.
 
-import { pyBytes, hexBytes, fromB64 } from "./bytes.js";
+import { pyBytes } from "./bytes.js";
 import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
-import { el, makeCard, updateCard, updateGauges } from "./cards.js";
+import { el, makeCard, updateCard } from "./cards.js";
 import { initLessons } from "./lessons.js";
+import { createLog, bytesOf } from "./log.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
 const connEl = document.getElementById("conn");
-const logBody = document.getElementById("log-body");
-const logScroll = document.querySelector(".log-scroll");
-const logCount = document.getElementById("log-count");
 const socketsEl = document.getElementById("sockets");
 const netstatBody = document.getElementById("netstat-body");
-const showStats = document.getElementById("show-stats");
 
 const labs = Array.from(document.querySelectorAll(".lab-connect"), (b) => ({ name: b.dataset.lab, addr: b.dataset.addr }));
 const defaultAddr = (labs.find((l) => l.name === "echo") || labs[0] || { addr: "127.0.0.1:7007" }).addr;
@@ -41,12 +38,24 @@ function setConn(text, cls) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/api/sessions/${sessionId}/ws?since=${lastSeq}`);
+  ws = new WebSocket(`${proto}//${location.host}/api/sessions/${sessionId}/ws?since=${lastSeq}&batch=1`);
   ws.onopen = () => {
+    if (window.sockplayPerf) window.sockplayPerf.openAt = performance.now();
     setConn("live", "live");
     retryMs = 500;
   };
-  ws.onmessage = (m) => onMessage(JSON.parse(m.data));
+  ws.onmessage = (m) => {
+    const t0 = performance.now();
+    const msg = JSON.parse(m.data);
+    const t1 = performance.now();
+    if (Array.isArray(msg)) onEvents(msg);
+    else onMessage(msg);
+    const p = window.sockplayPerf;
+    if (p) {
+      p.parseMs = (p.parseMs || 0) + t1 - t0;
+      p.handleMs = (p.handleMs || 0) + performance.now() - t1;
+    }
+  };
   ws.onclose = () => {
     for (const w of waiting.values()) w.reject(new Error("connection lost"));
     waiting.clear();
@@ -60,7 +69,7 @@ function connect() {
 function onMessage(m) {
   switch (m.type) {
     case undefined:
-      onEvent(m);
+      onEvents([m]);
       return;
     case "hello":
       return;
@@ -71,16 +80,11 @@ function onMessage(m) {
       settle(m.reply, null, new Error(m.error.msg));
       flash(m.error.msg);
       return;
-    case "gap": {
+    case "gap":
       // Older events left the server's memory (its event-log limit).
-      const tr = el("tr", "gap");
-      const td = el("td", "", `events ${m.from}–${m.to} were dropped from the server's memory (event-log limit)`);
-      td.colSpan = 7;
-      tr.append(td);
-      logBody.append(tr);
+      log.gap(m.from, m.to);
       lastSeq = Math.max(lastSeq, m.to);
       return;
-    }
     case "ended":
       ended = true;
       onState(m);
@@ -126,75 +130,43 @@ function flash(msg) {
 
 // ---- events -------------------------------------------------------------
 
-function onEvent(ev) {
-  if (ev.seq <= lastSeq) return; // already shown (a resumed stream)
-  lastSeq = ev.seq;
-  if (ev.reply !== undefined) settle(ev.reply, ev, null);
-  if (ev.op === "stats") {
-    const card = cards.get(ev.sock);
-    if (card) updateGauges(card, ev.result.stats);
-    const s = sockets.find((x) => x.id === ev.sock);
-    if (s) {
-      s.stats = ev.result.stats;
-      renderNetstat();
-    }
+const log = createLog({ onSelect: showDetail });
+window.sockplayLog = log; // for tests and the console
+
+// onEvents takes events in seq order: replies are settled at once, the
+// log and the gauges follow on the next frame.
+function onEvents(evs) {
+  const fresh = [];
+  for (const ev of evs) {
+    if (ev.seq <= lastSeq) continue; // already shown (a resumed stream)
+    lastSeq = ev.seq;
+    if (ev.reply !== undefined) settle(ev.reply, ev, null);
+    if (ev.op === "stats") latestStats.set(ev.sock, ev.result.stats);
+    fresh.push(ev);
   }
-  const atBottom = logScroll.scrollHeight - logScroll.scrollTop - logScroll.clientHeight < 40;
-  logBody.append(eventRow(ev));
-  logCount.textContent = `(${lastSeq})`;
-  if (atBottom) logScroll.scrollTop = logScroll.scrollHeight;
-  renderPending();
+  if (fresh.length) {
+    const perf = window.sockplayPerf;
+    if (!perf.firstAt) perf.firstAt = performance.now();
+    perf.lastAt = performance.now();
+    log.push(fresh);
+    scheduleState();
+  }
 }
 
-// argData is the bytes an op sent, its repeat included (the data cell
-// shows only the start of them).
-function argData(ev) {
-  if (!ev.args || !ev.args.data) return null;
-  const unit = fromB64(ev.args.data.b64);
-  const n = ev.args.data.repeat;
-  if (n === undefined) return unit;
-  const out = new Uint8Array(unit.length * Math.min(n, Math.ceil(4096 / Math.max(unit.length, 1))));
-  for (let i = 0; i < out.length; i += unit.length) out.set(unit.subarray(0, out.length - i), i);
-  return out;
-}
+// The newest kernel stats per socket, applied once a frame.
+const latestStats = new Map();
 
-// dataCell shows the bytes as escaped text over their hex, each on one
-// line so a boundary is never hidden by wrapping; long data is cut short
-// here and whole in the tooltip.
-function dataCell(bytes) {
-  const td = el("td", "data");
-  if (!bytes) return td;
-  const line = (cls, fmt, max) => {
-    const d = el("div", cls, fmt(bytes.length > max ? bytes.subarray(0, max) : bytes));
-    if (bytes.length > max) d.append(el("span", "more", ` …+${bytes.length - max}`));
-    return d;
-  };
-  td.append(line("text", pyBytes, 48), line("hex", hexBytes, 24));
-  if (bytes.length > 24) td.title = pyBytes(bytes.subarray(0, 4096)) + (bytes.length > 4096 ? " …" : "");
-  return td;
-}
-
-const fmtT = (us) => (us / 1e6).toFixed(6);
-
-function eventRow(ev) {
-  const r = ev.result || {};
-  const tr = el("tr", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}`);
-  tr.dataset.seq = ev.seq;
-  tr.dataset.sock = ev.sock || "";
-  const received = (ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") && ev.ok;
-  const bytes = received ? fromB64(r.b64) : argData(ev);
-  const size = r.n !== undefined ? String(r.n) : "";
-  const dur = ev.t - ev.start;
-  // Both views are in the row; the Python view shows the call as typed at
-  // Python's prompt and the result as Python prints it.
-  const call = el("td", "call");
-  call.append(el("span", "human", (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args)), el("span", "py", ">>> " + pyCall(ev)));
-  if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
-  const result = el("td", "result");
-  result.append(el("span", "human", resultText(ev)), el("span", "py", pyRepr(ev)));
-  tr.append(el("td", "seq", String(ev.seq)), el("td", "t", fmtT(ev.t)), el("td", "sock", ev.sock || ""), call, result, el("td", "size", size), dataCell(bytes));
-  if (!ev.ok) tr.title = `${ev.error.exc}${ev.error.errno ? " " + ev.error.errno : ""}`;
-  return tr;
+// showDetail shows one event whole: the call, the result, and its bytes.
+function showDetail(ev) {
+  const d = document.getElementById("detail");
+  d.hidden = false;
+  document.getElementById("detail-call").textContent = `seq ${ev.seq} · ${ev.sock || "session"} · ${callText(ev.op, ev.args)}`;
+  document.getElementById("detail-py").textContent = `>>> ${pyCall(ev)}\n${pyRepr(ev)}`;
+  document.getElementById("detail-result").textContent = resultText(ev);
+  const bytes = bytesOf(ev);
+  const box = document.getElementById("detail-data");
+  if (window.sockplayRenderData && bytes) window.sockplayRenderData(box, bytes);
+  else box.textContent = bytes ? pyBytes(bytes) : "";
 }
 
 // ---- state, cards and netstat ------------------------------------------
@@ -203,6 +175,32 @@ function onState(st) {
   pending = st.pending || [];
   sockets = st.sockets || [];
   if (st.now !== undefined) serverOffset = performance.now() * 1000 - st.now;
+  latestStats.clear(); // the snapshot is newer than the stats events before it
+  scheduleState();
+}
+
+// scheduleState redraws the cards and the netstat table on the next frame,
+// once however many messages came in.
+let stateScheduled = false;
+function scheduleState() {
+  if (stateScheduled) return;
+  stateScheduled = true;
+  requestAnimationFrame(() => {
+    const t0 = performance.now();
+    stateScheduled = false;
+    drawState();
+    const p = window.sockplayPerf;
+    p.stateMs = (p.stateMs || 0) + performance.now() - t0;
+    p.states = (p.states || 0) + 1;
+  });
+}
+
+function drawState() {
+  for (const [sock, st] of latestStats) {
+    const s = sockets.find((x) => x.id === sock);
+    if (s) s.stats = st;
+  }
+  latestStats.clear();
   for (const s of sockets) {
     let card = cards.get(s.id);
     if (!card) {
@@ -296,11 +294,6 @@ for (const b of document.querySelectorAll(".lab-connect")) {
   });
 }
 
-// Kernel-stats rows are many; they are shown in the gauges and the netstat
-// table, and in the log only when asked for.
-showStats.addEventListener("change", () => document.getElementById("log").classList.toggle("show-stats", showStats.checked));
-const pyView = document.getElementById("python-view");
-pyView.addEventListener("change", () => document.getElementById("log").classList.toggle("python", pyView.checked));
 
 // The reference panel's templates fill the send box of the socket used
 // last (or the only one).

@@ -24,7 +24,7 @@ const requireBrowserEnv = "SOCKPLAY_REQUIRE_BROWSER"
 // in; by default they go to the test's temporary directory.
 const screenshotsEnv = "SOCKPLAY_SCREENSHOTS"
 
-func findChromium(t *testing.T) string {
+func findChromium(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("SOCKPLAY_CHROMIUM"); p != "" {
 		return p
@@ -48,7 +48,7 @@ type browser struct {
 	errs []string
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	t.Helper()
 	path := findChromium(t)
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
@@ -80,7 +80,7 @@ func newBrowser(t *testing.T) *browser {
 	return b
 }
 
-func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromedp.Void]) {
+func (b *browser) do(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
@@ -90,7 +90,7 @@ func (b *browser) do(t *testing.T, what string, steps ...chromedp.Action[chromed
 }
 
 // waitFor polls a JavaScript condition until it is true.
-func (b *browser) waitFor(t *testing.T, what, js string) {
+func (b *browser) waitFor(t testing.TB, what, js string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
@@ -106,7 +106,7 @@ func (b *browser) pageErrors() []string {
 }
 
 // screenshot saves a full-page PNG and checks it is a real image.
-func (b *browser) screenshot(t *testing.T, name string) string {
+func (b *browser) screenshot(t testing.TB, name string) string {
 	t.Helper()
 	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -136,7 +136,13 @@ func (b *browser) screenshot(t *testing.T, name string) string {
 
 // hasRow is JS that is true when the log has a recv row with these data.
 func hasRow(data string) string {
-	return fmt.Sprintf(`[...document.querySelectorAll("#log-body tr.ev-recv td.data .text")].some(td => td.textContent === %q)`, data)
+	return fmt.Sprintf(`[...document.querySelectorAll("#log-body .ev.ev-recv .data .text")].some(td => td.textContent === %q)`, data)
+}
+
+// hasEvent is JS that is true when the log holds a recv that got these
+// bytes, whether or not its row is in view.
+func hasEvent(data string) string {
+	return fmt.Sprintf(`window.sockplayLog.events.some(e => e.op === "recv" && e.ok && atob(e.result.b64) === %q)`, data)
 }
 
 // TestBrowserEchoSession drives the page as a person would: one click for
@@ -157,7 +163,7 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#sock-s1 .send-data"), `hello\n`),
 		chromedp.Click(chromedp.CSS("#sock-s1 button.send")),
 	)
-	b.waitFor(t, "the send row", `[...document.querySelectorAll("#log-body tr.ev-send td.size")].some(td => td.textContent === "6")`)
+	b.waitFor(t, "the send row", `[...document.querySelectorAll("#log-body .ev.ev-send .size")].some(td => td.textContent === "6")`)
 	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
 	b.waitFor(t, "the echoed recv row", hasRow(`b'hello\n'`))
 
@@ -166,7 +172,7 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")),
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), "4"),
 	)
-	b.waitFor(t, "the sendall row", `[...document.querySelectorAll("#log-body tr.ev-sendall td.size")].some(td => td.textContent === "11")`)
+	b.waitFor(t, "the sendall row", `[...document.querySelectorAll("#log-body .ev.ev-sendall .size")].some(td => td.textContent === "11")`)
 	for _, want := range []string{"b'hell'", "b'o wo'", "b'rld'"} {
 		b.do(t, "recv(4)", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
 		b.waitFor(t, want, hasRow(want))
@@ -176,14 +182,14 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
 		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
 	)
-	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body tr.ev-recv.err td.result .human")].some(td => td.textContent === "TimeoutError: timed out")`)
+	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body .ev.ev-recv.err .result .human")].some(td => td.textContent === "TimeoutError: timed out")`)
 	b.screenshot(t, "session.png")
 
 	// The Python view: the calls as typed at the prompt, the results as
 	// Python prints them.
 	b.do(t, "Python view", chromedp.Click(chromedp.CSS("#python-view")))
 	b.waitFor(t, "the Python view of recv(4)", `(() => {
-		const tr = [...document.querySelectorAll("#log-body tr.ev-recv")].find(tr => tr.querySelector(".data .text")?.textContent === "b'hell'");
+		const tr = [...document.querySelectorAll("#log-body .ev.ev-recv")].find(tr => tr.querySelector(".data .text")?.textContent === "b'hell'");
 		return tr && getComputedStyle(tr.querySelector(".call .py")).display !== "none" &&
 			tr.querySelector(".call .py").textContent === ">>> s1.recv(4)" && tr.querySelector(".result .py").textContent === "b'hell'";
 	})()`)
@@ -202,13 +208,13 @@ func TestBrowserEchoSession(t *testing.T) {
 	b.waitFor(t, "the pending recv returning b'x'", hasRow("b'x'")+` && !document.querySelector("#sock-s1 .pending-call")`)
 
 	// A reload keeps the session: same socket, same history.
-	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("#log-body tr:not(.ev-stats)").length`))
+	rows, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`window.sockplayLog.events.filter(e => e.op !== "stats").length`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	b.do(t, "reload", chromedp.Reload())
-	b.waitFor(t, "the history after reload", fmt.Sprintf(`document.querySelectorAll("#log-body tr:not(.ev-stats)").length === %d && document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`, rows))
-	b.waitFor(t, "the rows in seq order", `[...document.querySelectorAll("#log-body tr")].every((tr, i) => tr.dataset.seq === String(i + 1))`)
+	b.waitFor(t, "the history after reload", fmt.Sprintf(`window.sockplayLog.events.filter(e => e.op !== "stats").length === %d && document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`, rows))
+	b.waitFor(t, "the rows in seq order", `window.sockplayLog.events.every((e, i) => e.seq === i + 1)`)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
@@ -325,7 +331,7 @@ func TestBrowserUDP(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sock-s1 button.recvfrom")),
 	)
 	b.waitFor(t, "the truncated datagram row", fmt.Sprintf(`(() => {
-		const tr = document.querySelector("#log-body tr.ev-recvfrom.truncated");
+		const tr = document.querySelector("#log-body .ev.ev-recvfrom.truncated");
 		return !!tr && tr.querySelector(".data .text").textContent === "b'0123'" &&
 			tr.querySelector(".result .human").textContent.includes("10-byte datagram: TRUNCATED") &&
 			tr.querySelector(".result .human").textContent.includes(%q);
@@ -348,7 +354,7 @@ func TestBrowserLesson(t *testing.T) {
 	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
 	b.waitFor(t, "the end of the lesson", `!!document.querySelector("#lesson .lesson-end")`)
 	b.waitFor(t, "every step done, as expected", `[...document.querySelectorAll("#lesson .lesson-step")].every(li => li.classList.contains("done"))`)
-	b.waitFor(t, "hell, o wo, rld in the log", hasRow("b'hell'")+" && "+hasRow("b'o wo'")+" && "+hasRow("b'rld'"))
+	b.waitFor(t, "hell, o wo, rld in the log", hasEvent("hell")+" && "+hasEvent("o wo")+" && "+hasEvent("rld"))
 	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelector("#lesson .lesson-steps").scrollTop = 0`)); err != nil {
 		t.Fatal(err)
 	}
@@ -374,7 +380,7 @@ func TestBrowserReference(t *testing.T) {
 	)
 	b.waitFor(t, "the send box filled", `document.querySelector("#sock-s1 .send-data").value === "GET / HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"`)
 	b.do(t, "sendall, then autorecv", chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")), chromedp.Click(chromedp.CSS("#sock-s1 .auto-on")))
-	b.waitFor(t, "the status line", `[...document.querySelectorAll("#log-body tr.ev-recv td.data .text")].some(td => td.textContent.startsWith("b'HTTP/1.0 200 OK\\r\\n"))`)
+	b.waitFor(t, "the status line", `[...document.querySelectorAll("#log-body .ev.ev-recv .data .text")].some(td => td.textContent.startsWith("b'HTTP/1.0 200 OK\\r\\n"))`)
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("the page logged errors: %v", errs)
 	}

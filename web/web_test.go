@@ -323,6 +323,50 @@ func TestWebSocketOps(t *testing.T) {
 	}
 }
 
+// TestWebSocketBatch: with ?batch=1 events come as arrays, in seq order,
+// every one of them.
+func TestWebSocketBatch(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	for i := 0; i < 600; i++ {
+		e.ok(t, id, `{"op":"socket"}`)
+		e.ok(t, id, `{"op":"close","sock":"s`+itoa(int64(i+1))+`"}`)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?batch=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+	next := int64(1)
+	arrays := 0
+	for next <= 1200 {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != '[' {
+			continue // hello, state
+		}
+		arrays++
+		var evs []sockets.Event
+		if err := json.Unmarshal(b, &evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Seq != next {
+				t.Fatalf("seq %d, want %d", ev.Seq, next)
+			}
+			next++
+		}
+	}
+	if arrays > 10 {
+		t.Errorf("1200 events came in %d messages; batches should hold up to 256", arrays)
+	}
+}
+
 func TestWebSocketTruncatedJSONIsAnswered(t *testing.T) {
 	e := newEnv(t)
 	id := e.newSession(t)

@@ -16,8 +16,12 @@ import (
 var connIDs atomic.Uint64
 
 // batch bounds how many events one pass of the writer sends before it
-// checks for state and direct replies again.
-const batch = 256
+// checks for state and direct replies again; bigBatch is the bound for a
+// client that takes arrays of events.
+const (
+	batch    = 256
+	bigBatch = 2048
+)
 
 // websocket bridges one browser to a session. The client sends ops (with
 // "id"); the server sends every event in seq order from ?since=N, plus
@@ -32,6 +36,9 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// ?batch=1: events go as JSON arrays, up to a batch a message; a page
+	// loading 100,000 events would otherwise pay for 100,000 messages.
+	batched := r.URL.Query().Get("batch") == "1"
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		h.log.Info("websocket accept failed", "err", err)
@@ -67,9 +74,16 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	cursor := since
 	sentVersion := ^uint64(0)
+	var buf []byte
 	for {
 		changed := s.Changed()
-		evs := s.EventsAfter(cursor, batch)
+		n := batch
+		if batched {
+			// A client far behind (a page loading a long session) gets
+			// bigger messages: fewer of them is what makes it fast.
+			n = bigBatch
+		}
+		evs := s.EventsAfter(cursor, n)
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
 			// Dropped from memory past the event-log limit: say so,
 			// never skip in silence.
@@ -77,7 +91,29 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if batched && len(evs) > 0 {
+			buf = append(buf[:0], '[')
+			for i, ev := range evs {
+				b, err := encodeEvent(ev, conn)
+				if err != nil {
+					log.Error("encoding event", "err", err)
+					return
+				}
+				if i > 0 {
+					buf = append(buf, ',')
+				}
+				buf = append(buf, b...)
+			}
+			buf = append(buf, ']')
+			if err := write(buf); err != nil {
+				return
+			}
+			cursor = evs[len(evs)-1].Seq
+		}
 		for _, ev := range evs {
+			if batched {
+				break
+			}
 			b, err := encodeEvent(ev, conn)
 			if err != nil {
 				log.Error("encoding event", "err", err)
@@ -91,7 +127,7 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		if len(evs) > 0 {
 			viewer.Advance(cursor)
 		}
-		if len(evs) == batch {
+		if len(evs) == n {
 			continue
 		}
 		if v := s.Version(); v != sentVersion {

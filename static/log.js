@@ -1,0 +1,275 @@
+// The event log: every event of the session, shown as a virtual list.
+// Only the rows in view exist in the page, and new events are applied
+// once per animation frame, so 100,000 events load in a moment and 10,000
+// a second stream in without a long task.
+
+import { pyBytes, hexBytes, fromB64 } from "./bytes.js";
+import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
+import { el } from "./cards.js";
+
+const ROW = 40; // px: every row is the same height, so position is arithmetic
+const OVERSCAN = 8;
+const DATA_MAX = 48;
+
+// bytesOf is what a row shows in its data column: received or sent bytes.
+export function bytesOf(ev) {
+  const r = ev.result || {};
+  if ((ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") && ev.ok) return fromB64(r.b64);
+  if (!ev.args || !ev.args.data) return null;
+  const unit = fromB64(ev.args.data.b64);
+  const n = ev.args.data.repeat;
+  if (n === undefined) return unit;
+  // A repeat is shown by its start: enough copies for the column.
+  const copies = Math.min(n, Math.ceil(4096 / Math.max(unit.length, 1)));
+  const out = new Uint8Array(unit.length * copies);
+  for (let i = 0; i < copies; i++) out.set(unit, i * unit.length);
+  return out;
+}
+
+// texts computes, once, what a row shows and what search looks at.
+function texts(ev) {
+  if (ev._t) return ev._t;
+  const b = bytesOf(ev);
+  const short = b && b.length > DATA_MAX ? b.subarray(0, DATA_MAX) : b;
+  ev._t = {
+    call: (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args),
+    result: resultText(ev),
+    pyCall: ">>> " + pyCall(ev),
+    pyResult: pyRepr(ev),
+    text: short ? pyBytes(short) + (b.length > DATA_MAX ? ` …+${b.length - DATA_MAX}` : "") : "",
+    hex: short ? hexBytes(short.subarray(0, 24)) + (b.length > 24 ? " …" : "") : "",
+  };
+  return ev._t;
+}
+
+function searchText(ev) {
+  if (ev._s === undefined) {
+    const t = texts(ev);
+    ev._s = `${ev.seq} ${ev.sock || ""} ${t.call} ${t.result} ${t.pyCall} ${t.pyResult} ${t.text} ${t.hex}`.toLowerCase();
+  }
+  return ev._s;
+}
+
+export function createLog({ onSelect }) {
+  const scroller = document.getElementById("log-scroll");
+  const spacer = document.getElementById("log-spacer");
+  const rows = document.getElementById("log-body");
+  const count = document.getElementById("log-count");
+  const table = document.getElementById("log");
+  const f = {
+    sock: document.getElementById("filter-sock"),
+    op: document.getElementById("filter-op"),
+    errors: document.getElementById("filter-errors"),
+    stats: document.getElementById("show-stats"),
+    search: document.getElementById("filter-search"),
+    follow: document.getElementById("log-follow"),
+    pause: document.getElementById("log-pause"),
+    python: document.getElementById("python-view"),
+  };
+  const events = []; // every event, in seq order
+  let view = []; // indices into events that pass the filters
+  let incoming = [];
+  let gaps = [];
+  let paused = false;
+  let scheduled = false;
+  let busy = false;
+  let lastDraw = 0;
+  let selected = 0;
+  const socks = new Set();
+  const ops = new Set();
+  const perf = (window.sockplayPerf = { events: 0, renderedAt: 0, frames: 0 });
+
+  function filter() {
+    const sock = f.sock.value;
+    const op = f.op.value;
+    const errors = f.errors.checked;
+    const stats = f.stats.checked;
+    const q = f.search.value.trim().toLowerCase();
+    return (ev) =>
+      (!sock || ev.sock === sock) &&
+      (!op || ev.op === op) &&
+      (!errors || !ev.ok) &&
+      (stats || op === "stats" || ev.op !== "stats") &&
+      (!q || searchText(ev).includes(q));
+  }
+  let pass = filter();
+
+  // refilter recomputes the view; a search over 100,000 events is done in
+  // slices across frames so the page never stalls.
+  let refilterToken = 0;
+  function refilter() {
+    pass = filter();
+    const token = ++refilterToken;
+    const next = [];
+    let i = 0;
+    const slice = () => {
+      if (token !== refilterToken) return;
+      const end = Math.min(events.length, i + 20000);
+      for (; i < end; i++) if (pass(events[i])) next.push(i);
+      if (i < events.length) return requestAnimationFrame(slice);
+      view = next;
+      render(true);
+    };
+    slice();
+  }
+
+  function addOption(sel, set, v) {
+    if (!v || set.has(v)) return;
+    set.add(v);
+    sel.append(new Option(v, v));
+  }
+
+  // push queues events; they are applied on the next frame.
+  function push(evs) {
+    for (const ev of evs) incoming.push(ev);
+    schedule();
+  }
+
+  function gap(from, to) {
+    gaps.push({ from, to });
+    schedule();
+  }
+
+  function schedule() {
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(frame);
+    }
+  }
+
+  function frame() {
+    const t0 = performance.now();
+    scheduled = false;
+    const arrived = incoming.length > 0;
+    if (incoming.length) {
+      const batch = incoming;
+      incoming = [];
+      for (const ev of batch) {
+        events.push(ev);
+        addOption(f.sock, socks, ev.sock);
+        addOption(f.op, ops, ev.op);
+        if (!paused && pass(ev)) view.push(events.length - 1);
+      }
+      perf.events = events.length;
+    }
+    if (gaps.length) {
+      for (const g of gaps) {
+        const note = document.getElementById("log-gap");
+        note.hidden = false;
+        note.textContent = `events ${g.from}–${g.to} were dropped from the server's memory (its event-log limit)`;
+      }
+      gaps = [];
+    }
+    // While events pour in (a session loading, a fast stream), drawing the
+    // rows every frame costs more than it shows: draw them at most four
+    // times a second then, and on the first quiet frame.
+    const now = performance.now();
+    if (!busy || now - lastDraw > 250) {
+      render(false);
+      lastDraw = now;
+    }
+    busy = arrived;
+    if (busy) schedule(); // come back to draw once it is quiet
+    perf.renderedAt = performance.now();
+    perf.frames++;
+    perf.frameMs = (perf.frameMs || 0) + perf.renderedAt - t0;
+  }
+
+  function atBottom() {
+    return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < ROW;
+  }
+
+  // render draws the rows in view. follow keeps the newest in view.
+  function render(force) {
+    const n = view.length;
+    spacer.style.height = n * ROW + "px";
+    count.textContent = paused ? `(${n} shown, paused: ${events.length - lastCount} new)` : `(${events.length}${n !== events.length ? `, ${n} shown` : ""})`;
+    if (!paused) lastCount = events.length;
+    if (f.follow.checked && !paused) scroller.scrollTop = scroller.scrollHeight;
+    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - OVERSCAN);
+    const last = Math.min(n, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN);
+    if (!force && first === shown.first && last === shown.last && n === shown.n) return;
+    shown = { first, last, n };
+    const py = f.python.checked;
+    const frag = document.createDocumentFragment();
+    for (let i = first; i < last; i++) frag.append(row(events[view[i]], py));
+    rows.style.transform = `translateY(${first * ROW}px)`;
+    rows.replaceChildren(frag);
+  }
+  let shown = { first: -1, last: -1, n: -1 };
+  let lastCount = 0;
+
+  function row(ev, py) {
+    const r = ev.result || {};
+    const t = texts(ev);
+    const div = el("div", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}${ev.seq === selected ? " selected" : ""}`);
+    div.dataset.seq = ev.seq;
+    div.dataset.sock = ev.sock || "";
+    div.setAttribute("role", "row");
+    div.tabIndex = -1;
+    const call = el("span", "call");
+    call.append(el("span", py ? "py" : "human", py ? t.pyCall : t.call));
+    const dur = ev.t - ev.start;
+    if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
+    const result = el("span", "result");
+    result.append(el("span", py ? "py" : "human", py ? t.pyResult : t.result));
+    result.title = t.result;
+    const data = el("span", "data");
+    if (t.text) data.append(el("span", "text", t.text), el("span", "hex", t.hex));
+    div.append(
+      el("span", "seq", String(ev.seq)),
+      el("span", "t", (ev.t / 1e6).toFixed(6)),
+      el("span", "sock", ev.sock || ""),
+      call,
+      result,
+      el("span", "size", r.n !== undefined ? String(r.n) : ""),
+      data,
+    );
+    if (!ev.ok) div.title = `${ev.error.exc}${ev.error.errno ? " " + ev.error.errno : ""}: ${ev.error.msg}`;
+    return div;
+  }
+
+  function select(seq) {
+    selected = seq;
+    const ev = events.find((e) => e.seq === seq); // rare: a click
+    render(true);
+    if (ev) onSelect(ev);
+  }
+
+  scroller.addEventListener("scroll", () => {
+    // A user scrolling up stops following; back at the bottom resumes.
+    f.follow.checked = atBottom();
+    render(false);
+  });
+  rows.addEventListener("click", (e) => {
+    const r = e.target.closest(".ev");
+    if (r) select(Number(r.dataset.seq));
+  });
+  for (const k of ["sock", "op", "errors", "stats"]) f[k].addEventListener("change", refilter);
+  let searchTimer = 0;
+  f.search.addEventListener("input", () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(refilter, 150);
+  });
+  f.python.addEventListener("change", () => {
+    table.classList.toggle("python", f.python.checked);
+    render(true);
+  });
+  f.follow.addEventListener("change", () => render(true));
+  f.pause.addEventListener("click", () => {
+    paused = !paused;
+    f.pause.textContent = paused ? "resume" : "pause";
+    f.pause.setAttribute("aria-pressed", String(paused));
+    if (!paused) refilter();
+    else render(true);
+  });
+  window.addEventListener("resize", () => render(true));
+
+  return {
+    push,
+    gap,
+    select,
+    events,
+    count: () => events.length,
+  };
+}
