@@ -8,6 +8,7 @@ import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
 import { el, makeCard, updateCard } from "./cards.js";
 import { initLessons } from "./lessons.js";
 import { createLog, bytesOf } from "./log.js";
+import { initUI } from "./ui.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
@@ -207,6 +208,7 @@ function drawState() {
       card = makeCard(s, { run: (op) => sendOp({ sock: s.id, ...op }).catch(() => {}), flash, defaultAddr });
       cards.set(s.id, card);
       socketsEl.append(card.root);
+      if (!currentSock) useSocket(s.id);
     }
     updateCard(card, s);
   }
@@ -297,10 +299,20 @@ for (const b of document.querySelectorAll(".lab-connect")) {
 
 // The reference panel's templates fill the send box of the socket used
 // last (or the only one).
+// The socket in use: the card last clicked or typed in. Shortcuts and
+// templates act on it, and presentation mode shows it large.
 let currentSock = null;
+function useSocket(id) {
+  currentSock = id;
+  for (const [sid, card] of cards) card.root.classList.toggle("current", sid === id);
+}
 socketsEl.addEventListener("focusin", (e) => {
   const card = e.target.closest(".sock-card");
-  if (card) currentSock = card.id.slice(5);
+  if (card) useSocket(card.id.slice(5));
+});
+socketsEl.addEventListener("click", (e) => {
+  const card = e.target.closest(".sock-card");
+  if (card) useSocket(card.id.slice(5));
 });
 for (const b of document.querySelectorAll(".template")) {
   b.addEventListener("click", () => {
@@ -315,5 +327,6 @@ for (const b of document.querySelectorAll(".template")) {
 }
 
 initLessons({ sessionId, flash });
+initUI({ current: () => (cards.get(currentSock) || [...cards.values()].filter((c) => !c.root.classList.contains("closed")).pop() || {}).root, flash });
 setInterval(renderPending, 1000);
 connect();

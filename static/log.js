@@ -10,6 +10,8 @@ import { el } from "./cards.js";
 const ROW = 40; // px: every row is the same height, so position is arithmetic
 const OVERSCAN = 8;
 const DATA_MAX = 48;
+const QUIET = 50; // ms without new events before the rows are drawn
+const BUSY_DRAW = 100; // ms between draws while events keep coming
 
 // bytesOf is what a row shows in its data column: received or sent bytes.
 export function bytesOf(ev) {
@@ -72,8 +74,8 @@ export function createLog({ onSelect }) {
   let gaps = [];
   let paused = false;
   let scheduled = false;
-  let busy = false;
   let lastDraw = 0;
+  let lastArrival = 0;
   let selected = 0;
   const socks = new Set();
   const ops = new Set();
@@ -161,15 +163,16 @@ export function createLog({ onSelect }) {
       gaps = [];
     }
     // While events pour in (a session loading, a fast stream), drawing the
-    // rows every frame costs more than it shows: draw them at most four
-    // times a second then, and on the first quiet frame.
+    // rows every frame costs more than it shows: draw them once arrivals
+    // have been quiet for a moment, and ten times a second meanwhile.
     const now = performance.now();
-    if (!busy || now - lastDraw > 250) {
+    if (arrived) lastArrival = now;
+    if (now - lastArrival >= QUIET || now - lastDraw >= BUSY_DRAW) {
       render(false);
       lastDraw = now;
+    } else {
+      schedule(); // skipped: draw on a later frame, at the latest when it is quiet
     }
-    busy = arrived;
-    if (busy) schedule(); // come back to draw once it is quiet
     perf.renderedAt = performance.now();
     perf.frames++;
     perf.frameMs = (perf.frameMs || 0) + perf.renderedAt - t0;

@@ -385,3 +385,30 @@ func TestBrowserReference(t *testing.T) {
 		t.Fatalf("the page logged errors: %v", errs)
 	}
 }
+
+// TestBrowserThemesAndKeys: the theme and presentation toggles, and the
+// single-key shortcuts on the socket in use.
+func TestBrowserThemesAndKeys(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.waitFor(t, "s1 connected and in use", `document.querySelector("#sock-s1.current .sock-state")?.textContent.startsWith("connected")`)
+	b.do(t, "s", chromedp.KeyEvent("s"))
+	b.waitFor(t, "the send box focused, empty", `document.activeElement === document.querySelector("#sock-s1 .send-data") && document.activeElement.value === ""`)
+	b.do(t, "type, Enter", chromedp.KeyEvent("ping\r"))
+	b.waitFor(t, "the send", `window.sockplayLog.events.some(e => e.op === "send" && e.ok)`)
+	b.do(t, "leave the box, r", chromedp.KeyEvent("\x1b"), chromedp.KeyEvent("r"))
+	b.waitFor(t, "the recv by key", hasEvent("ping"))
+	b.do(t, "dark theme, presentation mode", chromedp.KeyEvent("t"), chromedp.KeyEvent("p"))
+	b.waitFor(t, "dark and presenting", `document.documentElement.dataset.theme === "dark" && document.documentElement.classList.contains("presenting")`)
+	b.screenshot(t, "presenting-dark.png")
+	b.do(t, "light theme", chromedp.KeyEvent("t"), chromedp.KeyEvent("p"))
+	b.waitFor(t, "light", `document.documentElement.dataset.theme === "light" && !document.documentElement.classList.contains("presenting")`)
+	b.do(t, "x closes the socket in use", chromedp.KeyEvent("x"))
+	b.waitFor(t, "s1 closed", `document.querySelector("#sock-s1 .sock-state")?.textContent === "closed"`)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}

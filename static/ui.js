@@ -1,0 +1,95 @@
+// Page-wide controls: the theme, presentation mode for a projector, and
+// keyboard shortcuts. Choices are remembered in localStorage.
+
+const root = document.documentElement;
+
+function remember(key, value) {
+  try {
+    localStorage.setItem("sockplay." + key, value);
+  } catch {
+    /* private mode: fine */
+  }
+}
+
+function recall(key) {
+  try {
+    return localStorage.getItem("sockplay." + key);
+  } catch {
+    return null;
+  }
+}
+
+export function setTheme(theme) {
+  root.dataset.theme = theme;
+  remember("theme", theme);
+  const b = document.getElementById("theme-toggle");
+  if (b) b.setAttribute("aria-pressed", String(theme === "dark"));
+}
+
+export function setPresenting(on) {
+  root.classList.toggle("presenting", on);
+  remember("presenting", on ? "1" : "");
+  const b = document.getElementById("present-toggle");
+  if (b) b.setAttribute("aria-pressed", String(on));
+}
+
+// initUI wires the toolbar and the shortcuts. current() is the socket in
+// use (its card), for the shortcuts that act on one.
+export function initUI({ current, flash }) {
+  const saved = recall("theme");
+  setTheme(saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
+  setPresenting(recall("presenting") === "1");
+  document.getElementById("theme-toggle").addEventListener("click", () => setTheme(root.dataset.theme === "dark" ? "light" : "dark"));
+  document.getElementById("present-toggle").addEventListener("click", () => setPresenting(!root.classList.contains("presenting")));
+  const help = document.getElementById("shortcuts");
+  document.getElementById("help-toggle").addEventListener("click", () => (help.hidden = !help.hidden));
+
+  // Single-key shortcuts, as on many sites: never while typing in a field.
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const t = e.target;
+    if (t.closest && t.closest("input, textarea, select, [contenteditable]")) {
+      if (e.key === "Escape") t.blur();
+      return;
+    }
+    const card = current();
+    const click = (sel) => {
+      const b = card && card.querySelector(sel);
+      if (!b || b.disabled) return flash(card ? "that call does not apply to this socket now" : "make a socket first");
+      b.click();
+    };
+    switch (e.key) {
+      case "s": {
+        if (!card) return flash("make a socket first");
+        // Focus after this key is done, so the "s" is not typed into it.
+        const box = card.querySelector(".send-data");
+        setTimeout(() => box.focus(), 0);
+        break;
+      }
+      case "r":
+        click("button.recv");
+        break;
+      case "x":
+        click("button.close");
+        break;
+      case "/":
+        document.getElementById("filter-search").focus();
+        break;
+      case "p":
+        setPresenting(!root.classList.contains("presenting"));
+        break;
+      case "t":
+        setTheme(root.dataset.theme === "dark" ? "light" : "dark");
+        break;
+      case "?":
+        help.hidden = !help.hidden;
+        break;
+      case "Escape":
+        help.hidden = true;
+        break;
+      default:
+        return;
+    }
+    e.preventDefault();
+  });
+}
