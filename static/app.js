@@ -3,12 +3,12 @@
 // the source of truth: events come in seq order and "state" messages say
 // what each socket is now.
 
-import { pyBytes } from "./bytes.js";
 import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
 import { el, makeCard, updateCard } from "./cards.js";
 import { initLessons } from "./lessons.js";
 import { createLog, bytesOf } from "./log.js";
 import { initUI } from "./ui.js";
+import { initViews, showData } from "./views.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
@@ -151,6 +151,7 @@ function onEvents(evs) {
     perf.lastAt = performance.now();
     log.push(fresh);
     scheduleState();
+    views.refresh();
   }
 }
 
@@ -164,10 +165,13 @@ function showDetail(ev) {
   document.getElementById("detail-call").textContent = `seq ${ev.seq} · ${ev.sock || "session"} · ${callText(ev.op, ev.args)}`;
   document.getElementById("detail-py").textContent = `>>> ${pyCall(ev)}\n${pyRepr(ev)}`;
   document.getElementById("detail-result").textContent = resultText(ev);
-  const bytes = bytesOf(ev);
-  const box = document.getElementById("detail-data");
-  if (window.sockplayRenderData && bytes) window.sockplayRenderData(box, bytes);
-  else box.textContent = bytes ? pyBytes(bytes) : "";
+  const bytes = bytesOf(ev) || new Uint8Array(0);
+  detailBytes = bytes;
+  showData(document.getElementById("detail-data"), bytes);
+}
+let detailBytes = new Uint8Array(0);
+for (const id of ["data-mode", "data-encoding"]) {
+  document.getElementById(id).addEventListener("change", () => showData(document.getElementById("detail-data"), detailBytes));
 }
 
 // ---- state, cards and netstat ------------------------------------------
@@ -214,6 +218,7 @@ function drawState() {
   }
   renderNetstat();
   renderPending();
+  views.refresh();
 }
 
 function renderPending() {
@@ -305,6 +310,7 @@ let currentSock = null;
 function useSocket(id) {
   currentSock = id;
   for (const [sid, card] of cards) card.root.classList.toggle("current", sid === id);
+  views.refresh();
 }
 socketsEl.addEventListener("focusin", (e) => {
   const card = e.target.closest(".sock-card");
@@ -326,6 +332,14 @@ for (const b of document.querySelectorAll(".template")) {
   });
 }
 
+const views = initViews({
+  events: log.events,
+  sockets: () => sockets,
+  pending: () => pending,
+  now: () => performance.now() * 1000 - serverOffset,
+  current: () => currentSock,
+  onFocus: (seq) => log.select(seq),
+});
 initLessons({ sessionId, flash });
 initUI({ current: () => (cards.get(currentSock) || [...cards.values()].filter((c) => !c.root.classList.contains("closed")).pop() || {}).root, flash });
 setInterval(renderPending, 1000);

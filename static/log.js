@@ -52,6 +52,19 @@ function searchText(ev) {
   return ev._s;
 }
 
+// bsearch is the first index whose item satisfies ok (which must be false
+// then true along the array).
+function bsearch(arr, ok) {
+  let lo = 0;
+  let hi = arr.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (ok(arr[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
 export function createLog({ onSelect }) {
   const scroller = document.getElementById("log-scroll");
   const spacer = document.getElementById("log-spacer");
@@ -232,11 +245,28 @@ export function createLog({ onSelect }) {
     return div;
   }
 
+  // select shows one event: it is highlighted and scrolled into view (which
+  // stops following), and the detail pane shows it whole.
   function select(seq) {
+    if (seq === selected) return;
     selected = seq;
-    const ev = events.find((e) => e.seq === seq); // rare: a click
+    const ev = findSeq(seq);
+    const at = bsearch(view, (i) => events[i].seq >= seq);
+    if (at < view.length && events[view[at]].seq === seq) {
+      const top = at * ROW;
+      if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - ROW) {
+        f.follow.checked = false;
+        scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 2);
+      }
+    }
     render(true);
     if (ev) onSelect(ev);
+  }
+
+  // findSeq finds an event by seq: the log is in seq order.
+  function findSeq(seq) {
+    const i = bsearch(events, (e) => e.seq >= seq);
+    return i < events.length && events[i].seq === seq ? events[i] : undefined;
   }
 
   scroller.addEventListener("scroll", () => {
@@ -246,7 +276,10 @@ export function createLog({ onSelect }) {
   });
   rows.addEventListener("click", (e) => {
     const r = e.target.closest(".ev");
-    if (r) select(Number(r.dataset.seq));
+    if (r) {
+      selected = 0; // a click always shows the detail, even of the same row
+      select(Number(r.dataset.seq));
+    }
   });
   for (const k of ["sock", "op", "errors", "stats"]) f[k].addEventListener("change", refilter);
   let searchTimer = 0;

@@ -3,8 +3,10 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image/png"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sockplay/sockplay/sockets"
 )
 
 // requireBrowserEnv, when set (CI sets it), turns a missing Chromium from a
@@ -408,6 +412,71 @@ func TestBrowserThemesAndKeys(t *testing.T) {
 	b.waitFor(t, "light", `document.documentElement.dataset.theme === "light" && !document.documentElement.classList.contains("presenting")`)
 	b.do(t, "x closes the socket in use", chromedp.KeyEvent("x"))
 	b.waitFor(t, "s1 closed", `document.querySelector("#sock-s1 .sock-state")?.textContent === "closed"`)
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}
+
+// TestBrowserViews: on the page, the stream ruler of a connection with
+// both ends in the session shows three sends over four recvs; hovering a
+// segment shows its event; the timeline draws an arrow from each send to
+// the recvs that got its bytes.
+func TestBrowserViews(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("app").dataset.session`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Drive the session through the API, as a script would: the page
+	// shows it live.
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"bind","sock":"s1","addr":"127.0.0.1:0"}`)
+	e.ok(t, id, `{"op":"listen","sock":"s1"}`)
+	var st sockets.State
+	resp, _ := http.Get(e.srv.URL + "/api/sessions/" + id)
+	json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s2","addr":"`+st.Sockets[0].Local+`"}`)
+	e.ok(t, id, `{"op":"accept","sock":"s1"}`)
+	for _, d := range []string{"hello", " world", "!!!"} {
+		e.ok(t, id, `{"op":"send","sock":"s2","data":{"text":"`+d+`"}}`)
+	}
+	e.ok(t, id, `{"op":"settimeout","sock":"s3","timeout":2}`)
+	for i := 0; i < 4; i++ {
+		e.ok(t, id, `{"op":"recv","sock":"s3","bufsize":4}`)
+	}
+	b.waitFor(t, "s2 on the page", `!!document.querySelector("#sock-s2")`)
+	b.do(t, "use s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+	b.waitFor(t, "the ruler of s2 → s3: sends at 0, 5, 11; recvs at 0, 4, 8, 12", `(() => {
+		const offs = sel => [...document.querySelectorAll(sel)].map(e => e.dataset.off + "+" + e.dataset.len).join(" ");
+		const track = document.querySelector('#view-ruler [data-track="s2>s3"]');
+		if (!track) return false;
+		const segs = [...track.querySelectorAll("[data-seq][data-off]")];
+		const sends = segs.filter(s => /send/.test(s.getAttribute("aria-label") || "")).map(s => s.dataset.off + "+" + s.dataset.len).join(" ");
+		const recvs = segs.filter(s => /recv/.test(s.getAttribute("aria-label") || "")).map(s => s.dataset.off + "+" + s.dataset.len).join(" ");
+		return sends === "0+5 5+6 11+3" && recvs === "0+4 4+4 8+4 12+2";
+	})()`)
+	b.do(t, "hover the second send", chromedp.Evaluate[chromedp.Void](`void (() => {
+		const seg = [...document.querySelectorAll('#view-ruler [data-track="s2>s3"] [data-off="5"]')].find(s => /send/.test(s.getAttribute("aria-label")));
+		seg.dispatchEvent(new MouseEvent("mouseover", {bubbles: true}));
+		seg.dispatchEvent(new MouseEvent("mouseenter", {bubbles: true}));
+		seg.focus();
+	})()`))
+	b.waitFor(t, "its event in the detail pane", `!document.getElementById("detail").hidden && document.getElementById("detail-call").textContent.includes("send(b' world')")`)
+	b.screenshot(t, "ruler-page.png")
+	b.do(t, "the timeline", chromedp.Click(chromedp.CSS("#tab-timeline")))
+	// The calls came 0.2 ms apart: zoom to them, as a person would.
+	b.do(t, "fit the timeline to the events", chromedp.Evaluate[chromedp.Void](`void [...document.querySelectorAll("#view-timeline button")].find(b => b.textContent.trim() === "fit").click()`))
+	if v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`new Promise(r => setTimeout(() => r([...document.querySelectorAll("#view-timeline [data-send]")].map(a => a.tagName + ":" + a.dataset.send + ">" + a.dataset.recv).join(" ")), 800))`, chromedp.EvalAwaitPromise)); err == nil {
+		t.Logf("arrows: %s", v)
+	}
+	b.screenshot(t, "timeline-page.png")
+	b.waitFor(t, "arrows from the sends to the recvs", `document.querySelectorAll("#view-timeline [data-send][data-recv]").length === 6`)
+	b.screenshot(t, "timeline-page.png")
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("the page logged errors: %v", errs)
 	}

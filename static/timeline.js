@@ -1,0 +1,678 @@
+// The timeline: a sequence diagram of the session. Time runs down the page
+// (top → bottom), one lane (column) per socket, every call drawn at the
+// moment it returned, and a call that took time as a bar from when it was
+// made. Arrows go from each send to the recvs on the other end that got
+// its bytes, so a blocking recv that waited for data, or one send read in
+// three pieces, is a picture.
+//
+// API
+//   renderTimeline(container, {events, sockets, pending, now, zoom, offset,
+//                              height, onFocus, onView})
+//   timeRange(events) → {start, end}
+//   zoomTimeline(container, factor, atTime?), scrollTimeline(container, µs),
+//   fitTimeline(container), followTimeline(container),
+//   timelineView(container) → {zoom, offset, follow}
+//
+// Drawing cost follows what is in view, not the session's length: the log
+// (kept in seq order, so t only grows) is binary-searched for the window,
+// marks closer than a few pixels on a lane are merged, and elements are
+// capped. Pass the same, appended-to events array each time: what was
+// learnt about the log is kept per array.
+
+import { bytesMoved, injectStyle } from "./ruler.js";
+import { pyBytes, fromB64 } from "./bytes.js";
+import { callText, resultText } from "./pyview.js";
+
+const NS = "http://www.w3.org/2000/svg";
+const HEAD = 56; // px of lane headers
+const AXIS = 96; // px of the time axis
+const LANE_MIN = 190;
+const BAR_MIN = 3; // px: a call shorter than this is a dot, not a bar
+const MERGE = 5; // px: marks closer than this on one lane become one
+const LABEL_GAP = 18; // px between two labels on one lane
+const MAX_MARKS = 1500;
+const MAX_ARROWS = 800;
+const LONG = 50000; // µs: calls longer than this are indexed, for bars that cross the window
+const DEFAULT_HEIGHT = 560;
+
+const STYLE = `
+.spt { --spt-fg: var(--fg, #1d2330); --spt-muted: var(--muted, #5d6675); --spt-line: var(--line, #d9dee6);
+  --spt-send: var(--accent, #1f6feb); --spt-recv: var(--ok, #1a7f37); --spt-err: var(--err, #c62828);
+  --spt-warn: var(--warn, #9a6700); --spt-auto: var(--auto, #6639ba); --spt-panel: var(--panel, #fff); --spt-bg: var(--bg, #f7f8fa);
+  --spt-mono: var(--mono, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace);
+  color: var(--spt-fg); font: 15px/1.35 system-ui, sans-serif; }
+.spt-bar { display: flex; flex-wrap: wrap; gap: .4rem .8rem; align-items: center; margin-bottom: .3rem; }
+.spt-zoom { display: inline-flex; gap: .25rem; }
+.spt button { font: 600 14px/1 var(--spt-mono); padding: .35rem .6rem; min-width: 2.2rem; border: 1px solid var(--spt-line);
+  border-radius: 5px; background: var(--spt-panel); color: var(--spt-fg); cursor: pointer; }
+.spt button[aria-pressed=true] { border-color: var(--spt-send); color: var(--spt-send); }
+.spt button:focus-visible { outline: 3px solid var(--spt-send); outline-offset: 1px; }
+.spt-window { font: 13px var(--spt-mono); color: var(--spt-muted); }
+.spt-note { color: var(--spt-warn); font-size: 13px; }
+.spt-scroll { overflow-x: auto; overflow-y: hidden; border: 1px solid var(--spt-line); border-radius: 6px; background: var(--spt-bg); }
+.spt svg { display: block; font-family: var(--spt-mono); }
+.spt-headbg { fill: var(--spt-panel); }
+.spt-headline { stroke: var(--spt-line); }
+.spt-lane-id { font: 700 17px var(--spt-mono); fill: var(--spt-send); }
+.spt-lane-sub { font: 12px var(--spt-mono); fill: var(--spt-muted); }
+.spt-guide { stroke: var(--spt-line); stroke-width: 2; }
+.spt-grid { stroke: var(--spt-line); stroke-dasharray: 2 4; }
+.spt-tick { font-size: 12px; fill: var(--spt-muted); text-anchor: end; }
+.spt-now line { stroke: var(--spt-warn); stroke-dasharray: 6 4; }
+.spt-now text { font-size: 12px; fill: var(--spt-warn); }
+.spt-mark { cursor: default; outline: none; }
+.spt-mark circle { fill: var(--spt-muted); stroke: var(--spt-panel); stroke-width: 2; }
+.spt-mark .spt-callbar { fill: color-mix(in srgb, var(--spt-muted) 35%, transparent); stroke: var(--spt-muted); }
+.spt-mark text { font-size: 13px; fill: var(--spt-fg); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 8px; stroke-linejoin: round; }
+.spt-mark.send circle { fill: var(--spt-send); } .spt-mark.send .spt-callbar { fill: color-mix(in srgb, var(--spt-send) 30%, transparent); stroke: var(--spt-send); }
+.spt-mark.recv circle { fill: var(--spt-recv); } .spt-mark.recv .spt-callbar { fill: color-mix(in srgb, var(--spt-recv) 30%, transparent); stroke: var(--spt-recv); }
+.spt-mark.eof circle { fill: var(--spt-warn); } .spt-mark.eof text { fill: var(--spt-warn); font-weight: 700; }
+.spt-mark.trunc text { fill: var(--spt-warn); font-weight: 700; }
+.spt-mark.err circle { fill: var(--spt-err); } .spt-mark.err text { fill: var(--spt-err); font-weight: 700; }
+.spt-mark.err .spt-callbar { fill: color-mix(in srgb, var(--spt-err) 25%, transparent); stroke: var(--spt-err); }
+.spt-mark.auto { opacity: .6; }
+.spt-lbg { fill: var(--spt-bg); opacity: .85; }
+.spt-mark.many circle { stroke: var(--spt-fg); stroke-width: 1.5; }
+.spt-mark:hover circle, .spt-mark:focus circle, .spt-mark.hot circle { stroke: var(--spt-fg); stroke-width: 3; }
+.spt-mark:focus text, .spt-mark:hover text { font-weight: 700; }
+.spt-arrow line { stroke: var(--spt-send); stroke-width: 1.6; opacity: .75; }
+.spt-arrow text { font-size: 12px; font-weight: 700; fill: var(--spt-send); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 6px; stroke-linejoin: round; }
+.spt-arrow.fin line { stroke: var(--spt-warn); stroke-dasharray: 6 4; }
+.spt-arrow.fin text { fill: var(--spt-warn); }
+.spt-arrow.hot line { stroke-width: 3.5; opacity: 1; }
+.spt-head-send { fill: var(--spt-send); } .spt-head-fin { fill: var(--spt-warn); }
+.spt-pending { outline: none; }
+.spt-pending rect { fill: color-mix(in srgb, var(--spt-warn) 16%, transparent); stroke: var(--spt-warn); stroke-width: 2;
+  stroke-dasharray: 6 4; animation: spt-march 1s linear infinite; }
+.spt-pending text { font-size: 13px; font-weight: 700; fill: var(--spt-warn); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 8px; stroke-linejoin: round; }
+.spt-pending:focus rect, .spt-pending:hover rect { stroke-width: 3.5; }
+@keyframes spt-march { to { stroke-dashoffset: -20; } }
+@media (prefers-reduced-motion: reduce) { .spt-pending rect { animation: none; } }
+`;
+
+// ---- what is known about a log ------------------------------------------------
+
+// index learns, once per event, what windowed drawing needs: whether t
+// only grows (it does for a session's log), the long calls (whose bars can
+// cross a window their end is not in), the sockets seen, the close and
+// shutdown events that end a stream, and each socket's byte stream as
+// flat arrays of numbers (the ruler's streamOf, without an object per
+// segment). Offsets depend only on the past, so new events extend it.
+const indexes = new WeakMap();
+
+function flowOf(c, sock) {
+  let f = c.flows.get(sock);
+  if (!f) {
+    f = { sOff: [], sLen: [], sT: [], sSeq: [], sEnd: 0, rOff: [], rLen: [], rT: [], rSeq: [], rEnd: 0, eofs: [] };
+    c.flows.set(sock, f);
+  }
+  return f;
+}
+
+function index(events) {
+  let c = indexes.get(events);
+  if (!c || c.n > events.length || (events.length && c.first !== events[0])) {
+    c = { n: 0, first: events[0], monotone: true, long: [], socks: new Set(), session: false, fins: new Map(), flows: new Map(), start: Infinity, end: -Infinity };
+    indexes.set(events, c);
+  }
+  for (let i = c.n; i < events.length; i++) {
+    const ev = events[i];
+    if (i && ev.t < events[i - 1].t) c.monotone = false;
+    // Kernel stats are not calls (the gauges show them): they neither get
+    // a mark nor stretch the session's time range.
+    if (ev.op === "stats") continue;
+    const start = ev.start ?? ev.t;
+    if (start < c.start) c.start = start;
+    if (ev.t > c.end) c.end = ev.t;
+    if (ev.t - start > LONG) c.long.push(i);
+    if (ev.sock) c.socks.add(ev.sock);
+    else c.session = true;
+    const m = ev.sock && bytesMoved(ev);
+    if (m) {
+      const f = flowOf(c, ev.sock);
+      if (m.dir === "send") {
+        f.sOff.push(f.sEnd);
+        f.sLen.push(m.n);
+        f.sT.push(ev.t);
+        f.sSeq.push(ev.seq);
+        f.sEnd += m.n;
+      } else {
+        if (m.eof) f.eofs.push(f.rOff.length);
+        f.rOff.push(f.rEnd);
+        f.rLen.push(m.n);
+        f.rT.push(ev.t);
+        f.rSeq.push(ev.seq);
+        f.rEnd += m.n;
+      }
+    }
+    if (ev.ok && ev.sock && (ev.op === "close" || (ev.op === "shutdown" && ev.args && ["SHUT_WR", "SHUT_RDWR", 1, 2].includes(ev.args.how)))) {
+      if (!c.fins.has(ev.sock)) c.fins.set(ev.sock, []);
+      c.fins.get(ev.sock).push(ev);
+    }
+  }
+  c.n = events.length;
+  return c;
+}
+
+// timeRange is the span of the log in session microseconds: from the
+// earliest call's start to the last event.
+export function timeRange(events) {
+  const c = index(events);
+  return events.length ? { start: c.start, end: c.end } : { start: 0, end: 0 };
+}
+
+// firstAtOrAfter is the first index whose value (by get) is >= x.
+function firstAtOrAfter(n, get, x) {
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (get(mid) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+// visible is the events drawn in [w0, w1]: those that returned in it, and
+// the calls still running across it.
+function visible(events, c, w0, w1) {
+  const out = [];
+  const keep = (ev) => ev.op !== "stats" && ev.t >= w0 && (ev.start ?? ev.t) <= w1;
+  if (!c.monotone) {
+    for (const ev of events) if (keep(ev)) out.push(ev);
+    return out;
+  }
+  for (let i = firstAtOrAfter(events.length, (i) => events[i].t, w0); i < events.length && events[i].t <= w1 + LONG; i++) {
+    if (keep(events[i])) out.push(events[i]);
+  }
+  for (const i of c.long) if (events[i].t > w1 + LONG && keep(events[i])) out.push(events[i]);
+  return out;
+}
+
+// ---- helpers -----------------------------------------------------------------
+
+function svg(tag, attrs, parent) {
+  const e = document.createElementNS(NS, tag);
+  for (const k in attrs) e.setAttribute(k, attrs[k]);
+  if (parent) parent.append(e);
+  return e;
+}
+
+function el(tag, cls, text) {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+const fmt = new Intl.NumberFormat("en").format; // one, not one per call
+const secs = (us) => `${(us / 1e6).toFixed(6)} s`;
+
+function duration(us) {
+  if (us >= 1e6) return `${(us / 1e6).toFixed(3)} s`;
+  if (us >= 1e3) return `${(us / 1e3).toFixed(1)} ms`;
+  return `${Math.round(us)} µs`;
+}
+
+// preview shows the first bytes of a b64 string without decoding all of it
+// (16 b64 characters are 12 bytes).
+function preview(b64, more) {
+  if (!b64) return "b''";
+  const b = fromB64(b64.slice(0, 16));
+  return pyBytes(b) + (b64.length > 16 || more ? "…" : "");
+}
+
+function kindOf(ev) {
+  const r = ev.result || {};
+  if (!ev.ok) return "err";
+  if (ev.op === "send" || ev.op === "sendall" || ev.op === "sendto" || ev.op === "sendchunks") return "send";
+  if (ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") return r.eof ? "recv eof" : r.truncated ? "recv trunc" : "recv";
+  return "other";
+}
+
+// label is the few words a mark carries on its lane; the title has the rest.
+function label(ev) {
+  const r = ev.result || {};
+  const a = ev.args || {};
+  const auto = ev.auto ? "⟳ " : "";
+  if (!ev.ok) return `${auto}${ev.op} ✗ ${ev.error ? ev.error.exc : "error"}`;
+  switch (ev.op) {
+    case "send":
+    case "sendall":
+    case "sendto":
+    case "sendchunks": {
+      const d = a.data || {};
+      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(d.b64, d.repeat > 1)}`;
+    }
+    case "recv":
+    case "recvfrom":
+    case "recvall":
+      if (r.eof && !r.n) return `${auto}${ev.op} → b'' EOF`;
+      if (r.truncated) return `${auto}${ev.op} ${fmt(r.n)} of ${fmt(r.size)} TRUNCATED`;
+      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(r.b64)}`;
+    case "socket":
+    case "accept":
+      return `${auto}${ev.op} → ${r.sock || ""}`;
+    case "connect":
+    case "bind":
+      return `${ev.op} ${a.addr || ""}`;
+    case "listen":
+      return `listen(${a.backlog ?? ""})`;
+    case "settimeout":
+      return `settimeout(${a.timeout === null ? "None" : a.timeout})`;
+    default:
+      return auto + ev.op;
+  }
+}
+
+function title(ev) {
+  const took = ev.t - (ev.start ?? ev.t);
+  let res;
+  try {
+    res = resultText(ev);
+  } catch {
+    res = ev.ok ? "ok" : "error";
+  }
+  return `#${ev.seq} at ${secs(ev.t)}${took > 0 ? ` (took ${duration(took)})` : ""}${ev.auto ? " · auto" : ""}\n${ev.sock ? ev.sock + "." : ""}${callText(ev.op, ev.args)} → ${res}`;
+}
+
+function niceStep(raw) {
+  const p = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
+function clip(s, chars) {
+  return s.length > chars ? s.slice(0, Math.max(1, chars - 1)) + "…" : s;
+}
+
+// ---- arrows --------------------------------------------------------------------
+
+// arrowsFor pairs each send of S with the recvs of R whose byte ranges
+// overlap it, for the pairs a line of which crosses [w0, w1]. Both lists
+// are in stream order, and in time order too, so the pairs are found from
+// the first recv in the window on, not by looking at every send. Arrows
+// that would be drawn over one another (the same pixels at both ends)
+// are drawn once: zoomed out, thousands of pairs make a few lines.
+function arrowsFor(from, to, S, R, w0, w1, monotone, px, out) {
+  const n = S.sOff.length;
+  const m = R.rOff.length;
+  if (!n || !m) return;
+  const seen = new Set();
+  const r0 = monotone ? firstAtOrAfter(m, (i) => R.rT[i], w0) : 0;
+  if (r0 >= m) return;
+  const s1 = monotone ? firstAtOrAfter(n, (i) => S.sT[i], w1 + 1) : n;
+  const base = R.rOff[r0];
+  let ri = r0;
+  for (let si = firstAtOrAfter(n, (i) => S.sOff[i] + S.sLen[i], base + 1); si < s1; si++) {
+    const off = S.sOff[si];
+    const end = off + S.sLen[si];
+    while (ri < m && R.rOff[ri] + R.rLen[ri] <= off) ri++;
+    for (let k = ri; k < m && R.rOff[k] < end; k++) {
+      if (!R.rLen[k]) continue;
+      const ts = S.sT[si];
+      const tr = R.rT[k];
+      if (Math.min(ts, tr) > w1 || Math.max(ts, tr) < w0) continue;
+      const key = px(ts) * 1e6 + px(tr);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ from, to, sSeq: S.sSeq[si], rSeq: R.rSeq[k], ts, tr, a: Math.max(off, R.rOff[k]), b: Math.min(end, R.rOff[k] + R.rLen[k]) });
+      if (out.length >= MAX_ARROWS) return;
+    }
+  }
+}
+
+// ---- the component ---------------------------------------------------------
+
+const states = new WeakMap();
+let uid = 0;
+
+function stateOf(container) {
+  let st = states.get(container);
+  if (st) return st;
+  st = { zoom: undefined, offset: 0, follow: true, opts: null, uid: ++uid, hot: [], hover: null, last: null };
+  states.set(container, st);
+  const focus = (e) => {
+    const m = e.target.closest && e.target.closest("[data-seq]");
+    // One call per mark entered, even when a redraw replaced it.
+    if (!m || m.dataset.seq === st.hover) return;
+    st.hover = m.dataset.seq;
+    heat(container, st, st.hover);
+    if (st.opts && st.opts.onFocus) st.opts.onFocus(Number(m.dataset.seq));
+  };
+  container.addEventListener("mouseover", focus);
+  container.addEventListener("focusin", focus);
+  container.addEventListener("mouseleave", () => {
+    st.hover = null;
+    heat(container, st, null);
+  });
+  container.addEventListener(
+    "wheel",
+    (e) => {
+      if (!e.target.closest(".spt-scroll")) return;
+      const px = e.deltaMode === 1 ? e.deltaY * 16 : e.deltaMode === 2 ? e.deltaY * 400 : e.deltaY;
+      if (!px) return;
+      e.preventDefault();
+      if (e.ctrlKey) {
+        const box = e.target.closest(".spt-scroll").getBoundingClientRect();
+        const at = st.last ? st.last.w0 + (e.clientY - box.top - HEAD) * st.zoom : undefined;
+        zoomTimeline(container, px < 0 ? 1.25 : 0.8, at);
+      } else scrollTimeline(container, px * st.zoom);
+    },
+    { passive: false },
+  );
+  container.addEventListener("keydown", (e) => {
+    const keys = { PageDown: 0.8, PageUp: -0.8, ArrowDown: 0.1, ArrowUp: -0.1 };
+    if (e.key in keys && st.last) {
+      e.preventDefault();
+      scrollTimeline(container, keys[e.key] * st.last.plotH * st.zoom);
+    } else if (e.key === "+" || e.key === "=") zoomTimeline(container, 2);
+    else if (e.key === "-") zoomTimeline(container, 0.5);
+  });
+  return st;
+}
+
+// heat thickens the arrows of the mark in focus, so which recvs got a
+// send's bytes (or which sends a recv's came from) stands out.
+function heat(container, st, seq) {
+  for (const e of st.hot) e.classList.remove("hot");
+  st.hot = [];
+  if (seq == null) return;
+  const q = `[data-send="${seq}"], [data-recv="${seq}"], .spt-mark[data-seq="${seq}"]`;
+  for (const e of container.querySelectorAll(q)) {
+    e.classList.add("hot");
+    st.hot.push(e);
+  }
+}
+
+function toolbar(container, st, w0, w1, note) {
+  const bar = el("div", "spt-bar");
+  const zoom = el("span", "spt-zoom");
+  const btn = (text, key, tip, fn, pressed) => {
+    const b = el("button", "", text);
+    b.type = "button";
+    b.title = tip;
+    b.setAttribute("aria-label", tip);
+    b.dataset.key = key;
+    if (pressed !== undefined) b.setAttribute("aria-pressed", String(pressed));
+    b.addEventListener("click", fn);
+    zoom.append(b);
+  };
+  btn("−", "zoom-out", "zoom out (−)", () => zoomTimeline(container, 0.5));
+  btn("+", "zoom-in", "zoom in (+; Ctrl+wheel zooms where the pointer is)", () => zoomTimeline(container, 2));
+  btn("fit", "fit", "the whole session", () => fitTimeline(container));
+  btn("↑", "earlier", "earlier (wheel, PageUp)", () => scrollTimeline(container, -0.8 * st.last.plotH * st.zoom));
+  btn("↓", "later", "later (wheel, PageDown)", () => scrollTimeline(container, 0.8 * st.last.plotH * st.zoom));
+  btn("now", "follow", "follow the newest events", () => followTimeline(container), st.follow);
+  bar.append(zoom, el("span", "spt-window", `${secs(w0)} – ${secs(w1)} · ${duration(st.zoom)} per px`));
+  if (note) bar.append(el("span", "spt-note", note));
+  return bar;
+}
+
+// renderTimeline draws the sequence diagram into container, replacing what
+// is there. events: the log in seq order; sockets: the page's socket list
+// (lanes, links); pending: the calls not returned yet; now: the session
+// clock in µs. zoom (µs per px) and offset (µs at the top) set the view
+// when given; otherwise the view the user chose is kept, starting with the
+// whole session and following new events. onFocus(seq) is called for the
+// mark hovered or focused; onView({zoom, offset, follow}) when the user
+// zooms or scrolls.
+export function renderTimeline(container, opts = {}) {
+  injectStyle("sockplay-timeline-style", STYLE);
+  const st = stateOf(container);
+  const { events = [], sockets = [], pending = [] } = opts;
+  st.opts = opts;
+  const c = index(events);
+  // The session runs to now only while a call is pending (its bar grows to
+  // now); otherwise idle time after the last event would squeeze them all.
+  const tEnd = Math.max(pending.length ? (opts.now ?? -Infinity) : -Infinity, events.length ? c.end : 0, ...pending.map((p) => p.start));
+  const tStart = events.length ? Math.min(c.start, ...pending.map((p) => p.start)) : 0;
+  const height = opts.height || DEFAULT_HEIGHT;
+  const plotH = height - HEAD;
+  if (opts.zoom !== undefined) st.zoom = opts.zoom;
+  if (opts.offset !== undefined) {
+    st.offset = opts.offset;
+    st.follow = false;
+  }
+  if (st.zoom === undefined || st.refit) {
+    st.zoom = Math.max(1, (tEnd - tStart) / (plotH * 0.92));
+    st.offset = tStart - 10 * st.zoom;
+    st.refit = false;
+  }
+  const zoom = st.zoom;
+  if (st.follow) st.offset = Math.max(tStart - 10 * zoom, tEnd - plotH * 0.92 * zoom);
+  const w0 = st.offset;
+  const w1 = w0 + plotH * zoom;
+  const y = (t) => (t - w0) / zoom;
+
+  // Lanes: the page's sockets in its order, then any other seen in the log.
+  const lanes = sockets.map((s) => s.id);
+  for (const id of c.socks) if (!lanes.includes(id)) lanes.push(id);
+  if (c.session) lanes.push("");
+  const width = Math.max((container.clientWidth || 902) - 2, 400);
+  // The last lane gets a little more room, for its labels.
+  const laneW = Math.max(LANE_MIN, (width - AXIS - 8) / (Math.max(lanes.length, 1) + 0.4));
+  const svgW = Math.max(width, AXIS + laneW * (lanes.length + 0.4) + 8);
+  const laneX = new Map(lanes.map((id, i) => [id, AXIS + laneW * (i + 0.5)]));
+  // Labels run from just right of the mark to just before the next lane.
+  const lastLane = lanes[lanes.length - 1];
+  const charsOn = (lane) => Math.floor(((lane === lastLane ? 0.9 * laneW - 6 : laneW) - 26) / 7.9);
+
+  const active = document.activeElement;
+  const focusKey = active && container.contains(active) ? active.dataset.key || active.getAttribute("data-focus") : null;
+
+  // A group, not an image: its marks are focusable and speak for themselves.
+  const root = svg("svg", { width: svgW, height, role: "group", "aria-label": `timeline from ${secs(w0)} to ${secs(w1)}` });
+  const defs = svg("defs", {}, root);
+  for (const kind of ["send", "fin"]) {
+    const m = svg("marker", { id: `spt${st.uid}-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+    svg("path", { d: "M0,0 L10,5 L0,10 z", class: `spt-head-${kind}` }, m);
+  }
+
+  // The plot is a nested svg, so what runs past the window is clipped.
+  const plot = svg("svg", { x: 0, y: HEAD, width: svgW, height: plotH, overflow: "hidden" }, root);
+  const step = niceStep(70 * zoom);
+  const decimals = Math.min(6, Math.max(0, Math.ceil(-Math.log10(step / 1e6))));
+  for (let t = Math.ceil(w0 / step) * step; t <= w1; t += step) {
+    svg("line", { class: "spt-grid", x1: AXIS - 4, x2: svgW, y1: y(t), y2: y(t) }, plot);
+    if (y(t) > 10) svg("text", { class: "spt-tick", x: AXIS - 8, y: y(t) + 4 }, plot).textContent = `${(t / 1e6).toFixed(decimals)} s`;
+  }
+  for (const id of lanes) svg("line", { class: "spt-guide", x1: laneX.get(id), x2: laneX.get(id), y1: 0, y2: plotH }, plot);
+  if (opts.now !== undefined && opts.now >= w0 && opts.now <= w1) {
+    const g = svg("g", { class: "spt-now" }, plot);
+    svg("line", { x1: AXIS - 4, x2: svgW, y1: y(opts.now), y2: y(opts.now) }, g);
+    svg("text", { x: svgW - 8, y: y(opts.now) - 4, "text-anchor": "end" }, g).textContent = "now";
+  }
+  const arrowLayer = svg("g", {}, plot);
+  const markLayer = svg("g", {}, plot);
+
+  // Marks: merged when closer than MERGE px on a lane, so a burst of
+  // thousands of events costs a few elements.
+  const marks = [];
+  const lastOn = new Map();
+  let dropped = 0;
+  for (const ev of visible(events, c, w0, w1)) {
+    const lane = ev.sock || "";
+    if (!laneX.has(lane)) continue;
+    const yt = y(ev.t);
+    const y0 = y(ev.start ?? ev.t);
+    const bar = yt - y0 >= BAR_MIN;
+    const prev = lastOn.get(lane);
+    if (!bar && prev && !prev.bar && Math.abs(yt - prev.y) < MERGE) {
+      prev.more++;
+      if (!ev.ok) prev.err = true;
+      continue;
+    }
+    if (marks.length >= MAX_MARKS) {
+      dropped++;
+      continue;
+    }
+    const m = { ev, lane, y: yt, y0, bar, more: 0, err: false };
+    marks.push(m);
+    lastOn.set(lane, m);
+  }
+  const labelled = new Map();
+  for (const m of marks) {
+    const { ev } = m;
+    const x = laneX.get(m.lane);
+    const kind = kindOf(ev);
+    const g = svg("g", { class: `spt-mark ${kind}${ev.auto ? " auto" : ""}${m.more ? " many" : ""}${m.err ? " err" : ""}`, tabindex: 0, "data-seq": ev.seq, "data-t": ev.t, "data-sock": m.lane, "data-focus": "m" + ev.seq }, markLayer);
+    const text = title(ev) + (m.more ? `\n+${fmt(m.more)} more event${m.more === 1 ? "" : "s"} here: zoom in to see them` : "");
+    svg("title", {}, g).textContent = text;
+    g.setAttribute("aria-label", text.replace("\n", " — "));
+    if (m.bar) svg("rect", { class: "spt-callbar", x: x - 5, y: Math.max(m.y0, -4), width: 10, height: Math.min(m.y, plotH + 4) - Math.max(m.y0, -4), rx: 4 }, g);
+    svg("circle", { cx: x, cy: m.y, r: m.more ? 7 : 6 }, g);
+    const lastY = labelled.get(m.lane);
+    if (lastY === undefined || m.y - lastY >= LABEL_GAP) {
+      labelled.set(m.lane, m.y);
+      const words = clip(label(ev) + (m.more ? ` +${fmt(m.more)}` : ""), charsOn(m.lane));
+      // A backing, so the arrows that leave or reach the mark pass under
+      // its words, not through them.
+      svg("rect", { class: "spt-lbg", x: x + 9, y: m.y - 8, width: words.length * 7.9 + 4, height: 16, rx: 3 }, g);
+      svg("text", { x: x + 11, y: m.y + 4.5 }, g).textContent = words;
+    }
+  }
+
+  // Pending calls: a bar from the call to now, still growing.
+  for (const p of pending) {
+    const x = laneX.get(p.sock || "");
+    const until = opts.now ?? tEnd;
+    if (x === undefined || p.start > w1 || until < w0) continue;
+    const g = svg("g", { class: "spt-pending", tabindex: 0, "data-call": p.call, "data-sock": p.sock || "", "data-focus": "p" + p.call }, markLayer);
+    const words = `${callText(p.op, p.args)} pending ${duration(Math.max(0, until - p.start))}`;
+    const tip = `call ${p.call}: ${p.sock ? p.sock + "." : ""}${words} (since ${secs(p.start)})`;
+    svg("title", {}, g).textContent = tip;
+    g.setAttribute("aria-label", tip);
+    const top = Math.max(y(p.start), -4);
+    const bottom = Math.min(Math.max(y(until), y(p.start) + 6), plotH + 4);
+    svg("rect", { x: x - 6, y: top, width: 12, height: Math.max(bottom - top, 6), rx: 4 }, g);
+    svg("text", { x: x + 12, y: Math.min(Math.max(bottom - 4, 14), plotH - 6) }, g).textContent = clip(words, charsOn(p.sock || ""));
+  }
+
+  // Arrows, for each connection whose two ends are in the session.
+  const arrows = [];
+  // Two-pixel rows, clamped: a number that keys an arrow's two ends.
+  const px = (t) => Math.max(-2e5, Math.min(2e5, Math.round(y(t) / 2)));
+  const fins = [];
+  for (const s of sockets) {
+    const peer = s.link;
+    if (!peer || s.type === "dgram" || !laneX.has(s.id) || !laneX.has(peer)) continue;
+    const S = c.flows.get(s.id);
+    const R = c.flows.get(peer);
+    if (S && R) arrowsFor(s.id, peer, S, R, w0, w1, c.monotone, px, arrows);
+    // An EOF is the other end's close (or shutdown) arriving.
+    const closes = c.fins.get(s.id) || [];
+    if (!R || !closes.length) continue;
+    for (const k of R.eofs.slice(-50)) {
+      const tr = R.rT[k];
+      const fin = closes.filter((e) => e.t <= tr).pop() || closes[0];
+      if (Math.min(fin.t, tr) <= w1 && Math.max(fin.t, tr) >= w0) fins.push({ from: s.id, to: peer, fin, rSeq: R.rSeq[k], tr });
+    }
+  }
+  const lineFor = (a, b, ta, tb, cls, attrs) => {
+    const xa = laneX.get(a);
+    const xb = laneX.get(b);
+    const dir = xb > xa ? 1 : -1;
+    const g = svg("g", { class: "spt-arrow " + cls, ...attrs }, arrowLayer);
+    svg("line", { x1: xa + 7 * dir, y1: y(ta), x2: xb - 8 * dir, y2: y(tb), "marker-end": `url(#spt${st.uid}-${cls})` }, g);
+    return { g, xa, xb };
+  };
+  for (const p of arrows) {
+    const a = p.from;
+    const b = p.to;
+    const n = p.b - p.a;
+    const { g, xa, xb } = lineFor(a, b, p.ts, p.tr, "send", { "data-send": p.sSeq, "data-recv": p.rSeq, "data-bytes": `${p.a}-${p.b}` });
+    const tip = `bytes ${fmt(p.a)}–${fmt(p.b - 1)} (${fmt(n)}): sent by ${a}'s #${p.sSeq}, returned by ${b}'s recv #${p.rSeq}`;
+    svg("title", {}, g).textContent = tip;
+    if (arrows.length <= 150 && Math.abs(y(p.tr) - y(p.ts)) >= 34) {
+      const t = svg("text", { x: (xa + xb) / 2, y: (y(p.ts) + y(p.tr)) / 2 - 3, "text-anchor": "middle" }, g);
+      t.textContent = `${fmt(n)} B`;
+    }
+  }
+  for (const f of fins) {
+    const { g, xa, xb } = lineFor(f.from, f.to, f.fin.t, f.tr, "fin", { "data-send": f.fin.seq, "data-recv": f.rSeq });
+    svg("title", {}, g).textContent = `${f.from}.${f.fin.op}() (#${f.fin.seq}) reached ${f.to}: its recv #${f.rSeq} returned b'' (EOF)`;
+    if (Math.abs(y(f.tr) - y(f.fin.t)) >= 34) svg("text", { x: (xa + xb) / 2, y: (y(f.fin.t) + y(f.tr)) / 2 - 3, "text-anchor": "middle" }, g).textContent = "FIN";
+  }
+
+  // Lane headers last, over the plot's top edge.
+  svg("rect", { class: "spt-headbg", x: 0, y: 0, width: svgW, height: HEAD }, root);
+  svg("line", { class: "spt-headline", x1: 0, x2: svgW, y1: HEAD - 0.5, y2: HEAD - 0.5 }, root);
+  svg("text", { class: "spt-lane-sub", x: AXIS - 8, y: HEAD - 10, "text-anchor": "end" }, root).textContent = "time ↓";
+  for (const id of lanes) {
+    const info = sockets.find((s) => s.id === id);
+    const g = svg("g", { class: "spt-lane", "data-sock": id }, root);
+    const x = laneX.get(id);
+    svg("text", { class: "spt-lane-id", x, y: 22, "text-anchor": "middle" }, g).textContent = id || "session";
+    const sub = info ? `${info.type === "dgram" ? "udp" : "tcp"} · ${info.state || ""}${info.link ? ` ↔ ${info.link}` : ""}` : id ? "" : "no socket";
+    svg("text", { class: "spt-lane-sub", x, y: 41, "text-anchor": "middle" }, g).textContent = clip(sub, Math.floor(laneW / 7.4));
+  }
+
+  const note = dropped ? `${fmt(dropped)} more events in view not drawn: zoom in` : arrows.length >= MAX_ARROWS ? "some arrows not drawn: zoom in" : "";
+  st.last = { w0, w1, plotH };
+  const wrap = el("div", "spt");
+  const sc = el("div", "spt-scroll");
+  sc.append(root);
+  wrap.append(toolbar(container, st, w0, w1, note), sc);
+  const oldScroll = container.querySelector(".spt-scroll");
+  const left = oldScroll ? oldScroll.scrollLeft : 0;
+  container.replaceChildren(wrap);
+  sc.scrollLeft = left;
+  if (focusKey) {
+    const again = container.querySelector(`[data-key="${CSS.escape(focusKey)}"], [data-focus="${CSS.escape(focusKey)}"]`);
+    if (again) again.focus({ preventScroll: true });
+  }
+  if (st.hover) heat(container, st, st.hover);
+}
+
+function changed(container, st) {
+  if (st.opts && st.opts.onView) st.opts.onView(timelineView(container));
+  // The page's zoom/offset were for the view before this change.
+  const { zoom, offset, ...rest } = st.opts;
+  renderTimeline(container, rest);
+}
+
+// zoomTimeline magnifies by factor (2 shows half the time in the same
+// height), keeping atTime (default: the middle of the view) where it is.
+export function zoomTimeline(container, factor, atTime) {
+  const st = states.get(container);
+  if (!st || !st.last) return;
+  const { w0, w1 } = st.last;
+  const at = atTime ?? (w0 + w1) / 2;
+  const zoom = Math.min(Math.max(st.zoom / factor, 0.05), 1e8);
+  st.offset = at - (at - w0) * (zoom / st.zoom);
+  st.zoom = zoom;
+  st.follow = false;
+  changed(container, st);
+}
+
+// scrollTimeline moves the view by micros (positive: later).
+export function scrollTimeline(container, micros) {
+  const st = states.get(container);
+  if (!st || !st.last) return;
+  st.offset = st.last.w0 + micros;
+  st.follow = false;
+  changed(container, st);
+}
+
+// fitTimeline shows the whole session, and follows it as it grows.
+export function fitTimeline(container) {
+  const st = states.get(container);
+  if (!st) return;
+  st.refit = true;
+  st.follow = true;
+  changed(container, st);
+}
+
+// followTimeline keeps the newest events in view, at the current zoom.
+export function followTimeline(container) {
+  const st = states.get(container);
+  if (!st) return;
+  st.follow = true;
+  changed(container, st);
+}
+
+export function timelineView(container) {
+  const st = states.get(container);
+  return st ? { zoom: st.zoom, offset: st.last ? st.last.w0 : st.offset, follow: st.follow } : null;
+}
