@@ -1,5 +1,7 @@
 package sockets
 
+import "encoding/json"
+
 // eventLog is a session's event log: append-only and numbered from 1. It
 // holds at most maxBytes of events in memory; past that the oldest leave
 // first, and readers learn of the gap from the seq numbers (never a silent
@@ -26,7 +28,11 @@ func (l *eventLog) last() int64 { return l.first + int64(len(l.events)) - 1 }
 // (never the newest one).
 func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
-	ev.size = eventOverhead + int64(len(ev.Result.payload())) + int64(ev.Args.dataLen())
+	reply := ev.Reply
+	ev.Reply = nil
+	ev.JSON, _ = json.Marshal(ev) // an Event always encodes
+	ev.Reply = reply
+	ev.size = eventOverhead + int64(len(ev.JSON)) + int64(len(ev.Result.payload())) + int64(ev.Args.dataLen())
 	l.total += ev.size
 	ev.cum = l.total
 	l.events = append(l.events, ev)

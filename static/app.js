@@ -339,6 +339,7 @@ const views = initViews({
   now: () => performance.now() * 1000 - serverOffset,
   current: () => currentSock,
   onFocus: (seq) => log.select(seq),
+  lastEvent: () => window.sockplayPerf.lastAt || 0,
 });
 initLessons({ sessionId, flash });
 initUI({ current: () => (cards.get(currentSock) || [...cards.values()].filter((c) => !c.root.classList.contains("closed")).pop() || {}).root, flash });

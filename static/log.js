@@ -11,7 +11,7 @@ const ROW = 40; // px: every row is the same height, so position is arithmetic
 const OVERSCAN = 8;
 const DATA_MAX = 48;
 const QUIET = 50; // ms without new events before the rows are drawn
-const BUSY_DRAW = 100; // ms between draws while events keep coming
+const BUSY_DRAW = 400; // ms between draws while events keep coming
 
 // bytesOf is what a row shows in its data column: received or sent bytes.
 export function bytesOf(ev) {
@@ -177,7 +177,7 @@ export function createLog({ onSelect }) {
     }
     // While events pour in (a session loading, a fast stream), drawing the
     // rows every frame costs more than it shows: draw them once arrivals
-    // have been quiet for a moment, and ten times a second meanwhile.
+    // have been quiet for a moment, and a few times a second meanwhile.
     const now = performance.now();
     if (arrived) lastArrival = now;
     if (now - lastArrival >= QUIET || now - lastDraw >= BUSY_DRAW) {

@@ -9,13 +9,16 @@ import { renderData } from "./dataview.js";
 // initViews wires the panel. events is the log's array (the same one every
 // time: the ruler reads it incrementally); sockets(), pending(), now() and
 // current() give the session's state; onFocus(seq) shows an event.
-export function initViews({ events, sockets, pending, now, current, onFocus }) {
+const QUIET = 300; // ms without events before a heavy view is redrawn
+
+export function initViews({ events, sockets, pending, now, current, onFocus, lastEvent }) {
   const label = document.getElementById("views-sock");
   const tabs = { ruler: document.getElementById("tab-ruler"), timeline: document.getElementById("tab-timeline") };
   const panes = { ruler: document.getElementById("view-ruler"), timeline: document.getElementById("view-timeline") };
   let active = "ruler";
   let scheduled = false;
   let last = 0;
+  let cost = 17; // ms the last draw took: unknown at first, so counted as heavy
 
   for (const [name, tab] of Object.entries(tabs)) {
     tab.addEventListener("click", () => {
@@ -31,6 +34,14 @@ export function initViews({ events, sockets, pending, now, current, onFocus }) {
   function draw() {
     scheduled = false;
     last = performance.now();
+    try {
+      drawViews();
+    } finally {
+      cost = performance.now() - last;
+    }
+  }
+
+  function drawViews() {
     const sock = current();
     const socks = sockets();
     if (active === "ruler") {
@@ -43,12 +54,20 @@ export function initViews({ events, sockets, pending, now, current, onFocus }) {
     }
   }
 
-  // refresh redraws soon: at most four times a second, and never while the
-  // panel is off screen.
+  // refresh redraws soon: at most four times a second. A view that takes
+  // more than a frame to draw (a ruler over 100,000 recvs) waits until the
+  // events stop pouring in, so a fast stream never gets a long task.
   function refresh() {
     if (scheduled || document.hidden) return;
     scheduled = true;
-    setTimeout(() => requestAnimationFrame(draw), Math.max(0, 250 - (performance.now() - last)));
+    setTimeout(tick, Math.max(0, 250 - (performance.now() - last)));
+  }
+  function tick() {
+    if (cost > 16 && performance.now() - lastEvent() < QUIET) {
+      setTimeout(tick, QUIET);
+      return;
+    }
+    requestAnimationFrame(draw);
   }
 
   // Pending bars grow with time even when nothing happens.

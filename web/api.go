@@ -112,8 +112,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		for _, ev := range evs {
-			ev.Reply = nil
-			if err := enc.Encode(ev); err != nil {
+			if err := writeLine(bw, ev); err != nil {
 				return
 			}
 			since = ev.Seq
@@ -228,10 +227,21 @@ func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
 		_ = enc.Encode(controlMsg{Type: "gap", From: 1, To: evs[0].Seq - 1})
 	}
 	for _, ev := range evs {
-		ev.Reply = nil
-		if err := enc.Encode(ev); err != nil {
+		if err := writeLine(bw, ev); err != nil {
 			return
 		}
 	}
 	_ = bw.Flush()
+}
+
+// writeLine writes one event as an NDJSON line, from its cached encoding.
+func writeLine(w *bufio.Writer, ev sockets.Event) error {
+	b, err := encodeEvent(ev, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(b); err != nil {
+		return err
+	}
+	return w.WriteByte('\n')
 }

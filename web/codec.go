@@ -118,10 +118,22 @@ type apiError struct {
 }
 
 // encodeEvent renders ev for one client: only the client that submitted
-// the op sees "reply".
+// the op sees "reply". The log encoded the event once; the reply, when
+// there is one for this client, is spliced in after the opening brace.
 func encodeEvent(ev sockets.Event, conn uint64) ([]byte, error) {
-	if ev.Origin != conn || conn == 0 {
-		ev.Reply = nil
+	mine := ev.Origin == conn && conn != 0 && len(ev.Reply) > 0
+	if len(ev.JSON) == 0 {
+		if !mine {
+			ev.Reply = nil
+		}
+		return json.Marshal(ev)
 	}
-	return json.Marshal(ev)
+	if !mine {
+		return ev.JSON, nil
+	}
+	out := make([]byte, 0, len(ev.JSON)+len(ev.Reply)+10)
+	out = append(out, `{"reply":`...)
+	out = append(out, ev.Reply...)
+	out = append(out, ',')
+	return append(out, ev.JSON[1:]...), nil
 }
