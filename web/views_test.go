@@ -408,11 +408,9 @@ func TestViewsRulerLong(t *testing.T) {
 		})));
 	})()`, &r)
 	t.Logf("ruler, 10,000 sends: first render %.1f ms, again (median of 5) %.1f ms, %d elements, %d send segments drawn", r.First, r.Second, r.Elements, r.Segs)
-	// The first render includes compiling the module's code; the bounds
-	// leave room for a busy CI machine.
-	if r.Second > 100 || r.First > 400 {
-		t.Errorf("rendering 10,000 segments took %.1f ms (first) and %.1f ms (again), want < 400 and < 100", r.First, r.Second)
-	}
+	// Times are logged, not asserted: speed belongs in benchmarks, and a
+	// busy machine must not fail a test. What is asserted is that only what
+	// is in view is drawn.
 	if r.Elements > 4000 || r.Segs == 0 || r.Segs >= 10000 {
 		t.Errorf("%d elements, %d send segments drawn: want only those in view", r.Elements, r.Segs)
 	}
@@ -563,10 +561,6 @@ func TestViewsTimeline(t *testing.T) {
 	})()`, &big)
 	t.Logf("timeline, 100,000 events, narrow window: %.1f ms the first time (code not yet compiled), %.1f ms for a new log, %.1f ms to move the window (median of 5); %d elements, %d marks, %d arrows. Whole session: %.1f ms, %d elements, %d marks, %d arrows",
 		big.Cold, big.Fresh, big.Warm, big.Elements, big.Marks, big.Arrows, big.Fit, big.FitElements, big.FitMarks, big.FitArrows)
-	// The target is 50 ms; the bounds leave room for a busy CI machine.
-	if big.Cold > 200 || big.Fresh > 200 || big.Warm > 200 || big.Fit > 400 {
-		t.Errorf("100,000 events: %.1f ms first, %.1f ms new log, %.1f ms moved, %.1f ms whole", big.Cold, big.Fresh, big.Warm, big.Fit)
-	}
 	// 6,440 µs at 100 µs per event: 64 or 65 events, an arrow each send.
 	if big.Marks < 64 || big.Marks > 66 || big.Arrows < 30 || big.Elements > 3000 || big.FitElements > 3000 {
 		t.Errorf("100,000 events: %+v", big)
@@ -674,9 +668,6 @@ func TestViewsData(t *testing.T) {
 	}
 	if big.Elements > 1000 {
 		t.Errorf("1 MiB: %d elements: want only the rows in view", big.Elements)
-	}
-	if big.MS > 300 {
-		t.Errorf("1 MiB took %.1f ms to render", big.MS)
 	}
 	viewsNoErrors(t, b)
 	b.screenshot(t, "dataview.png")
