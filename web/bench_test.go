@@ -24,9 +24,9 @@ var pattern = func() []byte {
 	return b
 }()
 
-// bulkSource accepts one connection and writes the pattern to it as fast
-// as it can until the connection breaks.
-func bulkSource(b *testing.B) string {
+// oneClient accepts one connection on loopback and hands it to write,
+// which writes until it returns false or a write fails.
+func oneClient(b *testing.B, write func(c net.Conn) bool) string {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -39,13 +39,19 @@ func bulkSource(b *testing.B) string {
 			return
 		}
 		defer c.Close()
-		for {
-			if _, err := c.Write(pattern); err != nil {
-				return
-			}
+		for write(c) {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// bulkSource writes the pattern as fast as it can until the connection
+// breaks.
+func bulkSource(b *testing.B) string {
+	return oneClient(b, func(c net.Conn) bool {
+		_, err := c.Write(pattern)
+		return err == nil
+	})
 }
 
 // BenchmarkWebSocketEvents measures the hot path end to end: bytes arrive

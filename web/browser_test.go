@@ -103,6 +103,24 @@ func (b *browser) waitFor(t testing.TB, what, js string) {
 	}
 }
 
+// openPage opens a new session's page in a new browser and waits for its
+// WebSocket to be live.
+func openPage(t testing.TB, e *testEnv) *browser {
+	t.Helper()
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	return b
+}
+
+// noErrors fails the test if the page logged an error or threw.
+func (b *browser) noErrors(t testing.TB) {
+	t.Helper()
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("the page logged errors: %v", errs)
+	}
+}
+
 func (b *browser) pageErrors() []string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -219,9 +237,7 @@ func TestBrowserEchoSession(t *testing.T) {
 	b.do(t, "reload", chromedp.Reload())
 	b.waitFor(t, "the history after reload", fmt.Sprintf(`window.sockplayLog.events.filter(e => e.op !== "stats").length === %d && document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`, rows))
 	b.waitFor(t, "the rows in seq order", `window.sockplayLog.events.every((e, i) => e.seq === i + 1)`)
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }
 
 // TestBrowserBytes runs the page's byte helpers in the browser on a table
@@ -261,9 +277,7 @@ func TestBrowserBytes(t *testing.T) {
 // drains when it calls recv.
 func TestBrowserServer(t *testing.T) {
 	e := newEnv(t)
-	b := newBrowser(t)
-	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
-	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b := openPage(t, e)
 	b.do(t, "socket() for the listener", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
 	b.waitFor(t, "s1", `!!document.querySelector("#sock-s1")`)
 	b.do(t, "bind and listen",
@@ -298,18 +312,14 @@ func TestBrowserServer(t *testing.T) {
 
 	b.do(t, "the server reads", chromedp.SetValue(chromedp.CSS("#sock-s3 .recv-bufsize"), "5"), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
 	b.waitFor(t, "the queue drains by 5", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("16 /")`)
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }
 
 // TestBrowserUDP: two datagram sockets; a 10-byte datagram read with
 // recvfrom(4) shows as truncated, with its real length and its sender.
 func TestBrowserUDP(t *testing.T) {
 	e := newEnv(t)
-	b := newBrowser(t)
-	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
-	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b := openPage(t, e)
 	for _, id := range []string{"s1", "s2"} {
 		b.do(t, "a UDP socket",
 			chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
@@ -341,9 +351,7 @@ func TestBrowserUDP(t *testing.T) {
 			tr.querySelector(".result .human").textContent.includes(%q);
 	})()`, strings.Replace(strings.Replace(from, ":", "', ", 1), "127", "('127", 1)))
 	b.screenshot(t, "udp.png")
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }
 
 // TestBrowserLesson picks a lesson on the page and runs it all: every step
@@ -363,9 +371,7 @@ func TestBrowserLesson(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.screenshot(t, "lesson.png")
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }
 
 // TestBrowserReference: a request template from the reference panel fills
@@ -373,9 +379,7 @@ func TestBrowserLesson(t *testing.T) {
 // an HTTP response.
 func TestBrowserReference(t *testing.T) {
 	e := newEnv(t)
-	b := newBrowser(t)
-	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
-	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b := openPage(t, e)
 	b.do(t, "a socket connected to the http lab", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)))
 	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
 	b.do(t, "the HTTP GET template",
@@ -385,18 +389,14 @@ func TestBrowserReference(t *testing.T) {
 	b.waitFor(t, "the send box filled", `document.querySelector("#sock-s1 .send-data").value === "GET / HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"`)
 	b.do(t, "sendall, then autorecv", chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")), chromedp.Click(chromedp.CSS("#sock-s1 .auto-on")))
 	b.waitFor(t, "the status line", `[...document.querySelectorAll("#log-body .ev.ev-recv .data .text")].some(td => td.textContent.startsWith("b'HTTP/1.0 200 OK\\r\\n"))`)
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }
 
 // TestBrowserThemesAndKeys: the theme and presentation toggles, and the
 // single-key shortcuts on the socket in use.
 func TestBrowserThemesAndKeys(t *testing.T) {
 	e := newEnv(t)
-	b := newBrowser(t)
-	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
-	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b := openPage(t, e)
 	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
 	b.waitFor(t, "s1 connected and in use", `document.querySelector("#sock-s1.current .sock-state")?.textContent.startsWith("connected")`)
 	b.do(t, "s", chromedp.KeyEvent("s"))
@@ -412,9 +412,7 @@ func TestBrowserThemesAndKeys(t *testing.T) {
 	b.waitFor(t, "light", `document.documentElement.dataset.theme === "light" && !document.documentElement.classList.contains("presenting")`)
 	b.do(t, "x closes the socket in use", chromedp.KeyEvent("x"))
 	b.waitFor(t, "s1 closed", `document.querySelector("#sock-s1 .sock-state")?.textContent === "closed"`)
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }
 
 // TestBrowserViews: on the page, the stream ruler of a connection with
@@ -423,9 +421,7 @@ func TestBrowserThemesAndKeys(t *testing.T) {
 // the recvs that got its bytes.
 func TestBrowserViews(t *testing.T) {
 	e := newEnv(t)
-	b := newBrowser(t)
-	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
-	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	b := openPage(t, e)
 	id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("app").dataset.session`))
 	if err != nil {
 		t.Fatal(err)
@@ -477,7 +473,5 @@ func TestBrowserViews(t *testing.T) {
 	b.screenshot(t, "timeline-page.png")
 	b.waitFor(t, "arrows from the sends to the recvs", `document.querySelectorAll("#view-timeline [data-send][data-recv]").length === 6`)
 	b.screenshot(t, "timeline-page.png")
-	if errs := b.pageErrors(); len(errs) > 0 {
-		t.Fatalf("the page logged errors: %v", errs)
-	}
+	b.noErrors(t)
 }

@@ -13,40 +13,24 @@ import (
 	"github.com/sockplay/sockplay/sockets"
 )
 
-// pacedSource accepts one connection and writes chunk bytes every tick
-// until stopped: with autorecv(16), 160 bytes a millisecond is 10,000
-// events a second.
+// pacedSource writes chunk bytes every tick until stopped: with
+// autorecv(16), 160 bytes a millisecond is 10,000 events a second.
 func pacedSource(b *testing.B, chunk int, tick time.Duration, stop <-chan struct{}) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
+	buf := make([]byte, chunk)
+	for i := range buf {
+		buf[i] = 'a' + byte(i%26)
 	}
-	go func() {
-		c, err := ln.Accept()
-		ln.Close()
-		if err != nil {
-			return
+	t := time.NewTicker(tick)
+	return oneClient(b, func(c net.Conn) bool {
+		select {
+		case <-stop:
+			t.Stop()
+			return false
+		case <-t.C:
+			_, err := c.Write(buf)
+			return err == nil
 		}
-		defer c.Close()
-		buf := make([]byte, chunk)
-		for i := range buf {
-			buf[i] = 'a' + byte(i%26)
-		}
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				if _, err := c.Write(buf); err != nil {
-					return
-				}
-			}
-		}
-	}()
-	return ln.Addr().String()
+	})
 }
 
 func mustDo(b *testing.B, s *sockets.Session, op sockets.Op) sockets.Event {
