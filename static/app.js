@@ -28,6 +28,7 @@ const waiting = new Map(); // op id -> {resolve, reject}
 const cards = new Map(); // socket id -> card
 let sockets = [];
 let pending = [];
+const wantAddr = new Map(); // socket id → address its card's box should show
 let serverOffset = 0; // performance.now() µs minus the session clock
 
 // ---- connection ---------------------------------------------------------
@@ -211,6 +212,7 @@ function drawState() {
     if (!card) {
       card = makeCard(s, { run: (op) => sendOp({ sock: s.id, ...op }).catch(() => {}), flash, defaultAddr });
       cards.set(s.id, card);
+      if (wantAddr.has(s.id)) card.addr.value = wantAddr.get(s.id);
       socketsEl.append(card.root);
       if (!currentSock) useSocket(s.id);
     }
@@ -292,9 +294,12 @@ for (const b of document.querySelectorAll(".lab-connect")) {
       const ev = await sendOp({ op: "socket", family: b.dataset.addr.startsWith("[") ? "inet6" : "inet", type: b.dataset.proto === "udp" ? "dgram" : "stream" });
       if (!ev.ok) return;
       const sock = ev.result.sock;
-      await sendOp({ op: "connect", sock, addr: b.dataset.addr });
+      // The card may not exist yet (cards are drawn on the next frame):
+      // it takes this address when it is made.
+      wantAddr.set(sock, b.dataset.addr);
       const card = cards.get(sock);
       if (card) card.addr.value = b.dataset.addr;
+      await sendOp({ op: "connect", sock, addr: b.dataset.addr });
     } catch {
       /* shown by flash */
     }

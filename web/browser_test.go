@@ -382,6 +382,8 @@ func TestBrowserReference(t *testing.T) {
 	b := openPage(t, e)
 	b.do(t, "a socket connected to the http lab", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)))
 	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
+	// The card's address box shows the lab it was connected to.
+	b.waitFor(t, "the http lab's address in s1's box", fmt.Sprintf(`document.querySelector("#sock-s1 .addr").value === %q`, e.labs.Addr("http")))
 	b.do(t, "the HTTP GET template",
 		chromedp.Click(chromedp.CSS(`.reference summary`)),
 		chromedp.Click(chromedp.CSS(`.template[title^="GET / "]`)),

@@ -2,7 +2,9 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -364,6 +366,118 @@ func TestWebSocketBatch(t *testing.T) {
 	}
 	if arrays > 10 {
 		t.Errorf("1200 events came in %d messages; batches should hold up to 256", arrays)
+	}
+}
+
+// TestWebSocketBatchBudget: big events are split across messages near a
+// byte budget, so a message stays writable to a slow client; every event
+// still arrives, in order.
+func TestWebSocketBatchBudget(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("discard")+`"}`)
+	big := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte("x"), 300_000))
+	for i := 0; i < 8; i++ {
+		e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"b64":"`+big+`"}}`)
+	}
+	last := int64(10)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?batch=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(64 << 20)
+	next, arrays := int64(1), 0
+	for next <= last {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b[0] != '[' {
+			continue
+		}
+		arrays++
+		if len(b) > batchBytes+500_000 {
+			t.Fatalf("a message of %d bytes: over the budget by more than one event", len(b))
+		}
+		var evs []sockets.Event
+		if err := json.Unmarshal(b, &evs); err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range evs {
+			if ev.Seq != next {
+				t.Fatalf("seq %d, want %d", ev.Seq, next)
+			}
+			next++
+		}
+	}
+	if arrays < 3 {
+		t.Fatalf("%d messages for 3.2 MB of events", arrays)
+	}
+}
+
+// TestSessionEndSendsEverything: the events a session's end produces (its
+// pending calls ending) reach the client before "ended". The race between
+// them was lost about a third of the time before the writer drained first.
+func TestSessionEndSendsEverything(t *testing.T) {
+	e := newEnv(t)
+	for round := 0; round < 30; round++ {
+		id := e.newSession(t)
+		s, _ := e.mgr.Get(id)
+		e.ok(t, id, `{"op":"socket","type":"dgram"}`)
+		e.ok(t, id, `{"op":"bind","sock":"s1","addr":"127.0.0.1:0"}`)
+		for i := 0; i < 10; i++ {
+			s.Submit(sockets.Op{Op: "recv", Sock: "s1", Args: sockets.Args{Bufsize: new(64)}}, sockets.Origin{})
+		}
+		for len(s.State().Pending) < 10 {
+			<-s.Changed()
+		}
+		for _, q := range []string{"", "&batch=1"} {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?since=0"+q, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetReadLimit(16 << 20)
+			if q == "&batch=1" {
+				e.mgr.End(id)
+			}
+			var last int64
+			for {
+				_, b, err := c.Read(ctx)
+				if err != nil {
+					break
+				}
+				var one map[string]any
+				if b[0] == '[' {
+					var evs []map[string]any
+					json.Unmarshal(b, &evs)
+					for _, ev := range evs {
+						last = int64(ev["seq"].(float64))
+					}
+					continue
+				}
+				json.Unmarshal(b, &one)
+				if seq, ok := one["seq"].(float64); ok {
+					last = int64(seq)
+				}
+				if one["type"] == "ended" {
+					if want := s.LastSeq(); last != want {
+						t.Fatalf("round %d%s: ended after seq %d, the log ends at %d", round, q, last, want)
+					}
+					break
+				}
+				if q == "" && one["type"] == "state" && last >= 3 {
+					c.CloseNow() // the unbatched reader only checks the replay
+					break
+				}
+			}
+			cancel()
+			c.CloseNow()
+		}
 	}
 }
 

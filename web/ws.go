@@ -19,8 +19,9 @@ var connIDs atomic.Uint64
 // checks for state and direct replies again; bigBatch is the bound for a
 // client that takes arrays of events.
 const (
-	batch    = 256
-	bigBatch = 2048
+	batch      = 256
+	bigBatch   = 2048
+	batchBytes = 1 << 20
 )
 
 // websocket bridges one browser to a session. The client sends ops (with
@@ -75,6 +76,7 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	cursor := since
 	sentVersion := ^uint64(0)
 	var buf []byte
+	ending := false
 	for {
 		changed := s.Changed()
 		n := batch
@@ -91,24 +93,37 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		more := len(evs) == n
 		if batched && len(evs) > 0 {
+			// An array stops near batchBytes (with at least one event):
+			// a message must stay writable within WriteTimeout even to a
+			// slow client, or it would time out at the same place forever.
 			buf = append(buf[:0], '[')
-			for i, ev := range evs {
+			sent := 0
+			for _, ev := range evs {
 				b, err := encodeEvent(ev, conn)
 				if err != nil {
 					log.Error("encoding event", "err", err)
 					return
 				}
-				if i > 0 {
+				if sent > 0 {
+					if len(buf)+len(b) > batchBytes {
+						break
+					}
 					buf = append(buf, ',')
 				}
 				buf = append(buf, b...)
+				sent++
 			}
 			buf = append(buf, ']')
 			if err := write(buf); err != nil {
 				return
 			}
-			cursor = evs[len(evs)-1].Seq
+			cursor = evs[sent-1].Seq
+			more = more || sent < len(evs)
+			if cap(buf) > 4*batchBytes {
+				buf = nil // one huge event must not stay with the viewer
+			}
 		}
 		for _, ev := range evs {
 			if batched {
@@ -127,8 +142,15 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		if len(evs) > 0 {
 			viewer.Advance(cursor)
 		}
-		if len(evs) == n {
+		if more {
 			continue
+		}
+		if ending {
+			// Every event is out: only now say the session is over.
+			st := s.State()
+			_ = writeMsg(controlMsg{Type: "ended", State: &st})
+			c.Close(websocket.StatusGoingAway, "session ended")
+			return
 		}
 		if v := s.Version(); v != sentVersion {
 			st := s.State()
@@ -144,10 +166,9 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		case <-s.Done():
-			st := s.State()
-			_ = writeMsg(controlMsg{Type: "ended", State: &st})
-			c.Close(websocket.StatusGoingAway, "session ended")
-			return
+			// The session's last events (pending calls ended by the close)
+			// may not be sent yet: send them, then "ended".
+			ending = true
 		case <-ctx.Done():
 			c.Close(websocket.StatusNormalClosure, "")
 			return
