@@ -5,6 +5,8 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -31,6 +33,10 @@ type Config struct {
 	SessionIdle     time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
+	// Token is required from every client when set; when sockplay listens
+	// beyond loopback without one, one is generated.
+	Token        string
+	AllowedHosts []string
 }
 
 // envPrefix names the environment variables: -addr is SOCKPLAY_ADDR, and
@@ -56,6 +62,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "end a session nobody has used or watched for this long (0: never)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.Token, "token", "", "token every client must present (generated when listening beyond loopback and not set)")
+	var hosts string
+	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated host names or addresses clients may use besides loopback ones (the Host header is checked, against DNS rebinding)")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sockplay [flags]\n\nEvery flag can also be set as an environment variable: -addr as %s, -labs-addr as %s, and so on.\n\n", envName("addr"), envName("labs-addr"))
 		fs.PrintDefaults()
@@ -78,6 +87,11 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
+	for _, h := range strings.Split(hosts, ",") {
+		if h = strings.TrimSpace(h); h != "" {
+			c.AllowedHosts = append(c.AllowedHosts, h)
+		}
+	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return c, fmt.Errorf("-log-level: %v", err)
 	}
@@ -91,6 +105,24 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, fmt.Errorf("-max-event-log-mb must be at least 1")
 	}
 	return c, nil
+}
+
+// accessFor decides who may use the server listening on addr: beyond
+// loopback a token is required (generated unless given), and a specific
+// address listened on is an allowed host.
+func accessFor(cfg Config, addr net.Addr) (web.Access, bool) {
+	a := web.Access{Token: cfg.Token, Hosts: append([]string(nil), cfg.AllowedHosts...)}
+	tcp, _ := addr.(*net.TCPAddr)
+	exposed := tcp == nil || !tcp.IP.IsLoopback()
+	if exposed && tcp != nil && !tcp.IP.IsUnspecified() {
+		a.Hosts = append(a.Hosts, tcp.IP.String())
+	}
+	if exposed && a.Token == "" {
+		var b [16]byte
+		_, _ = rand.Read(b[:])
+		a.Token = hex.EncodeToString(b[:])
+	}
+	return a, exposed
 }
 
 // Run starts sockplay and serves until ctx is done, then shuts down within
@@ -139,12 +171,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	access, exposed := accessFor(cfg, ln.Addr())
 	srv := &http.Server{
-		Handler:           web.New(web.Config{Sessions: mgr, Labs: labList, Logger: log.With("component", "web")}),
+		Handler:           web.New(web.Config{Sessions: mgr, Labs: labList, Logger: log.With("component", "web"), Access: access}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "sockplay listening on http://%s/\n", ln.Addr())
+	if access.Token == "" {
+		fmt.Fprintf(stdout, "sockplay listening on http://%s/\n", ln.Addr())
+	} else {
+		fmt.Fprintf(stdout, "sockplay listening on http://%s/?token=%s\n", ln.Addr(), access.Token)
+	}
+	if exposed {
+		log.Warn("listening beyond loopback: clients need the token, and may use only loopback names or the -allowed-hosts",
+			"allowed_hosts", access.Hosts)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -156,3 +156,83 @@ func TestRunListenError(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestAccessFor(t *testing.T) {
+	for _, tc := range []struct {
+		addr    string
+		token   string
+		exposed bool
+		host    string
+	}{
+		{"127.0.0.1:8080", "", false, ""},
+		{"[::1]:8080", "", false, ""},
+		{"127.0.0.1:8080", "given", false, ""},
+		{"0.0.0.0:8080", "", true, ""},
+		{"192.0.2.10:8080", "", true, "192.0.2.10"},
+		{"0.0.0.0:8080", "given", true, ""},
+	} {
+		a, exposed := accessFor(Config{Token: tc.token}, mustTCPAddr(t, tc.addr))
+		if exposed != tc.exposed {
+			t.Errorf("%s: exposed %v", tc.addr, exposed)
+		}
+		switch {
+		case tc.token != "" && a.Token != tc.token:
+			t.Errorf("%s: token %q, want the one given", tc.addr, a.Token)
+		case tc.token == "" && tc.exposed && len(a.Token) != 32:
+			t.Errorf("%s: exposed without a generated token (%q)", tc.addr, a.Token)
+		case tc.token == "" && !tc.exposed && a.Token != "":
+			t.Errorf("%s: loopback needs no token, got %q", tc.addr, a.Token)
+		}
+		if tc.host != "" && (len(a.Hosts) != 1 || a.Hosts[0] != tc.host) {
+			t.Errorf("%s: allowed hosts %v", tc.addr, a.Hosts)
+		}
+	}
+	a1, _ := accessFor(Config{}, mustTCPAddr(t, "0.0.0.0:1"))
+	a2, _ := accessFor(Config{}, mustTCPAddr(t, "0.0.0.0:1"))
+	if a1.Token == a2.Token {
+		t.Error("two generated tokens are the same")
+	}
+}
+
+func mustTCPAddr(t *testing.T, s string) net.Addr {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// TestRunWithToken: a token given on loopback is required, and printed in
+// the start URL.
+func TestRunWithToken(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false", "-log-level", "error"}, pw, io.Discard, env(map[string]string{"SOCKPLAY_TOKEN": "tok"}))
+		pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.Copy(io.Discard, pr)
+	m := regexp.MustCompile(`^sockplay listening on (http://127\.0\.0\.1:\d+)/\?token=tok\n$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("start line %q", line)
+	}
+	if resp, err := http.Get(m[1] + "/api/labs"); err != nil || resp.StatusCode != 401 {
+		t.Fatalf("without the token: %v %v", resp, err)
+	}
+	req, _ := http.NewRequest("GET", m[1]+"/api/labs", nil)
+	req.Header.Set("Authorization", "Bearer tok")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("with the token: %v %v", resp, err)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -34,6 +34,8 @@ type Config struct {
 	MaxMessage int64
 	// WriteTimeout bounds every write to a WebSocket.
 	WriteTimeout time.Duration
+	// Access says which hosts may be named and which token is needed.
+	Access Access
 }
 
 type handler struct {
@@ -86,7 +88,7 @@ func New(cfg Config) http.Handler {
 			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
 		})
 	})
-	return r
+	return cfg.Access.guard(r)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
