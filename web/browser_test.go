@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/sockplay/sockplay/sockets"
@@ -108,9 +110,19 @@ func (b *browser) waitFor(t testing.TB, what, js string) {
 func openPage(t testing.TB, e *testEnv) *browser {
 	t.Helper()
 	b := newBrowser(t)
-	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.do(t, "open the page", focusEmulation(), chromedp.Navigate(e.srv.URL+"/"))
 	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
 	return b
+}
+
+// focusEmulation makes a headless tab behave as the focused window: without
+// it, focus() need not move document.activeElement, and keyboard tests that
+// pass on one machine time out on another.
+func focusEmulation() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+		return err
+	})
 }
 
 // noErrors fails the test if the page logged an error or threw.
