@@ -1,6 +1,10 @@
 package sockets
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"sync/atomic"
+	"time"
+)
 
 // eventLog is a session's event log: append-only and numbered from 1. It
 // holds at most maxBytes of events in memory; past that the oldest leave
@@ -24,15 +28,34 @@ func newEventLog(maxBytes int64) *eventLog {
 
 func (l *eventLog) last() int64 { return l.first + int64(len(l.events)) - 1 }
 
+// encoding is an event's JSON, made once by whichever viewer needs it
+// first and shared by the copies of the event (they share the pointer).
+// Encoding lazily keeps it off the goroutine that produced the event
+// (an autorecv loop), and doing it once saves it for every other viewer.
+type encoding struct{ b atomic.Pointer[[]byte] }
+
+// JSON is the event encoded without reply: the bytes every viewer gets.
+func (ev Event) JSON() []byte {
+	if ev.enc != nil {
+		if b := ev.enc.b.Load(); b != nil {
+			return *b
+		}
+	}
+	ev.Reply = nil
+	b, _ := json.Marshal(ev) // an Event always encodes
+	if ev.enc != nil {
+		ev.enc.b.Store(&b)
+	}
+	return b
+}
+
 // add numbers ev, keeps it, and drops the oldest events past the limit
 // (never the newest one).
 func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
-	reply := ev.Reply
-	ev.Reply = nil
-	ev.JSON, _ = json.Marshal(ev) // an Event always encodes
-	ev.Reply = reply
-	ev.size = eventOverhead + int64(len(ev.JSON)) + int64(len(ev.Result.payload())) + int64(ev.Args.dataLen())
+	ev.enc = &encoding{}
+	// Its JSON, when made, is about as big again as its data in base64.
+	ev.size = eventOverhead + 3*int64(len(ev.Result.payload())) + 3*int64(ev.Args.dataLen())
 	l.total += ev.size
 	ev.cum = l.total
 	l.events = append(l.events, ev)
@@ -109,7 +132,7 @@ func (s *Session) Attach(since int64) *Viewer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.viewers[v] = struct{}{}
-	s.lastActive = timeNow()
+	s.lastActive = time.Now()
 	s.startStatsLocked()
 	return v
 }
@@ -129,7 +152,7 @@ func (v *Viewer) Detach() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.viewers, v)
-	s.lastActive = timeNow()
+	s.lastActive = time.Now()
 	s.consumedLocked(v.cursor)
 }
 

@@ -86,14 +86,12 @@ func (s *Session) getaddrinfo(ctx context.Context, a Args) (*Result, error) {
 		return nil, ferr
 	}
 	types := []int{unix.SOCK_STREAM, unix.SOCK_DGRAM, unix.SOCK_RAW}
-	switch a.Type {
-	case "":
-	case "stream", "SOCK_STREAM":
-		types = []int{unix.SOCK_STREAM}
-	case "dgram", "SOCK_DGRAM":
-		types = []int{unix.SOCK_DGRAM}
-	default:
-		return nil, errValue("type must be stream or dgram, not %q", a.Type)
+	if a.Type != "" {
+		t, terr := typeArg(a.Type)
+		if terr != nil {
+			return nil, terr
+		}
+		types = []int{t}
 	}
 	ips, gerr := s.lookupAll(ctx, family, a.Host)
 	if gerr != nil {
@@ -176,6 +174,17 @@ func portArg(raw json.RawMessage) (int, *Error) {
 		return 0, gaiError(-8, "Servname not supported for ai_socktype")
 	}
 	return n, nil
+}
+
+// typeArg reads a socket type name; "" is SOCK_STREAM.
+func typeArg(t string) (int, *Error) {
+	switch t {
+	case "", "stream", "SOCK_STREAM":
+		return unix.SOCK_STREAM, nil
+	case "dgram", "SOCK_DGRAM":
+		return unix.SOCK_DGRAM, nil
+	}
+	return 0, errValue("type must be stream or dgram, not %q", t)
 }
 
 // familyArg reads a family name; with any=true, "" means AF_UNSPEC.

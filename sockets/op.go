@@ -260,9 +260,7 @@ type Event struct {
 	size int64 // its share of the log's memory
 	cum  int64 // the log's total size up to and including it
 
-	// JSON is the event encoded once, without reply, when it entered the
-	// log: every viewer and every reload sends these same bytes.
-	JSON []byte `json:"-"`
+	enc *encoding // its JSON, once made (see JSON)
 }
 
 // Origin identifies who submitted an op, so the answer can carry their id.

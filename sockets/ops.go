@@ -260,13 +260,9 @@ func (s *Session) newSocketOp(c *call) (*Result, error) {
 	if ferr != nil {
 		return nil, ferr
 	}
-	stype := unix.SOCK_STREAM
-	switch a.Type {
-	case "", "stream", "SOCK_STREAM":
-	case "dgram", "SOCK_DGRAM":
-		stype = unix.SOCK_DGRAM
-	default:
-		return nil, errValue("type must be stream or dgram, not %q", a.Type)
+	stype, terr := typeArg(a.Type)
+	if terr != nil {
+		return nil, terr
 	}
 	var dir string
 	if family == unix.AF_UNIX {

@@ -113,8 +113,6 @@ func newSession(id string, cfg Config) *Session {
 	}
 }
 
-var timeNow = time.Now
-
 // ID is the session's id, as used in URLs.
 func (s *Session) ID() string { return s.id }
 
@@ -289,10 +287,7 @@ func (s *Session) Submit(op Op, from Origin) <-chan Event {
 func (s *Session) append(ev Event, stateChanged bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ev.T = s.now()
-	if ev.T < ev.Start {
-		ev.T = ev.Start
-	}
+	ev.T = max(s.now(), ev.Start)
 	ev = s.log.add(ev)
 	if ev.Call != 0 {
 		delete(s.pending, ev.Call)

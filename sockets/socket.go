@@ -423,12 +423,6 @@ func (s *Socket) fmtAddr(sa unix.Sockaddr) string {
 	return formatSockaddr(sa)
 }
 
-func (s *Socket) setState(state string) {
-	s.mu.Lock()
-	s.state = state
-	s.mu.Unlock()
-}
-
 func formatSockaddr(sa unix.Sockaddr) string {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:

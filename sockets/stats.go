@@ -139,5 +139,8 @@ func (s *Session) logStats(k *Socket) {
 	k.stats = &st
 	k.mu.Unlock()
 	now := s.now()
-	s.append(Event{Start: now, Sock: k.id, Op: "stats", Auto: true, OK: true, Result: &Result{Stats: &st}}, true)
+	// Not a state change: the event carries the stats, and a snapshot
+	// reads them afresh anyway. Counting it would make every viewer
+	// rebuild a snapshot ten times a second per socket.
+	s.append(Event{Start: now, Sock: k.id, Op: "stats", Auto: true, OK: true, Result: &Result{Stats: &st}}, false)
 }

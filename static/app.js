@@ -42,21 +42,13 @@ function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   ws = new WebSocket(`${proto}//${location.host}/api/sessions/${sessionId}/ws?since=${lastSeq}&batch=1`);
   ws.onopen = () => {
-    if (window.sockplayPerf) window.sockplayPerf.openAt = performance.now();
     setConn("live", "live");
     retryMs = 500;
   };
   ws.onmessage = (m) => {
-    const t0 = performance.now();
     const msg = JSON.parse(m.data);
-    const t1 = performance.now();
     if (Array.isArray(msg)) onEvents(msg);
     else onMessage(msg);
-    const p = window.sockplayPerf;
-    if (p) {
-      p.parseMs = (p.parseMs || 0) + t1 - t0;
-      p.handleMs = (p.handleMs || 0) + performance.now() - t1;
-    }
   };
   ws.onclose = () => {
     for (const w of waiting.values()) w.reject(new Error("connection lost"));
@@ -147,14 +139,15 @@ function onEvents(evs) {
     fresh.push(ev);
   }
   if (fresh.length) {
-    const perf = window.sockplayPerf;
-    if (!perf.firstAt) perf.firstAt = performance.now();
-    perf.lastAt = performance.now();
+    lastEventAt = performance.now();
     log.push(fresh);
     scheduleState();
     views.refresh();
   }
 }
+
+// When the last event came: heavy views wait for a quiet moment.
+let lastEventAt = 0;
 
 // The newest kernel stats per socket, applied once a frame.
 const latestStats = new Map();
@@ -192,12 +185,8 @@ function scheduleState() {
   if (stateScheduled) return;
   stateScheduled = true;
   requestAnimationFrame(() => {
-    const t0 = performance.now();
     stateScheduled = false;
     drawState();
-    const p = window.sockplayPerf;
-    p.stateMs = (p.stateMs || 0) + performance.now() - t0;
-    p.states = (p.states || 0) + 1;
   });
 }
 
@@ -344,7 +333,7 @@ const views = initViews({
   now: () => performance.now() * 1000 - serverOffset,
   current: () => currentSock,
   onFocus: (seq) => log.select(seq),
-  lastEvent: () => window.sockplayPerf.lastAt || 0,
+  lastEvent: () => lastEventAt,
 });
 initLessons({ sessionId, flash });
 initUI({ current: () => (cards.get(currentSock) || [...cards.values()].filter((c) => !c.root.classList.contains("closed")).pop() || {}).root, flash });

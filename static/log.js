@@ -92,7 +92,8 @@ export function createLog({ onSelect }) {
   let selected = 0;
   const socks = new Set();
   const ops = new Set();
-  const perf = (window.sockplayPerf = { events: 0, renderedAt: 0, frames: 0 });
+  // Read by the browser benchmark: how many events the log holds.
+  const perf = (window.sockplayPerf = { events: 0 });
 
   function filter() {
     const sock = f.sock.value;
@@ -153,7 +154,6 @@ export function createLog({ onSelect }) {
   }
 
   function frame() {
-    const t0 = performance.now();
     scheduled = false;
     const arrived = incoming.length > 0;
     if (incoming.length) {
@@ -186,9 +186,6 @@ export function createLog({ onSelect }) {
     } else {
       schedule(); // skipped: draw on a later frame, at the latest when it is quiet
     }
-    perf.renderedAt = performance.now();
-    perf.frames++;
-    perf.frameMs = (perf.frameMs || 0) + perf.renderedAt - t0;
   }
 
   function atBottom() {
@@ -247,8 +244,8 @@ export function createLog({ onSelect }) {
 
   // select shows one event: it is highlighted and scrolled into view (which
   // stops following), and the detail pane shows it whole.
-  function select(seq) {
-    if (seq === selected) return;
+  function select(seq, force = false) {
+    if (seq === selected && !force) return; // hovering the same segment again
     selected = seq;
     const ev = findSeq(seq);
     const at = bsearch(view, (i) => events[i].seq >= seq);
@@ -276,10 +273,7 @@ export function createLog({ onSelect }) {
   });
   rows.addEventListener("click", (e) => {
     const r = e.target.closest(".ev");
-    if (r) {
-      selected = 0; // a click always shows the detail, even of the same row
-      select(Number(r.dataset.seq));
-    }
+    if (r) select(Number(r.dataset.seq), true); // a click always shows the detail
   });
   for (const k of ["sock", "op", "errors", "stats"]) f[k].addEventListener("change", refilter);
   let searchTimer = 0;

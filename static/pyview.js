@@ -3,10 +3,13 @@
 
 import { pyBytes, fromB64 } from "./bytes.js";
 
-// pyAddr writes an address as Python takes it: ('host', port) or a path.
+// pyAddr writes an address as Python does: ('host', port), ('::1', port,
+// 0, 0) for IPv6 (as Python prints it; it takes that form too), or a path.
 export function pyAddr(a) {
-  const m = /^\[?(.*?)\]?:(\d+)$/.exec(a || "");
-  if (m) return `('${m[1]}', ${m[2]})`;
+  const v6 = /^\[(.*)\]:(\d+)$/.exec(a || "");
+  if (v6) return `('${v6[1]}', ${v6[2]}, 0, 0)`;
+  const v4 = /^(.*):(\d+)$/.exec(a || "");
+  if (v4) return `('${v4[1]}', ${v4[2]})`;
   return `'${a || ""}'`;
 }
 
@@ -149,16 +152,6 @@ export function statsText(st) {
   return parts.join(" · ");
 }
 
-// pyTuple writes an address as Python prints it: ('h', p), ('h', p, 0, 0)
-// for IPv6, 'path' for AF_UNIX.
-export function pyTuple(a) {
-  const m = /^\[(.*)\]:(\d+)$/.exec(a || "");
-  if (m) return `('${m[1]}', ${m[2]}, 0, 0)`;
-  const v4 = /^(.*):(\d+)$/.exec(a || "");
-  if (v4) return `('${v4[1]}', ${v4[2]})`;
-  return `'${a || ""}'`;
-}
-
 // pyCall is the op as typed at Python's prompt, on the socket's variable.
 export function pyCall(ev) {
   const a = ev.args || {};
@@ -184,17 +177,17 @@ export function pyRepr(ev) {
     case "recvall":
       return pyBytes(fromB64(r.b64));
     case "recvfrom":
-      return `(${pyBytes(fromB64(r.b64))}, ${r.addr === undefined ? "None" : pyTuple(r.addr)})`;
+      return `(${pyBytes(fromB64(r.b64))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
     case "send":
     case "sendto":
     case "sendchunks":
       return String(r.n);
     case "accept":
-      return `(<socket ${r.sock}>, ${pyTuple(r.peer)})`;
+      return `(<socket ${r.sock}>, ${pyAddr(r.peer)})`;
     case "getsockname":
-      return pyTuple(r.local);
+      return pyAddr(r.local);
     case "getpeername":
-      return pyTuple(r.peer);
+      return pyAddr(r.peer);
     case "getsockopt":
       return typeof r.value === "object" ? `(${r.value.onoff}, ${r.value.linger})` : String(r.value);
     case "gettimeout":
@@ -202,7 +195,7 @@ export function pyRepr(ev) {
     case "gethostbyname":
       return `'${r.addr}'`;
     case "getaddrinfo":
-      return "[" + (r.addrinfo || []).map((x) => `(<AddressFamily.${FAMILIES[x.family]}>, <SocketKind.${TYPES[x.type] || "SOCK_RAW"}>, ${x.proto}, '', ${pyTuple(x.addr)})`).join(", ") + "]";
+      return "[" + (r.addrinfo || []).map((x) => `(<AddressFamily.${FAMILIES[x.family]}>, <SocketKind.${TYPES[x.type] || "SOCK_RAW"}>, ${x.proto}, '', ${pyAddr(x.addr)})`).join(", ") + "]";
     case "socket":
     case "stats":
       return "";

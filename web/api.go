@@ -212,26 +212,15 @@ func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// exportNDJSON downloads the session's event log, one event a line.
+// exportNDJSON downloads the session's event log: the events stream from
+// the start, as a file.
 func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
+	id := chi.URLParam(r, "id")
+	if _, ok := h.cfg.Sessions.Get(id); ok {
+		w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+id+`.ndjson"`)
 	}
-	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.ndjson"`)
-	bw := bufio.NewWriter(w)
-	enc := json.NewEncoder(bw)
-	evs := s.EventsAfter(0, 0)
-	if len(evs) > 0 && evs[0].Seq > 1 {
-		_ = enc.Encode(controlMsg{Type: "gap", From: 1, To: evs[0].Seq - 1})
-	}
-	for _, ev := range evs {
-		if err := writeLine(bw, ev); err != nil {
-			return
-		}
-	}
-	_ = bw.Flush()
+	r.URL.RawQuery = ""
+	h.events(w, r)
 }
 
 // writeLine writes one event as an NDJSON line, from its cached encoding.

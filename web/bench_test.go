@@ -76,12 +76,12 @@ func BenchmarkWebSocketEvents(b *testing.B) {
 			defer c.CloseNow()
 			c.SetReadLimit(1 << 24)
 			src := bulkSource(b)
-			id := must(b, s, sockets.Op{Op: "socket"}).Result.Sock
-			must(b, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src}})
+			id := mustDo(b, s, sockets.Op{Op: "socket"}).Result.Sock
+			mustDo(b, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src}})
 
 			b.ResetTimer()
 			start := time.Now()
-			must(b, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &bufsize}})
+			mustDo(b, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &bufsize}})
 			var events, total int
 			var crc, want uint32
 			for events < b.N {
@@ -125,13 +125,4 @@ func patternCRC(crc uint32, offset, n int) uint32 {
 		n -= k
 	}
 	return crc
-}
-
-func must(b *testing.B, s *sockets.Session, op sockets.Op) sockets.Event {
-	b.Helper()
-	ev, err := s.Do(context.Background(), op)
-	if err != nil || !ev.OK {
-		b.Fatalf("%s: %v %v", op.Op, err, ev.Error)
-	}
-	return ev
 }

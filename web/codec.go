@@ -118,22 +118,16 @@ type apiError struct {
 }
 
 // encodeEvent renders ev for one client: only the client that submitted
-// the op sees "reply". The log encoded the event once; the reply, when
-// there is one for this client, is spliced in after the opening brace.
+// the op sees "reply". The event is encoded once for all viewers; the
+// reply, when there is one for this client, is spliced in after the brace.
 func encodeEvent(ev sockets.Event, conn uint64) ([]byte, error) {
-	mine := ev.Origin == conn && conn != 0 && len(ev.Reply) > 0
-	if len(ev.JSON) == 0 {
-		if !mine {
-			ev.Reply = nil
-		}
-		return json.Marshal(ev)
+	b := ev.JSON()
+	if ev.Origin != conn || conn == 0 || len(ev.Reply) == 0 {
+		return b, nil
 	}
-	if !mine {
-		return ev.JSON, nil
-	}
-	out := make([]byte, 0, len(ev.JSON)+len(ev.Reply)+10)
+	out := make([]byte, 0, len(b)+len(ev.Reply)+10)
 	out = append(out, `{"reply":`...)
 	out = append(out, ev.Reply...)
 	out = append(out, ',')
-	return append(out, ev.JSON[1:]...), nil
+	return append(out, b[1:]...), nil
 }

@@ -95,8 +95,6 @@ func BenchmarkBrowserLog(b *testing.B) {
 		br.do(b, "open the big session", chromedp.Navigate(srv.URL+"/s/"+big.ID()))
 		br.waitFor(b, "every event in the log", `window.sockplayPerf && window.sockplayPerf.events >= `+itoa(total)+` && document.querySelectorAll("#log-body .ev").length > 0`)
 		renders = append(renders, float64(time.Since(start).Milliseconds()))
-		phases, _ := chromedp.Run(br.ctx, chromedp.Evaluate[map[string]float64](`(() => { const p = window.sockplayPerf; return {open: p.openAt, first: p.firstAt, last: p.lastAt, rendered: p.renderedAt, frames: p.frames, parse: p.parseMs, handle: p.handleMs, frame: p.frameMs, state: p.stateMs, states: p.states}; })()`))
-		b.Logf("page phases (ms since navigation): %v", phases)
 
 		// A live stream of 10,000 events a second into a fresh session.
 		live, _ := m.Create()
