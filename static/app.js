@@ -9,6 +9,7 @@ import { initLessons } from "./lessons.js";
 import { createLog, bytesOf } from "./log.js";
 import { initUI } from "./ui.js";
 import { initViews, showData } from "./views.js";
+import { decodeBatch } from "./wire.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
@@ -40,12 +41,17 @@ function setConn(text, cls) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/api/sessions/${sessionId}/ws?since=${lastSeq}&batch=1`);
+  ws = new WebSocket(`${proto}//${location.host}/api/sessions/${sessionId}/ws?since=${lastSeq}&format=bin`);
+  ws.binaryType = "arraybuffer";
   ws.onopen = () => {
     setConn("live", "live");
     retryMs = 500;
   };
   ws.onmessage = (m) => {
+    if (typeof m.data !== "string") {
+      onEvents(decodeBatch(m.data));
+      return;
+    }
     const msg = JSON.parse(m.data);
     if (Array.isArray(msg)) onEvents(msg);
     else onMessage(msg);

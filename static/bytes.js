@@ -80,6 +80,13 @@ export function hexBytes(b) {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 }
 
+// resultBytes is what a recv got: result.bytes when the event came in a
+// binary batch, result.b64 decoded when it came as JSON.
+export function resultBytes(r) {
+  if (!r) return new Uint8Array(0);
+  return r.bytes || fromB64(r.b64);
+}
+
 export function fromB64(s) {
   if (!s) return new Uint8Array(0);
   const bin = atob(s);

@@ -3,7 +3,7 @@
 // once per animation frame, so 100,000 events load in a moment and 10,000
 // a second stream in without a long task.
 
-import { pyBytes, hexBytes, fromB64 } from "./bytes.js";
+import { pyBytes, hexBytes, fromB64, resultBytes } from "./bytes.js";
 import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
 import { el } from "./cards.js";
 
@@ -16,7 +16,7 @@ const BUSY_DRAW = 400; // ms between draws while events keep coming
 // bytesOf is what a row shows in its data column: received or sent bytes.
 export function bytesOf(ev) {
   const r = ev.result || {};
-  if ((ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") && ev.ok) return fromB64(r.b64);
+  if ((ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") && ev.ok) return resultBytes(r);
   if (!ev.args || !ev.args.data) return null;
   const unit = fromB64(ev.args.data.b64);
   const n = ev.args.data.repeat;

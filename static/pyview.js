@@ -1,7 +1,7 @@
 // The Python view of events: each op as the call that makes it, and its
 // result as Python would give it.
 
-import { pyBytes, fromB64 } from "./bytes.js";
+import { pyBytes, fromB64, resultBytes } from "./bytes.js";
 
 // pyAddr writes an address as Python does: ('host', port), ('::1', port,
 // 0, 0) for IPv6 (as Python prints it; it takes that form too), or a path.
@@ -175,9 +175,9 @@ export function pyRepr(ev) {
   switch (ev.op) {
     case "recv":
     case "recvall":
-      return pyBytes(fromB64(r.b64));
+      return pyBytes(resultBytes(r));
     case "recvfrom":
-      return `(${pyBytes(fromB64(r.b64))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
+      return `(${pyBytes(resultBytes(r))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
     case "send":
     case "sendto":
     case "sendchunks":

@@ -17,7 +17,7 @@
 // its zoom and scroll position per container across calls, so the page can
 // call renderRuler again on every new event.
 
-import { fromB64 } from "./bytes.js";
+import { fromB64, resultBytes } from "./bytes.js";
 
 const SEND_OPS = new Set(["send", "sendall", "sendto"]);
 const RECV_OPS = new Set(["recv", "recvfrom"]);
@@ -484,7 +484,7 @@ function bytesOf(st, seq) {
     b = new Uint8Array(unit.length ? n : 0);
     for (let i = 0; i < b.length; i += unit.length) b.set(unit.subarray(0, b.length - i), i);
   } else {
-    b = fromB64(ev.result && ev.result.b64);
+    b = resultBytes(ev.result);
   }
   if (st.decoded.size > 500) st.decoded.clear();
   st.decoded.set(seq, b);

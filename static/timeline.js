@@ -214,12 +214,13 @@ function duration(us) {
   return `${Math.round(us)} µs`;
 }
 
-// preview shows the first bytes of a b64 string without decoding all of it
-// (16 b64 characters are 12 bytes).
-function preview(b64, more) {
-  if (!b64) return "b''";
-  const b = fromB64(b64.slice(0, 16));
-  return pyBytes(b) + (b64.length > 16 || more ? "…" : "");
+// preview shows the first 12 bytes of data without decoding all of it:
+// data is a b64 string (16 characters are 12 bytes) or bytes.
+function preview(data, more) {
+  if (!data || !data.length) return "b''";
+  const b = typeof data === "string" ? fromB64(data.slice(0, 16)) : data.subarray(0, 12);
+  const cut = typeof data === "string" ? data.length > 16 : data.length > 12;
+  return pyBytes(b) + (cut || more ? "…" : "");
 }
 
 function kindOf(ev) {
@@ -249,7 +250,7 @@ function label(ev) {
     case "recvall":
       if (r.eof && !r.n) return `${auto}${ev.op} → b'' EOF`;
       if (r.truncated) return `${auto}${ev.op} ${fmt(r.n)} of ${fmt(r.size)} TRUNCATED`;
-      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(r.b64)}`;
+      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(r.bytes || r.b64)}`;
     case "socket":
     case "accept":
       return `${auto}${ev.op} → ${r.sock || ""}`;

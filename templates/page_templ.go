@@ -355,7 +355,7 @@ func Session(id string, labs []Lab) templ.Component {
 }
 
 // modules are the page's ES modules, preloaded together.
-var modules = []string{"app.js", "bytes.js", "pyview.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js"}
+var modules = []string{"app.js", "bytes.js", "pyview.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js", "wire.js"}
 
 // requestTemplate fills the send box with a protocol's first words, with
 // escapes as the send box reads them.

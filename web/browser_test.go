@@ -176,7 +176,7 @@ func hasRow(data string) string {
 // hasEvent is JS that is true when the log holds a recv that got these
 // bytes, whether or not its row is in view.
 func hasEvent(data string) string {
-	return fmt.Sprintf(`window.sockplayLog.events.some(e => e.op === "recv" && e.ok && atob(e.result.b64) === %q)`, data)
+	return fmt.Sprintf(`window.sockplayLog.events.some(e => e.op === "recv" && e.ok && (e.result.bytes ? String.fromCharCode(...e.result.bytes) : atob(e.result.b64 || "")) === %q)`, data)
 }
 
 // TestBrowserEchoSession drives the page as a person would: one click for

@@ -325,8 +325,8 @@ func TestWebSocketOps(t *testing.T) {
 	}
 }
 
-// TestWebSocketBatch: with ?batch=1 events come as arrays, in seq order,
-// every one of them.
+// TestWebSocketBatch: with ?batch=1 events come as arrays, with
+// ?format=bin as binary batches; either way in seq order, every one of them.
 func TestWebSocketBatch(t *testing.T) {
 	e := newEnv(t)
 	id := e.newSession(t)
@@ -334,38 +334,42 @@ func TestWebSocketBatch(t *testing.T) {
 		e.ok(t, id, `{"op":"socket"}`)
 		e.ok(t, id, `{"op":"close","sock":"s`+itoa(int64(i+1))+`"}`)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?batch=1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
-	next := int64(1)
-	arrays := 0
-	for next <= 1200 {
-		_, b, err := c.Read(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b[0] != '[' {
-			continue // hello, state
-		}
-		arrays++
-		var evs []sockets.Event
-		if err := json.Unmarshal(b, &evs); err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			if ev.Seq != next {
-				t.Fatalf("seq %d, want %d", ev.Seq, next)
+	for _, q := range []string{"?batch=1", "?format=bin"} {
+		t.Run(q, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			next++
-		}
-	}
-	if arrays > 10 {
-		t.Errorf("1200 events came in %d messages; batches should hold up to 256", arrays)
+			defer c.CloseNow()
+			c.SetReadLimit(16 << 20)
+			next := int64(1)
+			batches := 0
+			for next <= 1200 {
+				typ, b, err := c.Read(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if typ == websocket.MessageText && b[0] != '[' {
+					continue // hello, state
+				}
+				batches++
+				msgs, err := decodeMessage(typ, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs {
+					if seq := int64(m["seq"].(float64)); seq != next {
+						t.Fatalf("seq %d, want %d", seq, next)
+					}
+					next++
+				}
+			}
+			if batches > 10 {
+				t.Errorf("1200 events came in %d messages; batches should hold up to 256", batches)
+			}
+		})
 	}
 }
 
@@ -382,40 +386,44 @@ func TestWebSocketBatchBudget(t *testing.T) {
 		e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"b64":"`+big+`"}}`)
 	}
 	last := int64(10)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?batch=1", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(64 << 20)
-	next, arrays := int64(1), 0
-	for next <= last {
-		_, b, err := c.Read(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b[0] != '[' {
-			continue
-		}
-		arrays++
-		if len(b) > batchBytes+500_000 {
-			t.Fatalf("a message of %d bytes: over the budget by more than one event", len(b))
-		}
-		var evs []sockets.Event
-		if err := json.Unmarshal(b, &evs); err != nil {
-			t.Fatal(err)
-		}
-		for _, ev := range evs {
-			if ev.Seq != next {
-				t.Fatalf("seq %d, want %d", ev.Seq, next)
+	for _, q := range []string{"?batch=1", "?format=bin"} {
+		t.Run(q, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
+			if err != nil {
+				t.Fatal(err)
 			}
-			next++
-		}
-	}
-	if arrays < 3 {
-		t.Fatalf("%d messages for 3.2 MB of events", arrays)
+			defer c.CloseNow()
+			c.SetReadLimit(64 << 20)
+			next, batches := int64(1), 0
+			for next <= last {
+				typ, b, err := c.Read(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if typ == websocket.MessageText && b[0] != '[' {
+					continue
+				}
+				batches++
+				if len(b) > batchBytes+500_000 {
+					t.Fatalf("a message of %d bytes: over the budget by more than one event", len(b))
+				}
+				msgs, err := decodeMessage(typ, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs {
+					if seq := int64(m["seq"].(float64)); seq != next {
+						t.Fatalf("seq %d, want %d", seq, next)
+					}
+					next++
+				}
+			}
+			if batches < 3 {
+				t.Fatalf("%d messages for 3.2 MB of events", batches)
+			}
+		})
 	}
 }
 
@@ -425,7 +433,7 @@ func TestWebSocketBatchBudget(t *testing.T) {
 func TestSessionEndSendsEverything(t *testing.T) {
 	e := newEnv(t)
 	for round := 0; round < 30; round++ {
-		q := []string{"", "&batch=1"}[round%2]
+		q := []string{"", "&batch=1", "&format=bin"}[round%3]
 		id := e.newSession(t)
 		s, _ := e.mgr.Get(id)
 		e.ok(t, id, `{"op":"socket","type":"dgram"}`)
@@ -445,17 +453,13 @@ func TestSessionEndSendsEverything(t *testing.T) {
 		e.mgr.End(id) // ends the 10 pending recvs: 10 more events
 		var last int64
 		for {
-			_, b, err := c.Read(ctx)
+			typ, b, err := c.Read(ctx)
 			if err != nil {
 				t.Fatalf("round %d%s: the connection ended (%v) before \"ended\", after seq %d", round, q, err, last)
 			}
-			var msgs []map[string]any
-			if b[0] == '[' {
-				json.Unmarshal(b, &msgs)
-			} else {
-				var one map[string]any
-				json.Unmarshal(b, &one)
-				msgs = append(msgs, one)
+			msgs, err := decodeMessage(typ, b)
+			if err != nil {
+				t.Fatal(err)
 			}
 			done := false
 			for _, m := range msgs {

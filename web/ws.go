@@ -39,7 +39,13 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	// ?batch=1: events go as JSON arrays, up to a batch a message; a page
 	// loading 100,000 events would otherwise pay for 100,000 messages.
-	batched := r.URL.Query().Get("batch") == "1"
+	// ?format=bin: batches go as binary messages (see wire.go), control
+	// messages stay JSON text.
+	binaryFrames, batched, ferr := wireFormat(r)
+	if ferr != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", ferr.Error())
+		return
+	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		h.log.Info("websocket accept failed", "err", err)
@@ -58,17 +64,17 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	direct := make(chan controlMsg, 32)
 	go h.readOps(ctx, cancel, c, s, conn, direct, log)
 
-	write := func(b []byte) error {
+	write := func(typ websocket.MessageType, b []byte) error {
 		wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
 		defer wcancel()
-		return c.Write(wctx, websocket.MessageText, b)
+		return c.Write(wctx, typ, b)
 	}
 	writeMsg := func(m controlMsg) error {
 		b, err := json.Marshal(m)
 		if err != nil {
 			return err
 		}
-		return write(b)
+		return write(websocket.MessageText, b)
 	}
 	if err := writeMsg(controlMsg{Type: "hello", Session: s.ID(), Since: &since}); err != nil {
 		return
@@ -95,28 +101,20 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		}
 		more := len(evs) == n
 		if batched && len(evs) > 0 {
-			// An array stops near batchBytes (with at least one event):
-			// a message must stay writable within WriteTimeout even to a
+			// A batch stops near batchBytes (with at least one event): a
+			// message must stay writable within WriteTimeout even to a
 			// slow client, or it would time out at the same place forever.
-			buf = append(buf[:0], '[')
-			sent := 0
-			for _, ev := range evs {
-				b, err := encodeEvent(ev, conn)
-				if err != nil {
-					log.Error("encoding event", "err", err)
-					return
-				}
-				if sent > 0 {
-					if len(buf)+len(b) > batchBytes {
-						break
-					}
-					buf = append(buf, ',')
-				}
-				buf = append(buf, b...)
-				sent++
+			var sent int
+			buf, sent, err = appendBatch(buf[:0], evs, conn, binaryFrames)
+			if err != nil {
+				log.Error("encoding event", "err", err)
+				return
 			}
-			buf = append(buf, ']')
-			if err := write(buf); err != nil {
+			typ := websocket.MessageText
+			if binaryFrames {
+				typ = websocket.MessageBinary
+			}
+			if err := write(typ, buf); err != nil {
 				return
 			}
 			cursor = evs[sent-1].Seq
@@ -134,7 +132,7 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 				log.Error("encoding event", "err", err)
 				return
 			}
-			if err := write(b); err != nil {
+			if err := write(websocket.MessageText, b); err != nil {
 				return
 			}
 			cursor = ev.Seq
@@ -206,4 +204,62 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 		}
 		s.Submit(op.Op, sockets.Origin{Conn: conn, Reply: op.ID})
 	}
+}
+
+// wireFormat reads how the client wants its events: one JSON text message
+// each (the default), JSON arrays (?batch=1), or binary batches
+// (?format=bin, which batches too).
+func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
+	q := r.URL.Query()
+	switch q.Get("format") {
+	case "", "json":
+	case "bin":
+		return true, true, nil
+	default:
+		return false, false, errors.New(`format must be "json" or "bin"`)
+	}
+	switch q.Get("batch") {
+	case "", "0":
+		return false, false, nil
+	case "1":
+		return false, true, nil
+	}
+	return false, false, errors.New(`batch must be 0 or 1`)
+}
+
+// appendBatch appends to buf as many of evs as fit in about batchBytes (at
+// least one), as a JSON array or a binary batch, and says how many.
+func appendBatch(buf []byte, evs []sockets.Event, conn uint64, binaryFrames bool) ([]byte, int, error) {
+	if binaryFrames {
+		buf = append(buf, wireVersion)
+	} else {
+		buf = append(buf, '[')
+	}
+	sent := 0
+	for _, ev := range evs {
+		before := len(buf)
+		var err error
+		if binaryFrames {
+			buf, err = appendWireEvent(buf, ev, conn)
+		} else {
+			var b []byte
+			b, err = encodeEvent(ev, conn)
+			if sent > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, b...)
+		}
+		if err != nil {
+			return buf, sent, err
+		}
+		if sent > 0 && len(buf) > batchBytes {
+			buf = buf[:before] // it goes first in the next message
+			break
+		}
+		sent++
+	}
+	if !binaryFrames {
+		buf = append(buf, ']')
+	}
+	return buf, sent, nil
 }

@@ -1,0 +1,424 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/sockplay/sockplay/sockets"
+)
+
+// wireRecord is one decoded record of a binary batch: JSON for a record 1,
+// the fields for a record 2 (Data aliases the message).
+type wireRecord struct {
+	JSON                        []byte
+	Seq, T, Start, Call, Parent int64
+	Auto                        bool
+	Sock                        string
+	Bufsize                     int
+	Data                        []byte
+}
+
+// readWireBatch decodes a binary batch as a client does, calling fn for each
+// record in order.
+func readWireBatch(b []byte, fn func(r *wireRecord) error) error {
+	if len(b) == 0 || b[0] != wireVersion {
+		return errors.New("not a version 1 binary batch")
+	}
+	p := 1
+	uv := func() (int64, error) {
+		x, n := binary.Uvarint(b[p:])
+		if n <= 0 {
+			return 0, fmt.Errorf("bad varint at byte %d", p)
+		}
+		p += n
+		return int64(x), nil
+	}
+	take := func(n int64) ([]byte, error) {
+		if n < 0 || int64(len(b)-p) < n {
+			return nil, fmt.Errorf("record runs past the message at byte %d", p)
+		}
+		out := b[p : p+int(n)]
+		p += int(n)
+		return out, nil
+	}
+	var r wireRecord
+	for p < len(b) {
+		kind := b[p]
+		p++
+		r = wireRecord{}
+		switch kind {
+		case recJSON:
+			n, err := uv()
+			if err == nil {
+				r.JSON, err = take(n)
+			}
+			if err != nil {
+				return err
+			}
+		case recRecv:
+			var f [5]int64
+			for i := range f {
+				v, err := uv()
+				if err != nil {
+					return err
+				}
+				f[i] = v
+			}
+			r.Seq, r.T, r.Start, r.Call, r.Parent = f[0], f[1], f[1]-f[2], f[3], f[4]
+			flags, err := take(1)
+			if err != nil {
+				return err
+			}
+			r.Auto = flags[0]&1 != 0
+			n, err := uv()
+			if err != nil {
+				return err
+			}
+			sock, err := take(n)
+			if err != nil {
+				return err
+			}
+			r.Sock = string(sock)
+			bufsize, err := uv()
+			if err != nil {
+				return err
+			}
+			r.Bufsize = int(bufsize)
+			if n, err = uv(); err == nil {
+				r.Data, err = take(n)
+			}
+			if err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("unknown record kind %d at byte %d", kind, p-1)
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// asJSONObject turns a record into the object the JSON form would have
+// given, for comparison.
+func (r *wireRecord) asJSONObject() (map[string]any, error) {
+	var m map[string]any
+	if r.JSON != nil {
+		err := json.Unmarshal(r.JSON, &m)
+		return m, err
+	}
+	m = map[string]any{"seq": float64(r.Seq), "t": float64(r.T), "start": float64(r.Start), "sock": r.Sock,
+		"op": "recv", "args": map[string]any{"bufsize": float64(r.Bufsize)}, "ok": true,
+		"result": map[string]any{"n": float64(len(r.Data)), "b64": base64.StdEncoding.EncodeToString(r.Data)}}
+	if r.Call != 0 {
+		m["call"] = float64(r.Call)
+	}
+	if r.Parent != 0 {
+		m["parent"] = float64(r.Parent)
+	}
+	if r.Auto {
+		m["auto"] = true
+	}
+	if r.Sock == "" {
+		delete(m, "sock")
+	}
+	return m, nil
+}
+
+// decodeMessage decodes any message the WebSocket sends, in any format,
+// into the objects the JSON form has.
+func decodeMessage(typ websocket.MessageType, b []byte) ([]map[string]any, error) {
+	var msgs []map[string]any
+	switch {
+	case typ == websocket.MessageBinary:
+		err := readWireBatch(b, func(r *wireRecord) error {
+			m, err := r.asJSONObject()
+			msgs = append(msgs, m)
+			return err
+		})
+		return msgs, err
+	case len(b) > 0 && b[0] == '[':
+		err := json.Unmarshal(b, &msgs)
+		return msgs, err
+	}
+	var one map[string]any
+	err := json.Unmarshal(b, &one)
+	return append(msgs, one), err
+}
+
+func plainRecv() sockets.Event {
+	four := 4
+	n := 4
+	return sockets.Event{Seq: 17, T: 1523040, Start: 1523000, Call: 9, Sock: "s1", Op: "recv",
+		Args: &sockets.Args{Bufsize: &four}, OK: true, Result: &sockets.Result{N: &n, B64: []byte("hell")}}
+}
+
+// TestWireMatchesJSON: every kind of event, encoded in a binary batch and
+// decoded, is the object the JSON form gives, reply and all.
+func TestWireMatchesJSON(t *testing.T) {
+	const conn = 7
+	n0, n3 := 0, 3
+	auto := plainRecv()
+	auto.Auto, auto.Call, auto.Parent = true, 0, 0
+	part := plainRecv()
+	part.Parent = 4
+	eof := plainRecv()
+	eof.Result = &sockets.Result{N: &n0, EOF: true}
+	trunc := plainRecv()
+	trunc.Result = &sockets.Result{N: &n3, B64: []byte("abc"), Truncated: true, Size: 9}
+	from := plainRecv()
+	from.Op = "recvfrom"
+	from.Result.Addr = "127.0.0.1:9"
+	mine := plainRecv()
+	mine.Origin, mine.Reply = conn, json.RawMessage(`"op-3"`)
+	theirs := plainRecv()
+	theirs.Origin, theirs.Reply = conn+1, json.RawMessage(`5`)
+	failed := sockets.Event{Seq: 20, T: 9, Start: 1, Sock: "s2", Op: "connect", Args: &sockets.Args{Addr: "127.0.0.1:1"},
+		Error: &sockets.Error{Errno: "ECONNREFUSED", Exc: "ConnectionRefusedError", Msg: "connection refused"}}
+	send := sockets.Event{Seq: 21, T: 10, Start: 10, Sock: "s1", Op: "send", Args: &sockets.Args{Data: sockets.B64Data([]byte("hi\x00"))},
+		OK: true, Result: &sockets.Result{N: &n3}}
+	binaryData := plainRecv()
+	binaryData.Result.B64 = []byte{0, 0xff, '\r', '\n'}
+	big := plainRecv()
+	bigN := 70000
+	big.Args.Bufsize, big.Result.N, big.Result.B64 = &bigN, &bigN, make([]byte, bigN)
+	odd := plainRecv()
+	odd.T = odd.Start - 1 // clocks never go back, but if they did it must not wrap
+
+	cases := []struct {
+		name    string
+		ev      sockets.Event
+		compact bool
+	}{
+		{"plain recv", plainRecv(), true},
+		{"autorecv", auto, true},
+		{"recvall part", part, true},
+		{"binary bytes", binaryData, true},
+		{"64 KiB and more", big, true},
+		{"reply to another client", theirs, true},
+		{"eof", eof, false},
+		{"truncated", trunc, false},
+		{"recvfrom", from, false},
+		{"reply to this client", mine, false},
+		{"error", failed, false},
+		{"send", send, false},
+		{"time before start", odd, false},
+	}
+	var batch []byte
+	var want []map[string]any
+	batch = append(batch, wireVersion)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := compactRecv(c.ev, conn); got != c.compact {
+				t.Errorf("compactRecv = %v, want %v", got, c.compact)
+			}
+			js, err := encodeEvent(c.ev, conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var w map[string]any
+			if err := json.Unmarshal(js, &w); err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, w)
+			batch, err = appendWireEvent(batch, c.ev, conn)
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	i := 0
+	err := readWireBatch(batch, func(r *wireRecord) error {
+		got, err := r.asJSONObject()
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(got, want[i]) {
+			t.Errorf("%s: binary gives\n%v\nJSON gives\n%v", cases[i].name, got, want[i])
+		}
+		i++
+		return nil
+	})
+	if err != nil || i != len(cases) {
+		t.Fatalf("decoded %d of %d records: %v", i, len(cases), err)
+	}
+}
+
+// TestWireCompactIsWhole sets each field of Event, Args and Result in turn
+// on a plain recv: unless a record 2 carries that field, the event must go
+// as JSON. A field added later cannot then be dropped in silence.
+func TestWireCompactIsWhole(t *testing.T) {
+	carried := map[string]bool{
+		"Event.Seq": true, "Event.T": true, "Event.Start": true, "Event.Call": true, "Event.Sock": true,
+		"Event.Op": true, "Event.Args": true, "Event.OK": true, "Event.Result": true, "Event.Auto": true,
+		"Event.Parent": true, "Event.Origin": true, "Event.Reply": true,
+		"Args.Bufsize": true, "Result.N": true, "Result.B64": true,
+	}
+	check := func(name string, set func(ev *sockets.Event)) {
+		ev := plainRecv()
+		set(&ev)
+		if compactRecv(ev, 1) {
+			t.Errorf("%s set: still sent as a compact recv record, which does not carry it", name)
+		}
+	}
+	for _, part := range []struct {
+		name string
+		val  func(ev *sockets.Event) reflect.Value
+	}{
+		{"Event", func(ev *sockets.Event) reflect.Value { return reflect.ValueOf(ev).Elem() }},
+		{"Args", func(ev *sockets.Event) reflect.Value { return reflect.ValueOf(ev.Args).Elem() }},
+		{"Result", func(ev *sockets.Event) reflect.Value { return reflect.ValueOf(ev.Result).Elem() }},
+	} {
+		typ := part.val(&sockets.Event{Args: &sockets.Args{}, Result: &sockets.Result{}}).Type()
+		for i := 0; i < typ.NumField(); i++ {
+			f := typ.Field(i)
+			name := part.name + "." + f.Name
+			if !f.IsExported() || carried[name] {
+				continue
+			}
+			check(name, func(ev *sockets.Event) {
+				ev.Args = &sockets.Args{Bufsize: ev.Args.Bufsize}
+				r := *ev.Result
+				ev.Result = &r
+				v := part.val(ev).Field(i)
+				v.Set(nonZero(t, v.Type()))
+			})
+		}
+	}
+}
+
+// nonZero makes a non-zero value of type typ.
+func nonZero(t *testing.T, typ reflect.Type) reflect.Value {
+	v := reflect.New(typ).Elem()
+	switch typ.Kind() {
+	case reflect.String:
+		v.SetString("x")
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int, reflect.Int64:
+		v.SetInt(1)
+	case reflect.Uint64:
+		v.SetUint(1)
+	case reflect.Float64:
+		v.SetFloat(1)
+	case reflect.Pointer:
+		v.Set(reflect.New(typ.Elem()))
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(typ, 1, 1))
+	case reflect.Interface:
+		v.Set(reflect.ValueOf(1))
+	case reflect.Struct:
+		// Timeout: a set value is what is not zero.
+		f := v.FieldByName("Set")
+		if !f.IsValid() {
+			t.Fatalf("nonZero: no rule for struct %s", typ)
+		}
+		f.SetBool(true)
+	default:
+		t.Fatalf("nonZero: no rule for %s", typ)
+	}
+	return v
+}
+
+// TestWebSocketBinaryMatchesJSON: a real session (recvs of every shape,
+// sends, errors, autorecv, a reply to this client) read over ?format=bin
+// gives exactly the events of the JSON stream.
+func TestWebSocketBinaryMatchesJSON(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("echo")+`"}`)
+	e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"hex":"00ff0d0a68656c6c6f"}}`)
+	e.ok(t, id, `{"op":"recv","sock":"s1","bufsize":4}`)
+	e.ok(t, id, `{"op":"recvall","sock":"s1","bufsize":5}`)
+	e.ok(t, id, `{"op":"settimeout","sock":"s1","timeout":0}`)
+	e.post(t, id, `{"op":"recv","sock":"s1","bufsize":4}`) // BlockingIOError
+	udp, _ := e.labs.Find("echo", "udp")
+	e.ok(t, id, `{"op":"socket","type":"dgram"}`)
+	e.ok(t, id, `{"op":"sendto","sock":"s2","addr":"`+udp.Addr+`","data":{"text":"datagram"}}`)
+	e.ok(t, id, `{"op":"recvfrom","sock":"s2","bufsize":4}`)
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s3","addr":"`+e.labs.Addr("drip")+`"}`)
+	e.ok(t, id, `{"op":"autorecv","sock":"s3","bufsize":3}`)
+	s, _ := e.mgr.Get(id)
+	for s.LastSeq() < 40 {
+		<-s.Changed()
+	}
+	e.ok(t, id, `{"op":"close","sock":"s3"}`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?format=bin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+	// An op of this client: its answer carries "reply", so it goes as JSON.
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"id":"mine","op":"recv","sock":"s1","bufsize":64}`)); err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	compact, sawReply := 0, false
+	for !sawReply {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ == websocket.MessageText {
+			continue // hello, state
+		}
+		err = readWireBatch(b, func(r *wireRecord) error {
+			if r.JSON == nil {
+				compact++
+			}
+			m, err := r.asJSONObject()
+			if m["reply"] == "mine" {
+				sawReply = true
+				delete(m, "reply") // the JSON stream, read by nobody's op, has none
+			}
+			got = append(got, m)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var want []map[string]any
+	for sc := bufio.NewScanner(resp.Body); sc.Scan(); {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, m)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("binary stream has %d events, JSON %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("event %d:\nbinary %v\nJSON   %v", i+1, got[i], want[i])
+		}
+	}
+	if compact < 20 {
+		t.Errorf("only %d events went as compact recv records", compact)
+	}
+}
