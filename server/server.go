@@ -14,12 +14,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/sockets/policy"
 	"github.com/sockplay/sockplay/web"
 )
 
@@ -37,7 +40,18 @@ type Config struct {
 	// beyond loopback without one, one is generated.
 	Token        string
 	AllowedHosts []string
+	// Egress is the egress and listener policy the flags gave. Where no
+	// flag chose them (EgressAuto, BindAuto), its Mode and BindPrefixes
+	// are settled once sockplay knows whether it listens beyond loopback;
+	// see policyFor, which also exempts the labs.
+	Egress     policy.Policy
+	EgressAuto bool
+	BindAuto   bool
 }
+
+// loopbackBinds is where sockets may bind by default when sockplay is
+// exposed: a session's servers are then reachable from this host only.
+var loopbackBinds = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 
 // envPrefix names the environment variables: -addr is SOCKPLAY_ADDR, and
 // so on. A flag given on the command line wins over the environment.
@@ -65,6 +79,18 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.Token, "token", "", "token every client must present (generated when listening beyond loopback and not set)")
 	var hosts string
 	fs.StringVar(&hosts, "allowed-hosts", "", "comma-separated host names or addresses clients may use besides loopback ones (the Host header is checked, against DNS rebinding)")
+	pol := map[string]*string{}
+	for _, f := range []struct{ name, def, usage string }{
+		{policy.RuleEgress, "", "where sessions' connect and sendto may go: any; public (the internet only: no loopback, private, link-local or cloud metadata, CGNAT, multicast addresses, in any IPv6 form; the labs stay reachable); or local (this host and private networks only). Default: any when listening on loopback, public beyond it"},
+		{policy.RuleAllowCIDRs, "", "comma-separated CIDR prefixes or addresses that connect and sendto may reach even where -egress refuses them"},
+		{policy.RuleDenyCIDRs, "", "comma-separated CIDR prefixes or addresses that connect and sendto may never reach, labs included"},
+		{policy.RuleAllowPorts, "", "comma-separated ports and ranges (80,443,8000-9000) that connect and sendto may reach; empty: all. The labs' ports are always allowed"},
+		{policy.RuleDenyPorts, "", "comma-separated ports and ranges that connect and sendto may never reach (25, say)"},
+		{policy.RuleBindCIDRs, "", "comma-separated CIDR prefixes or addresses sessions' sockets may bind to (0.0.0.0/0,::/0 for any). Default: any when listening on loopback, 127.0.0.0/8,::1 beyond it"},
+		{policy.RuleBindPorts, "0,1024-65535", "comma-separated ports and ranges sessions' sockets may bind to; port 0 (a free port the kernel picks) is always allowed"},
+	} {
+		pol[f.name] = fs.String(f.name, f.def, f.usage)
+	}
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: sockplay [flags]\n\nEvery flag can also be set as an environment variable: -addr as %s, -labs-addr as %s, and so on.\n\n", envName("addr"), envName("labs-addr"))
 		fs.PrintDefaults()
@@ -87,6 +113,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
+	if err := parsePolicy(&c, fs, pol, getenv); err != nil {
+		return c, err
+	}
 	for _, h := range strings.Split(hosts, ",") {
 		if h = strings.TrimSpace(h); h != "" {
 			c.AllowedHosts = append(c.AllowedHosts, h)
@@ -105,6 +134,85 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, fmt.Errorf("-max-event-log-mb must be at least 1")
 	}
 	return c, nil
+}
+
+// parsePolicy reads the policy flags into c. An error names where the
+// bad value came from: the flag, or its environment variable.
+func parsePolicy(c *Config, fs *flag.FlagSet, vals map[string]*string, getenv func(string) string) error {
+	onCommandLine := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { onCommandLine[f.Name] = true })
+	bad := func(name string, err error) error {
+		if !onCommandLine[name] && getenv(envName(name)) != "" {
+			return fmt.Errorf("%s: %v", envName(name), err)
+		}
+		return fmt.Errorf("-%s: %v", name, err)
+	}
+	var err error
+	p := &c.Egress
+	if v := *vals[policy.RuleEgress]; v != "" {
+		if p.Mode, err = policy.ParseMode(v); err != nil {
+			return bad(policy.RuleEgress, err)
+		}
+	} else {
+		c.EgressAuto = true
+	}
+	for _, f := range []struct {
+		name string
+		dst  *[]netip.Prefix
+	}{{policy.RuleAllowCIDRs, &p.Allow}, {policy.RuleDenyCIDRs, &p.Deny}, {policy.RuleBindCIDRs, &p.BindPrefixes}} {
+		if *f.dst, err = policy.ParsePrefixes(*vals[f.name]); err != nil {
+			return bad(f.name, err)
+		}
+	}
+	c.BindAuto = len(p.BindPrefixes) == 0
+	for _, f := range []struct {
+		name string
+		dst  *policy.PortSet
+	}{{policy.RuleAllowPorts, &p.AllowPorts}, {policy.RuleDenyPorts, &p.DenyPorts}, {policy.RuleBindPorts, &p.BindPorts}} {
+		if *f.dst, err = policy.ParsePorts(*vals[f.name]); err != nil {
+			return bad(f.name, err)
+		}
+	}
+	return nil
+}
+
+// policyFor settles the policy for a server that is exposed or not: the
+// modes no flag chose, and the labs' addresses as the exempt list. A lab
+// on a wildcard address is reached through loopback, so that is exempt
+// too.
+func policyFor(cfg Config, exposed bool, ls []labs.Lab) *policy.Policy {
+	p := cfg.Egress
+	if cfg.EgressAuto {
+		p.Mode = policy.ModeAny
+		if exposed {
+			p.Mode = policy.ModePublic
+		}
+	}
+	if cfg.BindAuto && exposed {
+		p.BindPrefixes = loopbackBinds
+	}
+	p.Exempt = nil
+	exempt := func(ap netip.AddrPort) {
+		if !slices.Contains(p.Exempt, ap) { // the two echo labs share a port
+			p.Exempt = append(p.Exempt, ap)
+		}
+	}
+	v4Loopback := netip.AddrFrom4([4]byte{127, 0, 0, 1})
+	for _, l := range ls {
+		ap, err := netip.ParseAddrPort(l.Addr)
+		if err != nil {
+			continue // not an IP listener: nothing to exempt
+		}
+		exempt(ap)
+		switch ap.Addr() {
+		case netip.IPv4Unspecified():
+			exempt(netip.AddrPortFrom(v4Loopback, ap.Port()))
+		case netip.IPv6Unspecified(): // dual-stack
+			exempt(netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port()))
+			exempt(netip.AddrPortFrom(v4Loopback, ap.Port()))
+		}
+	}
+	return &p
 }
 
 // accessFor decides who may use the server listening on addr: beyond
@@ -159,19 +267,28 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		labList = labServer
 	}
 
-	mgr := sockets.NewManager(sockets.Config{
-		MaxSockets:  cfg.MaxSockets,
-		MaxLogBytes: int64(cfg.MaxEventLogMB) << 20,
-		IdleTimeout: cfg.SessionIdle,
-		Logger:      log.With("component", "engine"),
-	})
-	defer mgr.Close()
-
+	// Listen before making the engine: whether sockplay is exposed
+	// decides the default policy.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
 	access, exposed := accessFor(cfg, ln.Addr())
+	var labAddrs []labs.Lab
+	if labServer != nil {
+		labAddrs = labServer.Labs()
+	}
+	pol := policyFor(cfg, exposed, labAddrs)
+	log.Info("egress policy", "exposed", exposed, "policy", pol)
+
+	mgr := sockets.NewManager(sockets.Config{
+		MaxSockets:  cfg.MaxSockets,
+		MaxLogBytes: int64(cfg.MaxEventLogMB) << 20,
+		IdleTimeout: cfg.SessionIdle,
+		Policy:      pol,
+		Logger:      log.With("component", "engine"),
+	})
+	defer mgr.Close()
 	srv := &http.Server{
 		Handler:           web.New(web.Config{Sessions: mgr, Labs: labList, Logger: log.With("component", "web"), Access: access}),
 		ReadHeaderTimeout: 10 * time.Second,

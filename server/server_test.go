@@ -9,12 +9,16 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/sockets/policy"
 )
 
 func env(m map[string]string) func(string) string {
@@ -44,6 +48,38 @@ func TestParseConfig(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, nil, "unexpected argument"},
 		{"zero sockets", []string{"-max-sockets", "0"}, nil, nil, "-max-sockets"},
 		{"zero log", []string{"-max-event-log-mb", "0"}, nil, nil, "-max-event-log-mb"},
+
+		{"policy defaults", nil, nil, func(c Config) bool {
+			p := c.Egress
+			return c.EgressAuto && c.BindAuto && p.BindPorts.String() == "0,1024-65535" &&
+				p.AllowPorts.Empty() && p.DenyPorts.Empty() && len(p.Allow)+len(p.Deny)+len(p.BindPrefixes) == 0
+		}, ""},
+		{"policy flags", []string{"-egress", "local", "-allow-cidrs", "8.8.8.8, 1.1.1.0/24", "-deny-cidrs", "10.9.0.0/16",
+			"-allow-ports", "80,443", "-deny-ports", "25", "-bind-cidrs", "0.0.0.0/0,::/0", "-bind-ports", "8000-9000"}, nil, func(c Config) bool {
+			p := c.Egress
+			return !c.EgressAuto && !c.BindAuto && p.Mode == policy.ModeLocal &&
+				policy.FormatPrefixes(p.Allow) == "8.8.8.8,1.1.1.0/24" && policy.FormatPrefixes(p.Deny) == "10.9.0.0/16" &&
+				p.AllowPorts.String() == "80,443" && p.DenyPorts.String() == "25" &&
+				policy.FormatPrefixes(p.BindPrefixes) == "0.0.0.0/0,::/0" && p.BindPorts.String() == "8000-9000"
+		}, ""},
+		{"policy env", nil, map[string]string{"SOCKPLAY_EGRESS": "public", "SOCKPLAY_DENY_PORTS": "25,6000-6063", "SOCKPLAY_BIND_CIDRS": "127.0.0.1"}, func(c Config) bool {
+			return c.Egress.Mode == policy.ModePublic && !c.EgressAuto && c.Egress.DenyPorts.String() == "25,6000-6063" &&
+				!c.BindAuto && policy.FormatPrefixes(c.Egress.BindPrefixes) == "127.0.0.1"
+		}, ""},
+		{"egress any is a choice", []string{"-egress", "any"}, nil, func(c Config) bool {
+			return c.Egress.Mode == policy.ModeAny && !c.EgressAuto
+		}, ""},
+		{"policy flag beats env", []string{"-egress", "public"}, map[string]string{"SOCKPLAY_EGRESS": "bogus"}, func(c Config) bool {
+			return c.Egress.Mode == policy.ModePublic
+		}, ""},
+		{"bad egress", []string{"-egress", "publik"}, nil, nil, `-egress: "publik" is not a mode: want any, public or local`},
+		{"bad egress env", nil, map[string]string{"SOCKPLAY_EGRESS": "open"}, nil, `SOCKPLAY_EGRESS: "open" is not a mode`},
+		{"bad allow-cidrs", []string{"-allow-cidrs", "example.com"}, nil, nil, `-allow-cidrs: "example.com" is neither an IP address nor a CIDR prefix`},
+		{"bad deny-cidrs", []string{"-deny-cidrs", "10.0.0.0/8,,"}, nil, nil, "-deny-cidrs: "},
+		{"bad bind-cidrs", []string{"-bind-cidrs", "10.1.2.3/8"}, nil, nil, "-bind-cidrs: \"10.1.2.3/8\" has bits set past its /8; the network is 10.0.0.0/8"},
+		{"bad allow-ports", []string{"-allow-ports", "http"}, nil, nil, "-allow-ports: "},
+		{"bad deny-ports env", nil, map[string]string{"SOCKPLAY_DENY_PORTS": "9-1"}, nil, `SOCKPLAY_DENY_PORTS: port range "9-1" runs backwards`},
+		{"bad bind-ports", []string{"-bind-ports", "1024-70000"}, nil, nil, "-bind-ports: port 70000"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -234,5 +270,123 @@ func TestRunWithToken(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+func TestPolicyFor(t *testing.T) {
+	ls := []labs.Lab{
+		{Name: "echo", Proto: "tcp", Addr: "127.0.0.1:7007"},
+		{Name: "echo", Proto: "udp", Addr: "127.0.0.1:7007"},
+		{Name: "drip", Proto: "tcp", Addr: "127.0.0.1:7008"},
+	}
+	parse := func(args ...string) Config {
+		t.Helper()
+		c, err := ParseConfig(args, env(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	for _, tc := range []struct {
+		name    string
+		cfg     Config
+		exposed bool
+		mode    policy.Mode
+		binds   string
+	}{
+		{"loopback defaults", parse(), false, policy.ModeAny, ""},
+		{"exposed defaults", parse(), true, policy.ModePublic, "127.0.0.0/8,::1"},
+		{"exposed, chosen", parse("-egress", "any", "-bind-cidrs", "0.0.0.0/0"), true, policy.ModeAny, "0.0.0.0/0"},
+		{"loopback, chosen", parse("-egress", "local"), false, policy.ModeLocal, ""},
+	} {
+		p := policyFor(tc.cfg, tc.exposed, ls)
+		if p.Mode != tc.mode || policy.FormatPrefixes(p.BindPrefixes) != tc.binds {
+			t.Errorf("%s: mode %v, binds %q; want %v, %q", tc.name, p.Mode, policy.FormatPrefixes(p.BindPrefixes), tc.mode, tc.binds)
+		}
+		if len(p.Exempt) != 2 || p.Exempt[0].String() != "127.0.0.1:7007" || p.Exempt[1].String() != "127.0.0.1:7008" {
+			t.Errorf("%s: exempt %v, want each lab address once", tc.name, p.Exempt)
+		}
+		if p.BindPorts.String() != "0,1024-65535" {
+			t.Errorf("%s: bind ports %s", tc.name, p.BindPorts)
+		}
+	}
+	// Exposed, labs exempt: they pass; anything else on loopback does not.
+	p := policyFor(parse(), true, ls)
+	if err := p.CheckDial(netip.MustParseAddrPort("127.0.0.1:7008")); err != nil {
+		t.Errorf("a lab refused: %v", err)
+	}
+	if err := p.CheckDial(netip.MustParseAddrPort("127.0.0.1:5432")); err == nil || !strings.Contains(err.Error(), `"public" (-egress)`) {
+		t.Errorf("loopback non-lab: %v", err)
+	}
+	// Labs on a wildcard address are reached through loopback.
+	wild := policyFor(parse(), true, []labs.Lab{{Addr: "0.0.0.0:7007"}, {Addr: "[::]:7010"}, {Addr: "not an address"}})
+	var got []string
+	for _, e := range wild.Exempt {
+		got = append(got, e.String())
+	}
+	if want := "0.0.0.0:7007 127.0.0.1:7007 [::]:7010 [::1]:7010 127.0.0.1:7010"; strings.Join(got, " ") != want {
+		t.Errorf("wildcard labs exempt %v, want %s", got, want)
+	}
+	// The flags' policy is not changed by settling it.
+	c := parse()
+	policyFor(c, true, ls)
+	if c.Egress.Mode != policy.ModeAny || c.Egress.BindPrefixes != nil || c.Egress.Exempt != nil {
+		t.Errorf("policyFor changed the config: %+v", c.Egress)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for Run's logger and the test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// TestRunPolicy: the effective policy is logged at start, and a bad
+// policy flag stops the start with an error, before anything listens.
+func TestRunPolicy(t *testing.T) {
+	err := Run(context.Background(), []string{"-addr", "127.0.0.1:0", "-labs=false", "-deny-cidrs", "10.0.0.0/33"}, io.Discard, io.Discard, env(nil))
+	if err == nil || !strings.Contains(err.Error(), "-deny-cidrs") {
+		t.Fatalf("bad -deny-cidrs: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-deny-ports", "25"}, pw, &logs, env(nil))
+		pw.Close()
+	}()
+	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
+		t.Fatalf("no start line: %v (run: %v)", err, <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var line string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, `msg="egress policy"`) {
+			line = l
+		}
+	}
+	for _, want := range []string{"exposed=false", "policy.egress=any", "policy.deny-ports=25", "policy.bind-ports=0,1024-65535", `policy.exempt="[127.0.0.1:`} {
+		if !strings.Contains(line, want) {
+			t.Errorf("policy log line %q lacks %q", line, want)
+		}
 	}
 }

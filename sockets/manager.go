@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/sockplay/sockplay/sockets/policy"
 )
 
 // Config holds the engine's limits and dependencies.
@@ -34,6 +36,10 @@ type Config struct {
 	// Resolver resolves host names for connect; nil means Go's resolver.
 	Resolver Resolver
 	Logger   *slog.Logger
+
+	// Policy is checked on the resolved address of every connect, sendto
+	// and bind of an AF_INET or AF_INET6 socket; nil allows everything.
+	Policy *policy.Policy
 }
 
 // Manager creates, finds and expires sessions.

@@ -344,6 +344,9 @@ func (c *call) control() (*Result, error) {
 		if a.Backlog != nil {
 			backlog = max(*a.Backlog, 0) // Python clamps a negative backlog to 0
 		}
+		if perr := c.s.checkImplicitBind(k); perr != nil {
+			return nil, perr
+		}
 		if err := k.control(func(fd int) error { return unix.Listen(fd, backlog) }); err != nil {
 			return nil, err
 		}
@@ -388,6 +391,9 @@ func (c *call) bind() (*Result, error) {
 	defer cancel()
 	sa, perr := c.s.sockaddrFor(ctx, k, "bind", c.op.Args.Addr)
 	if perr != nil {
+		return nil, perr
+	}
+	if perr := c.s.checkPolicy(k, "bind", sa); perr != nil {
 		return nil, perr
 	}
 	if err := k.control(func(fd int) error { return unix.Bind(fd, sa) }); err != nil {
@@ -447,6 +453,9 @@ func (c *call) blockingOp() (*Result, error) {
 			sa, perr := c.s.sockaddrFor(ctx, k, "sendto", a.Addr)
 			cancel()
 			if perr != nil {
+				return nil, perr
+			}
+			if perr := c.s.checkPolicy(k, "sendto", sa); perr != nil {
 				return nil, perr
 			}
 			to = sa
@@ -559,6 +568,9 @@ func (c *call) connect() (*Result, error) {
 	sa, perr := c.s.sockaddrFor(ctx, k, "connect", c.op.Args.Addr)
 	cancel()
 	if perr != nil {
+		return nil, perr
+	}
+	if perr := c.s.checkPolicy(k, "connect", sa); perr != nil {
 		return nil, perr
 	}
 	k.mu.Lock()

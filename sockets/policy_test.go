@@ -1,0 +1,254 @@
+package sockets
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/sockets/policy"
+)
+
+// Tests of the egress and listener policy in the engine. Every address
+// these tests expect refused is on loopback, so that a broken check can
+// only ever reach this machine; the other forbidden classes are tested in
+// a fresh network namespace (policy_netns_test.go).
+
+// labsExempt is the exempt list the server builds: every lab's address.
+func labsExempt(t *testing.T, l *labs.Server) []netip.AddrPort {
+	t.Helper()
+	var out []netip.AddrPort
+	for _, lab := range l.Labs() {
+		ap, err := netip.ParseAddrPort(lab.Addr)
+		if err != nil {
+			t.Fatalf("lab %s address %q: %v", lab.Name, lab.Addr, err)
+		}
+		out = append(out, ap)
+	}
+	return out
+}
+
+// wantRefused fails unless ev is the policy's PermissionError, its
+// message holding each of msgs.
+func wantRefused(t *testing.T, ev Event, msgs ...string) {
+	t.Helper()
+	wantErr(t, ev, "PermissionError", "EACCES")
+	if ev.Error.Num != 13 || !strings.HasPrefix(ev.Error.Msg, "Permission denied: ") {
+		t.Fatalf("%s: error %+v, want [Errno 13] Permission denied: ...", ev.Op, ev.Error)
+	}
+	for _, m := range msgs {
+		if !strings.Contains(ev.Error.Msg, m) {
+			t.Fatalf("%s: %q does not say %q", ev.Op, ev.Error.Msg, m)
+		}
+	}
+}
+
+func newPolicySession(t *testing.T, p *policy.Policy, r Resolver) *Session {
+	t.Helper()
+	s, err := newTestManager(t, Config{Policy: p, Resolver: r, UnixDir: t.TempDir()}).Create()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// exposedDefaults is the policy the server uses when it listens beyond
+// loopback and no policy flag is given.
+func exposedDefaults(t *testing.T, exempt []netip.AddrPort) *policy.Policy {
+	t.Helper()
+	binds, _ := policy.ParsePorts("0,1024-65535")
+	return &policy.Policy{Mode: policy.ModePublic, Exempt: exempt,
+		BindPrefixes: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+		BindPorts:    binds}
+}
+
+func TestPolicyRefusesLoopbackKeepsLabs(t *testing.T) {
+	l := startLabs(t)
+	s := newPolicySession(t, exposedDefaults(t, labsExempt(t, l)), nil)
+	closed := closedPort(t)
+	const rule = `is a loopback address (this host); the egress policy is "public" (-egress)`
+
+	tcp := newSock(t, s, "", "")
+	wantRefused(t, do(t, s, op("connect", tcp, Args{Addr: closed})), strings.Split(closed, ":")[0]+" "+rule)
+	if st := stateOf(t, s, tcp); st.State != "new" {
+		t.Fatalf("a refused connect left the socket %q", st.State)
+	}
+	udp := newSock(t, s, "", "dgram")
+	wantRefused(t, do(t, s, op("sendto", udp, Args{Data: text("x"), Addr: closed})), rule)
+	wantRefused(t, do(t, s, op("connect", udp, Args{Addr: closed})), rule)
+	wantRefused(t, do(t, s, op("connect", newSock(t, s, "", ""), Args{Addr: "localhost:" + strings.Split(closed, ":")[1]})), rule)
+
+	// The labs stay reachable, over TCP and UDP.
+	echo := connected(t, s, l.Addr("echo"))
+	mustOK(t, s, op("sendall", echo, Args{Data: text("ping")}))
+	if ev := mustOK(t, s, op("recvall", echo, Args{Bufsize: ip(4)})); string(ev.Result.B64) != "ping" {
+		t.Fatalf("echo lab answered %q", ev.Result.B64)
+	}
+	uecho, _ := l.Find("echo", "udp")
+	mustOK(t, s, op("settimeout", udp, Args{Timeout: seconds(5)}))
+	mustOK(t, s, op("sendto", udp, Args{Data: text("dgram"), Addr: uecho.Addr}))
+	if ev := mustOK(t, s, op("recvfrom", udp, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "dgram" {
+		t.Fatalf("udp echo lab answered %q", ev.Result.B64)
+	}
+}
+
+// rebinder answers each lookup of a name from its list in turn, and
+// counts the lookups.
+type rebinder struct {
+	mu      sync.Mutex
+	answers []netip.Addr
+	calls   int
+}
+
+func (r *rebinder) LookupNetIP(_ context.Context, _, host string) ([]netip.Addr, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if host != "rebind.test" {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	a := r.answers[r.calls%len(r.answers)]
+	r.calls++
+	return []netip.Addr{a}, nil
+}
+
+func (r *rebinder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.calls
+}
+
+// TestPolicyRebinding: a name that looked public when asked about
+// resolves to loopback when connect uses it; the check is on what connect
+// really dials.
+func TestPolicyRebinding(t *testing.T) {
+	r := &rebinder{answers: []netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("127.0.0.1")}}
+	s := newPolicySession(t, &policy.Policy{Mode: policy.ModePublic}, r)
+	if ev := mustOK(t, s, op("gethostbyname", "", Args{Host: "rebind.test"})); ev.Result.Addr != "8.8.8.8" {
+		t.Fatalf("first answer %q", ev.Result.Addr)
+	}
+	port := strings.Split(closedPort(t), ":")[1]
+	for _, o := range []Op{
+		op("connect", newSock(t, s, "", ""), Args{Addr: "rebind.test:" + port}),
+		op("sendto", newSock(t, s, "", "dgram"), Args{Data: text("x"), Addr: "rebind.test:" + port}),
+	} {
+		// Line the resolver up so that this op's one lookup says loopback.
+		if r.count()%2 == 0 {
+			mustOK(t, s, op("gethostbyname", "", Args{Host: "rebind.test"}))
+		}
+		before := r.count()
+		wantRefused(t, do(t, s, o), "127.0.0.1 is a loopback address")
+		if n := r.count() - before; n != 1 {
+			t.Fatalf("%s looked the name up %d times; the address checked must be the one used", o.Op, n)
+		}
+	}
+}
+
+func TestPolicyBind(t *testing.T) {
+	s := newPolicySession(t, exposedDefaults(t, nil), nil)
+	for _, tc := range []struct {
+		family, addr string
+		msg          string // "" when allowed
+	}{
+		{"inet", "127.0.0.1:0", ""},
+		{"inet", "localhost:0", ""},
+		{"inet", "0.0.0.0:0", "0.0.0.0 is not in -bind-cidrs 127.0.0.0/8,::1"},
+		{"inet", ":0", "0.0.0.0 is not in -bind-cidrs"},
+		{"inet", "127.0.0.1:80", "port 80 is not in -bind-ports 0,1024-65535"},
+		{"inet6", "[::]:0", ":: is not in -bind-cidrs"},
+		{"inet6", "[::ffff:127.0.0.1]:0", ""},
+	} {
+		id := newSock(t, s, tc.family, "")
+		ev := do(t, s, op("bind", id, Args{Addr: tc.addr}))
+		if tc.msg != "" {
+			wantRefused(t, ev, tc.msg)
+			if st := stateOf(t, s, id); st.State != "new" {
+				t.Errorf("bind %s refused, yet the socket is %q", tc.addr, st.State)
+			}
+			continue
+		}
+		if !ev.OK {
+			t.Errorf("bind %s %s: %v", tc.family, tc.addr, ev.Error)
+		}
+	}
+	// AF_UNIX has its own confinement; the IP policy does not touch it.
+	mustOK(t, s, op("bind", newSock(t, s, "unix", ""), Args{Addr: "a.sock"}))
+
+	// listen() without bind() binds to the wildcard: judged like bind.
+	id := newSock(t, s, "inet", "")
+	wantRefused(t, do(t, s, op("listen", id, Args{})), "0.0.0.0 is not in -bind-cidrs", "bind() it to an allowed address first")
+	if st := stateOf(t, s, id); st.State != "new" {
+		t.Errorf("listen refused, yet the socket is %q", st.State)
+	}
+	mustOK(t, s, op("bind", id, Args{Addr: "127.0.0.1:0"}))
+	mustOK(t, s, op("listen", id, Args{}))
+}
+
+// TestPolicyOwnSockets: a session's own servers on loopback stay
+// reachable where the mode refuses loopback, or no lesson would run on an
+// exposed server; a deny list still wins, and a port the kernel may have
+// shared is not vouched for.
+func TestPolicyOwnSockets(t *testing.T) {
+	s := newPolicySession(t, exposedDefaults(t, nil), nil)
+
+	srv := newSock(t, s, "", "")
+	mustOK(t, s, op("bind", srv, Args{Addr: "127.0.0.1:0"}))
+	addr := stateOf(t, s, srv).Local
+	// Bound but not listening is not a server: a stream socket must listen.
+	wantRefused(t, do(t, s, op("connect", newSock(t, s, "", ""), Args{Addr: addr})), "loopback")
+	mustOK(t, s, op("setsockopt", srv, Args{Level: "SOL_SOCKET", Name: "SO_REUSEADDR", Value: []byte("1")}))
+	mustOK(t, s, op("listen", srv, Args{}))
+	connected(t, s, addr) // SO_REUSEADDR cannot share a TCP listener's port: still vouched for
+	// A UDP socket with the same port number is not the TCP server.
+	wantRefused(t, do(t, s, op("sendto", newSock(t, s, "", "dgram"), Args{Data: text("x"), Addr: addr})), "loopback")
+
+	// UDP: a bound socket is reachable, and so is one bound and closed
+	// (lesson 09's "dead" port, which shows ECONNREFUSED).
+	u, v := newSock(t, s, "", "dgram"), newSock(t, s, "", "dgram")
+	mustOK(t, s, op("bind", u, Args{Addr: "127.0.0.1:0"}))
+	mustOK(t, s, op("sendto", v, Args{Data: text("hi"), Addr: stateOf(t, s, u).Local}))
+	dead := newSock(t, s, "", "dgram")
+	mustOK(t, s, op("bind", dead, Args{Addr: "127.0.0.1:0"}))
+	deadAddr := stateOf(t, s, dead).Local
+	mustOK(t, s, op("close", dead, Args{}))
+	mustOK(t, s, op("connect", v, Args{Addr: deadAddr}))
+
+	shared := newSock(t, s, "", "dgram")
+	mustOK(t, s, op("setsockopt", shared, Args{Level: "SOL_SOCKET", Name: "SO_REUSEADDR", Value: []byte("1")}))
+	mustOK(t, s, op("bind", shared, Args{Addr: "127.0.0.1:0"}))
+	wantRefused(t, do(t, s, op("sendto", v, Args{Data: text("x"), Addr: stateOf(t, s, shared).Local})), "loopback")
+
+	// A wildcard listener is reached through loopback (where the policy
+	// lets it bind).
+	open := exposedDefaults(t, nil)
+	open.BindPrefixes = nil
+	s2 := newPolicySession(t, open, nil)
+	wild := newSock(t, s2, "", "")
+	mustOK(t, s2, op("bind", wild, Args{Addr: "0.0.0.0:0"}))
+	mustOK(t, s2, op("listen", wild, Args{}))
+	port := strings.Split(stateOf(t, s2, wild).Local, ":")[1]
+	connected(t, s2, "127.0.0.1:"+port)
+	// ... but not from another session.
+	wantRefused(t, do(t, s, op("connect", newSock(t, s, "", ""), Args{Addr: "127.0.0.1:" + port})), "loopback")
+
+	// Deny wins over everything, own sockets included.
+	deny := exposedDefaults(t, nil)
+	deny.Deny = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	s3 := newPolicySession(t, deny, nil)
+	own := newSock(t, s3, "", "")
+	mustOK(t, s3, op("bind", own, Args{Addr: "127.0.0.1:0"}))
+	mustOK(t, s3, op("listen", own, Args{}))
+	wantRefused(t, do(t, s3, op("connect", newSock(t, s3, "", ""), Args{Addr: stateOf(t, s3, own).Local})), "is denied by -deny-cidrs 127.0.0.0/8")
+}
+
+// TestPolicyAnyMode: "any" reaches loopback; the port lists still apply.
+func TestPolicyAnyMode(t *testing.T) {
+	s := newPolicySession(t, &policy.Policy{Mode: policy.ModeAny, DenyPorts: policy.Ports(policy.PortRange{Lo: 1, Hi: 1023})}, nil)
+	srv := newSock(t, s, "", "")
+	mustOK(t, s, op("bind", srv, Args{Addr: "127.0.0.1:0"}))
+	mustOK(t, s, op("listen", srv, Args{}))
+	connected(t, s, stateOf(t, s, srv).Local)
+	wantRefused(t, do(t, s, op("connect", newSock(t, s, "", ""), Args{Addr: "127.0.0.1:22"})), "port 22 is denied by -deny-ports 1-1023")
+}
