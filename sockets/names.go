@@ -38,14 +38,17 @@ func (s *Session) unixPath(op, name string) (string, *Error) {
 	if name[0] == 0 || name[0] == '@' {
 		return "", &Error{Exc: "PermissionError", Msg: fmt.Sprintf("%s(): abstract AF_UNIX names are not allowed here; use a file name such as \"demo.sock\"", op)}
 	}
-	if !filepath.IsLocal(name) {
+	// The kernel reads the path up to its first NUL (as Python passes it):
+	// that part is what must stay inside the directory.
+	visible, _, _ := strings.Cut(name, "\x00")
+	if !filepath.IsLocal(visible) {
 		return "", &Error{Exc: "PermissionError", Msg: fmt.Sprintf("%s(): %q is outside this session's directory: AF_UNIX paths are names inside it, such as \"demo.sock\"", op, name)}
 	}
 	dir, err := s.unixDir()
 	if err != nil {
 		return "", asError(err)
 	}
-	full := filepath.Join(dir, name)
+	full := filepath.Join(dir, visible)
 	if len(full) >= 108 {
 		return "", &Error{Exc: "OSError", Msg: "AF_UNIX path too long"}
 	}
