@@ -121,18 +121,30 @@ func (a *Args) dataLen() int {
 // viewer is far behind, so a stalled tab cannot stop the others while a
 // live one still sets the pace.
 type Viewer struct {
-	s      *Session
-	cursor int64
+	s       *Session
+	cursor  int64
+	watcher bool
 }
 
-// Attach registers a viewer that has seen the events up to since. A
-// session with viewers never expires.
-func (s *Session) Attach(since int64) *Viewer {
-	v := &Viewer{s: s, cursor: since}
+// Attach registers the owner's viewer (a tab of the session) that has
+// seen the events up to since. Opening one counts as using the session.
+func (s *Session) Attach(since int64) *Viewer { return s.attach(since, false) }
+
+// AttachWatcher registers a read-only watcher (a watch link). Watchers
+// never set the pace of autorecv while an owner's tab is open: a slow
+// student must not slow the class.
+func (s *Session) AttachWatcher(since int64) *Viewer { return s.attach(since, true) }
+
+func (s *Session) attach(since int64, watcher bool) *Viewer {
+	v := &Viewer{s: s, cursor: since, watcher: watcher}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.viewers[v] = struct{}{}
 	s.lastActive = time.Now()
+	if watcher {
+		s.watchers++
+		s.notifyLocked(true) // the owner sees the count
+	}
 	s.startStatsLocked()
 	return v
 }
@@ -151,8 +163,14 @@ func (v *Viewer) Detach() {
 	s := v.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, ok := s.viewers[v]; !ok {
+		return
+	}
 	delete(s.viewers, v)
-	s.lastActive = time.Now()
+	if v.watcher {
+		s.watchers--
+		s.notifyLocked(true)
+	}
 	s.consumedLocked(v.cursor)
 }
 
@@ -174,10 +192,18 @@ func (s *Session) consumedLocked(seq int64) {
 
 // behindLocked reports whether readers have fallen so far behind the log
 // that autorecv should stop reading and leave the data in the kernel.
+// The owner's tabs set the pace when one is open; otherwise the most
+// advanced reader does.
 func (s *Session) behindLocked() bool {
-	read := s.consumed
+	read, owners := s.consumed, int64(-1)
 	for v := range s.viewers {
 		read = max(read, v.cursor)
+		if !v.watcher {
+			owners = max(owners, v.cursor)
+		}
+	}
+	if owners >= 0 {
+		read = owners
 	}
 	last := s.log.last()
 	if read >= last {

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -48,6 +49,7 @@ type Manager struct {
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	watched  map[string]*Session // by watch token
 	closed   bool
 
 	stop chan struct{}
@@ -83,7 +85,7 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Manager{cfg: cfg, sessions: map[string]*Session{}, stop: make(chan struct{})}
+	m := &Manager{cfg: cfg, sessions: map[string]*Session{}, watched: map[string]*Session{}, stop: make(chan struct{})}
 	if cfg.IdleTimeout > 0 {
 		m.wg.Add(1)
 		go m.expire()
@@ -121,14 +123,44 @@ func (m *Manager) Len() int {
 }
 
 // End closes one session and forgets it.
-func (m *Manager) End(id string) {
+func (m *Manager) End(id string) { m.end(id, "") }
+
+func (m *Manager) end(id, reason string) {
 	m.mu.Lock()
 	s, ok := m.sessions[id]
 	delete(m.sessions, id)
+	if ok && s.watchToken != "" {
+		delete(m.watched, s.watchToken)
+	}
 	m.mu.Unlock()
 	if ok {
-		s.Close()
+		s.End(reason)
 	}
+}
+
+// WatchToken returns the session's watch token, made on first use: the
+// secret of its read-only watch link. It is not the session id, which
+// lets its holder run ops.
+func (m *Manager) WatchToken(id string) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.sessions[id]
+	if !ok {
+		return "", false
+	}
+	if s.watchToken == "" {
+		s.watchToken = newID()
+		m.watched[s.watchToken] = s
+	}
+	return s.watchToken, true
+}
+
+// Watched finds a live session by its watch token.
+func (m *Manager) Watched(token string) (*Session, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s, ok := m.watched[token]
+	return s, ok
 }
 
 // Close ends every session and stops the expiry loop.
@@ -141,11 +173,12 @@ func (m *Manager) Close() {
 	m.closed = true
 	all := m.sessions
 	m.sessions = map[string]*Session{}
+	m.watched = map[string]*Session{}
 	m.mu.Unlock()
 	close(m.stop)
 	m.wg.Wait()
 	for _, s := range all {
-		s.Close()
+		s.End("sockplay is shutting down")
 	}
 }
 
@@ -163,14 +196,14 @@ func (m *Manager) expire() {
 			m.mu.Lock()
 			var idle []string
 			for id, s := range m.sessions {
-				if since, quiet := s.idleSince(); quiet && now.Sub(since) > m.cfg.IdleTimeout {
+				if now.Sub(s.idleSince()) > m.cfg.IdleTimeout {
 					idle = append(idle, id)
 				}
 			}
 			m.mu.Unlock()
 			for _, id := range idle {
 				m.cfg.Logger.Info("session expired", "session", id)
-				m.End(id)
+				m.end(id, fmt.Sprintf("unused for %v (-session-idle)", m.cfg.IdleTimeout))
 			}
 		}
 	}

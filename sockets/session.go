@@ -34,9 +34,12 @@ type Session struct {
 	done       chan struct{}
 	lastActive time.Time
 	viewers    map[*Viewer]struct{}
+	watchers   int // viewers that are watchers
+	endReason  string
 	consumed   int64         // the furthest any reader has read
 	room       chan struct{} // closed when a reader advances
 
+	watchToken   string        // its watch link's secret; set by the Manager under its lock
 	dir          string        // for AF_UNIX paths, made on first use
 	statsRunning bool          // the kernel-stats poller is running
 	closing      chan struct{} // closed when Close begins
@@ -81,7 +84,7 @@ type SocketInfo struct {
 // State is a snapshot of a session for viewers: its sockets, what is
 // pending, and the last seq in the log.
 type State struct {
-	ID      string `json:"id"`
+	ID      string `json:"id,omitempty"`
 	LastSeq int64  `json:"last_seq"`
 	// FirstSeq is the oldest event still in memory; older ones were
 	// dropped past the event-log limit.
@@ -91,6 +94,10 @@ type State struct {
 	Sockets  []SocketInfo `json:"sockets"`
 	Pending  []Pending    `json:"pending"`
 	Ended    bool         `json:"ended,omitempty"`
+	// EndReason says why an ended session ended ("idle for 1h0m0s").
+	EndReason string `json:"end_reason,omitempty"`
+	// Watchers is how many watch-link viewers are connected.
+	Watchers int `json:"watchers"`
 }
 
 func newSession(id string, cfg Config) *Session {
@@ -166,7 +173,8 @@ func (s *Session) Version() uint64 {
 // State snapshots the session.
 func (s *Session) State() State {
 	s.mu.Lock()
-	st := State{ID: s.id, LastSeq: s.log.last(), FirstSeq: s.log.first, Version: s.version, Ended: s.closed, Now: s.now()}
+	st := State{ID: s.id, LastSeq: s.log.last(), FirstSeq: s.log.first, Version: s.version, Ended: s.closed, Now: s.now(),
+		EndReason: s.endReason, Watchers: s.watchers}
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)
@@ -244,10 +252,13 @@ func modeOf(t time.Duration) (string, *float64) {
 	}
 }
 
-func (s *Session) idleSince() (time.Time, bool) {
+// idleSince is when the session was last used: an op submitted, a page
+// opened, or an event of its sockets (autorecv getting data). An open page
+// that nobody uses does not keep it forever; it is told when it ends.
+func (s *Session) idleSince() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.lastActive, len(s.viewers) == 0 && len(s.pending) == 0
+	return s.lastActive
 }
 
 // Do submits op and waits for its event.
@@ -289,6 +300,9 @@ func (s *Session) append(ev Event, stateChanged bool) Event {
 	defer s.mu.Unlock()
 	ev.T = max(s.now(), ev.Start)
 	ev = s.log.add(ev)
+	if ev.Op != "stats" {
+		s.lastActive = time.Now()
+	}
 	if ev.Call != 0 {
 		delete(s.pending, ev.Call)
 		if w, ok := s.waiters[ev.Call]; ok {
@@ -333,8 +347,14 @@ func (s *Session) goRun(fn func()) bool {
 
 // Close ends the session: every socket is closed, which ends every pending
 // call, and Close waits until all of the session's goroutines are gone.
-func (s *Session) Close() {
+func (s *Session) Close() { s.End("") }
+
+// End closes the session, telling its viewers why.
+func (s *Session) End(reason string) {
 	s.mu.Lock()
+	if s.endReason == "" {
+		s.endReason = reason
+	}
 	if s.closed {
 		s.mu.Unlock()
 		s.wg.Wait()

@@ -13,9 +13,14 @@ import { decodeBatch } from "./wire.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
+// A watch link's page: the same views, read-only, reached by the watch
+// token (the session id is what lets its holder run ops).
+const watchToken = app.dataset.watch;
+const readOnly = !!watchToken;
 const connEl = document.getElementById("conn");
 const socketsEl = document.getElementById("sockets");
 const netstatBody = document.getElementById("netstat-body");
+const watchersEl = document.getElementById("watchers");
 
 const labs = Array.from(document.querySelectorAll(".lab-connect"), (b) => ({ name: b.dataset.lab, addr: b.dataset.addr }));
 const defaultAddr = (labs.find((l) => l.name === "echo") || labs[0] || { addr: "127.0.0.1:7007" }).addr;
@@ -41,10 +46,11 @@ function setConn(text, cls) {
 
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  ws = new WebSocket(`${proto}//${location.host}/api/sessions/${sessionId}/ws?since=${lastSeq}&format=bin`);
+  const path = readOnly ? `/api/watch/${watchToken}/ws` : `/api/sessions/${sessionId}/ws`;
+  ws = new WebSocket(`${proto}//${location.host}${path}?since=${lastSeq}&format=bin`);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
-    setConn("live", "live");
+    setConn(readOnly ? "live, watching" : "live", "live");
     retryMs = 500;
   };
   ws.onmessage = (m) => {
@@ -88,7 +94,8 @@ function onMessage(m) {
     case "ended":
       ended = true;
       onState(m);
-      setConn("session ended", "down");
+      setConn(m.end_reason ? `session ended: ${m.end_reason}` : "session ended", "down");
+      flash(m.end_reason ? `This session has ended (${m.end_reason}); its sockets are closed.` : "This session has ended; its sockets are closed.");
       return;
   }
 }
@@ -96,6 +103,10 @@ function onMessage(m) {
 // sendOp sends one op and resolves with its event (ok or not); it rejects
 // only when the op could not be sent or was malformed.
 function sendOp(op) {
+  if (readOnly) {
+    flash("you are watching this session: a watch link is read-only");
+    return Promise.reject(new Error("read-only"));
+  }
   if (!ws || ws.readyState !== WebSocket.OPEN) {
     flash("not connected to the session; reconnecting…");
     return Promise.reject(new Error("not connected"));
@@ -180,6 +191,7 @@ function onState(st) {
   pending = st.pending || [];
   sockets = st.sockets || [];
   if (st.now !== undefined) serverOffset = performance.now() * 1000 - st.now;
+  if (watchersEl) watchersEl.textContent = st.watchers ? `${st.watchers} watching` : "";
   latestStats.clear(); // the snapshot is newer than the stats events before it
   scheduleState();
 }
@@ -341,7 +353,28 @@ const views = initViews({
   onFocus: (seq) => log.select(seq),
   lastEvent: () => lastEventAt,
 });
-initLessons({ sessionId, flash });
+if (!readOnly) initLessons({ sessionId, flash });
+const watchBtn = document.getElementById("watch-link");
+if (watchBtn) {
+  watchBtn.addEventListener("click", async () => {
+    try {
+      const r = await fetch(`/api/sessions/${sessionId}/watch`, { method: "POST" });
+      const body = await r.json();
+      if (!r.ok) throw new Error(body.error ? body.error.msg : r.statusText);
+      const box = document.getElementById("watch-url");
+      box.value = location.origin + body.url;
+      box.hidden = false;
+      box.size = box.value.length;
+      box.select();
+      navigator.clipboard?.writeText(box.value).then(
+        () => flash("watch link copied: whoever opens it sees this session live, read-only"),
+        () => flash("watch link: whoever opens it sees this session live, read-only"),
+      );
+    } catch (e) {
+      flash("could not make a watch link: " + e.message);
+    }
+  });
+}
 initUI({ current: () => (cards.get(currentSock) || [...cards.values()].filter((c) => !c.root.classList.contains("closed")).pop() || {}).root, flash });
 setInterval(renderPending, 1000);
 connect();

@@ -11,3 +11,19 @@ type Lab struct {
 	Addr        string
 	Description string
 }
+
+// SessionPage is what the session page shows: the owner's page (ID set)
+// or a watch link's read-only page (WatchToken set, ID empty: the id is
+// what lets its holder run ops).
+type SessionPage struct {
+	ID         string
+	WatchToken string
+	Labs       []Lab
+}
+
+func (p SessionPage) title() string {
+	if p.WatchToken != "" {
+		return "sockplay · watching"
+	}
+	return "sockplay · " + p.ID
+}

@@ -69,7 +69,7 @@ func (a Access) guard(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if a.Token == "" || r.URL.Path == "/healthz" {
+		if a.Token == "" || tokenFree(r) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -101,6 +101,21 @@ func (a Access) guard(next http.Handler) http.Handler {
 		}
 		writeError(w, http.StatusUnauthorized, "token_required", "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
 	})
+}
+
+// tokenFree reports whether r needs no token: liveness, the page's static
+// files, and a watch link's GETs, whose own secret (the watch token in the
+// path) is the credential: a class follows a session without being given
+// the power to run anything.
+func tokenFree(r *http.Request) bool {
+	p := r.URL.Path
+	if p == "/healthz" {
+		return true
+	}
+	if r.Method != http.MethodGet {
+		return false
+	}
+	return strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/w/") || strings.HasPrefix(p, "/api/watch/")
 }
 
 // tokenIs compares in constant time, so timing tells nothing of the token.

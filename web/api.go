@@ -27,6 +27,43 @@ func (h *handler) session(w http.ResponseWriter, r *http.Request) (*sockets.Sess
 	return s, ok
 }
 
+// watched finds the session of the {token} watch link or answers 404.
+func (h *handler) watched(w http.ResponseWriter, r *http.Request) (*sockets.Session, bool) {
+	s, ok := h.cfg.Sessions.Watched(chi.URLParam(r, "token"))
+	if !ok {
+		writeError(w, http.StatusNotFound, "no_session", "this watch link's session has ended (or the link is wrong)")
+	}
+	return s, ok
+}
+
+// watchLink is a session's read-only link, for a class to follow it.
+type watchLink struct {
+	Token string `json:"token"`
+	URL   string `json:"url"`
+}
+
+// createWatchLink gives the session's watch link (the same one each time).
+func (h *handler) createWatchLink(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	token, ok := h.cfg.Sessions.WatchToken(id)
+	if !ok {
+		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
+		return
+	}
+	writeJSON(w, http.StatusCreated, watchLink{Token: token, URL: "/w/" + token})
+}
+
+// getWatched is a watched session's state, without its id.
+func (h *handler) getWatched(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.watched(w, r)
+	if !ok {
+		return
+	}
+	st := s.State()
+	st.ID = ""
+	writeJSON(w, http.StatusOK, st)
+}
+
 func (h *handler) labs() []labs.Lab {
 	if h.cfg.Labs == nil {
 		return []labs.Lab{}
@@ -190,11 +227,28 @@ func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 		_ = templates.NotFound(id).Render(r.Context(), w)
 		return
 	}
+	_ = templates.Session(templates.SessionPage{ID: id, Labs: h.labViews()}).Render(r.Context(), w)
+}
+
+// watchPage is the page of a watch link: the session's views, read-only.
+func (h *handler) watchPage(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if _, ok := h.cfg.Sessions.Watched(token); !ok {
+		w.WriteHeader(http.StatusNotFound)
+		_ = templates.NotFound("").Render(r.Context(), w)
+		return
+	}
+	_ = templates.Session(templates.SessionPage{WatchToken: token, Labs: h.labViews()}).Render(r.Context(), w)
+}
+
+func (h *handler) labViews() []templates.Lab {
 	var views []templates.Lab
 	for _, l := range h.labs() {
 		views = append(views, templates.Lab{Name: l.Name, Proto: l.Proto, Addr: l.Addr, Description: l.Description})
 	}
-	_ = templates.Session(id, views).Render(r.Context(), w)
+	return views
 }
 
 // exportPython downloads the session as a Python script that replays its

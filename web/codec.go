@@ -105,9 +105,11 @@ type controlMsg struct {
 	Reply   json.RawMessage `json:"reply,omitempty"`
 	Error   *apiError       `json:"error,omitempty"`
 	Session string          `json:"session,omitempty"`
-	Since   *int64          `json:"since,omitempty"`
-	From    int64           `json:"from,omitempty"`
-	To      int64           `json:"to,omitempty"`
+	// Watching says the client is a read-only watcher (in "hello").
+	Watching bool   `json:"watching,omitempty"`
+	Since    *int64 `json:"since,omitempty"`
+	From     int64  `json:"from,omitempty"`
+	To       int64  `json:"to,omitempty"`
 	*sockets.State
 }
 

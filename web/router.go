@@ -18,6 +18,10 @@ import (
 type Sessions interface {
 	Create() (*sockets.Session, error)
 	Get(id string) (*sockets.Session, bool)
+	// WatchToken gives session id's read-only watch token, made once.
+	WatchToken(id string) (string, bool)
+	// Watched finds a session by its watch token.
+	Watched(token string) (*sockets.Session, bool)
 }
 
 // Labs lists the running lab servers.
@@ -36,6 +40,10 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Access says which hosts may be named and which token is needed.
 	Access Access
+	// MaxWatcherLag is how many events a live watcher may fall behind
+	// before it is closed with 1008 (it resumes from the log when it
+	// reconnects).
+	MaxWatcherLag int
 }
 
 type handler struct {
@@ -55,11 +63,15 @@ func New(cfg Config) http.Handler {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 10 * time.Second
 	}
+	if cfg.MaxWatcherLag <= 0 {
+		cfg.MaxWatcherLag = 10_000
+	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
 	r := chi.NewRouter()
 	r.Use(middleware.Recoverer)
 	r.Get("/", h.newSessionPage)
 	r.Get("/s/{id}", h.sessionPage)
+	r.Get("/w/{token}", h.watchPage)
 	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -69,11 +81,14 @@ func New(cfg Config) http.Handler {
 		r.Get("/lessons", h.listLessons)
 		r.Get("/lessons/{lesson}", h.getLesson)
 		r.Post("/sessions", h.createSession)
+		r.Get("/watch/{token}", h.getWatched)
+		r.Get("/watch/{token}/ws", h.watchWebsocket)
 		r.Route("/sessions/{id}", func(r chi.Router) {
 			r.Get("/", h.getSession)
 			r.Post("/ops", h.runOp)
 			r.Get("/events", h.events)
 			r.Get("/ws", h.websocket)
+			r.Post("/watch", h.createWatchLink)
 			r.Get("/export.py", h.exportPython)
 			r.Get("/export.ndjson", h.exportNDJSON)
 			r.Get("/lessons/{lesson}", h.lessonAction(""))

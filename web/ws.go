@@ -15,6 +15,8 @@ import (
 
 var connIDs atomic.Uint64
 
+var errReadOnly = errors.New("this is a watch link: watchers see the session but cannot run ops")
+
 // batch bounds how many events one pass of the writer sends before it
 // checks for state and direct replies again; bigBatch is the bound for a
 // client that takes arrays of events.
@@ -37,6 +39,29 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	h.stream(w, r, s, since, false)
+}
+
+// watchWebsocket is a watch link's WebSocket: the same stream, read-only.
+func (h *handler) watchWebsocket(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.watched(w, r)
+	if !ok {
+		return
+	}
+	since, err := parseSince(r, s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	h.stream(w, r, s, since, true)
+}
+
+// stream serves one WebSocket of session s from since: the owner's (ops
+// allowed, it sets autorecv's pace) or a watcher's (read-only; one that
+// falls MaxWatcherLag events behind the live session is closed with 1008
+// and resumes from the log when it reconnects, so it never holds anyone
+// up).
+func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Session, since int64, watcher bool) {
 	// ?batch=1: events go as JSON arrays, up to a batch a message; a page
 	// loading 100,000 events would otherwise pay for 100,000 messages.
 	// ?format=bin: batches go as binary messages (see wire.go), control
@@ -53,16 +78,21 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 	}
 	defer c.CloseNow()
 	c.SetReadLimit(h.cfg.MaxMessage)
-	viewer := s.Attach(since)
+	var viewer *sockets.Viewer
+	if watcher {
+		viewer = s.AttachWatcher(since)
+	} else {
+		viewer = s.Attach(since)
+	}
 	defer viewer.Detach()
 	conn := connIDs.Add(1)
-	log := h.log.With("session", s.ID(), "conn", conn)
+	log := h.log.With("session", s.ID(), "conn", conn, "watcher", watcher)
 	log.Debug("websocket open", "since", since)
 
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
 	direct := make(chan controlMsg, 32)
-	go h.readOps(ctx, cancel, c, s, conn, direct, log)
+	go h.readOps(ctx, cancel, c, s, conn, direct, watcher, log)
 
 	write := func(typ websocket.MessageType, b []byte) error {
 		wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
@@ -76,10 +106,15 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		}
 		return write(websocket.MessageText, b)
 	}
-	if err := writeMsg(controlMsg{Type: "hello", Session: s.ID(), Since: &since}); err != nil {
+	hello := controlMsg{Type: "hello", Session: s.ID(), Since: &since}
+	if watcher {
+		hello.Session, hello.Watching = "", true // the id would let a watcher run ops
+	}
+	if err := writeMsg(hello); err != nil {
 		return
 	}
 	cursor := since
+	live := false // a watcher is held to the lag limit once it has caught up
 	sentVersion := ^uint64(0)
 	var buf []byte
 	ending := false
@@ -90,6 +125,11 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 			// A client far behind (a page loading a long session) gets
 			// bigger messages: fewer of them is what makes it fast.
 			n = bigBatch
+		}
+		if watcher && live && s.LastSeq()-cursor > int64(h.cfg.MaxWatcherLag) {
+			log.Info("watcher too slow: closing it", "behind", s.LastSeq()-cursor)
+			c.Close(websocket.StatusPolicyViolation, "too slow: this watcher fell too far behind; reconnect to resume")
+			return
 		}
 		evs := s.EventsAfter(cursor, n)
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
@@ -143,15 +183,22 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 		if more {
 			continue
 		}
+		live = true
 		if ending {
 			// Every event is out: only now say the session is over.
 			st := s.State()
+			if watcher {
+				st.ID = ""
+			}
 			_ = writeMsg(controlMsg{Type: "ended", State: &st})
 			c.Close(websocket.StatusGoingAway, "session ended")
 			return
 		}
 		if v := s.Version(); v != sentVersion {
 			st := s.State()
+			if watcher {
+				st.ID = ""
+			}
 			if err := writeMsg(controlMsg{Type: "state", State: &st}); err != nil {
 				return
 			}
@@ -175,7 +222,8 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 }
 
 // readOps reads ops from the client and submits them in arrival order.
-func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *sockets.Session, conn uint64, direct chan<- controlMsg, log interface{ Debug(string, ...any) }) {
+// A watcher's ops are answered with an error and never run.
+func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *websocket.Conn, s *sockets.Session, conn uint64, direct chan<- controlMsg, watcher bool, log interface{ Debug(string, ...any) }) {
 	defer cancel()
 	for {
 		typ, b, err := c.Read(ctx)
@@ -190,8 +238,15 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 			return
 		}
 		op, err := decodeOp(b)
+		if err == nil && watcher {
+			err = errReadOnly
+		}
 		if err != nil {
-			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: "bad_request", Msg: err.Error()}}
+			code := "bad_request"
+			if err == errReadOnly {
+				code = "read_only"
+			}
+			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: code, Msg: err.Error()}}
 			select {
 			case direct <- m:
 			case <-time.After(time.Second):
