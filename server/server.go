@@ -33,6 +33,12 @@ type Config struct {
 	LabsAddr        string
 	MaxSockets      int
 	MaxEventLogMB   int
+	MaxSessions     int
+	MaxOpsPerSec    int
+	MaxSendMBPerSec int
+	MaxPendingConns int
+	MaxMessageKB    int
+	MaxWatcherLag   int
 	SessionIdle     time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
@@ -73,6 +79,12 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&c.LabsAddr, "labs-addr", "127.0.0.1:7007", "host and first port of the lab servers (a taken port falls back to a free one)")
 	fs.IntVar(&c.MaxSockets, "max-sockets", 64, "sockets one session may have open at once")
 	fs.IntVar(&c.MaxEventLogMB, "max-event-log-mb", 256, "memory for one session's event log, in MiB; past it the oldest events are dropped (and viewers told)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", 1000, "sessions open at once; past it, creating one answers 503 (0: no limit)")
+	fs.IntVar(&c.MaxOpsPerSec, "max-ops-per-sec", 1000, "ops a client may run in one session a second, in bursts of up to a second's worth; past it an op is refused (HTTP 429, or a rate_limited error on the WebSocket) and never runs (0: no limit)")
+	fs.IntVar(&c.MaxSendMBPerSec, "max-send-mb-per-sec", 64, "MiB one session's sends may take a second; past it a send fails with OSError (0: no limit)")
+	fs.IntVar(&c.MaxPendingConns, "max-pending-connects", 64, "connects one session may have in progress at once; past it a connect fails with OSError (0: no limit)")
+	fs.IntVar(&c.MaxMessageKB, "max-message-kb", 8192, "the largest WebSocket message or op body a client may send, in KiB (larger: closed with 1009, or HTTP 413)")
+	fs.IntVar(&c.MaxWatcherLag, "max-watcher-lag", 10000, "events a live watcher may fall behind before it is closed with 1008 (its page reconnects and resumes from the log)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "end a session nobody has used or watched for this long (0: never)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
@@ -132,6 +144,16 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if c.MaxEventLogMB < 1 {
 		return c, fmt.Errorf("-max-event-log-mb must be at least 1")
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+		min  int
+	}{{"max-sessions", c.MaxSessions, 0}, {"max-ops-per-sec", c.MaxOpsPerSec, 0}, {"max-send-mb-per-sec", c.MaxSendMBPerSec, 0},
+		{"max-pending-connects", c.MaxPendingConns, 0}, {"max-message-kb", c.MaxMessageKB, 1}, {"max-watcher-lag", c.MaxWatcherLag, 1}} {
+		if f.v < f.min {
+			return c, fmt.Errorf("-%s must be at least %d, not %d", f.name, f.min, f.v)
+		}
 	}
 	return c, nil
 }
@@ -282,15 +304,20 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	log.Info("egress policy", "exposed", exposed, "policy", pol)
 
 	mgr := sockets.NewManager(sockets.Config{
-		MaxSockets:  cfg.MaxSockets,
-		MaxLogBytes: int64(cfg.MaxEventLogMB) << 20,
-		IdleTimeout: cfg.SessionIdle,
-		Policy:      pol,
-		Logger:      log.With("component", "engine"),
+		MaxSockets:         cfg.MaxSockets,
+		MaxLogBytes:        int64(cfg.MaxEventLogMB) << 20,
+		IdleTimeout:        cfg.SessionIdle,
+		MaxSessions:        cfg.MaxSessions,
+		MaxOpsPerSec:       cfg.MaxOpsPerSec,
+		MaxSendBytesPerSec: cfg.MaxSendMBPerSec << 20,
+		MaxPendingConnects: cfg.MaxPendingConns,
+		Policy:             pol,
+		Logger:             log.With("component", "engine"),
 	})
 	defer mgr.Close()
 	srv := &http.Server{
-		Handler:           web.New(web.Config{Sessions: mgr, Labs: labList, Logger: log.With("component", "web"), Access: access}),
+		Handler: web.New(web.Config{Sessions: mgr, Labs: labList, Logger: log.With("component", "web"), Access: access,
+			MaxMessage: int64(cfg.MaxMessageKB) << 10, MaxWatcherLag: cfg.MaxWatcherLag}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

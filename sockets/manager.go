@@ -18,6 +18,17 @@ import (
 type Config struct {
 	// MaxSockets is how many sockets one session may have open at once.
 	MaxSockets int
+	// MaxSessions is how many sessions may be open at once; 0: no limit.
+	MaxSessions int
+	// MaxOpsPerSec bounds the ops a client may run in one session a
+	// second (see Session.Admit); 0: no limit.
+	MaxOpsPerSec int
+	// MaxSendBytesPerSec bounds the bytes one session's sends may take a
+	// second; 0: no limit.
+	MaxSendBytesPerSec int
+	// MaxPendingConnects bounds one session's connects in progress at
+	// once (a scan of many closed ports, say); 0: no limit.
+	MaxPendingConnects int
 	// IdleTimeout ends a session nobody has watched or used for this long;
 	// 0 keeps sessions until the manager closes.
 	IdleTimeout time.Duration
@@ -101,6 +112,9 @@ func (m *Manager) Create() (*Session, error) {
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
+	}
+	if m.cfg.MaxSessions > 0 && len(m.sessions) >= m.cfg.MaxSessions {
+		return nil, ErrTooManySessions
 	}
 	m.sessions[id] = s
 	m.cfg.Logger.Info("session created", "session", id)

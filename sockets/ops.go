@@ -208,6 +208,9 @@ func (c *call) validate() error {
 			return errValue("%v", err)
 		}
 		c.data = b
+		if err := c.s.admitSend(c.op.Op, len(b)); err != nil {
+			return err
+		}
 		// Echo the bytes in one canonical form, whatever the client sent.
 		if a.Data.B64 == nil {
 			a.Data, _ = a.Data.canonical()
@@ -226,6 +229,11 @@ func (c *call) validate() error {
 	case "connect", "bind":
 		if a.Addr == "" {
 			return errType("%s() missing required argument 'address'", c.op.Op)
+		}
+		if c.op.Op == "connect" {
+			if err := c.s.admitConnect(); err != nil {
+				return err
+			}
 		}
 	case "settimeout":
 		if !a.Timeout.Set {

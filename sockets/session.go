@@ -39,6 +39,8 @@ type Session struct {
 	consumed   int64         // the furthest any reader has read
 	room       chan struct{} // closed when a reader advances
 
+	opsRate      *tokenBucket // nil: unlimited
+	sendRate     *tokenBucket
 	watchToken   string        // its watch link's secret; set by the Manager under its lock
 	dir          string        // for AF_UNIX paths, made on first use
 	statsRunning bool          // the kernel-stats poller is running
@@ -117,6 +119,8 @@ func newSession(id string, cfg Config) *Session {
 		waiters:    map[int64]chan Event{},
 		done:       make(chan struct{}),
 		lastActive: now,
+		opsRate:    newTokenBucket(cfg.MaxOpsPerSec),
+		sendRate:   newTokenBucket(cfg.MaxSendBytesPerSec),
 	}
 }
 

@@ -83,7 +83,11 @@ type created struct {
 func (h *handler) createSession(w http.ResponseWriter, _ *http.Request) {
 	s, err := h.cfg.Sessions.Create()
 	if err != nil {
-		writeError(w, http.StatusServiceUnavailable, "unavailable", err.Error())
+		code := "unavailable"
+		if errors.Is(err, sockets.ErrTooManySessions) {
+			code = "too_many_sessions"
+		}
+		writeError(w, http.StatusServiceUnavailable, code, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, created{ID: s.ID(), URL: "/s/" + s.ID()})
@@ -118,6 +122,11 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 	op, err := decodeOp(body)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		return
+	}
+	if lerr := s.Admit(); lerr != nil {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "rate_limited", lerr.Msg)
 		return
 	}
 	select {

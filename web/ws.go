@@ -238,15 +238,21 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 			return
 		}
 		op, err := decodeOp(b)
+		code := "bad_request"
 		if err == nil && watcher {
-			err = errReadOnly
+			err, code = errReadOnly, "read_only"
+		}
+		if err == nil {
+			if lerr := s.Admit(); lerr != nil {
+				err, code = lerr, "rate_limited"
+			}
 		}
 		if err != nil {
-			code := "bad_request"
-			if err == errReadOnly {
-				code = "read_only"
+			msg := err.Error()
+			if lerr, ok := err.(*sockets.Error); ok {
+				msg = lerr.Msg
 			}
-			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: code, Msg: err.Error()}}
+			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: code, Msg: msg}}
 			select {
 			case direct <- m:
 			case <-time.After(time.Second):
