@@ -132,7 +132,7 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		defer k.autoMu.Unlock()
 		return loop.stop || k.closed.Load()
 	}
-	buf := make([]byte, loop.bufsize)
+	var buf []byte
 	for {
 		if !s.waitForRoom(k, loop) {
 			return
@@ -157,6 +157,9 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		k.autoMu.Unlock()
 		if err != nil {
 			return
+		}
+		if buf == nil && !loop.accept {
+			buf = make([]byte, loop.bufsize)
 		}
 		start := s.now()
 		var n, nfd int
@@ -201,8 +204,16 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			}
 			continue
 		}
-		data := make([]byte, n)
-		copy(data, buf[:n])
+		// A recv that nearly filled its buffer keeps it as its event's
+		// bytes (a fast stream is not copied once more); a short one gets
+		// its own small copy, so the log holds no mostly-empty buffers.
+		var data []byte
+		if n > 0 && n >= len(buf)-len(buf)/4 {
+			data, buf = buf[:n:n], nil
+		} else {
+			data = make([]byte, n)
+			copy(data, buf[:n])
+		}
 		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)

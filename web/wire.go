@@ -34,23 +34,32 @@ const (
 // conn. It allocates nothing for a recv record.
 func appendWireEvent(buf []byte, ev sockets.Event, conn uint64) ([]byte, error) {
 	if compactRecv(ev, conn) {
-		buf = append(buf, recRecv)
-		buf = binary.AppendUvarint(buf, uint64(ev.Seq))
-		buf = binary.AppendUvarint(buf, uint64(ev.T))
-		buf = binary.AppendUvarint(buf, uint64(ev.T-ev.Start))
-		buf = binary.AppendUvarint(buf, uint64(ev.Call))
-		buf = binary.AppendUvarint(buf, uint64(ev.Parent))
-		var flags byte
-		if ev.Auto {
-			flags |= 1
-		}
-		buf = append(buf, flags)
-		buf = binary.AppendUvarint(buf, uint64(len(ev.Sock)))
-		buf = append(buf, ev.Sock...)
-		buf = binary.AppendUvarint(buf, uint64(*ev.Args.Bufsize))
-		buf = binary.AppendUvarint(buf, uint64(len(ev.Result.B64)))
-		return append(buf, ev.Result.B64...), nil
+		return append(appendRecvHeader(buf, ev), ev.Result.B64...), nil
 	}
+	return appendJSONRecord(buf, ev, conn)
+}
+
+// appendRecvHeader appends a record 2 up to its bytes, which follow it.
+func appendRecvHeader(buf []byte, ev sockets.Event) []byte {
+	buf = append(buf, recRecv)
+	buf = binary.AppendUvarint(buf, uint64(ev.Seq))
+	buf = binary.AppendUvarint(buf, uint64(ev.T))
+	buf = binary.AppendUvarint(buf, uint64(ev.T-ev.Start))
+	buf = binary.AppendUvarint(buf, uint64(ev.Call))
+	buf = binary.AppendUvarint(buf, uint64(ev.Parent))
+	var flags byte
+	if ev.Auto {
+		flags |= 1
+	}
+	buf = append(buf, flags)
+	buf = binary.AppendUvarint(buf, uint64(len(ev.Sock)))
+	buf = append(buf, ev.Sock...)
+	buf = binary.AppendUvarint(buf, uint64(*ev.Args.Bufsize))
+	return binary.AppendUvarint(buf, uint64(len(ev.Result.B64)))
+}
+
+// appendJSONRecord appends ev as a record 1.
+func appendJSONRecord(buf []byte, ev sockets.Event, conn uint64) ([]byte, error) {
 	b, err := encodeEvent(ev, conn)
 	if err != nil {
 		return buf, err

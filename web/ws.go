@@ -145,16 +145,18 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			// message must stay writable within WriteTimeout even to a
 			// slow client, or it would time out at the same place forever.
 			var sent int
-			buf, sent, err = appendBatch(buf[:0], evs, conn, binaryFrames)
-			if err != nil {
-				log.Error("encoding event", "err", err)
-				return
-			}
-			typ := websocket.MessageText
 			if binaryFrames {
-				typ = websocket.MessageBinary
+				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
+				buf, sent, err = writeWireBatch(wctx, c, buf, evs, conn)
+				wcancel()
+			} else {
+				buf, sent, err = appendBatch(buf[:0], evs, conn)
+				if err == nil {
+					err = write(websocket.MessageText, buf)
+				}
 			}
-			if err := write(typ, buf); err != nil {
+			if err != nil {
+				log.Debug("writing a batch", "err", err)
 				return
 			}
 			cursor = evs[sent-1].Seq
@@ -289,38 +291,80 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 }
 
 // appendBatch appends to buf as many of evs as fit in about batchBytes (at
-// least one), as a JSON array or a binary batch, and says how many.
-func appendBatch(buf []byte, evs []sockets.Event, conn uint64, binaryFrames bool) ([]byte, int, error) {
-	if binaryFrames {
-		buf = append(buf, wireVersion)
-	} else {
-		buf = append(buf, '[')
-	}
+// least one) as a JSON array, and says how many.
+func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, error) {
+	buf = append(buf, '[')
 	sent := 0
 	for _, ev := range evs {
-		before := len(buf)
-		var err error
-		if binaryFrames {
-			buf, err = appendWireEvent(buf, ev, conn)
-		} else {
-			var b []byte
-			b, err = encodeEvent(ev, conn)
-			if sent > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, b...)
-		}
+		b, err := encodeEvent(ev, conn)
 		if err != nil {
 			return buf, sent, err
 		}
-		if sent > 0 && len(buf) > batchBytes {
-			buf = buf[:before] // it goes first in the next message
-			break
+		if sent > 0 && len(buf)+len(b) > batchBytes {
+			break // it goes first in the next message
+		}
+		if sent > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, b...)
+		sent++
+	}
+	return append(buf, ']'), sent, nil
+}
+
+// bigPayload is the size from which a recv's bytes go to the WebSocket
+// straight from the event, as a frame of their own, instead of being
+// copied into the batch first.
+const bigPayload = 8 << 10
+
+// writeWireBatch writes as many of evs as fit in about batchBytes (at least
+// one) as one binary batch message (see wire.go), and says how many. Small
+// records are gathered in buf; a big recv's bytes are written from the
+// event itself, which saves copying the bulk of a fast stream.
+func writeWireBatch(ctx context.Context, c *websocket.Conn, buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, error) {
+	w, err := c.Writer(ctx, websocket.MessageBinary)
+	if err != nil {
+		return buf, 0, err
+	}
+	buf = append(buf[:0], wireVersion)
+	size, sent := 0, 0
+	for _, ev := range evs {
+		before := len(buf)
+		if compactRecv(ev, conn) {
+			buf = appendRecvHeader(buf, ev)
+			data := ev.Result.B64
+			if sent > 0 && size+len(buf)-before+len(data) > batchBytes {
+				buf = buf[:before]
+				break
+			}
+			size += len(buf) - before + len(data)
+			if len(data) >= bigPayload {
+				if _, err := w.Write(buf); err != nil {
+					return buf, sent, err
+				}
+				if _, err := w.Write(data); err != nil {
+					return buf, sent, err
+				}
+				buf = buf[:0]
+			} else {
+				buf = append(buf, data...)
+			}
+		} else {
+			if buf, err = appendJSONRecord(buf, ev, conn); err != nil {
+				return buf, sent, err
+			}
+			if sent > 0 && size+len(buf)-before > batchBytes {
+				buf = buf[:before]
+				break
+			}
+			size += len(buf) - before
 		}
 		sent++
 	}
-	if !binaryFrames {
-		buf = append(buf, ']')
+	if len(buf) > 0 {
+		if _, err := w.Write(buf); err != nil {
+			return buf, sent, err
+		}
 	}
-	return buf, sent, nil
+	return buf, sent, w.Close()
 }
