@@ -10,14 +10,19 @@ import (
 // holds at most maxBytes of events in memory; past that the oldest leave
 // first, and readers learn of the gap from the seq numbers (never a silent
 // skip: a reader's next event has a seq beyond the one it expected).
-// The caller holds the session's lock.
+// Events are kept in fixed-size chunks, so a log of millions of events
+// never copies itself to grow. The caller holds the session's lock.
 type eventLog struct {
-	events   []Event
-	first    int64 // seq of events[0]
+	chunks   [][]Event // each of cap logChunk; the first event held is chunks[0][off]
+	off      int
+	n        int   // events held
+	first    int64 // seq of the first event held
 	bytes    int64 // size of the events held
 	total    int64 // size of every event ever appended
 	maxBytes int64
 }
+
+const logChunk = 1024
 
 // eventOverhead approximates an event's memory beyond its payload.
 const eventOverhead = 256
@@ -26,7 +31,13 @@ func newEventLog(maxBytes int64) *eventLog {
 	return &eventLog{first: 1, maxBytes: maxBytes}
 }
 
-func (l *eventLog) last() int64 { return l.first + int64(len(l.events)) - 1 }
+func (l *eventLog) last() int64 { return l.first + int64(l.n) - 1 }
+
+// at is the i-th event held (0 is the oldest).
+func (l *eventLog) at(i int) *Event {
+	j := l.off + i
+	return &l.chunks[j/logChunk][j%logChunk]
+}
 
 // encoding is an event's JSON, made once by whichever viewer needs it
 // first and shared by the copies of the event (they share the pointer).
@@ -58,13 +69,25 @@ func (l *eventLog) add(ev Event) Event {
 	ev.size = eventOverhead + 3*int64(len(ev.Result.payload())) + 3*int64(ev.Args.dataLen())
 	l.total += ev.size
 	ev.cum = l.total
-	l.events = append(l.events, ev)
+	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == logChunk {
+		l.chunks = append(l.chunks, make([]Event, 0, logChunk))
+	}
+	k := len(l.chunks) - 1
+	l.chunks[k] = append(l.chunks[k], ev)
+	l.n++
 	l.bytes += ev.size
-	for l.maxBytes > 0 && l.bytes > l.maxBytes && len(l.events) > 1 {
-		l.bytes -= l.events[0].size
-		l.events[0] = Event{} // let its data go
-		l.events = l.events[1:]
+	for l.maxBytes > 0 && l.bytes > l.maxBytes && l.n > 1 {
+		oldest := l.at(0)
+		l.bytes -= oldest.size
+		*oldest = Event{} // let its data go
+		l.off++
+		l.n--
 		l.first++
+		if l.off == logChunk {
+			l.chunks[0] = nil
+			l.chunks = l.chunks[1:]
+			l.off = 0
+		}
 	}
 	return ev
 }
@@ -76,7 +99,7 @@ func (l *eventLog) after(seq int64, max int) []Event {
 	if i < 0 {
 		i = 0
 	}
-	n := int64(len(l.events))
+	n := int64(l.n)
 	if i >= n {
 		return nil
 	}
@@ -84,22 +107,28 @@ func (l *eventLog) after(seq int64, max int) []Event {
 	if max > 0 && i+int64(max) < end {
 		end = i + int64(max)
 	}
-	out := make([]Event, end-i)
-	copy(out, l.events[i:end])
+	out := make([]Event, 0, end-i)
+	for int64(len(out)) < end-i {
+		j := l.off + int(i) + len(out)
+		chunk := l.chunks[j/logChunk]
+		from := j % logChunk
+		take := min(len(chunk)-from, int(end-i)-len(out))
+		out = append(out, chunk[from:from+take]...)
+	}
 	return out
 }
 
 // cumAt is the size of all events up to and including seq.
 func (l *eventLog) cumAt(seq int64) int64 {
 	switch {
-	case seq <= 0 || len(l.events) == 0:
+	case seq <= 0 || l.n == 0:
 		return 0
 	case seq < l.first:
-		return l.events[0].cum - l.events[0].size
+		return l.at(0).cum - l.at(0).size
 	case seq > l.last():
 		return l.total
 	}
-	return l.events[seq-l.first].cum
+	return l.at(int(seq - l.first)).cum
 }
 
 func (r *Result) payload() []byte {
