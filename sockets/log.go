@@ -92,9 +92,10 @@ func (l *eventLog) add(ev Event) Event {
 	return ev
 }
 
-// after returns up to max events with seq > seq. If the ones right after
-// seq were dropped, it starts at the oldest it still has.
-func (l *eventLog) after(seq int64, max int) []Event {
+// after returns up to max events with seq > seq, and when maxBytes > 0 no
+// more than fit in maxBytes of estimated size (but at least one). If the
+// ones right after seq were dropped, it starts at the oldest it still has.
+func (l *eventLog) after(seq int64, max int, maxBytes int64) []Event {
 	i := seq - l.first + 1
 	if i < 0 {
 		i = 0
@@ -106,6 +107,20 @@ func (l *eventLog) after(seq int64, max int) []Event {
 	end := n
 	if max > 0 && i+int64(max) < end {
 		end = i + int64(max)
+	}
+	if maxBytes > 0 {
+		// cum grows with seq: find the last event within the budget.
+		base := l.at(int(i)).cum - l.at(int(i)).size
+		lo, hi := i+1, end // the answer is in [lo, hi]
+		for lo < hi {
+			mid := (lo + hi + 1) / 2
+			if l.at(int(mid-1)).cum-base <= maxBytes {
+				lo = mid
+			} else {
+				hi = mid - 1
+			}
+		}
+		end = lo
 	}
 	out := make([]Event, 0, end-i)
 	for int64(len(out)) < end-i {

@@ -164,7 +164,16 @@ func (s *Session) LastSeq() int64 {
 func (s *Session) EventsAfter(after int64, max int) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.log.after(after, max)
+	return s.log.after(after, max, 0)
+}
+
+// EventsAfterBytes is EventsAfter that also stops (after at least one
+// event) once the events' estimated encoded size passes maxBytes: a
+// viewer that sends a few big recvs a message need not copy thousands.
+func (s *Session) EventsAfterBytes(after int64, max int, maxBytes int64) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.after(after, max, maxBytes)
 }
 
 // Version counts changes; viewers compare it to know when to resend State.

@@ -22,7 +22,7 @@ var errReadOnly = errors.New("this is a watch link: watchers see the session but
 // client that takes arrays of events.
 const (
 	batch      = 256
-	bigBatch   = 2048
+	bigBatch   = 16384
 	batchBytes = 1 << 20
 )
 
@@ -131,7 +131,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			c.Close(websocket.StatusPolicyViolation, "too slow: this watcher fell too far behind; reconnect to resume")
 			return
 		}
-		evs := s.EventsAfter(cursor, n)
+		evs := s.EventsAfterBytes(cursor, n, 4*batchBytes)
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
 			// Dropped from memory past the event-log limit: say so,
 			// never skip in silence.
