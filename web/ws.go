@@ -312,59 +312,24 @@ func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, err
 	return append(buf, ']'), sent, nil
 }
 
-// bigPayload is the size from which a recv's bytes go to the WebSocket
-// straight from the event, as a frame of their own, instead of being
-// copied into the batch first.
-const bigPayload = 8 << 10
-
 // writeWireBatch writes as many of evs as fit in about batchBytes (at least
-// one) as one binary batch message (see wire.go), and says how many. Small
-// records are gathered in buf; a big recv's bytes are written from the
-// event itself, which saves copying the bulk of a fast stream.
+// one) as one binary batch message (see wire.go), and says how many. The
+// message is built whole and written at once: on this path system calls,
+// not copies, are what cost (a frame per big recv measured slower).
 func writeWireBatch(ctx context.Context, c *websocket.Conn, buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, error) {
-	w, err := c.Writer(ctx, websocket.MessageBinary)
-	if err != nil {
-		return buf, 0, err
-	}
 	buf = append(buf[:0], wireVersion)
-	size, sent := 0, 0
+	sent := 0
 	for _, ev := range evs {
 		before := len(buf)
-		if compactRecv(ev, conn) {
-			buf = appendRecvHeader(buf, ev)
-			data := ev.Result.B64
-			if sent > 0 && size+len(buf)-before+len(data) > batchBytes {
-				buf = buf[:before]
-				break
-			}
-			size += len(buf) - before + len(data)
-			if len(data) >= bigPayload {
-				if _, err := w.Write(buf); err != nil {
-					return buf, sent, err
-				}
-				if _, err := w.Write(data); err != nil {
-					return buf, sent, err
-				}
-				buf = buf[:0]
-			} else {
-				buf = append(buf, data...)
-			}
-		} else {
-			if buf, err = appendJSONRecord(buf, ev, conn); err != nil {
-				return buf, sent, err
-			}
-			if sent > 0 && size+len(buf)-before > batchBytes {
-				buf = buf[:before]
-				break
-			}
-			size += len(buf) - before
+		var err error
+		if buf, err = appendWireEvent(buf, ev, conn); err != nil {
+			return buf, sent, err
+		}
+		if sent > 0 && len(buf) > batchBytes {
+			buf = buf[:before] // it goes first in the next message
+			break
 		}
 		sent++
 	}
-	if len(buf) > 0 {
-		if _, err := w.Write(buf); err != nil {
-			return buf, sent, err
-		}
-	}
-	return buf, sent, w.Close()
+	return buf, sent, c.Write(ctx, websocket.MessageBinary, buf)
 }
