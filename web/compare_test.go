@@ -71,7 +71,32 @@ type bridge struct {
 	// open connects the bridge to src (for sockplay with autorecv of
 	// bufsize) and returns once the client can read; closeAll ends the
 	// client, the bridge and whatever it started.
-	open func(b *testing.B, ctx context.Context, src *source, bufsize int) (read readFunc, closeAll func())
+	open func(b *testing.B, ctx context.Context, src *source, bufsize int) opened
+}
+
+// opened is a bridge carrying one stream: how to read it, how to end it,
+// and the bridge's process (0 when it runs in this one), whose CPU time
+// says what the stream cost it.
+type opened struct {
+	read     readFunc
+	closeAll func()
+	pid      int
+}
+
+// cpuSeconds is the user and system CPU time process pid has used so far.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	i := bytes.LastIndexByte(b, ')')
+	if err != nil || i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
 }
 
 // sockplayWSQuery is how the comparison's client connects: binary
@@ -80,9 +105,93 @@ const sockplayWSQuery = "?format=bin"
 
 var sockplayBridge = bridge{name: "sockplay", open: openSockplay}
 
+// sockplayProcessBridge runs the sockplay binary (built from this module)
+// as a process of its own, as websockify runs: the comparison then gives
+// each bridge its own scheduler, and neither shares the source's and the
+// client's CPU time with the process that measures. The in-process bridge
+// stays for profiling.
+func sockplayProcessBridge(bin string) bridge {
+	return bridge{name: "sockplay", open: func(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
+		b.Helper()
+		base, pid, stop := startSockplay(b, bin)
+		api := func(path, body string) map[string]any {
+			resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
+			if err != nil {
+				stop()
+				b.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode >= 300 || m["ok"] == false {
+				stop()
+				b.Fatalf("POST %s %s: %s %v %v", path, body, resp.Status, m, err)
+			}
+			return m
+		}
+		id := api("/api/sessions", "")["id"].(string)
+		c, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+sockplayWSQuery, nil)
+		if err != nil {
+			stop()
+			b.Fatal(err)
+		}
+		c.SetReadLimit(1 << 24)
+		ops := "/api/sessions/" + id + "/ops"
+		api(ops, `{"op":"socket"}`)
+		api(ops, `{"op":"connect","sock":"s1","addr":"`+src.addr+`"}`)
+		api(ops, `{"op":"autorecv","sock":"s1","bufsize":`+strconv.Itoa(bufsize)+`}`)
+		read := func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }
+		return opened{read: read, pid: pid, closeAll: func() {
+			c.CloseNow()
+			stop()
+		}}
+	}}
+}
+
+// buildSockplay builds the sockplay binary into dir, as the Dockerfile does.
+func buildSockplay(b *testing.B, dir string) string {
+	b.Helper()
+	bin := dir + "/sockplay"
+	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "..")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building sockplay: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startSockplay runs the binary on a free loopback port, without labs and
+// without the per-session limits (a benchmark is all one session's ops
+// and sends), and returns its base URL once it listens; stop kills it by
+// its PID and reaps it.
+func startSockplay(b *testing.B, bin string) (base string, pid int, stop func()) {
+	b.Helper()
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-labs=false", "-max-ops-per-sec", "0", "-max-send-mb-per-sec", "0", "-log-level", "warn")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	errs := &tailBuffer{max: 16 << 10}
+	cmd.Stderr = errs
+	if err := cmd.Start(); err != nil {
+		b.Fatalf("starting sockplay: %v", err)
+	}
+
+	stop = func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	base, ok := strings.CutPrefix(strings.TrimSpace(line), "sockplay listening on ")
+	if err != nil || !ok {
+		stop()
+		b.Fatalf("sockplay did not say where it listens: %q %v\n%s", line, err, errs)
+	}
+	return strings.TrimSuffix(base, "/"), cmd.Process.Pid, stop
+}
+
 // openSockplay starts a fresh engine and server, watches the session over
 // the WebSocket, and runs socket, connect and autorecv(bufsize) in it.
-func openSockplay(b *testing.B, ctx context.Context, src *source, bufsize int) (readFunc, func()) {
+func openSockplay(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
 	b.Helper()
 	m := sockets.NewManager(sockets.Config{})
 	srv := newBenchServer(m)
@@ -109,7 +218,8 @@ func openSockplay(b *testing.B, ctx context.Context, src *source, bufsize int) (
 	id := mustDo(b, s, sockets.Op{Op: "socket"}).Result.Sock
 	mustDo(b, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src.addr}})
 	mustDo(b, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &bufsize}})
-	return func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }, closeAll
+	read := func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }
+	return opened{read: read, closeAll: closeAll}
 }
 
 // wireEvent is what the client needs of an event or a control message.
@@ -255,9 +365,9 @@ func readMessage(ctx context.Context, c *websocket.Conn, msg *bytes.Buffer) (web
 // websockifyBridge runs the websockify at path, one process per
 // measurement.
 func websockifyBridge(path string) bridge {
-	return bridge{name: "websockify", open: func(b *testing.B, ctx context.Context, src *source, _ int) (readFunc, func()) {
+	return bridge{name: "websockify", open: func(b *testing.B, ctx context.Context, src *source, _ int) opened {
 		b.Helper()
-		addr, stop := startWebsockify(b, path, src.addr)
+		addr, pid, stop := startWebsockify(b, path, src.addr)
 		// Old websockify clients ask for "binary"; it is answered, and
 		// the messages are binary either way.
 		c, _, err := websocket.Dial(ctx, "ws://"+addr+"/", &websocket.DialOptions{Subprotocols: []string{"binary"}})
@@ -266,10 +376,11 @@ func websockifyBridge(path string) bridge {
 			b.Fatalf("websocket to websockify: %v", err)
 		}
 		c.SetReadLimit(1 << 20)
-		return func(ctx context.Context, fn func([]byte) bool) error { return readBinary(ctx, c, fn) }, func() {
+		read := func(ctx context.Context, fn func([]byte) bool) error { return readBinary(ctx, c, fn) }
+		return opened{read: read, pid: pid, closeAll: func() {
 			c.CloseNow()
 			stop()
-		}
+		}}
 	}}
 }
 
@@ -295,7 +406,7 @@ func readBinary(ctx context.Context, c *websocket.Conn, fn func(data []byte) boo
 // keeps it one process (it serves the WebSocket itself instead of forking
 // a handler for it), so stop, which kills it by its PID and reaps it,
 // leaves nothing behind.
-func startWebsockify(b *testing.B, path, target string) (addr string, stop func()) {
+func startWebsockify(b *testing.B, path, target string) (addr string, pid int, stop func()) {
 	b.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -309,6 +420,7 @@ func startWebsockify(b *testing.B, path, target string) (addr string, stop func(
 	if err := cmd.Start(); err != nil {
 		b.Fatalf("starting websockify: %v", err)
 	}
+
 	exited := make(chan struct{})
 	var waitErr error
 	go func() {
@@ -330,7 +442,7 @@ func startWebsockify(b *testing.B, path, target string) (addr string, stop func(
 			// websockify takes a connection that never speaks HTTP in
 			// its stride, and waits on for the real one.
 			c.Close()
-			return addr, stop
+			return addr, cmd.Process.Pid, stop
 		}
 		if time.Now().After(deadline) {
 			stop()
@@ -579,6 +691,10 @@ func (w *window) add(now time.Time, n int) bool {
 type streamFigures struct {
 	bytesPerSec  float64
 	chunksPerSec float64 // events with bytes (sockplay), messages (websockify)
+	// cpuPerGB is the CPU time the bridge's process spent per GB carried
+	// (0 when the bridge runs in this process): what the stream cost it,
+	// a figure that shares less of the machine's noise than a rate.
+	cpuPerGB float64
 }
 
 // measureStream runs the bulk source through br for about d and returns
@@ -589,8 +705,9 @@ func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) stream
 	defer cancel()
 	src := startSource(b, writeBulk)
 	defer src.close()
-	read, closeAll := br.open(b, ctx, src, bufsize)
-	defer closeAll()
+	o := br.open(b, ctx, src, bufsize)
+	read := o.read
+	defer o.closeAll()
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
 	t := &tally{cancel: cancelRead}
@@ -598,6 +715,10 @@ func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) stream
 	w := window{d: d}
 	var crc uint32
 	var bad error
+	var cpu0 float64
+	if o.pid != 0 {
+		cpu0 = cpuSeconds(o.pid)
+	}
 	src.begin()
 	err := read(readCtx, func(data []byte) bool {
 		now := time.Now()
@@ -617,7 +738,11 @@ func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) stream
 	}
 	t.check(b, br.name, crc, err)
 	el := w.end.Sub(w.t0).Seconds()
-	return streamFigures{bytesPerSec: float64(w.bytes) / el, chunksPerSec: float64(w.chunks) / el}
+	f := streamFigures{bytesPerSec: float64(w.bytes) / el, chunksPerSec: float64(w.chunks) / el}
+	if o.pid != 0 {
+		f.cpuPerGB = (cpuSeconds(o.pid) - cpu0) / (float64(t.got) / 1e9)
+	}
+	return f
 }
 
 // measureLatency sends one message every latencyEvery for about d through
@@ -629,8 +754,9 @@ func measureLatency(b *testing.B, br bridge, d time.Duration) (p50, p99 time.Dur
 	defer cancel()
 	src := startSource(b, pacedMessages(int(d/latencyEvery)))
 	defer src.close()
-	read, closeAll := br.open(b, ctx, src, latencyBufsize)
-	defer closeAll()
+	o := br.open(b, ctx, src, latencyBufsize)
+	read := o.read
+	defer o.closeAll()
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
 	t := &tally{cancel: cancelRead}
@@ -724,17 +850,19 @@ func BenchmarkCompare(b *testing.B) {
 	ms := func(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 	bulk := &compareRow{metric: "bulk, autorecv(65536): MB/s", format: mbs, ratio: true, vsWebsockify: true, goal: "≥ 1.0× websockify",
 		met: func(_, r float64) bool { return r >= 1 }}
+	cpu := &compareRow{metric: "bulk: the bridge process's CPU seconds per GB carried (lower is better)", format: func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }, ratio: true, goal: "—"}
 	small := &compareRow{metric: "small events, autorecv(16): events/s (websockify: its messages/s, for information)", format: perSec, goal: "≥ 200,000/s",
 		met: func(m, _ float64) bool { return m >= 200_000 }}
 	p50 := &compareRow{metric: "latency p50, 100 B every 1 ms: ms", format: ms, ratio: true, goal: "—"}
 	p99 := &compareRow{metric: "latency p99, 100 B every 1 ms: ms", format: ms, ratio: true, goal: "≤ 2 ms",
 		met: func(m, _ float64) bool { return m <= 2 }}
 
+	sp := sockplayProcessBridge(buildSockplay(b, b.TempDir()))
 	for range b.N {
 		for r := range rounds {
 			// Who goes first alternates, so neither side always runs on
 			// a machine the other has just warmed or tired.
-			sides := []*bridge{&sockplayBridge, wsfy}
+			sides := []*bridge{&sp, wsfy}
 			if r%2 == 1 {
 				sides[0], sides[1] = sides[1], sides[0]
 			}
@@ -743,23 +871,25 @@ func BenchmarkCompare(b *testing.B) {
 					continue
 				}
 				f := measureStream(b, *br, bulkBufsize, compareRun)
-				if br == &sockplayBridge {
+				if br == &sp {
 					bulk.sockplay = append(bulk.sockplay, f.bytesPerSec/1e6)
+					cpu.sockplay = append(cpu.sockplay, f.cpuPerGB)
 				} else {
 					bulk.websockify = append(bulk.websockify, f.bytesPerSec/1e6)
+					cpu.websockify = append(cpu.websockify, f.cpuPerGB)
 					// websockify reads 64 KiB at a time whatever the
 					// client wants: its messages/s from the same source
 					// is the nearest thing it has to small events.
 					small.websockify = append(small.websockify, f.chunksPerSec)
 				}
 			}
-			small.sockplay = append(small.sockplay, measureStream(b, sockplayBridge, smallBufsize, compareRun).chunksPerSec)
+			small.sockplay = append(small.sockplay, measureStream(b, sp, smallBufsize, compareRun).chunksPerSec)
 			for _, br := range sides {
 				if br == nil {
 					continue
 				}
 				a, z := measureLatency(b, *br, compareRun)
-				if br == &sockplayBridge {
+				if br == &sp {
 					p50.sockplay = append(p50.sockplay, durMS(a))
 					p99.sockplay = append(p99.sockplay, durMS(z))
 				} else {
@@ -774,7 +904,7 @@ func BenchmarkCompare(b *testing.B) {
 				lastPair(bulk, mbs), lastPair(small, perSec), lastPair(p50, ms), lastPair(p99, ms))
 		}
 	}
-	rows := []*compareRow{bulk, small, p50, p99}
+	rows := []*compareRow{bulk, cpu, small, p50, p99}
 	b.Log(strings.TrimSuffix(compareTable(rows, rounds, wsfy != nil), "\n"))
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(median(bulk.sockplay), "bulk_MB/s")
