@@ -10,8 +10,8 @@ import (
 // holds at most maxBytes of events in memory; past that the oldest leave
 // first, and readers learn of the gap from the seq numbers (never a silent
 // skip: a reader's next event has a seq beyond the one it expected).
-// Events are kept in fixed-size chunks, so a log of millions of events
-// never copies itself to grow. The caller holds the session's lock.
+// Events are kept in chunks of logChunk (every chunk but the last is
+// full), so a log of millions of events never copies itself to grow. The caller holds the session's lock.
 type eventLog struct {
 	chunks   [][]Event // each of cap logChunk; the first event held is chunks[0][off]
 	off      int
@@ -70,7 +70,10 @@ func (l *eventLog) add(ev Event) Event {
 	l.total += ev.size
 	ev.cum = l.total
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == logChunk {
-		l.chunks = append(l.chunks, make([]Event, 0, logChunk))
+		// A chunk starts small and grows by append up to logChunk: most
+		// sessions are short, and an idle one must not hold a full
+		// chunk (a thousand sessions would be 200 MB).
+		l.chunks = append(l.chunks, make([]Event, 0, 4))
 	}
 	k := len(l.chunks) - 1
 	l.chunks[k] = append(l.chunks[k], ev)

@@ -89,3 +89,16 @@ func TestEventLogByteBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestEventLogStartsSmall: a short log holds a small chunk, not a full
+// one (a thousand idle sessions each holding 1,024 events' room was 47
+// KiB a socket in BenchmarkIdleSessionMemory).
+func TestEventLogStartsSmall(t *testing.T) {
+	l := newEventLog(0)
+	for i := 0; i < 3; i++ {
+		l.add(Event{Op: "socket"})
+	}
+	if c := cap(l.chunks[0]); c >= logChunk/8 {
+		t.Fatalf("3 events hold room for %d", c)
+	}
+}

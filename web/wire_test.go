@@ -2,13 +2,16 @@ package web
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -420,5 +423,72 @@ func TestWebSocketBinaryMatchesJSON(t *testing.T) {
 	}
 	if compact < 20 {
 		t.Errorf("only %d events went as compact recv records", compact)
+	}
+}
+
+// TestWebSocketLongIdleSession: a client opening a session of many events,
+// in which nothing else happens, gets every one of them. The writer once
+// stopped after its first read whenever that read ended at its byte
+// budget rather than its count (the page then waited forever).
+func TestWebSocketLongIdleSession(t *testing.T) {
+	// Nobody reads while the log fills: autorecv must not pause for that.
+	m := sockets.NewManager(sockets.Config{MaxLagEvents: 1 << 30, MaxLagBytes: 1 << 40, StatsInterval: -1})
+	defer m.Close()
+	srv := httptest.NewServer(New(Config{Sessions: m}))
+	defer srv.Close()
+	e := &testEnv{srv: srv, mgr: m}
+	id := e.newSession(t)
+	s, _ := e.mgr.Get(id)
+	const total = 20_000 * 16
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		c, err := ln.Accept()
+		ln.Close()
+		if err == nil {
+			_, _ = c.Write(bytes.Repeat([]byte("0123456789abcdef"), total/16))
+			c.Close()
+		}
+	}()
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+ln.Addr().String()+`"}`)
+	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":16}`)
+	for st := s.State(); st.Sockets[0].EOF == false; st = s.State() {
+		<-s.Changed()
+	}
+	last := s.LastSeq()
+	for _, q := range []string{"?format=bin", "?batch=1"} {
+		t.Run(q, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.CloseNow()
+			c.SetReadLimit(16 << 20)
+			next := int64(1)
+			for next <= last {
+				typ, b, err := c.Read(ctx)
+				if err != nil {
+					t.Fatalf("after seq %d of %d: %v", next-1, last, err)
+				}
+				if typ == websocket.MessageText && b[0] != '[' {
+					continue
+				}
+				msgs, err := decodeMessage(typ, b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, m := range msgs {
+					if seq := int64(m["seq"].(float64)); seq != next {
+						t.Fatalf("seq %d, want %d", seq, next)
+					}
+					next++
+				}
+			}
+		})
 	}
 }

@@ -139,7 +139,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				return
 			}
 		}
-		more := len(evs) == n
+		// More to send now, if the read stopped at its count or its byte
+		// budget before the end of the log.
+		more := len(evs) > 0 && (len(evs) == n || evs[len(evs)-1].Seq < s.LastSeq())
 		if batched && len(evs) > 0 {
 			// A batch stops near batchBytes (with at least one event): a
 			// message must stay writable within WriteTimeout even to a
