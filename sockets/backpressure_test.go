@@ -89,6 +89,38 @@ func TestAutorecvBackpressure(t *testing.T) {
 	}
 }
 
+// TestOwnerSetsThePace: autorecv waits for the owner's tab, however fast a
+// watcher reads; with no owner's tab open, the fastest reader sets it.
+func TestOwnerSetsThePace(t *testing.T) {
+	m := newTestManager(t, Config{MaxLagEvents: 20})
+	s, _ := m.Create()
+	owner := s.Attach(0)
+	watcher := s.AttachWatcher(0)
+	defer watcher.Detach()
+	id := connected(t, s, counterSource(t))
+	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(100)}))
+	// The watcher keeps up with everything; the owner reads nothing.
+	for s.LastSeq() < 500 {
+		ch := s.Changed()
+		watcher.Advance(s.LastSeq())
+		if st := s.State(); st.Sockets[0].Paused {
+			break
+		}
+		<-ch
+	}
+	if held := s.LastSeq(); held > 3+21+1 {
+		t.Fatalf("%d events logged while the owner read none (lag limit 20): the watcher set the pace", held)
+	}
+	// The owner's tab closes: the watcher, who keeps up, sets the pace.
+	owner.Detach()
+	from := s.LastSeq()
+	for s.LastSeq() < from+200 {
+		ch := s.Changed()
+		watcher.Advance(s.LastSeq())
+		<-ch
+	}
+}
+
 func TestEventLogLimit(t *testing.T) {
 	m := newTestManager(t, Config{MaxLogBytes: 8 << 10})
 	s, _ := m.Create()
