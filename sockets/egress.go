@@ -84,6 +84,7 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) bool {
 		local, state := k.local, k.state
 		on := func(name string) bool { v, ok := k.opts[name].(int); return ok && v != 0 }
 		shared := on("SO_REUSEPORT") || (stype == unix.SOCK_DGRAM && on("SO_REUSEADDR"))
+		v6only := on("IPV6_V6ONLY")
 		k.mu.Unlock()
 		if shared {
 			continue
@@ -96,7 +97,18 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) bool {
 			continue
 		}
 		addr := have.Addr().WithZone("").Unmap()
-		if addr == target || (addr.IsUnspecified() && (target.IsLoopback() || target.IsUnspecified())) {
+		if addr == target {
+			return true
+		}
+		// A wildcard holds the port on this host's loopback only for
+		// its own family: 0.0.0.0 for IPv4; :: for IPv6, and for IPv4
+		// too unless IPV6_V6ONLY. Otherwise another process may hold
+		// the same port in the other family, and this socket would
+		// vouch for it.
+		here := target.IsLoopback() || target.IsUnspecified()
+		switch {
+		case !addr.IsUnspecified() || !here:
+		case addr.Is4() && target.Is4(), addr.Is6() && target.Is6(), addr.Is6() && target.Is4() && !v6only:
 			return true
 		}
 	}

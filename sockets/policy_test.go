@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -251,4 +252,41 @@ func TestPolicyAnyMode(t *testing.T) {
 	mustOK(t, s, op("listen", srv, Args{}))
 	connected(t, s, stateOf(t, s, srv).Local)
 	wantRefused(t, do(t, s, op("connect", newSock(t, s, "", ""), Args{Addr: "127.0.0.1:22"})), "port 22 is denied by -deny-ports 1-1023")
+}
+
+// TestPolicyWildcardVouchesForItsFamilyOnly: a session's wildcard
+// listener makes loopback on its port the session's own only in the
+// families it holds; another process may hold the port in the other
+// family, and must stay out of reach (found in review: a v6-only [::]:P
+// let a session reach a host service on 127.0.0.1:P).
+func TestPolicyWildcardVouchesForItsFamilyOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name              string
+		hostNet, hostAddr string // the host's own service
+		family, bind      string // the session's listener
+		v6only            bool
+		dialFamily, dial  string
+	}{
+		{"v6-only [::] and a host service on 127.0.0.1", "tcp4", "127.0.0.1:0", "inet6", "[::]", true, "inet", "127.0.0.1"},
+		{"0.0.0.0 and a host service on [::1]", "tcp6", "[::1]:0", "inet", "0.0.0.0", false, "inet6", "[::1]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen(tc.hostNet, tc.hostAddr)
+			if err != nil {
+				t.Skipf("no %s here: %v", tc.hostNet, err)
+			}
+			defer ln.Close()
+			port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+			p := exposedDefaults(t, nil)
+			p.BindPrefixes = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
+			s := newPolicySession(t, p, nil)
+			own := newSock(t, s, tc.family, "")
+			if tc.v6only {
+				mustOK(t, s, op("setsockopt", own, Args{Level: "IPPROTO_IPV6", Name: "IPV6_V6ONLY", Value: []byte("1")}))
+			}
+			mustOK(t, s, op("bind", own, Args{Addr: tc.bind + ":" + port}))
+			mustOK(t, s, op("listen", own, Args{}))
+			wantRefused(t, do(t, s, op("connect", newSock(t, s, tc.dialFamily, ""), Args{Addr: tc.dial + ":" + port})), "loopback")
+		})
+	}
 }
