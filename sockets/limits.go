@@ -14,11 +14,11 @@ type tokenBucket struct {
 	last   time.Time
 }
 
-func newTokenBucket(perSec int) *tokenBucket {
+func newTokenBucket(perSec int, now time.Time) *tokenBucket {
 	if perSec <= 0 {
 		return nil // unlimited
 	}
-	return &tokenBucket{perSec: float64(perSec), tokens: float64(perSec), last: time.Now()}
+	return &tokenBucket{perSec: float64(perSec), tokens: float64(perSec), last: now}
 }
 
 // take spends n tokens if there are that many.
@@ -44,7 +44,7 @@ var ErrTooManySessions = errors.New("too many sessions are open on this sockplay
 func (s *Session) Admit() *Error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.opsRate.take(1, time.Now()) {
+	if s.opsRate.take(1, s.cfg.Clock()) {
 		return nil
 	}
 	return &Error{Exc: "OSError", Msg: fmt.Sprintf("too many ops: this session may run %d a second (-max-ops-per-sec)", s.cfg.MaxOpsPerSec)}
@@ -62,29 +62,48 @@ func (s *Session) admitSend(op string, n int) *Error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.sendRate.take(float64(n), time.Now()) {
+	if s.sendRate.take(float64(n), s.cfg.Clock()) {
 		return nil
 	}
 	return &Error{Exc: "OSError", Msg: fmt.Sprintf("%s() of %d bytes: sending too fast; this session may send %d bytes a second (-max-send-mb-per-sec)", op, n, limit)}
 }
 
 // admitConnect refuses a connect while Config.MaxPendingConnects of the
-// session's connects are still in progress.
+// session's sockets are connecting: a blocking connect waiting, one queued,
+// or a non-blocking one in progress (EINPROGRESS, its socket "connecting").
 func (s *Session) admitConnect() *Error {
 	limit := s.cfg.MaxPendingConnects
 	if limit <= 0 {
 		return nil
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
+	connecting := map[string]bool{}
 	for _, p := range s.pending {
 		if p.Op == "connect" {
-			n++
+			connecting[p.Sock] = true
 		}
 	}
-	if n < limit {
+	socks := make([]*Socket, 0, len(s.sockets))
+	for _, k := range s.sockets {
+		socks = append(socks, k)
+	}
+	s.mu.Unlock()
+	for _, k := range socks {
+		k.mu.Lock()
+		maybe := k.state == "connecting" && !connecting[k.id]
+		k.mu.Unlock()
+		if !maybe {
+			continue
+		}
+		k.refresh() // a non-blocking connect may have completed since
+		k.mu.Lock()
+		if k.state == "connecting" {
+			connecting[k.id] = true
+		}
+		k.mu.Unlock()
+	}
+	if len(connecting) < limit {
 		return nil
 	}
-	return &Error{Exc: "OSError", Msg: fmt.Sprintf("%d connects are already in progress in this session, the most it may have (-max-pending-connects)", n)}
+	return &Error{Exc: "OSError", Msg: fmt.Sprintf("%d connects are already in progress in this session, the most it may have (-max-pending-connects)", len(connecting))}
 }

@@ -3,9 +3,20 @@ package sockets
 import (
 	"errors"
 	"net"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
+
+// stoppedClock is a clock that never moves: a rate limit under test then
+// refills nothing, however slow the machine.
+func stoppedClock() func() time.Time {
+	t0 := time.Now()
+	return func() time.Time { return t0 }
+}
 
 // wantLimit fails unless ev is a limit's OSError naming its flag.
 func wantLimit(t *testing.T, ev Event, flag string) {
@@ -31,7 +42,7 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("ops a second", func(t *testing.T) {
-		s, _ := newTestManager(t, Config{MaxOpsPerSec: 5}).Create()
+		s, _ := newTestManager(t, Config{MaxOpsPerSec: 5, Clock: stoppedClock()}).Create()
 		for i := 0; i < 5; i++ {
 			if err := s.Admit(); err != nil {
 				t.Fatalf("op %d of a burst of 5: %v", i+1, err)
@@ -46,7 +57,8 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("send bytes a second", func(t *testing.T) {
-		s, _ := newTestManager(t, Config{MaxSendBytesPerSec: 10}).Create()
+		now := time.Now()
+		s, _ := newTestManager(t, Config{MaxSendBytesPerSec: 10, Clock: func() time.Time { return now }}).Create()
 		id := newSock(t, s, "inet", "dgram")
 		mustOK(t, s, op("bind", id, Args{Addr: "127.0.0.1:0"}))
 		to := stateOf(t, s, id).Local
@@ -54,6 +66,8 @@ func TestLimits(t *testing.T) {
 		mustOK(t, s, op("sendto", id, Args{Addr: to, Data: text("six b.")}))
 		wantLimit(t, do(t, s, op("sendto", id, Args{Addr: to, Data: text("six b.")})), "sending too fast")
 		mustOK(t, s, op("sendto", id, Args{Addr: to, Data: text("four")}))
+		now = now.Add(600 * time.Millisecond) // 6 bytes' worth come back
+		mustOK(t, s, op("sendto", id, Args{Addr: to, Data: text("six b.")}))
 	})
 	t.Run("pending connects", func(t *testing.T) {
 		s, _ := newTestManager(t, Config{MaxPendingConnects: 1}).Create()
@@ -67,17 +81,57 @@ func TestLimits(t *testing.T) {
 		// A connect queued behind a blocking recv stays pending.
 		recv := s.Submit(op("recv", a, Args{Bufsize: ip(1)}), Origin{})
 		queued := s.Submit(op("connect", a, Args{Addr: ln.Addr().String()}), Origin{})
-		for n := 0; n < 2; {
-			n = len(s.State().Pending)
-			if n < 2 {
-				<-s.Changed()
-			}
-		}
+		awaitState(t, s, "2 pending", func(st State) bool { return len(st.Pending) == 2 })
 		b := newSock(t, s, "inet", "stream")
 		wantLimit(t, do(t, s, op("connect", b, Args{Addr: ln.Addr().String()})), "-max-pending-connects")
 		mustOK(t, s, op("close", a, Args{}))
 		<-recv
 		<-queued
 		mustOK(t, s, op("connect", b, Args{Addr: ln.Addr().String()}))
+	})
+	t.Run("non-blocking connects in progress", func(t *testing.T) {
+		// A listener that never accepts, with backlog 0: once its queue
+		// is full, further connects stay in progress (SYN_SENT).
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Listen(fd, 0); err != nil {
+			t.Fatal(err)
+		}
+		sa, _ := unix.Getsockname(fd)
+		addr := "127.0.0.1:" + strconv.Itoa(sa.(*unix.SockaddrInet4).Port)
+		s, _ := newTestManager(t, Config{MaxPendingConnects: 2}).Create()
+		var started []string
+		refused := false
+		for i := 0; i < 8 && !refused; i++ {
+			id := newSock(t, s, "inet", "stream")
+			mustOK(t, s, op("settimeout", id, Args{Timeout: Timeout{Set: true}}))
+			ev := do(t, s, op("connect", id, Args{Addr: addr}))
+			switch {
+			case ev.OK:
+			case ev.Error.Errno == "EINPROGRESS":
+				started = append(started, id)
+			case strings.Contains(ev.Error.Msg, "-max-pending-connects"):
+				refused = true
+			default:
+				t.Fatalf("connect: %+v", ev.Error)
+			}
+		}
+		// The first ones complete through the listener's queue; the
+		// rest stay in progress. No more than 2 may be at once.
+		inProgress := 0
+		for _, id := range started {
+			if ev := do(t, s, op("getpeername", id, Args{})); !ev.OK {
+				inProgress++
+			}
+		}
+		if !refused || inProgress > 2 {
+			t.Fatalf("%d connects in progress at once (refused one: %v) under -max-pending-connects 2", inProgress, refused)
+		}
 	})
 }

@@ -29,6 +29,9 @@ type Config struct {
 	// MaxPendingConnects bounds one session's connects in progress at
 	// once (a scan of many closed ports, say); 0: no limit.
 	MaxPendingConnects int
+	// Clock is what the rate limits read the time from; nil means
+	// time.Now (tests stop it, so that no limit depends on their speed).
+	Clock func() time.Time
 	// IdleTimeout ends a session nobody has watched or used for this long;
 	// 0 keeps sessions until the manager closes.
 	IdleTimeout time.Duration
@@ -89,6 +92,9 @@ func NewManager(cfg Config) *Manager {
 	}
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = 100 * time.Millisecond
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
 	if cfg.Resolver == nil {
 		cfg.Resolver = net.DefaultResolver

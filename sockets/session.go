@@ -119,8 +119,8 @@ func newSession(id string, cfg Config) *Session {
 		waiters:    map[int64]chan Event{},
 		done:       make(chan struct{}),
 		lastActive: now,
-		opsRate:    newTokenBucket(cfg.MaxOpsPerSec),
-		sendRate:   newTokenBucket(cfg.MaxSendBytesPerSec),
+		opsRate:    newTokenBucket(cfg.MaxOpsPerSec, cfg.Clock()),
+		sendRate:   newTokenBucket(cfg.MaxSendBytesPerSec, cfg.Clock()),
 	}
 }
 

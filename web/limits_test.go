@@ -13,7 +13,8 @@ import (
 // TestLimitsOverHTTPAndWebSocket: a limit hit over the API is a clear
 // error, and the refused op never runs.
 func TestLimitsOverHTTPAndWebSocket(t *testing.T) {
-	m := sockets.NewManager(sockets.Config{MaxSessions: 1, MaxOpsPerSec: 1})
+	t0 := time.Now()
+	m := sockets.NewManager(sockets.Config{MaxSessions: 1, MaxOpsPerSec: 1, Clock: func() time.Time { return t0 }})
 	defer m.Close()
 	srv := httptest.NewServer(New(Config{Sessions: m}))
 	defer srv.Close()

@@ -53,9 +53,7 @@ func fillSession(b *testing.B, s *sockets.Session, n int64) {
 	mustDo(b, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src}})
 	sixteen := 16
 	mustDo(b, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &sixteen}})
-	for s.LastSeq() < n {
-		<-s.Changed()
-	}
+	awaitSession(b, s, "the session filled", func(s *sockets.Session) bool { return s.LastSeq() >= n })
 	off := false
 	mustDo(b, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{On: &off}})
 	mustDo(b, s, sockets.Op{Op: "close", Sock: id})

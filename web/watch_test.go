@@ -244,9 +244,7 @@ func TestTwoHundredWatchers(t *testing.T) {
 	for i := 1; i < watchers; i++ {
 		conns = append(conns, dial("/api/watch/"+token+"/ws?format=bin", nil))
 	}
-	for s.State().Watchers < watchers {
-		<-s.Changed()
-	}
+	awaitSession(t, s, "every watcher attached", func(s *sockets.Session) bool { return s.State().Watchers == watchers })
 	for i, c := range conns {
 		wg.Add(1)
 		go read(i, c)
@@ -266,13 +264,7 @@ func TestTwoHundredWatchers(t *testing.T) {
 		}
 	}
 	// The stalled watcher is closed by the server; the count says so.
-	for s.State().Watchers != watchers-1 {
-		select {
-		case <-s.Changed():
-		case <-ctx.Done():
-			t.Fatalf("the stalled watcher is still attached: %d watchers", s.State().Watchers)
-		}
-	}
+	awaitSession(t, s, "the stalled watcher dropped", func(s *sockets.Session) bool { return s.State().Watchers == watchers-1 })
 }
 
 func mustDoT(t *testing.T, s *sockets.Session, op sockets.Op) sockets.Event {
@@ -282,4 +274,23 @@ func mustDoT(t *testing.T, s *sockets.Session, op sockets.Op) sockets.Event {
 		t.Fatalf("%s: %v %v", op.Op, err, ev.Error)
 	}
 	return ev
+}
+
+// awaitSession waits until ok holds of s, checking at every change. The
+// channel is taken before the check, so a change between the two cannot
+// be missed.
+func awaitSession(tb testing.TB, s *sockets.Session, what string, ok func(s *sockets.Session) bool) {
+	tb.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		ch := s.Changed()
+		if ok(s) {
+			return
+		}
+		select {
+		case <-ch:
+		case <-deadline:
+			tb.Fatalf("waiting for %s: not after 30 s", what)
+		}
+	}
 }

@@ -441,9 +441,7 @@ func TestSessionEndSendsEverything(t *testing.T) {
 		for i := 0; i < 10; i++ {
 			s.Submit(sockets.Op{Op: "recv", Sock: "s1", Args: sockets.Args{Bufsize: new(64)}}, sockets.Origin{})
 		}
-		for len(s.State().Pending) < 10 {
-			<-s.Changed()
-		}
+		awaitSession(t, s, "10 pending recvs", func(s *sockets.Session) bool { return len(s.State().Pending) == 10 })
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?since=0"+q, nil)
 		if err != nil {

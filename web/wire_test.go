@@ -357,9 +357,7 @@ func TestWebSocketBinaryMatchesJSON(t *testing.T) {
 	e.ok(t, id, `{"op":"connect","sock":"s3","addr":"`+e.labs.Addr("drip")+`"}`)
 	e.ok(t, id, `{"op":"autorecv","sock":"s3","bufsize":3}`)
 	s, _ := e.mgr.Get(id)
-	for s.LastSeq() < 40 {
-		<-s.Changed()
-	}
+	awaitSession(t, s, "40 events", func(s *sockets.Session) bool { return s.LastSeq() >= 40 })
 	e.ok(t, id, `{"op":"close","sock":"s3"}`)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -455,9 +453,7 @@ func TestWebSocketLongIdleSession(t *testing.T) {
 	e.ok(t, id, `{"op":"socket"}`)
 	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+ln.Addr().String()+`"}`)
 	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":16}`)
-	for st := s.State(); st.Sockets[0].EOF == false; st = s.State() {
-		<-s.Changed()
-	}
+	awaitSession(t, s, "EOF", func(s *sockets.Session) bool { return s.State().Sockets[0].EOF })
 	last := s.LastSeq()
 	for _, q := range []string{"?format=bin", "?batch=1"} {
 		t.Run(q, func(t *testing.T) {
