@@ -89,6 +89,17 @@ func TestLimits(t *testing.T) {
 		<-queued
 		mustOK(t, s, op("connect", b, Args{Addr: ln.Addr().String()}))
 	})
+	t.Run("pieces of one sendchunks", func(t *testing.T) {
+		s, _ := newTestManager(t, Config{}).Create()
+		id := newSock(t, s, "inet", "dgram")
+		ev := do(t, s, op("sendchunks", id, Args{Data: &Data{Text: new("x"), Repeat: ip(MaxChunks + 1)}, Chunk: ip(1)}))
+		if ev.OK || ev.Error.Exc != "ValueError" || !strings.Contains(ev.Error.Msg, "use a bigger chunk") {
+			t.Fatalf("sendchunks of %d one-byte pieces: %+v", MaxChunks+1, ev.Error)
+		}
+		if n := s.LastSeq(); n != 2 {
+			t.Fatalf("%d events: the refused sendchunks made some", n)
+		}
+	})
 	t.Run("non-blocking connects in progress", func(t *testing.T) {
 		// A listener that never accepts, with backlog 0: once its queue
 		// is full, further connects stay in progress (SYN_SENT).

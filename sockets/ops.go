@@ -14,6 +14,9 @@ import (
 // much and the event says so, rather than allocating what a typo asked for.
 const MaxBufsize = 1 << 20
 
+// MaxChunks bounds the pieces one sendchunks may make.
+const MaxChunks = 10_000
+
 // DefaultAutoBufsize is autorecv's bufsize when none is given.
 const DefaultAutoBufsize = 4096
 
@@ -221,6 +224,11 @@ func (c *call) validate() error {
 		if c.op.Op == "sendchunks" {
 			if a.Chunk == nil || *a.Chunk < 1 {
 				return errValue("sendchunks() needs chunk, a size of at least 1 byte")
+			}
+			// Each piece is a system call and an event: bound them, as
+			// a single op must not flood the session's log.
+			if pieces := (len(b) + *a.Chunk - 1) / *a.Chunk; pieces > MaxChunks {
+				return errValue("sendchunks() of %d bytes in chunks of %d is %d sends; at most %d: use a bigger chunk", len(b), *a.Chunk, pieces, MaxChunks)
 			}
 			if a.Delay != nil && (*a.Delay < 0 || *a.Delay > 60 || math.IsNaN(*a.Delay)) {
 				return errValue("sendchunks() delay must be between 0 and 60 seconds")

@@ -42,7 +42,7 @@ export function decodeBatch(buf) {
     const start = t - uv();
     const call = uv();
     const parent = uv();
-    const flags = u8[p++];
+    const flags = take(1)[0];
     const sockBytes = take(uv());
     let sock = "";
     for (let i = 0; i < sockBytes.length; i++) sock += String.fromCharCode(sockBytes[i]);

@@ -87,6 +87,14 @@ func (h *handler) lessonAction(action string) http.HandlerFunc {
 		if !ok {
 			return
 		}
+		if action == "step" {
+			// A step runs a few ops: it counts as one against the limit.
+			if lerr := s.Admit(); lerr != nil {
+				w.Header().Set("Retry-After", "1")
+				writeError(w, http.StatusTooManyRequests, "rate_limited", lerr.Msg)
+				return
+			}
+		}
 		var res *lessons.StepResult
 		switch action {
 		case "step":

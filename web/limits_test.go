@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/lessons"
 )
 
 // TestLimitsOverHTTPAndWebSocket: a limit hit over the API is a clear
@@ -34,6 +35,18 @@ func TestLimitsOverHTTPAndWebSocket(t *testing.T) {
 	code, body := e.post(t, id, `{"op":"socket"}`)
 	if apiErr, _ := body["error"].(map[string]any); code != http.StatusTooManyRequests || apiErr["code"] != "rate_limited" || !strings.Contains(apiErr["msg"].(string), "-max-ops-per-sec") {
 		t.Errorf("second op in a second over HTTP: %d %v", code, body)
+	}
+	all, err := lessons.All()
+	if err != nil || len(all) == 0 {
+		t.Fatal(err)
+	}
+	resp, err = http.Post(srv.URL+"/api/sessions/"+id+"/lessons/"+all[0].ID+"/step", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("a lesson step over the limit: %s, want 429", resp.Status)
 	}
 	w := dialWS(t, e, id, 0)
 	w.send(`{"id":"over","op":"socket"}`)

@@ -114,7 +114,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		return
 	}
 	cursor := since
-	live := false // a watcher is held to the lag limit once it has caught up
+	// A watcher is held to the lag limit once it is live: it has caught
+	// up, or it has read the history there was when it came.
+	live, history := false, s.LastSeq()
 	sentVersion := ^uint64(0)
 	var buf []byte
 	ending := false
@@ -126,7 +128,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			// bigger messages: fewer of them is what makes it fast.
 			n = bigBatch
 		}
-		if watcher && live && s.LastSeq()-cursor > int64(h.cfg.MaxWatcherLag) {
+		var tooSlow bool
+		live, tooSlow = watcherLag(live, history, cursor, s.LastSeq(), h.cfg.MaxWatcherLag)
+		if watcher && tooSlow {
 			log.Info("watcher too slow: closing it", "behind", s.LastSeq()-cursor)
 			c.Close(websocket.StatusPolicyViolation, "too slow: this watcher fell too far behind; reconnect to resume")
 			return
@@ -334,4 +338,13 @@ func writeWireBatch(ctx context.Context, c *websocket.Conn, buf []byte, evs []so
 		sent++
 	}
 	return buf, sent, c.Write(ctx, websocket.MessageBinary, buf)
+}
+
+// watcherLag says whether a watcher at cursor, with the log at last, is
+// live, and whether it is too far behind and should be closed: only once
+// it is live (it has read the history there was when it came, or caught
+// up), so that loading a long session is never taken for falling behind.
+func watcherLag(wasLive bool, history, cursor, last int64, maxLag int) (live, tooSlow bool) {
+	live = wasLive || cursor >= history
+	return live, live && last-cursor > int64(maxLag)
 }
