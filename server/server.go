@@ -214,9 +214,9 @@ func policyFor(cfg Config, exposed bool, ls []labs.Lab) *policy.Policy {
 		p.BindPrefixes = loopbackBinds
 	}
 	p.Exempt = nil
-	exempt := func(ap netip.AddrPort) {
-		if !slices.Contains(p.Exempt, ap) { // the two echo labs share a port
-			p.Exempt = append(p.Exempt, ap)
+	exempt := func(e policy.Endpoint) {
+		if !slices.Contains(p.Exempt, e) {
+			p.Exempt = append(p.Exempt, e)
 		}
 	}
 	v4Loopback := netip.AddrFrom4([4]byte{127, 0, 0, 1})
@@ -225,13 +225,13 @@ func policyFor(cfg Config, exposed bool, ls []labs.Lab) *policy.Policy {
 		if err != nil {
 			continue // not an IP listener: nothing to exempt
 		}
-		exempt(ap)
+		exempt(policy.Endpoint{Proto: l.Proto, Addr: ap})
 		switch ap.Addr() {
 		case netip.IPv4Unspecified():
-			exempt(netip.AddrPortFrom(v4Loopback, ap.Port()))
+			exempt(policy.Endpoint{Proto: l.Proto, Addr: netip.AddrPortFrom(v4Loopback, ap.Port())})
 		case netip.IPv6Unspecified(): // dual-stack
-			exempt(netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port()))
-			exempt(netip.AddrPortFrom(v4Loopback, ap.Port()))
+			exempt(policy.Endpoint{Proto: l.Proto, Addr: netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port())})
+			exempt(policy.Endpoint{Proto: l.Proto, Addr: netip.AddrPortFrom(v4Loopback, ap.Port())})
 		}
 	}
 	return &p

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -303,8 +304,8 @@ func TestPolicyFor(t *testing.T) {
 		if p.Mode != tc.mode || policy.FormatPrefixes(p.BindPrefixes) != tc.binds {
 			t.Errorf("%s: mode %v, binds %q; want %v, %q", tc.name, p.Mode, policy.FormatPrefixes(p.BindPrefixes), tc.mode, tc.binds)
 		}
-		if len(p.Exempt) != 2 || p.Exempt[0].String() != "127.0.0.1:7007" || p.Exempt[1].String() != "127.0.0.1:7008" {
-			t.Errorf("%s: exempt %v, want each lab address once", tc.name, p.Exempt)
+		if fmt.Sprint(p.Exempt) != "[127.0.0.1:7007/tcp 127.0.0.1:7007/udp 127.0.0.1:7008/tcp]" {
+			t.Errorf("%s: exempt %v, want each lab address once, with its protocol", tc.name, p.Exempt)
 		}
 		if p.BindPorts.String() != "0,1024-65535" {
 			t.Errorf("%s: bind ports %s", tc.name, p.BindPorts)
@@ -312,19 +313,22 @@ func TestPolicyFor(t *testing.T) {
 	}
 	// Exposed, labs exempt: they pass; anything else on loopback does not.
 	p := policyFor(parse(), true, ls)
-	if err := p.CheckDial(netip.MustParseAddrPort("127.0.0.1:7008")); err != nil {
+	if err := p.CheckDial("tcp", netip.MustParseAddrPort("127.0.0.1:7008")); err != nil {
 		t.Errorf("a lab refused: %v", err)
 	}
-	if err := p.CheckDial(netip.MustParseAddrPort("127.0.0.1:5432")); err == nil || !strings.Contains(err.Error(), `"public" (-egress)`) {
+	if err := p.CheckDial("tcp", netip.MustParseAddrPort("127.0.0.1:5432")); err == nil || !strings.Contains(err.Error(), `"public" (-egress)`) {
 		t.Errorf("loopback non-lab: %v", err)
 	}
+	if err := p.CheckDial("udp", netip.MustParseAddrPort("127.0.0.1:7008")); err == nil {
+		t.Error("a TCP lab's port is exempt for UDP too")
+	}
 	// Labs on a wildcard address are reached through loopback.
-	wild := policyFor(parse(), true, []labs.Lab{{Addr: "0.0.0.0:7007"}, {Addr: "[::]:7010"}, {Addr: "not an address"}})
+	wild := policyFor(parse(), true, []labs.Lab{{Proto: "tcp", Addr: "0.0.0.0:7007"}, {Proto: "tcp", Addr: "[::]:7010"}, {Addr: "not an address"}})
 	var got []string
 	for _, e := range wild.Exempt {
 		got = append(got, e.String())
 	}
-	if want := "0.0.0.0:7007 127.0.0.1:7007 [::]:7010 [::1]:7010 127.0.0.1:7010"; strings.Join(got, " ") != want {
+	if want := "0.0.0.0:7007/tcp 127.0.0.1:7007/tcp [::]:7010/tcp [::1]:7010/tcp 127.0.0.1:7010/tcp"; strings.Join(got, " ") != want {
 		t.Errorf("wildcard labs exempt %v, want %s", got, want)
 	}
 	// The flags' policy is not changed by settling it.

@@ -26,7 +26,11 @@ func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
 	if op == "bind" {
 		err = p.CheckBind(ap)
 	} else {
-		err = p.CheckDial(ap)
+		proto := "tcp"
+		if k.stype == unix.SOCK_DGRAM {
+			proto = "udp"
+		}
+		err = p.CheckDial(proto, ap)
 	}
 	var r *policy.Refusal
 	if !errors.As(err, &r) {

@@ -23,9 +23,9 @@ func TestLessonsUnderExposedPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	var exempt []netip.AddrPort
+	var exempt []policy.Endpoint
 	for _, lab := range l.Labs() {
-		exempt = append(exempt, netip.MustParseAddrPort(lab.Addr))
+		exempt = append(exempt, policy.Endpoint{Proto: lab.Proto, Addr: netip.MustParseAddrPort(lab.Addr)})
 	}
 	binds, err := policy.ParsePrefixes("127.0.0.0/8,::1")
 	if err != nil {

@@ -19,15 +19,15 @@ import (
 // a fresh network namespace (policy_netns_test.go).
 
 // labsExempt is the exempt list the server builds: every lab's address.
-func labsExempt(t *testing.T, l *labs.Server) []netip.AddrPort {
+func labsExempt(t *testing.T, l *labs.Server) []policy.Endpoint {
 	t.Helper()
-	var out []netip.AddrPort
+	var out []policy.Endpoint
 	for _, lab := range l.Labs() {
 		ap, err := netip.ParseAddrPort(lab.Addr)
 		if err != nil {
 			t.Fatalf("lab %s address %q: %v", lab.Name, lab.Addr, err)
 		}
-		out = append(out, ap)
+		out = append(out, policy.Endpoint{Proto: lab.Proto, Addr: ap})
 	}
 	return out
 }
@@ -58,7 +58,7 @@ func newPolicySession(t *testing.T, p *policy.Policy, r Resolver) *Session {
 
 // exposedDefaults is the policy the server uses when it listens beyond
 // loopback and no policy flag is given.
-func exposedDefaults(t *testing.T, exempt []netip.AddrPort) *policy.Policy {
+func exposedDefaults(t *testing.T, exempt []policy.Endpoint) *policy.Policy {
 	t.Helper()
 	binds, _ := policy.ParsePorts("0,1024-65535")
 	return &policy.Policy{Mode: policy.ModePublic, Exempt: exempt,

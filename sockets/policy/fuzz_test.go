@@ -105,7 +105,7 @@ func FuzzClassify(f *testing.F) {
 		if Classify(a.WithZone("eth0")) != c && a.Is6() {
 			t.Fatalf("%s: a zone changed its class", a)
 		}
-		err := pub.CheckDial(netip.AddrPortFrom(a, port))
+		err := pub.CheckDial("tcp", netip.AddrPortFrom(a, port))
 		var r *Refusal
 		switch {
 		case c == Public && err != nil:
@@ -130,7 +130,7 @@ func FuzzClassify(f *testing.F) {
 			if got := Classify(b); got != c {
 				t.Fatalf("%s form %s of %s classifies %v, the IPv4 address %v", name, b, a, got, c)
 			}
-			if deny := (&Policy{Deny: []netip.Prefix{netip.PrefixFrom(a, 32)}}); deny.CheckDial(netip.AddrPortFrom(b, port)) == nil {
+			if deny := (&Policy{Deny: []netip.Prefix{netip.PrefixFrom(a, 32)}}); deny.CheckDial("tcp", netip.AddrPortFrom(b, port)) == nil {
 				t.Fatalf("-deny-cidrs %s let its %s form %s through", a, name, b)
 			}
 		}

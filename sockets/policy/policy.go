@@ -42,9 +42,11 @@ type Policy struct {
 	// AllowPorts, when not empty, is the only destination ports allowed
 	// (exempt addresses aside).
 	DenyPorts, AllowPorts PortSet
-	// Exempt addresses pass Mode and AllowPorts: the built-in labs, which
-	// listen on loopback and must stay reachable in ModePublic.
-	Exempt []netip.AddrPort
+	// Exempt endpoints pass Mode and AllowPorts: the built-in labs, which
+	// listen on loopback and must stay reachable in ModePublic. Each is
+	// exempt for its own protocol only: a UDP lab's port on TCP may be
+	// another program's.
+	Exempt []Endpoint
 
 	// BindPrefixes, when not empty, is where sockets may bind (a
 	// wildcard 0.0.0.0 or :: only if listed, as 0.0.0.0/32 or ::/128
@@ -75,10 +77,11 @@ func (r *Refusal) Error() string { return r.msg }
 // sockets.
 func (r *Refusal) Exemptible() bool { return r.Rule == RuleEgress || r.Rule == RuleAllowPorts }
 
-// CheckDial decides whether connect or sendto may reach ap. The order is:
+// CheckDial decides whether connect or sendto over proto ("tcp" or "udp")
+// may reach ap. The order is:
 // the deny lists; then the exempt list; then -allow-ports; then the allow
 // list; then the mode.
-func (p *Policy) CheckDial(ap netip.AddrPort) error {
+func (p *Policy) CheckDial(proto string, ap netip.AddrPort) error {
 	if p == nil {
 		return nil
 	}
@@ -94,7 +97,7 @@ func (p *Policy) CheckDial(ap netip.AddrPort) error {
 		return &Refusal{Addr: ap, Rule: RuleDenyPorts,
 			msg: fmt.Sprintf("port %d is denied by -%s %s", port, RuleDenyPorts, r)}
 	}
-	if p.exempt(netip.AddrPortFrom(a, port)) {
+	if p.exempt(proto, netip.AddrPortFrom(a, port)) {
 		return nil
 	}
 	if !p.AllowPorts.Empty() && !p.AllowPorts.Contains(port) {
@@ -149,9 +152,17 @@ func (p *Policy) CheckBind(ap netip.AddrPort) error {
 	return nil
 }
 
-func (p *Policy) exempt(ap netip.AddrPort) bool {
-	return slices.ContainsFunc(p.Exempt, func(e netip.AddrPort) bool {
-		return e.Port() == ap.Port() && e.Addr().WithZone("").Unmap() == ap.Addr().Unmap()
+// Endpoint is an address and port on one protocol, "tcp" or "udp".
+type Endpoint struct {
+	Proto string
+	Addr  netip.AddrPort
+}
+
+func (e Endpoint) String() string { return e.Addr.String() + "/" + e.Proto }
+
+func (p *Policy) exempt(proto string, ap netip.AddrPort) bool {
+	return slices.ContainsFunc(p.Exempt, func(e Endpoint) bool {
+		return e.Proto == proto && e.Addr.Port() == ap.Port() && e.Addr.Addr().WithZone("").Unmap() == ap.Addr().Unmap()
 	})
 }
 

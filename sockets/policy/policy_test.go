@@ -94,7 +94,7 @@ func TestCheckDialModes(t *testing.T) {
 			if got := Classify(ap.Addr()); got != class {
 				t.Fatalf("table is wrong: %s is %v, not %v", s, got, class)
 			}
-			err := p.CheckDial(ap)
+			err := p.CheckDial("tcp", ap)
 			if ok(class) {
 				checkRefusal(t, mode.String()+" "+s, err, "", "")
 			} else {
@@ -105,7 +105,7 @@ func TestCheckDialModes(t *testing.T) {
 }
 
 func TestCheckDialRules(t *testing.T) {
-	labs := []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:7007"), netip.MustParseAddrPort("127.0.0.1:7008")}
+	labs := []Endpoint{{"tcp", netip.MustParseAddrPort("127.0.0.1:7007")}, {"tcp", netip.MustParseAddrPort("127.0.0.1:7008")}, {"udp", netip.MustParseAddrPort("127.0.0.1:7010")}}
 	cases := []struct {
 		name   string
 		policy Policy
@@ -134,6 +134,7 @@ func TestCheckDialRules(t *testing.T) {
 		{"lab exempt via mapped", Policy{Mode: ModePublic, Exempt: labs}, "[::ffff:127.0.0.1]:7008", "", ""},
 		{"lab host, other port", Policy{Mode: ModePublic, Exempt: labs}, "127.0.0.1:7009", RuleEgress, "127.0.0.1 is a loopback address"},
 		{"lab port, other host", Policy{Mode: ModePublic, Exempt: labs}, "127.0.0.2:7007", RuleEgress, "loopback"},
+		{"a UDP lab's port over TCP", Policy{Mode: ModePublic, Exempt: labs}, "127.0.0.1:7010", RuleEgress, "loopback"},
 		{"lab exempt from allow-ports", Policy{Mode: ModePublic, Exempt: labs, AllowPorts: mustPorts(t, "80,443")}, "127.0.0.1:7007", "", ""},
 		{"deny beats exempt", Policy{Mode: ModePublic, Exempt: labs, Deny: mustPrefixes(t, "127.0.0.0/8")}, "127.0.0.1:7007",
 			RuleDenyCIDRs, "127.0.0.1 is denied by -deny-cidrs 127.0.0.0/8"},
@@ -171,7 +172,7 @@ func TestCheckDialRules(t *testing.T) {
 		if tc.addr != "" {
 			ap = netip.MustParseAddrPort(tc.addr)
 		}
-		checkRefusal(t, tc.name, tc.policy.CheckDial(ap), tc.rule, tc.msg)
+		checkRefusal(t, tc.name, tc.policy.CheckDial("tcp", ap), tc.rule, tc.msg)
 	}
 }
 
@@ -186,7 +187,7 @@ func TestRefusalExemptible(t *testing.T) {
 		{"127.0.0.2:80", false}, // a deny list
 	} {
 		var r *Refusal
-		if !errors.As(p.CheckDial(netip.MustParseAddrPort(tc.addr)), &r) {
+		if !errors.As(p.CheckDial("tcp", netip.MustParseAddrPort(tc.addr)), &r) {
 			t.Fatalf("%s not refused", tc.addr)
 		}
 		if r.Exemptible() != tc.want {
@@ -233,7 +234,7 @@ func TestCheckBind(t *testing.T) {
 
 func TestNilPolicyAllows(t *testing.T) {
 	var p *Policy
-	if err := p.CheckDial(netip.MustParseAddrPort("169.254.169.254:80")); err != nil {
+	if err := p.CheckDial("tcp", netip.MustParseAddrPort("169.254.169.254:80")); err != nil {
 		t.Error(err)
 	}
 	if err := p.CheckBind(netip.MustParseAddrPort("0.0.0.0:1")); err != nil {
@@ -246,10 +247,10 @@ func TestNilPolicyAllows(t *testing.T) {
 
 func TestLogValue(t *testing.T) {
 	p := &Policy{Mode: ModePublic, Deny: mustPrefixes(t, "10.0.0.0/8"), BindPorts: mustPorts(t, "0,1024-65535"),
-		Exempt: []netip.AddrPort{netip.MustParseAddrPort("127.0.0.1:7007")}}
+		Exempt: []Endpoint{{"tcp", netip.MustParseAddrPort("127.0.0.1:7007")}}}
 	var b strings.Builder
 	slog.New(slog.NewTextHandler(&b, nil)).Info("egress policy", "policy", p)
-	for _, want := range []string{"policy.egress=public", "policy.deny-cidrs=10.0.0.0/8", "policy.bind-ports=0,1024-65535", "127.0.0.1:7007"} {
+	for _, want := range []string{"policy.egress=public", "policy.deny-cidrs=10.0.0.0/8", "policy.bind-ports=0,1024-65535", "127.0.0.1:7007/tcp"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("log line %q lacks %q", b.String(), want)
 		}
@@ -264,14 +265,14 @@ func BenchmarkCheckDial(b *testing.B) {
 	p := &Policy{Mode: ModePublic, Deny: []netip.Prefix{netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("198.51.100.0/24")},
 		DenyPorts: Ports(PortRange{25, 25}, PortRange{6000, 6063}), AllowPorts: Ports(PortRange{1, 65535})}
 	for i := range 13 {
-		p.Exempt = append(p.Exempt, netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(7007+i)))
+		p.Exempt = append(p.Exempt, Endpoint{"tcp", netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), uint16(7007+i))})
 	}
 	for _, tc := range []struct{ name, addr string }{{"allowed", "8.8.8.8:443"}, {"refused", "[64:ff9b::a00:1]:80"}} {
 		ap := netip.MustParseAddrPort(tc.addr)
 		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = p.CheckDial(ap)
+				_ = p.CheckDial("tcp", ap)
 			}
 		})
 	}
