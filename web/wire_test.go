@@ -437,7 +437,10 @@ func TestWebSocketLongIdleSession(t *testing.T) {
 	e := &testEnv{srv: srv, mgr: m}
 	id := e.newSession(t)
 	s, _ := e.mgr.Get(id)
-	const total = 20_000 * 16
+	// 20,000 recvs of 128 bytes: more than one read of the log and more
+	// than one message, whichever bound (count, byte budget, message
+	// size) ends each.
+	const total = 20_000 * 128
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -452,7 +455,7 @@ func TestWebSocketLongIdleSession(t *testing.T) {
 	}()
 	e.ok(t, id, `{"op":"socket"}`)
 	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+ln.Addr().String()+`"}`)
-	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":16}`)
+	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":128}`)
 	awaitSession(t, s, "EOF", func(s *sockets.Session) bool { return s.State().Sockets[0].EOF })
 	last := s.LastSeq()
 	for _, q := range []string{"?format=bin", "?batch=1"} {

@@ -135,7 +135,10 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			c.Close(websocket.StatusPolicyViolation, "too slow: this watcher fell too far behind; reconnect to resume")
 			return
 		}
-		evs := s.EventsAfterBytes(cursor, n, 4*batchBytes)
+		// The budget is in the log's estimate of memory, several times
+		// an event's wire size: it only stops a read from copying
+		// thousands of big events to send a few.
+		evs := s.EventsAfterBytes(cursor, n, 16*batchBytes)
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
 			// Dropped from memory past the event-log limit: say so,
 			// never skip in silence.
