@@ -17,12 +17,12 @@ var pattern = func() []byte {
 }()
 
 // oneClient accepts one connection on loopback and hands it to write,
-// which writes until it returns false or a write fails.
-func oneClient(b *testing.B, write func(c net.Conn) bool) string {
-	b.Helper()
+// which writes until it returns false or a write fails; then it closes.
+func oneClient(tb testing.TB, write func(c net.Conn) bool) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	go func() {
 		c, err := ln.Accept()
@@ -47,4 +47,12 @@ func patternCRC(crc uint32, offset, n int) uint32 {
 		n -= k
 	}
 	return crc
+}
+
+// finiteSource accepts one connection on loopback, writes data and closes.
+func finiteSource(tb testing.TB, data []byte) string {
+	return oneClient(tb, func(c net.Conn) bool {
+		_, _ = c.Write(data)
+		return false
+	})
 }

@@ -205,23 +205,11 @@ func TestTwoHundredWatchers(t *testing.T) {
 	dial("/api/watch/"+token+"/ws", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: stalledDialer.DialContext}}})
 
 	// Everyone else reads every recv's bytes.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	data := make([]byte, total)
+	for i := range data {
+		data[i] = pattern[i%len(pattern)]
 	}
-	go func() {
-		c, err := ln.Accept()
-		ln.Close()
-		if err == nil {
-			for sent := 0; sent < total; sent += len(pattern) {
-				if _, err := c.Write(pattern[:min(len(pattern), total-sent)]); err != nil {
-					break
-				}
-			}
-			c.Close()
-		}
-	}()
-	src := ln.Addr().String()
+	src := finiteSource(t, data)
 	want := patternCRC(0, 0, total)
 	type tally struct {
 		n   int

@@ -336,37 +336,7 @@ func TestWebSocketBatch(t *testing.T) {
 	}
 	for _, q := range []string{"?batch=1", "?format=bin"} {
 		t.Run(q, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.CloseNow()
-			c.SetReadLimit(16 << 20)
-			next := int64(1)
-			batches := 0
-			for next <= 1200 {
-				typ, b, err := c.Read(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if typ == websocket.MessageText && b[0] != '[' {
-					continue // hello, state
-				}
-				batches++
-				msgs, err := decodeMessage(typ, b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, m := range msgs {
-					if seq := int64(m["seq"].(float64)); seq != next {
-						t.Fatalf("seq %d, want %d", seq, next)
-					}
-					next++
-				}
-			}
-			if batches > 10 {
+			if batches := readBatches(t, e.srv.URL, id, q, 1200, nil); batches > 10 {
 				t.Errorf("1200 events came in %d messages; batches should hold up to 256", batches)
 			}
 		})
@@ -385,46 +355,58 @@ func TestWebSocketBatchBudget(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"b64":"`+big+`"}}`)
 	}
-	last := int64(10)
 	for _, q := range []string{"?batch=1", "?format=bin"} {
 		t.Run(q, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.CloseNow()
-			c.SetReadLimit(64 << 20)
-			next, batches := int64(1), 0
-			for next <= last {
-				typ, b, err := c.Read(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if typ == websocket.MessageText && b[0] != '[' {
-					continue
-				}
-				batches++
+			batches := readBatches(t, e.srv.URL, id, q, 10, func(b []byte) {
 				if len(b) > batchBytes+500_000 {
 					t.Fatalf("a message of %d bytes: over the budget by more than one event", len(b))
 				}
-				msgs, err := decodeMessage(typ, b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, m := range msgs {
-					if seq := int64(m["seq"].(float64)); seq != next {
-						t.Fatalf("seq %d, want %d", seq, next)
-					}
-					next++
-				}
-			}
+			})
 			if batches < 3 {
 				t.Fatalf("%d messages for 3.2 MB of events", batches)
 			}
 		})
 	}
+}
+
+// readBatches reads session id's WebSocket (with query q) until seq last,
+// checks that every event comes once and in order, hands each batch
+// message to each (when not nil), and says how many batches there were.
+func readBatches(t *testing.T, base, id, q string, last int64, each func(b []byte)) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(64 << 20)
+	next, batches := int64(1), 0
+	for next <= last {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("after seq %d of %d: %v", next-1, last, err)
+		}
+		if typ == websocket.MessageText && b[0] != '[' {
+			continue // hello, state
+		}
+		batches++
+		if each != nil {
+			each(b)
+		}
+		msgs, err := decodeMessage(typ, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if seq := int64(m["seq"].(float64)); seq != next {
+				t.Fatalf("seq %d, want %d", seq, next)
+			}
+			next++
+		}
+	}
+	return batches
 }
 
 // TestSessionEndSendsEverything: the events a session's end produces (its

@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -441,53 +440,13 @@ func TestWebSocketLongIdleSession(t *testing.T) {
 	// than one message, whichever bound (count, byte budget, message
 	// size) ends each.
 	const total = 20_000 * 128
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		c, err := ln.Accept()
-		ln.Close()
-		if err == nil {
-			_, _ = c.Write(bytes.Repeat([]byte("0123456789abcdef"), total/16))
-			c.Close()
-		}
-	}()
+	src := finiteSource(t, bytes.Repeat([]byte("0123456789abcdef"), total/16))
 	e.ok(t, id, `{"op":"socket"}`)
-	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+ln.Addr().String()+`"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+src+`"}`)
 	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":128}`)
 	awaitSession(t, s, "EOF", func(s *sockets.Session) bool { return s.State().Sockets[0].EOF })
 	last := s.LastSeq()
 	for _, q := range []string{"?format=bin", "?batch=1"} {
-		t.Run(q, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+q, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.CloseNow()
-			c.SetReadLimit(16 << 20)
-			next := int64(1)
-			for next <= last {
-				typ, b, err := c.Read(ctx)
-				if err != nil {
-					t.Fatalf("after seq %d of %d: %v", next-1, last, err)
-				}
-				if typ == websocket.MessageText && b[0] != '[' {
-					continue
-				}
-				msgs, err := decodeMessage(typ, b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				for _, m := range msgs {
-					if seq := int64(m["seq"].(float64)); seq != next {
-						t.Fatalf("seq %d, want %d", seq, next)
-					}
-					next++
-				}
-			}
-		})
+		t.Run(q, func(t *testing.T) { readBatches(t, e.srv.URL, id, q, last, nil) })
 	}
 }
