@@ -31,21 +31,7 @@ func (b *browser) newTab(t testing.TB) *browser {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx)
 	t.Cleanup(cancel)
-	tab := &browser{ctx: ctx}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				tab.mu.Lock()
-				tab.errs = append(tab.errs, m.String())
-				tab.mu.Unlock()
-			}
-		}
-	}()
-	return tab
+	return watched(ctx)
 }
 
 // eval runs js in the page and returns its value.

@@ -69,6 +69,12 @@ func newBrowser(t testing.TB) *browser {
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { cancel(); acancel() })
+	return watched(ctx)
+}
+
+// watched is a browser tab at ctx that keeps the errors its page logs or
+// throws, for noErrors.
+func watched(ctx context.Context) *browser {
 	b := &browser{ctx: ctx}
 	msgs := chromedp.Console(ctx)
 	go func() {
