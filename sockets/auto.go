@@ -133,6 +133,9 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		return loop.stop || k.closed.Load()
 	}
 	var buf []byte
+	// Every event of the loop echoes the same arguments: one value,
+	// shared, never changed once made.
+	recvArgs := &Args{Bufsize: intp(loop.bufsize)}
 	for {
 		if !s.waitForRoom(k, loop) {
 			return
@@ -184,8 +187,7 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		if errors.Is(err, os.ErrDeadlineExceeded) {
 			continue
 		}
-		op := "recv"
-		args := &Args{Bufsize: intp(loop.bufsize)}
+		op, args := "recv", recvArgs
 		if loop.accept {
 			op, args = "accept", nil
 		}
