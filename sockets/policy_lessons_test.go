@@ -36,10 +36,6 @@ func TestLessonsUnderExposedPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &policy.Policy{Mode: policy.ModePublic, Exempt: exempt, BindPrefixes: binds, BindPorts: ports}
-	find := func(name, proto string) (string, bool) {
-		lab, ok := l.Find(name, proto)
-		return lab.Addr, ok
-	}
 	all, err := lessons.All()
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +50,7 @@ func TestLessonsUnderExposedPolicy(t *testing.T) {
 			}
 			pr := lessons.NewProgress(ls.ID)
 			for i := range ls.Steps {
-				r := pr.Step(context.Background(), s, find)
+				r := pr.Step(context.Background(), s, l.AddrOf)
 				if r.Event != nil && !r.Event.OK && r.Event.Error.Exc == "PermissionError" {
 					t.Fatalf("step %d (%s): the policy refused it: %s", i+1, ls.Steps[i].Say, r.Event.Error.Msg)
 				}

@@ -36,6 +36,7 @@ type Session struct {
 	viewers    map[*Viewer]struct{}
 	watchers   int // viewers that are watchers
 	endReason  string
+	snap       *State        // the last SharedState, for its version
 	consumed   int64         // the furthest any reader has read
 	room       chan struct{} // closed when a reader advances
 
@@ -181,6 +182,27 @@ func (s *Session) Version() uint64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.version
+}
+
+// SharedState is State taken once per version and shared by every viewer
+// that asks for that version: a snapshot reads each socket's kernel stats,
+// and 200 watchers of one session must cost one, not 200. Its slices are
+// shared: callers must not change them. Between versions its LastSeq and
+// kernel stats may be behind; stats events carry those.
+func (s *Session) SharedState() State {
+	s.mu.Lock()
+	if snap := s.snap; snap != nil && snap.Version == s.version {
+		s.mu.Unlock()
+		return *snap
+	}
+	s.mu.Unlock()
+	st := s.State()
+	s.mu.Lock()
+	if s.snap == nil || st.Version >= s.snap.Version {
+		s.snap = &st
+	}
+	s.mu.Unlock()
+	return st
 }
 
 // State snapshots the session.

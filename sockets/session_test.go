@@ -537,3 +537,18 @@ func TestNoLeaks(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestSharedState: viewers asking for the same version share one snapshot;
+// a change makes a new one.
+func TestSharedState(t *testing.T) {
+	s, _ := newTestManager(t, Config{StatsInterval: -1}).Create()
+	newSock(t, s, "inet", "stream")
+	a, b := s.SharedState(), s.SharedState()
+	if &a.Sockets[0] != &b.Sockets[0] {
+		t.Fatal("two viewers of one version took two snapshots")
+	}
+	newSock(t, s, "inet", "dgram")
+	if c := s.SharedState(); c.Version == a.Version || len(c.Sockets) != 2 {
+		t.Fatalf("after a change: version %d (was %d), %d sockets", c.Version, a.Version, len(c.Sockets))
+	}
+}

@@ -229,27 +229,29 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
+	_, ok := h.cfg.Sessions.Get(id)
+	h.page(w, r, ok, id, templates.SessionPage{ID: id, Labs: h.labViews()})
+}
+
+// watchPage is the page of a watch link: the session's views, read-only
+// (no labs: a watcher cannot use them).
+func (h *handler) watchPage(w http.ResponseWriter, r *http.Request) {
+	token := chi.URLParam(r, "token")
+	_, ok := h.cfg.Sessions.Watched(token)
+	h.page(w, r, ok, "", templates.SessionPage{WatchToken: token})
+}
+
+// page renders a session's page, or its "no such session" page (naming
+// the id, if it may be shown).
+func (h *handler) page(w http.ResponseWriter, r *http.Request, found bool, id string, p templates.SessionPage) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if _, ok := h.cfg.Sessions.Get(id); !ok {
+	if !found {
 		w.WriteHeader(http.StatusNotFound)
 		_ = templates.NotFound(id).Render(r.Context(), w)
 		return
 	}
-	_ = templates.Session(templates.SessionPage{ID: id, Labs: h.labViews()}).Render(r.Context(), w)
-}
-
-// watchPage is the page of a watch link: the session's views, read-only.
-func (h *handler) watchPage(w http.ResponseWriter, r *http.Request) {
-	token := chi.URLParam(r, "token")
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	if _, ok := h.cfg.Sessions.Watched(token); !ok {
-		w.WriteHeader(http.StatusNotFound)
-		_ = templates.NotFound("").Render(r.Context(), w)
-		return
-	}
-	_ = templates.Session(templates.SessionPage{WatchToken: token, Labs: h.labViews()}).Render(r.Context(), w)
+	_ = templates.Session(p).Render(r.Context(), w)
 }
 
 func (h *handler) labViews() []templates.Lab {

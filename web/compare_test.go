@@ -114,36 +114,46 @@ func sockplayProcessBridge(bin string) bridge {
 	return bridge{name: "sockplay", open: func(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
 		b.Helper()
 		base, pid, stop := startSockplay(b, bin)
-		api := func(path, body string) map[string]any {
-			resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
-			if err != nil {
-				stop()
-				b.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var m map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode >= 300 || m["ok"] == false {
-				stop()
-				b.Fatalf("POST %s %s: %s %v %v", path, body, resp.Status, m, err)
-			}
-			return m
-		}
-		id := api("/api/sessions", "")["id"].(string)
-		c, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+sockplayWSQuery, nil)
+		o := streamThrough(b, ctx, base, src, bufsize, stop)
+		o.pid = pid
+		return o
+	}}
+}
+
+// streamThrough makes a session on the sockplay at base, watches it over
+// the WebSocket and runs socket, connect and autorecv(bufsize) in it, as
+// a user would; stop ends that sockplay.
+func streamThrough(b *testing.B, ctx context.Context, base string, src *source, bufsize int, stop func()) opened {
+	b.Helper()
+	api := func(path, body string) map[string]any {
+		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
 		if err != nil {
 			stop()
 			b.Fatal(err)
 		}
-		c.SetReadLimit(1 << 24)
-		ops := "/api/sessions/" + id + "/ops"
-		api(ops, `{"op":"socket"}`)
-		api(ops, `{"op":"connect","sock":"s1","addr":"`+src.addr+`"}`)
-		api(ops, `{"op":"autorecv","sock":"s1","bufsize":`+strconv.Itoa(bufsize)+`}`)
-		read := func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }
-		return opened{read: read, pid: pid, closeAll: func() {
-			c.CloseNow()
+		defer resp.Body.Close()
+		var m map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&m); err != nil || resp.StatusCode >= 300 || m["ok"] == false {
 			stop()
-		}}
+			b.Fatalf("POST %s %s: %s %v %v", path, body, resp.Status, m, err)
+		}
+		return m
+	}
+	id := api("/api/sessions", "")["id"].(string)
+	c, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+sockplayWSQuery, nil)
+	if err != nil {
+		stop()
+		b.Fatal(err)
+	}
+	c.SetReadLimit(1 << 24)
+	ops := "/api/sessions/" + id + "/ops"
+	api(ops, `{"op":"socket"}`)
+	api(ops, `{"op":"connect","sock":"s1","addr":"`+src.addr+`"}`)
+	api(ops, `{"op":"autorecv","sock":"s1","bufsize":`+strconv.Itoa(bufsize)+`}`)
+	read := func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }
+	return opened{read: read, closeAll: func() {
+		c.CloseNow()
+		stop()
 	}}
 }
 
@@ -189,37 +199,15 @@ func startSockplay(b *testing.B, bin string) (base string, pid int, stop func())
 	return strings.TrimSuffix(base, "/"), cmd.Process.Pid, stop
 }
 
-// openSockplay starts a fresh engine and server, watches the session over
-// the WebSocket, and runs socket, connect and autorecv(bufsize) in it.
+// openSockplay streams through a fresh engine and server in this process.
 func openSockplay(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
 	b.Helper()
 	m := sockets.NewManager(sockets.Config{})
 	srv := newBenchServer(m)
-	closeAll := func() {
-		m.Close()
+	return streamThrough(b, ctx, srv.URL, src, bufsize, func() {
 		srv.Close()
-	}
-	s, err := m.Create()
-	if err != nil {
-		closeAll()
-		b.Fatal(err)
-	}
-	c, _, err := websocket.Dial(ctx, strings.Replace(srv.URL, "http", "ws", 1)+"/api/sessions/"+s.ID()+"/ws"+sockplayWSQuery, nil)
-	if err != nil {
-		closeAll()
-		b.Fatal(err)
-	}
-	c.SetReadLimit(1 << 24)
-	closeAll = func() {
-		c.CloseNow()
 		m.Close()
-		srv.Close()
-	}
-	id := mustDo(b, s, sockets.Op{Op: "socket"}).Result.Sock
-	mustDo(b, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src.addr}})
-	mustDo(b, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &bufsize}})
-	read := func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }
-	return opened{read: read, closeAll: closeAll}
+	})
 }
 
 // wireEvent is what the client needs of an event or a control message.
@@ -706,7 +694,6 @@ func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) stream
 	src := startSource(b, writeBulk)
 	defer src.close()
 	o := br.open(b, ctx, src, bufsize)
-	read := o.read
 	defer o.closeAll()
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
@@ -720,7 +707,7 @@ func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) stream
 		cpu0 = cpuSeconds(o.pid)
 	}
 	src.begin()
-	err := read(readCtx, func(data []byte) bool {
+	err := o.read(readCtx, func(data []byte) bool {
 		now := time.Now()
 		if len(data) == 0 {
 			bad = errors.New("the stream ended before the source did")
@@ -755,7 +742,6 @@ func measureLatency(b *testing.B, br bridge, d time.Duration) (p50, p99 time.Dur
 	src := startSource(b, pacedMessages(int(d/latencyEvery)))
 	defer src.close()
 	o := br.open(b, ctx, src, latencyBufsize)
-	read := o.read
 	defer o.closeAll()
 	readCtx, cancelRead := context.WithCancel(ctx)
 	defer cancelRead()
@@ -766,7 +752,7 @@ func measureLatency(b *testing.B, br bridge, d time.Duration) (p50, p99 time.Dur
 	var pending []byte
 	var lat []time.Duration
 	src.begin()
-	err := read(readCtx, func(data []byte) bool {
+	err := o.read(readCtx, func(data []byte) bool {
 		now := stamp()
 		if len(data) == 0 {
 			bad = errors.New("the stream ended before the source did")

@@ -288,19 +288,17 @@ func awaitSession(tb testing.TB, s *sockets.Session, what string, ok func(s *soc
 // never held to the limit.
 func TestWatcherLag(t *testing.T) {
 	for _, tc := range []struct {
-		name            string
-		live            bool
-		history, cursor int64
-		last            int64
-		want            bool
+		name                  string
+		history, cursor, last int64
+		want                  bool
 	}{
-		{"loading a long history", false, 100_000, 20_000, 100_050, false},
-		{"read its history, then fell behind", false, 1_000, 1_000, 1_200, true},
-		{"read its history, within the limit", false, 1_000, 1_000, 1_100, false},
-		{"live and keeping up", true, 10, 5_000, 5_020, false},
-		{"live and behind", true, 10, 5_000, 5_101, true},
+		{"loading a long history", 100_000, 20_000, 100_050, false},
+		{"read its history, then fell behind", 1_000, 1_000, 1_200, true},
+		{"read its history, within the limit", 1_000, 1_000, 1_100, false},
+		{"past its history and keeping up", 10, 5_000, 5_020, false},
+		{"past its history and behind", 10, 5_000, 5_101, true},
 	} {
-		if _, got := watcherLag(tc.live, tc.history, tc.cursor, tc.last, 100); got != tc.want {
+		if got := tooFarBehind(tc.history, tc.cursor, tc.last, 100); got != tc.want {
 			t.Errorf("%s: too far behind = %v, want %v", tc.name, got, tc.want)
 		}
 	}

@@ -114,9 +114,19 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		return
 	}
 	cursor := since
-	// A watcher is held to the lag limit once it is live: it has caught
-	// up, or it has read the history there was when it came.
-	live, history := false, s.LastSeq()
+	// A watcher is held to the lag limit only once it has read the
+	// history there was when it came: loading a long session is not
+	// falling behind.
+	history := s.LastSeq()
+	// state is what this client is shown of the session: a watcher never
+	// sees the id, which lets its holder run ops.
+	state := func() *sockets.State {
+		st := s.SharedState()
+		if watcher {
+			st.ID = ""
+		}
+		return &st
+	}
 	sentVersion := ^uint64(0)
 	var buf []byte
 	ending := false
@@ -128,9 +138,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			// bigger messages: fewer of them is what makes it fast.
 			n = bigBatch
 		}
-		var tooSlow bool
-		live, tooSlow = watcherLag(live, history, cursor, s.LastSeq(), h.cfg.MaxWatcherLag)
-		if watcher && tooSlow {
+		if watcher && tooFarBehind(history, cursor, s.LastSeq(), h.cfg.MaxWatcherLag) {
 			log.Info("watcher too slow: closing it", "behind", s.LastSeq()-cursor)
 			c.Close(websocket.StatusPolicyViolation, "too slow: this watcher fell too far behind; reconnect to resume")
 			return
@@ -149,68 +157,51 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		// More to send now, if the read stopped at its count or its byte
 		// budget before the end of the log.
 		more := len(evs) > 0 && (len(evs) == n || evs[len(evs)-1].Seq < s.LastSeq())
-		if batched && len(evs) > 0 {
-			// A batch stops near batchBytes (with at least one event): a
-			// message must stay writable within WriteTimeout even to a
-			// slow client, or it would time out at the same place forever.
+		if len(evs) > 0 {
+			// A message stops near batchBytes (with at least one event):
+			// it must stay writable within WriteTimeout even to a slow
+			// client, or it would time out at the same place forever.
 			var sent int
-			if binaryFrames {
+			switch {
+			case binaryFrames:
 				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
 				buf, sent, err = writeWireBatch(wctx, c, buf, evs, conn)
 				wcancel()
-			} else {
-				buf, sent, err = appendBatch(buf[:0], evs, conn)
-				if err == nil {
+			case batched:
+				if buf, sent, err = appendBatch(buf[:0], evs, conn); err == nil {
 					err = write(websocket.MessageText, buf)
+				}
+			default: // one event a message
+				for ; sent < len(evs) && err == nil; sent++ {
+					var b []byte // the event's shared encoding: never append to it
+					if b, err = encodeEvent(evs[sent], conn); err == nil {
+						err = write(websocket.MessageText, b)
+					}
 				}
 			}
 			if err != nil {
-				log.Debug("writing a batch", "err", err)
+				log.Debug("writing events", "err", err)
 				return
 			}
 			cursor = evs[sent-1].Seq
+			viewer.Advance(cursor)
 			more = more || sent < len(evs)
 			if cap(buf) > 4*batchBytes {
 				buf = nil // one huge event must not stay with the viewer
 			}
 		}
-		for _, ev := range evs {
-			if batched {
-				break
-			}
-			b, err := encodeEvent(ev, conn)
-			if err != nil {
-				log.Error("encoding event", "err", err)
-				return
-			}
-			if err := write(websocket.MessageText, b); err != nil {
-				return
-			}
-			cursor = ev.Seq
-		}
-		if len(evs) > 0 {
-			viewer.Advance(cursor)
-		}
 		if more {
 			continue
 		}
-		live = true
 		if ending {
 			// Every event is out: only now say the session is over.
-			st := s.State()
-			if watcher {
-				st.ID = ""
-			}
-			_ = writeMsg(controlMsg{Type: "ended", State: &st})
+			_ = writeMsg(controlMsg{Type: "ended", State: state()})
 			c.Close(websocket.StatusGoingAway, "session ended")
 			return
 		}
 		if v := s.Version(); v != sentVersion {
-			st := s.State()
-			if watcher {
-				st.ID = ""
-			}
-			if err := writeMsg(controlMsg{Type: "state", State: &st}); err != nil {
+			st := state()
+			if err := writeMsg(controlMsg{Type: "state", State: st}); err != nil {
 				return
 			}
 			sentVersion = st.Version
@@ -343,11 +334,10 @@ func writeWireBatch(ctx context.Context, c *websocket.Conn, buf []byte, evs []so
 	return buf, sent, c.Write(ctx, websocket.MessageBinary, buf)
 }
 
-// watcherLag says whether a watcher at cursor, with the log at last, is
-// live, and whether it is too far behind and should be closed: only once
-// it is live (it has read the history there was when it came, or caught
-// up), so that loading a long session is never taken for falling behind.
-func watcherLag(wasLive bool, history, cursor, last int64, maxLag int) (live, tooSlow bool) {
-	live = wasLive || cursor >= history
-	return live, live && last-cursor > int64(maxLag)
+// tooFarBehind says whether a watcher at cursor, with the log at last, is
+// too far behind and should be closed: only once it has read the history
+// there was when it came (history), so that loading a long session is
+// never taken for falling behind.
+func tooFarBehind(history, cursor, last int64, maxLag int) bool {
+	return cursor >= history && last-cursor > int64(maxLag)
 }

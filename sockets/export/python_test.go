@@ -376,10 +376,6 @@ func TestExportLessonsReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	find := func(name, proto string) (string, bool) {
-		lab, ok := l.Find(name, proto)
-		return lab.Addr, ok
-	}
 	all, err := lessons.All()
 	if err != nil {
 		t.Fatal(err)
@@ -393,7 +389,7 @@ func TestExportLessonsReplay(t *testing.T) {
 			defer v.Detach()
 			p := lessons.NewProgress(lesson.ID)
 			for range lesson.Steps {
-				if r := p.Step(context.Background(), s, find); r.Problem != "" {
+				if r := p.Step(context.Background(), s, l.AddrOf); r.Problem != "" {
 					t.Fatalf("lesson step: %s", r.Problem)
 				}
 				v.Advance(s.LastSeq())

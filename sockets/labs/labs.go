@@ -280,6 +280,13 @@ func (s *Server) Addr(name string) string {
 	return l.Addr
 }
 
+// AddrOf is the address of the lab with that name and proto, as the
+// lessons runner looks labs up.
+func (s *Server) AddrOf(name, proto string) (string, bool) {
+	l, ok := s.Find(name, proto)
+	return l.Addr, ok
+}
+
 // Find is the lab with that name and proto ("tcp" or "udp"); two labs may
 // share a name, as echo does.
 func (s *Server) Find(name, proto string) (Lab, bool) {

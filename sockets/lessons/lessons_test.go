@@ -17,10 +17,7 @@ func startLabs(t *testing.T) (*labs.Server, Labs) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	return l, func(name, proto string) (string, bool) {
-		lab, ok := l.Find(name, proto)
-		return lab.Addr, ok
-	}
+	return l, l.AddrOf
 }
 
 func TestLessonsLoad(t *testing.T) {
