@@ -97,12 +97,17 @@ func (c *call) lane() lane {
 }
 
 func (c *call) dispatch() {
+	if !Ops[c.op.Op] {
+		c.finish(nil, errType("unknown op %q", c.op.Op))
+		return
+	}
+	if err := checkArgs(c.op); err != nil {
+		c.finish(nil, err)
+		return
+	}
 	switch {
 	case c.op.Op == "socket":
 		c.finish(c.s.newSocketOp(c))
-		return
-	case !Ops[c.op.Op]:
-		c.finish(nil, errType("unknown op %q", c.op.Op))
 		return
 	case sessionOps[c.op.Op]:
 		c.runSessionOp()
