@@ -85,7 +85,7 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.MaxPendingConns, "max-pending-connects", 64, "connects one session may have in progress at once; past it a connect fails with OSError (0: no limit)")
 	fs.IntVar(&c.MaxMessageKB, "max-message-kb", 8192, "the largest WebSocket message or op body a client may send, in KiB (larger: closed with 1009, or HTTP 413)")
 	fs.IntVar(&c.MaxWatcherLag, "max-watcher-lag", 10000, "events a live watcher may fall behind before it is closed with 1008 (its page reconnects and resumes from the log)")
-	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "end a session nobody has used or watched for this long (0: never)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "end a session unused for this long: no op run, no page opened, no data arriving; an open page is told (0: never)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.Token, "token", "", "token every client must present (generated when listening beyond loopback and not set)")
