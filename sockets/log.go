@@ -166,9 +166,9 @@ func (a *Args) dataLen() int {
 }
 
 // Viewer is one reader of a session's log (a WebSocket, say). Its cursor
-// is how far it has got; autorecv waits while even the most advanced
-// viewer is far behind, so a stalled tab cannot stop the others while a
-// live one still sets the pace.
+// is how far it has got; autorecv waits while the owner's most advanced
+// tab is far behind (with no owner's tab, the most advanced reader), so a
+// stalled tab cannot stop the others and no watcher sets the pace.
 type Viewer struct {
 	s       *Session
 	cursor  int64

@@ -32,8 +32,9 @@ type Config struct {
 	// Clock is what the rate limits read the time from; nil means
 	// time.Now (tests stop it, so that no limit depends on their speed).
 	Clock func() time.Time
-	// IdleTimeout ends a session nobody has watched or used for this long;
-	// 0 keeps sessions until the manager closes.
+	// IdleTimeout ends a session unused for this long (no op, no page
+	// opened, no event of its sockets), open pages or not; 0 keeps
+	// sessions until the manager closes.
 	IdleTimeout time.Duration
 	// MaxLogBytes bounds one session's event log in memory; past it the
 	// oldest events are dropped. 0 means DefaultMaxLogBytes.
