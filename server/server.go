@@ -321,10 +321,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	shown := shownAddr(ln.Addr())
 	if access.Token == "" {
-		fmt.Fprintf(stdout, "sockplay listening on http://%s/\n", ln.Addr())
+		fmt.Fprintf(stdout, "sockplay listening on http://%s/\n", shown)
 	} else {
-		fmt.Fprintf(stdout, "sockplay listening on http://%s/?token=%s\n", ln.Addr(), access.Token)
+		fmt.Fprintf(stdout, "sockplay listening on http://%s/?token=%s\n", shown, access.Token)
 	}
 	if exposed {
 		log.Warn("listening beyond loopback: clients need the token, and may use only loopback names or the -allowed-hosts",
@@ -354,4 +355,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// shownAddr is the address the start URL names: on every interface,
+// localhost's, which a browser can open ("[::]" it cannot); from elsewhere
+// people use the host's name, allowed with -allowed-hosts.
+func shownAddr(a net.Addr) string {
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil || !ap.Addr().IsUnspecified() {
+		return a.String()
+	}
+	return "localhost:" + strconv.Itoa(int(ap.Port()))
 }

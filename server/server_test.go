@@ -394,3 +394,16 @@ func TestRunPolicy(t *testing.T) {
 		}
 	}
 }
+
+func TestShownAddr(t *testing.T) {
+	for addr, want := range map[string]string{
+		"127.0.0.1:8080": "127.0.0.1:8080",
+		"[::1]:8080":     "[::1]:8080",
+		"0.0.0.0:8080":   "localhost:8080",
+		"[::]:8080":      "localhost:8080",
+	} {
+		if got := shownAddr(net.TCPAddrFromAddrPort(netip.MustParseAddrPort(addr))); got != want {
+			t.Errorf("%s is shown as %s, want %s", addr, got, want)
+		}
+	}
+}
