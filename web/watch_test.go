@@ -179,7 +179,10 @@ func TestTwoHundredWatchers(t *testing.T) {
 	const total = 512 << 10 // bytes the source writes
 	m := sockets.NewManager(sockets.Config{StatsInterval: -1})
 	defer m.Close()
-	srv := httptest.NewUnstartedServer(New(Config{Sessions: m, WriteTimeout: 2 * time.Second}))
+	// A write timeout long enough for a live reader of 1 MiB batches
+	// through small buffers on a loaded machine (2 s cut some of them
+	// under -race), short enough to drop the stalled one quickly.
+	srv := httptest.NewUnstartedServer(New(Config{Sessions: m, WriteTimeout: 5 * time.Second}))
 	srv.Listener = smallSendBuffers{srv.Listener}
 	srv.Start()
 	defer srv.Close()
@@ -198,11 +201,14 @@ func TestTwoHundredWatchers(t *testing.T) {
 		t.Cleanup(func() { c.CloseNow() })
 		return c
 	}
-	// The stalled watcher: a tiny receive buffer, and it never reads.
+	// The stalled watcher: a tiny receive buffer, and it never reads. It
+	// takes binary batches, so that once it is behind the server's next
+	// write is a big one, which cannot trickle through a closed window
+	// within the write timeout, as small messages can.
 	stalledDialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
 	}}
-	dial("/api/watch/"+token+"/ws", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: stalledDialer.DialContext}}})
+	dial("/api/watch/"+token+"/ws?format=bin", &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{DialContext: stalledDialer.DialContext}}})
 
 	// Everyone else reads every recv's bytes.
 	data := make([]byte, total)
