@@ -45,7 +45,14 @@ export function initUI({ current, flash }) {
   document.getElementById("help-toggle").addEventListener("click", () => (help.hidden = !help.hidden));
 
   // Single-key shortcuts, as on many sites: never while typing in a field.
+  let focusOnKeyUp = null;
+  document.addEventListener("keyup", () => {
+    const box = focusOnKeyUp;
+    focusOnKeyUp = null;
+    if (box && box.isConnected) box.focus();
+  });
   document.addEventListener("keydown", (e) => {
+    focusOnKeyUp = null;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
     if (t.closest && t.closest("input, textarea, select, [contenteditable]")) {
@@ -61,9 +68,11 @@ export function initUI({ current, flash }) {
     switch (e.key) {
       case "s": {
         if (!card) return flash("make a socket first");
-        // Focus after this key is done, so the "s" is not typed into it.
-        const box = card.querySelector(".send-data");
-        setTimeout(() => box.focus(), 0);
+        // Focus when the key comes up, so the "s" is not typed into the
+        // box. Not on a timer: when the key's events come one by one (a
+        // remote keyboard, a test driving the browser), a timer can fire
+        // between the keydown and its character.
+        focusOnKeyUp = card.querySelector(".send-data");
         break;
       }
       case "r":
@@ -73,7 +82,7 @@ export function initUI({ current, flash }) {
         click("button.close");
         break;
       case "/":
-        document.getElementById("filter-search").focus();
+        focusOnKeyUp = document.getElementById("filter-search");
         break;
       case "p":
         setPresenting(!root.classList.contains("presenting"));

@@ -17,7 +17,9 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/sockplay/sockplay/sockets"
 )
@@ -419,7 +421,9 @@ func TestBrowserThemesAndKeys(t *testing.T) {
 	b := openPage(t, e)
 	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
 	b.waitFor(t, "s1 connected and in use", `document.querySelector("#sock-s1.current .sock-state")?.textContent.startsWith("connected")`)
-	b.do(t, "s", chromedp.KeyEvent("s"))
+	// The key's events one by one, with the page's queued tasks run
+	// between them, as on a loaded machine: the "s" must not land in the box.
+	b.do(t, "s", spacedKey('s'))
 	b.waitFor(t, "the send box focused, empty", `document.activeElement === document.querySelector("#sock-s1 .send-data") && document.activeElement.value === ""`)
 	b.do(t, "type, Enter", chromedp.KeyEvent("ping\r"))
 	b.waitFor(t, "the send", `window.sockplayLog.events.some(e => e.op === "send" && e.ok)`)
@@ -430,9 +434,29 @@ func TestBrowserThemesAndKeys(t *testing.T) {
 	b.screenshot(t, "presenting-dark.png")
 	b.do(t, "light theme", chromedp.KeyEvent("t"), chromedp.KeyEvent("p"))
 	b.waitFor(t, "light", `document.documentElement.dataset.theme === "light" && !document.documentElement.classList.contains("presenting")`)
-	b.do(t, "x closes the socket in use", chromedp.KeyEvent("x"))
+	b.do(t, "/", spacedKey('/'))
+	b.waitFor(t, "the filter box focused, empty", `document.activeElement === document.getElementById("filter-search") && document.activeElement.value === ""`)
+	b.do(t, "leave the box, x closes the socket in use", chromedp.KeyEvent("\x1b"), chromedp.KeyEvent("x"))
 	b.waitFor(t, "s1 closed", `document.querySelector("#sock-s1 .sock-state")?.textContent === "closed"`)
 	b.noErrors(t)
+}
+
+// spacedKey presses r as chromedp.KeyEvent does (keydown, char, keyup),
+// but lets the page run everything it has queued, timers included, between
+// one event and the next. Under load that happens by chance; here always.
+func spacedKey(r rune) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for _, k := range kb.Encode(r) {
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *k); err != nil {
+				return err
+			}
+			settle := `new Promise(done => setTimeout(done, 10))`
+			if _, err := chromedp.Evaluate[chromedp.Void](settle, chromedp.EvalAwaitPromise)(ctx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // TestBrowserViews: on the page, the stream ruler of a connection with
