@@ -48,44 +48,58 @@ func counterSource(t *testing.T) string {
 }
 
 // TestAutorecvBackpressure: a viewer that does not read stops autorecv
-// (the data waits in the kernel); once it reads, autorecv goes on, and the
-// bytes across all events are the source's stream with nothing lost.
+// (the data waits in the kernel) before the event log has to drop
+// anything; once it reads, autorecv goes on, and the bytes across all
+// events are the source's stream with nothing lost.
 func TestAutorecvBackpressure(t *testing.T) {
-	m := newTestManager(t, Config{MaxLagEvents: 20})
-	s, _ := m.Create()
-	v := s.Attach(0)
-	defer v.Detach()
-	id := connected(t, s, counterSource(t))
-	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(100)}))
-	awaitState(t, s, "autorecv paused", func(st State) bool { return st.Sockets[0].Paused })
-	held := s.LastSeq()
-	if held > 3+21+1 {
-		t.Fatalf("%d events logged although the viewer read none (lag limit 20)", held)
-	}
+	for _, c := range []struct {
+		name string
+		cfg  Config
+	}{
+		{"lag limit in events", Config{MaxLagEvents: 20}},
+		// The default lag limits (4096 events, 16 MiB) hold more than a
+		// 1 MiB log: the pause must come first all the same.
+		{"a log smaller than the lag limits", Config{MaxLogBytes: 1 << 20}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s, _ := newTestManager(t, c.cfg).Create()
+			v := s.Attach(0)
+			defer v.Detach()
+			id := connected(t, s, counterSource(t))
+			mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(100)}))
+			awaitState(t, s, "autorecv paused", func(st State) bool { return st.Sockets[0].Paused })
+			if st := s.State(); st.FirstSeq != 1 {
+				t.Fatalf("the log dropped events up to seq %d before autorecv paused", st.FirstSeq-1)
+			}
+			if c.cfg.MaxLagEvents > 0 && s.LastSeq() > 3+int64(c.cfg.MaxLagEvents)+2 {
+				t.Fatalf("%d events logged although the viewer read none (lag limit %d)", s.LastSeq(), c.cfg.MaxLagEvents)
+			}
 
-	var stream []byte
-	var cursor int64
-	for len(stream) < 50_000 {
-		ch := s.Changed()
-		evs := s.EventsAfter(cursor, 0)
-		for _, ev := range evs {
-			if ev.Seq != cursor+1 {
-				t.Fatalf("seq %d after %d", ev.Seq, cursor)
+			var stream []byte
+			var cursor int64
+			for len(stream) < 200_000 {
+				ch := s.Changed()
+				evs := s.EventsAfter(cursor, 0)
+				for _, ev := range evs {
+					if ev.Seq != cursor+1 {
+						t.Fatalf("seq %d after %d", ev.Seq, cursor)
+					}
+					cursor = ev.Seq
+					if ev.Auto {
+						stream = append(stream, ev.Result.B64...)
+					}
+				}
+				v.Advance(cursor)
+				if len(evs) == 0 {
+					<-ch
+				}
 			}
-			cursor = ev.Seq
-			if ev.Auto {
-				stream = append(stream, ev.Result.B64...)
+			for i, b := range stream {
+				if b != byte(i%251) {
+					t.Fatalf("byte %d is %d, want %d: the stream was not kept whole", i, b, i%251)
+				}
 			}
-		}
-		v.Advance(cursor)
-		if len(evs) == 0 {
-			<-ch
-		}
-	}
-	for i, b := range stream {
-		if b != byte(i%251) {
-			t.Fatalf("byte %d is %d, want %d: the stream was not kept whole", i, b, i%251)
-		}
+		})
 	}
 }
 

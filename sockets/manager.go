@@ -91,6 +91,10 @@ func NewManager(cfg Config) *Manager {
 	if cfg.MaxLagBytes <= 0 {
 		cfg.MaxLagBytes = 16 << 20
 	}
+	// Autorecv must pause while what its readers have not read still
+	// fits in the log; past that the log would drop events a live
+	// reader was about to get (a small -max-event-log-mb did).
+	cfg.MaxLagBytes = min(cfg.MaxLagBytes, cfg.MaxLogBytes/2)
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = 100 * time.Millisecond
 	}
