@@ -91,7 +91,7 @@ func (s *Session) waitForRoom(k *Socket, loop *autoLoop) bool {
 	}()
 	for {
 		s.mu.Lock()
-		behind, room := s.behindLocked(), s.room
+		behind, room := s.behindLocked(paused), s.room
 		s.mu.Unlock()
 		if !behind {
 			return true

@@ -114,7 +114,7 @@ func TestOwnerSetsThePace(t *testing.T) {
 	behind := func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.behindLocked()
+		return s.behindLocked(false)
 	}
 	owner := s.Attach(0)
 	watcher := s.AttachWatcher(0)
@@ -132,6 +132,41 @@ func TestOwnerSetsThePace(t *testing.T) {
 		t.Fatal("with no owner's tab, the watcher that keeps up should set the pace")
 	}
 	watcher.Detach()
+}
+
+// TestPausedLoopResumesAtHalf: a paused autorecv goes on only once its
+// reader is within half the lag limit, not as soon as it is one event
+// under it (which paused and woke the loop on every recv).
+func TestPausedLoopResumesAtHalf(t *testing.T) {
+	const lag = 20
+	s, _ := newTestManager(t, Config{MaxLagEvents: lag}).Create()
+	for i := 0; i < 3*lag; i++ {
+		s.append(Event{Op: "recv", Auto: true, OK: true}, false)
+	}
+	owner := s.Attach(0)
+	defer owner.Detach()
+	behind := func(resuming bool) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.behindLocked(resuming)
+	}
+	for _, c := range []struct {
+		read                int64
+		running, resumesNow bool
+	}{
+		{s.LastSeq() - lag - 1, false, false},
+		{s.LastSeq() - lag, true, false},
+		{s.LastSeq() - lag/2 - 1, true, false},
+		{s.LastSeq() - lag/2, true, true},
+	} {
+		owner.Advance(c.read)
+		if running := !behind(false); running != c.running {
+			t.Errorf("read up to %d of %d: a running loop goes on = %v, want %v", c.read, s.LastSeq(), running, c.running)
+		}
+		if resumes := !behind(true); resumes != c.resumesNow {
+			t.Errorf("read up to %d of %d: a paused loop resumes = %v, want %v", c.read, s.LastSeq(), resumes, c.resumesNow)
+		}
+	}
 }
 
 func TestEventLogLimit(t *testing.T) {

@@ -242,8 +242,10 @@ func (s *Session) consumedLocked(seq int64) {
 // behindLocked reports whether readers have fallen so far behind the log
 // that autorecv should stop reading and leave the data in the kernel.
 // The owner's tabs set the pace when one is open; otherwise the most
-// advanced reader does.
-func (s *Session) behindLocked() bool {
+// advanced reader does. A paused loop asks with resuming set, and goes on
+// only once readers are within half the limits: resuming at the limit
+// itself would pause and wake the loop again on every recv.
+func (s *Session) behindLocked(resuming bool) bool {
 	read, owners := s.consumed, int64(-1)
 	for v := range s.viewers {
 		read = max(read, v.cursor)
@@ -258,5 +260,9 @@ func (s *Session) behindLocked() bool {
 	if read >= last {
 		return false
 	}
-	return last-read > int64(s.cfg.MaxLagEvents) || s.log.cumAt(last)-s.log.cumAt(read) > s.cfg.MaxLagBytes
+	events, bytes := int64(s.cfg.MaxLagEvents), s.cfg.MaxLagBytes
+	if resuming {
+		events, bytes = events/2, bytes/2
+	}
+	return last-read > events || s.log.cumAt(last)-s.log.cumAt(read) > bytes
 }
