@@ -132,6 +132,7 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		defer k.autoMu.Unlock()
 		return loop.stop || k.closed.Load()
 	}
+	arena := newRecvArena(loop.bufsize)
 	var buf []byte
 	// Every event of the loop echoes the same arguments: one value,
 	// shared, never changed once made.
@@ -161,8 +162,8 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		if err != nil {
 			return
 		}
-		if buf == nil && !loop.accept {
-			buf = make([]byte, loop.bufsize)
+		if !loop.accept {
+			buf = arena.next()
 		}
 		start := s.now()
 		var n, nfd int
@@ -206,16 +207,8 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			}
 			continue
 		}
-		// A recv that nearly filled its buffer keeps it as its event's
-		// bytes (a fast stream is not copied once more); a short one gets
-		// its own small copy, so the log holds no mostly-empty buffers.
 		var data []byte
-		if n > 0 && n >= len(buf)-len(buf)/4 {
-			data, buf = buf[:n:n], nil
-		} else {
-			data = make([]byte, n)
-			copy(data, buf[:n])
-		}
+		data, ev.arena = arena.keep(n)
 		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)

@@ -261,6 +261,11 @@ type Event struct {
 	cum  int64 // the log's total size up to and including it
 
 	enc *encoding // its JSON, once made (see JSON)
+
+	// arena is the rest of autorecv's arena from this event's bytes on,
+	// up to the arena's end: it lets AppendPayloads see that the next
+	// event's bytes follow these in memory (see arena.go).
+	arena []byte
 }
 
 // Origin identifies who submitted an op, so the answer can carry their id.

@@ -8,7 +8,7 @@ const text = new TextDecoder();
 
 export function decodeBatch(buf) {
   const u8 = new Uint8Array(buf);
-  if (u8[0] !== 1) throw new Error(`unknown binary batch version ${u8[0]}`);
+  if (u8[0] !== 2) throw new Error(`unknown binary batch version ${u8[0]} (this page reads version 2: reload it)`);
   let p = 1;
   // Unsigned LEB128, exact up to 2^53 (arithmetic, not 32-bit shifts).
   const uv = () => {
@@ -37,23 +37,36 @@ export function decodeBatch(buf) {
       continue;
     }
     if (kind !== 2) throw new Error(`binary batch: unknown record kind ${kind}`);
-    const seq = uv();
-    const t = uv();
-    const start = t - uv();
-    const call = uv();
-    const parent = uv();
-    const flags = take(1)[0];
-    const sockBytes = take(uv());
-    let sock = "";
-    for (let i = 0; i < sockBytes.length; i++) sock += String.fromCharCode(sockBytes[i]);
-    const bufsize = uv();
-    const bytes = take(uv());
-    const ev = { seq, t, start, op: "recv", args: { bufsize }, ok: true, result: { n: bytes.length, bytes } };
-    if (sock) ev.sock = sock;
-    if (call) ev.call = call;
-    if (parent) ev.parent = parent;
-    if (flags & 1) ev.auto = true;
-    out.push(ev);
+    // A run of recvs: all the headers, then all their bytes.
+    const count = uv();
+    if (count < 1 || count > u8.length) throw new Error(`binary batch: a run of ${count} recvs`);
+    const run = [];
+    const lens = [];
+    for (let i = 0; i < count; i++) {
+      const seq = uv();
+      const t = uv();
+      const start = t - uv();
+      const call = uv();
+      const parent = uv();
+      const flags = take(1)[0];
+      const sockBytes = take(uv());
+      let sock = "";
+      for (let j = 0; j < sockBytes.length; j++) sock += String.fromCharCode(sockBytes[j]);
+      const bufsize = uv();
+      lens.push(uv());
+      const ev = { seq, t, start, op: "recv", args: { bufsize }, ok: true, result: { n: 0, bytes: null } };
+      if (sock) ev.sock = sock;
+      if (call) ev.call = call;
+      if (parent) ev.parent = parent;
+      if (flags & 1) ev.auto = true;
+      run.push(ev);
+    }
+    for (let i = 0; i < count; i++) {
+      const bytes = take(lens[i]);
+      run[i].result.n = bytes.length;
+      run[i].result.bytes = bytes;
+      out.push(run[i]);
+    }
   }
   return out;
 }

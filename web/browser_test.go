@@ -3,13 +3,16 @@ package web
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image/png"
+	"math"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -517,5 +520,63 @@ func TestBrowserViews(t *testing.T) {
 	b.screenshot(t, "timeline-page.png")
 	b.waitFor(t, "arrows from the sends to the recvs", `document.querySelectorAll("#view-timeline [data-send][data-recv]").length === 6`)
 	b.screenshot(t, "timeline-page.png")
+	b.noErrors(t)
+}
+
+// TestBrowserWireMatchesJSON: the page's decoder (static/wire.js) turns a
+// binary batch of every kind of event into the objects the JSON form
+// gives, its bytes included.
+func TestBrowserWireMatchesJSON(t *testing.T) {
+	e := newEnv(t)
+	b := openPage(t, e)
+	const conn = 7
+	cases := wireCases(conn)
+	var evs []sockets.Event
+	var want []map[string]any
+	for _, c := range cases {
+		js, err := encodeEvent(c.ev, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w map[string]any
+		if err := json.Unmarshal(js, &w); err != nil {
+			t.Fatal(err)
+		}
+		evs, want = append(evs, c.ev), append(want, w)
+	}
+	var wb wireBatch
+	if sent, err := wb.fill(evs, conn, math.MaxInt); err != nil || sent != len(evs) {
+		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
+	}
+	// The page gives recv bytes as result.bytes; base64 them back, as
+	// the JSON form has them, to compare.
+	js := fmt.Sprintf(`import("/static/wire.js").then(({ decodeBatch }) => {
+		const bin = Uint8Array.from(atob(%q), (c) => c.charCodeAt(0));
+		return JSON.stringify(decodeBatch(bin.buffer).map((ev) => {
+			if (ev.result && ev.result.bytes) {
+				let s = "";
+				for (const x of ev.result.bytes) s += String.fromCharCode(x);
+				ev.result.b64 = btoa(s);
+				delete ev.result.bytes;
+			}
+			return ev;
+		}));
+	})`, base64.StdEncoding.EncodeToString(wb.bytes()))
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []map[string]any
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("the page decoded %d events, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !reflect.DeepEqual(got[i], want[i]) {
+			t.Errorf("%s: the page gives\n%v\nJSON gives\n%v", cases[i].name, got[i], want[i])
+		}
+	}
 	b.noErrors(t)
 }

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1105,12 +1106,9 @@ func jsonRec(js string) sockets.Event {
 }
 
 func binBatch(t *testing.T, evs ...sockets.Event) string {
-	b := []byte{wireVersion}
-	for _, ev := range evs {
-		var err error
-		if b, err = appendWireEvent(b, ev, 0); err != nil {
-			t.Fatal(err)
-		}
+	var wb wireBatch
+	if sent, err := wb.fill(evs, 0, math.MaxInt); err != nil || sent != len(evs) {
+		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
 	}
-	return string(b)
+	return string(wb.bytes())
 }

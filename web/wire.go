@@ -1,7 +1,10 @@
 package web
 
 import (
+	"context"
 	"encoding/binary"
+
+	"github.com/coder/websocket"
 
 	"github.com/sockplay/sockplay/sockets"
 )
@@ -11,37 +14,169 @@ import (
 // and in JSON each of them spends ~130 bytes on names and base64 around a
 // few bytes of data. A batch is one binary message:
 //
-//	u8 version (1), then records until the end of the message
+//	u8 version (2), then records until the end of the message
 //	record 1 (any event):  uvarint len, then the event's JSON (as in text form, "reply" included)
-//	record 2 (a recv):     uvarint seq, uvarint t, uvarint t-start, uvarint call,
+//	record 2 (a run of recvs): uvarint count, then count headers, each
+//	                       uvarint seq, uvarint t, uvarint t-start, uvarint call,
 //	                       uvarint parent, u8 flags (bit 0: auto),
 //	                       uvarint len + socket id (ASCII),
-//	                       uvarint bufsize, uvarint n, then the n bytes received
+//	                       uvarint bufsize, uvarint n;
+//	                       then the bytes of all count recvs, one after another
 //
-// A record 2 stands for {"seq","t","start","call","parent","sock","op":"recv",
-// "args":{"bufsize"},"ok":true,"result":{"n","b64"},"auto"}, zero fields
-// omitted as in JSON. Only an event of exactly that shape is sent as a
-// record 2; any other event, and a recv that answers this client's op (it
-// carries "reply"), goes as a record 1, so nothing is ever lost in the
+// A recv of a record 2 stands for {"seq","t","start","call","parent","sock",
+// "op":"recv","args":{"bufsize"},"ok":true,"result":{"n","b64"},"auto"},
+// zero fields omitted as in JSON. Only an event of exactly that shape goes
+// in a record 2; any other event, and a recv that answers this client's op
+// (it carries "reply"), goes as a record 1, so nothing is ever lost in the
 // compact form.
+//
+// A run's bytes come after all its headers so that they are one stretch of
+// the message: autorecv keeps a fast stream's recvs side by side in memory
+// (sockets.AppendPayloads), and such a stretch is written from there as it
+// is, never copied into the message.
 const (
-	wireVersion = 1
+	wireVersion = 2
 	recJSON     = 1
-	recRecv     = 2
+	recRecvs    = 2
 )
 
-// appendWireEvent appends ev as one record of a binary batch for client
-// conn. It allocates nothing for a recv record.
-func appendWireEvent(buf []byte, ev sockets.Event, conn uint64) ([]byte, error) {
-	if compactRecv(ev, conn) {
-		return append(appendRecvHeader(buf, ev), ev.Result.B64...), nil
-	}
-	return appendJSONRecord(buf, ev, conn)
+// borrowMin is the least a stretch of bytes must be to be written from the
+// log's memory as a frame of its own; a smaller one is copied into the
+// message, since a frame costs a system call or two.
+const borrowMin = 32 << 10
+
+// wireBatch builds one binary batch and writes it. One per connection: it
+// keeps its memory from one batch to the next.
+type wireBatch struct {
+	buf    []byte     // the message, except the borrowed stretches
+	hdrs   []byte     // the current run's headers
+	parts  []wirePart // the borrowed stretches, in order
+	pieces [][]byte   // scratch for sockets.AppendPayloads
 }
 
-// appendRecvHeader appends a record 2 up to its bytes, which follow it.
-func appendRecvHeader(buf []byte, ev sockets.Event) []byte {
-	buf = append(buf, recRecv)
+// wirePart is a stretch of bytes written from the log's memory, in the
+// message at buf offset at.
+type wirePart struct {
+	at   int
+	data []byte
+}
+
+// fill makes a batch of as many of evs as fit in about limit bytes (at
+// least one) for client conn, and says how many.
+func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) (int, error) {
+	b.buf = append(b.buf[:0], wireVersion)
+	b.hdrs = b.hdrs[:0]
+	b.drop()
+	size := len(b.buf) // of the whole message, borrowed stretches too
+	sent, run := 0, 0  // evs[run:sent] is the run not yet in buf
+	for sent < len(evs) {
+		ev := &evs[sent]
+		if compactRecv(*ev, conn) {
+			before := len(b.hdrs)
+			b.hdrs = appendRecvHeader(b.hdrs, ev)
+			grow := len(b.hdrs) - before + len(ev.Result.B64)
+			if sent == run {
+				grow += 1 + binary.MaxVarintLen32 // the record's kind and count
+			}
+			if sent > 0 && size+grow > limit {
+				b.hdrs = b.hdrs[:before] // it goes first in the next message
+				break
+			}
+			size += grow
+			sent++
+			continue
+		}
+		b.endRun(evs[run:sent])
+		run = sent
+		before := len(b.buf)
+		var err error
+		if b.buf, err = appendJSONRecord(b.buf, *ev, conn); err != nil {
+			return sent, err
+		}
+		if sent > 0 && size+len(b.buf)-before > limit {
+			b.buf = b.buf[:before]
+			break
+		}
+		size += len(b.buf) - before
+		sent++
+		run = sent
+	}
+	b.endRun(evs[run:sent])
+	return sent, nil
+}
+
+// endRun puts a run of compact recvs, whose headers are in hdrs, in the
+// message as one record 2.
+func (b *wireBatch) endRun(run []sockets.Event) {
+	if len(run) == 0 {
+		return
+	}
+	b.buf = append(b.buf, recRecvs)
+	b.buf = binary.AppendUvarint(b.buf, uint64(len(run)))
+	b.buf = append(b.buf, b.hdrs...)
+	b.hdrs = b.hdrs[:0]
+	b.pieces = sockets.AppendPayloads(b.pieces[:0], run)
+	for _, p := range b.pieces {
+		if len(p) >= borrowMin {
+			b.parts = append(b.parts, wirePart{at: len(b.buf), data: p})
+		} else {
+			b.buf = append(b.buf, p...)
+		}
+	}
+	clear(b.pieces)
+}
+
+// write sends the batch as one message: at once when it is all in buf,
+// else as frames, the borrowed stretches straight from the log's memory.
+func (b *wireBatch) write(ctx context.Context, c *websocket.Conn) error {
+	defer b.drop()
+	if len(b.parts) == 0 {
+		return c.Write(ctx, websocket.MessageBinary, b.buf)
+	}
+	w, err := c.Writer(ctx, websocket.MessageBinary)
+	if err != nil {
+		return err
+	}
+	at := 0
+	for _, p := range b.parts {
+		if p.at > at {
+			if _, err := w.Write(b.buf[at:p.at]); err != nil {
+				return err
+			}
+		}
+		if _, err := w.Write(p.data); err != nil {
+			return err
+		}
+		at = p.at
+	}
+	if at < len(b.buf) {
+		if _, err := w.Write(b.buf[at:]); err != nil {
+			return err
+		}
+	}
+	return w.Close()
+}
+
+// bytes returns the whole message as one slice, for tests and small uses.
+func (b *wireBatch) bytes() []byte {
+	var out []byte
+	at := 0
+	for _, p := range b.parts {
+		out = append(append(out, b.buf[at:p.at]...), p.data...)
+		at = p.at
+	}
+	return append(out, b.buf[at:]...)
+}
+
+// drop lets go of the borrowed stretches, so an idle connection does not
+// hold the log's memory.
+func (b *wireBatch) drop() {
+	clear(b.parts)
+	b.parts = b.parts[:0]
+}
+
+// appendRecvHeader appends a recv's header in a record 2.
+func appendRecvHeader(buf []byte, ev *sockets.Event) []byte {
 	buf = binary.AppendUvarint(buf, uint64(ev.Seq))
 	buf = binary.AppendUvarint(buf, uint64(ev.T))
 	buf = binary.AppendUvarint(buf, uint64(ev.T-ev.Start))

@@ -7,8 +7,9 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -22,7 +23,7 @@ import (
 )
 
 // wireRecord is one decoded record of a binary batch: JSON for a record 1,
-// the fields for a record 2 (Data aliases the message).
+// the fields of one recv of a record 2 (Data aliases the message).
 type wireRecord struct {
 	JSON                        []byte
 	Seq, T, Start, Call, Parent int64
@@ -36,7 +37,7 @@ type wireRecord struct {
 // record in order.
 func readWireBatch(b []byte, fn func(r *wireRecord) error) error {
 	if len(b) == 0 || b[0] != wireVersion {
-		return errors.New("not a version 1 binary batch")
+		return fmt.Errorf("not a version %d binary batch", wireVersion)
 	}
 	p := 1
 	uv := func() (int64, error) {
@@ -69,41 +70,59 @@ func readWireBatch(b []byte, fn func(r *wireRecord) error) error {
 			if err != nil {
 				return err
 			}
-		case recRecv:
-			var f [5]int64
-			for i := range f {
-				v, err := uv()
+		case recRecvs:
+			count, err := uv()
+			if err != nil {
+				return err
+			}
+			if count < 1 || count > int64(len(b)) {
+				return fmt.Errorf("a run of %d recvs at byte %d", count, p)
+			}
+			run := make([]wireRecord, count)
+			lens := make([]int64, count)
+			for i := range run {
+				r := &run[i]
+				var f [5]int64
+				for j := range f {
+					if f[j], err = uv(); err != nil {
+						return err
+					}
+				}
+				r.Seq, r.T, r.Start, r.Call, r.Parent = f[0], f[1], f[1]-f[2], f[3], f[4]
+				flags, err := take(1)
 				if err != nil {
 					return err
 				}
-				f[i] = v
+				r.Auto = flags[0]&1 != 0
+				n, err := uv()
+				if err != nil {
+					return err
+				}
+				sock, err := take(n)
+				if err != nil {
+					return err
+				}
+				r.Sock = string(sock)
+				bufsize, err := uv()
+				if err != nil {
+					return err
+				}
+				r.Bufsize = int(bufsize)
+				if lens[i], err = uv(); err != nil {
+					return err
+				}
 			}
-			r.Seq, r.T, r.Start, r.Call, r.Parent = f[0], f[1], f[1]-f[2], f[3], f[4]
-			flags, err := take(1)
-			if err != nil {
-				return err
+			for i := range run {
+				if run[i].Data, err = take(lens[i]); err != nil {
+					return err
+				}
 			}
-			r.Auto = flags[0]&1 != 0
-			n, err := uv()
-			if err != nil {
-				return err
+			for i := range run {
+				if err := fn(&run[i]); err != nil {
+					return err
+				}
 			}
-			sock, err := take(n)
-			if err != nil {
-				return err
-			}
-			r.Sock = string(sock)
-			bufsize, err := uv()
-			if err != nil {
-				return err
-			}
-			r.Bufsize = int(bufsize)
-			if n, err = uv(); err == nil {
-				r.Data, err = take(n)
-			}
-			if err != nil {
-				return err
-			}
+			continue
 		default:
 			return fmt.Errorf("unknown record kind %d at byte %d", kind, p-1)
 		}
@@ -168,10 +187,17 @@ func plainRecv() sockets.Event {
 		Args: &sockets.Args{Bufsize: &four}, OK: true, Result: &sockets.Result{N: &n, B64: []byte("hell")}}
 }
 
-// TestWireMatchesJSON: every kind of event, encoded in a binary batch and
-// decoded, is the object the JSON form gives, reply and all.
-func TestWireMatchesJSON(t *testing.T) {
-	const conn = 7
+// wireCase is an event of every kind a binary batch carries, and whether
+// it goes as a compact recv.
+type wireCase struct {
+	name    string
+	ev      sockets.Event
+	compact bool
+}
+
+// wireCases are the events TestWireMatchesJSON and the page's decoder test
+// check, for client conn.
+func wireCases(conn uint64) []wireCase {
 	n0, n3 := 0, 3
 	auto := plainRecv()
 	auto.Auto, auto.Call, auto.Parent = true, 0, 0
@@ -197,14 +223,13 @@ func TestWireMatchesJSON(t *testing.T) {
 	big := plainRecv()
 	bigN := 70000
 	big.Args.Bufsize, big.Result.N, big.Result.B64 = &bigN, &bigN, make([]byte, bigN)
+	for i := range big.Result.B64 {
+		big.Result.B64[i] = byte(i % 251)
+	}
 	odd := plainRecv()
 	odd.T = odd.Start - 1 // clocks never go back, but if they did it must not wrap
 
-	cases := []struct {
-		name    string
-		ev      sockets.Event
-		compact bool
-	}{
+	return []wireCase{
 		{"plain recv", plainRecv(), true},
 		{"autorecv", auto, true},
 		{"recvall part", part, true},
@@ -219,9 +244,15 @@ func TestWireMatchesJSON(t *testing.T) {
 		{"send", send, false},
 		{"time before start", odd, false},
 	}
-	var batch []byte
+}
+
+// TestWireMatchesJSON: every kind of event, encoded in a binary batch and
+// decoded, is the object the JSON form gives, reply and all.
+func TestWireMatchesJSON(t *testing.T) {
+	const conn = 7
+	cases := wireCases(conn)
 	var want []map[string]any
-	batch = append(batch, wireVersion)
+	var evs []sockets.Event
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if got := compactRecv(c.ev, conn); got != c.compact {
@@ -236,12 +267,14 @@ func TestWireMatchesJSON(t *testing.T) {
 				t.Fatal(err)
 			}
 			want = append(want, w)
-			batch, err = appendWireEvent(batch, c.ev, conn)
-			if err != nil {
-				t.Fatal(err)
-			}
+			evs = append(evs, c.ev)
 		})
 	}
+	var wb wireBatch
+	if sent, err := wb.fill(evs, conn, math.MaxInt); err != nil || sent != len(evs) {
+		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
+	}
+	batch := wb.bytes()
 	i := 0
 	err := readWireBatch(batch, func(r *wireRecord) error {
 		got, err := r.asJSONObject()
@@ -449,4 +482,112 @@ func TestWebSocketLongIdleSession(t *testing.T) {
 	for _, q := range []string{"?format=bin", "?batch=1"} {
 		t.Run(q, func(t *testing.T) { readBatches(t, e.srv.URL, id, q, last, nil) })
 	}
+}
+
+// TestWireSendsArenaRunsAsTheyAre: the recvs of a fast stream, which
+// autorecv keeps side by side in its arenas, go into a batch as stretches
+// written from the log's memory, not copied; read over the WebSocket, the
+// batches give back the very bytes the source sent.
+func TestWireSendsArenaRunsAsTheyAre(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	sent := make([]byte, 256<<10)
+	for i := range sent {
+		sent[i] = byte(i % 251)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	written := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			written <- err
+			return
+		}
+		defer c.Close()
+		_, err = c.Write(sent)
+		written <- err
+	}()
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+ln.Addr().String()+`"}`)
+	// Once the source's write returns, the kernel holds every byte: the
+	// recvs fill their 64 KiB, as in a fast stream.
+	if err := <-written; err != nil {
+		t.Fatal(err)
+	}
+	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":65536}`)
+	s, _ := e.mgr.Get(id)
+	eof := func(s *sockets.Session) bool {
+		for _, ev := range s.EventsAfter(0, 0) {
+			if ev.Auto && ev.Result != nil && ev.Result.EOF {
+				return true
+			}
+		}
+		return false
+	}
+	awaitSession(t, s, "the stream's end", eof)
+
+	var wb wireBatch
+	evs := s.EventsAfter(0, 0)
+	if n, err := wb.fill(evs, 0, math.MaxInt); err != nil || n != len(evs) {
+		t.Fatalf("%d of %d events in the batch: %v", n, len(evs), err)
+	}
+	borrowed := 0
+	for _, p := range wb.parts {
+		borrowed += len(p.data)
+	}
+	if borrowed < len(sent)/2 {
+		t.Errorf("%d of %d bytes written from the arenas; the rest were copied", borrowed, len(sent))
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?format=bin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+	var got []byte
+	for done := false; !done; {
+		typ, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if typ != websocket.MessageBinary {
+			continue
+		}
+		err = readWireBatch(b, func(r *wireRecord) error {
+			if r.JSON != nil {
+				var ev sockets.Event
+				if err := json.Unmarshal(r.JSON, &ev); err != nil {
+					return err
+				}
+				done = done || ev.Auto && ev.Result != nil && ev.Result.EOF
+				return nil
+			}
+			if r.Auto {
+				got = append(got, r.Data...)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(got, sent) {
+		t.Fatalf("got %d bytes, sent %d; first difference at %d", len(got), len(sent), firstDiff(got, sent))
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
 }

@@ -129,6 +129,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 	}
 	sentVersion := ^uint64(0)
 	var buf []byte
+	var wire wireBatch
 	ending := false
 	for {
 		changed := s.Changed()
@@ -165,7 +166,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			switch {
 			case binaryFrames:
 				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
-				buf, sent, err = writeWireBatch(wctx, c, buf, evs, conn)
+				if sent, err = wire.fill(evs, conn, batchBytes); err == nil {
+					err = wire.write(wctx, c)
+				}
 				wcancel()
 			case batched:
 				if buf, sent, err = appendBatch(buf[:0], evs, conn); err == nil {
@@ -186,8 +189,8 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			cursor = evs[sent-1].Seq
 			viewer.Advance(cursor)
 			more = more || sent < len(evs)
-			if cap(buf) > 4*batchBytes {
-				buf = nil // one huge event must not stay with the viewer
+			if cap(buf) > 4*batchBytes || cap(wire.buf) > 4*batchBytes {
+				buf, wire.buf = nil, nil // one huge event must not stay with the viewer
 			}
 		}
 		if more {
@@ -310,28 +313,6 @@ func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, err
 		sent++
 	}
 	return append(buf, ']'), sent, nil
-}
-
-// writeWireBatch writes as many of evs as fit in about batchBytes (at least
-// one) as one binary batch message (see wire.go), and says how many. The
-// message is built whole and written at once: on this path system calls,
-// not copies, are what cost (a frame per big recv measured slower).
-func writeWireBatch(ctx context.Context, c *websocket.Conn, buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, error) {
-	buf = append(buf[:0], wireVersion)
-	sent := 0
-	for _, ev := range evs {
-		before := len(buf)
-		var err error
-		if buf, err = appendWireEvent(buf, ev, conn); err != nil {
-			return buf, sent, err
-		}
-		if sent > 0 && len(buf) > batchBytes {
-			buf = buf[:before] // it goes first in the next message
-			break
-		}
-		sent++
-	}
-	return buf, sent, c.Write(ctx, websocket.MessageBinary, buf)
 }
 
 // tooFarBehind says whether a watcher at cursor, with the log at last, is

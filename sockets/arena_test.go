@@ -1,0 +1,91 @@
+package sockets
+
+import (
+	"bytes"
+	"testing"
+)
+
+// fill plays one recv of n bytes (each byte its index in the stream) into
+// a, as runAutoLoop does, and returns its event.
+func fill(a *recvArena, n int, stream *int) Event {
+	room := a.next()
+	for i := range n {
+		room[i] = byte(*stream + i)
+	}
+	*stream += n
+	data, rest := a.keep(n)
+	return Event{Op: "recv", OK: true, Result: &Result{N: intp(n), B64: data}, arena: rest}
+}
+
+func TestRecvArena(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		bufsize int
+		recvs   []int
+		pieces  int // slices AppendPayloads gives for all of them
+		arenas  int // distinct arenas the kept bytes are in
+	}{
+		{"a full stream shares arenas that grow", 1000, []int{1000, 1000, 1000, 1000, 1000, 1000, 1000}, 3, 3},
+		{"a trickle of short recvs each gets a copy", 1000, []int{4, 4, 4}, 3, 0},
+		{"short recvs fill a big arena, in place", 1000, []int{1000, 1000, 1000, 4, 4, 4}, 3, 3},
+		{"an EOF has no bytes", 16, []int{16, 0}, 1, 1},
+		{"a recv the size of the cap", maxArena, []int{maxArena, maxArena}, 2, 2},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			a := newRecvArena(c.bufsize)
+			var evs []Event
+			var stream int
+			for _, n := range c.recvs {
+				evs = append(evs, fill(a, n, &stream))
+			}
+			var want []byte
+			arenas := map[*byte]bool{}
+			for i, ev := range evs {
+				if len(ev.Result.B64) != c.recvs[i] || cap(ev.Result.B64) != c.recvs[i] {
+					t.Fatalf("recv %d: %d bytes, capacity %d, want %d both", i, len(ev.Result.B64), cap(ev.Result.B64), c.recvs[i])
+				}
+				want = append(want, ev.Result.B64...)
+				if ev.arena != nil {
+					arenas[&ev.arena[:cap(ev.arena)][cap(ev.arena)-1]] = true
+				}
+			}
+			pieces := AppendPayloads(nil, evs)
+			if got := bytes.Join(pieces, nil); !bytes.Equal(got, want) {
+				t.Fatalf("the pieces are not the events' bytes in order")
+			}
+			if len(pieces) != c.pieces || len(arenas) != c.arenas {
+				t.Errorf("%d pieces in %d arenas, want %d in %d", len(pieces), len(arenas), c.pieces, c.arenas)
+			}
+			for i := range want {
+				if want[i] != byte(i) {
+					t.Fatalf("byte %d is %d: a later recv overwrote an earlier one's bytes", i, want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestAppendPayloadsNeverJoinsStrangers: bytes that sit side by side in
+// one array but are not one arena's recvs in order are never joined.
+func TestAppendPayloadsNeverJoinsStrangers(t *testing.T) {
+	a := newRecvArena(100)
+	var stream int
+	fill(a, 100, &stream) // the first arena is one recv's worth; the next two
+	first := fill(a, 100, &stream)
+	second := fill(a, 100, &stream)
+	copied := Event{Result: &Result{B64: []byte("x")}}
+	for _, c := range []struct {
+		name string
+		evs  []Event
+		want int
+	}{
+		{"in order", []Event{first, second}, 1},
+		{"out of order", []Event{second, first}, 2},
+		{"a copy between them", []Event{first, copied, second}, 3},
+		{"the same event twice", []Event{first, first}, 2},
+	} {
+		if got := len(AppendPayloads(nil, c.evs)); got != c.want {
+			t.Errorf("%s: %d pieces, want %d", c.name, got, c.want)
+		}
+	}
+}
