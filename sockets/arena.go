@@ -8,9 +8,14 @@ package sockets
 // bytes (Result.B64, capped so that an append can never reach the next
 // event's), and the arena lives as long as any of its events is in the log.
 
-// maxArena caps an arena; bigger ones would pin more memory per socket
-// and gain nothing (a message is about a megabyte).
-const maxArena = 1 << 20
+// An arena holds at most arenaRecvs full recvs and maxArena bytes (or one
+// recv, if bufsize is bigger): what a socket's loop keeps while its stream
+// pauses stays within 16 buffers of the size the user asked for, and a
+// bigger arena would gain nothing (a message is about a megabyte).
+const (
+	arenaRecvs = 16
+	maxArena   = 1 << 20
+)
 
 // recvArena hands out autorecv's buffers for one loop.
 type recvArena struct {
@@ -28,11 +33,11 @@ func newRecvArena(bufsize int) *recvArena {
 // next returns room for one recv of bufsize bytes.
 func (a *recvArena) next() []byte {
 	if len(a.buf)-a.off < a.bufsize {
-		// A stream that fills every recv gets bigger arenas, up to
-		// maxArena (or one recv's worth, if bufsize is bigger); a trickle
-		// of short recvs stays at one bufsize, as a buffer per recv would.
+		// A stream that fills every recv gets bigger arenas, up to the
+		// caps above; a trickle of short recvs stays at one bufsize, as a
+		// buffer per recv would.
 		if a.full && a.buf != nil {
-			a.size = max(a.bufsize, min(2*a.size, maxArena))
+			a.size = max(a.bufsize, min(2*a.size, arenaRecvs*a.bufsize, maxArena))
 		} else if !a.full {
 			a.size = a.bufsize
 		}

@@ -30,6 +30,7 @@ func TestRecvArena(t *testing.T) {
 		{"short recvs fill a big arena, in place", 1000, []int{1000, 1000, 1000, 4, 4, 4}, 3, 3},
 		{"an EOF has no bytes", 16, []int{16, 0}, 1, 1},
 		{"a recv the size of the cap", maxArena, []int{maxArena, maxArena}, 2, 2},
+		{"no more than 16 recvs an arena", 10, repeat(10, 62), 7, 7}, // 1, 2, 4, 8, 16, 16, 16
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := newRecvArena(c.bufsize)
@@ -47,6 +48,9 @@ func TestRecvArena(t *testing.T) {
 				want = append(want, ev.Result.B64...)
 				if ev.arena != nil {
 					arenas[&ev.arena[:cap(ev.arena)][cap(ev.arena)-1]] = true
+					if most := max(c.bufsize, min(arenaRecvs*c.bufsize, maxArena)); cap(ev.arena) > most {
+						t.Errorf("recv %d is in an arena of %d bytes or more, past the cap of %d", i, cap(ev.arena), most)
+					}
 				}
 			}
 			pieces := AppendPayloads(nil, evs)
@@ -88,4 +92,12 @@ func TestAppendPayloadsNeverJoinsStrangers(t *testing.T) {
 			t.Errorf("%s: %d pieces, want %d", c.name, got, c.want)
 		}
 	}
+}
+
+func repeat(n, times int) []int {
+	out := make([]int, times)
+	for i := range out {
+		out[i] = n
+	}
+	return out
 }
