@@ -180,9 +180,15 @@ func TestTwoHundredWatchers(t *testing.T) {
 	m := sockets.NewManager(sockets.Config{StatsInterval: -1})
 	defer m.Close()
 	// A write timeout long enough for a live reader of 1 MiB batches
-	// through small buffers on a loaded machine (2 s cut some of them
-	// under -race), short enough to drop the stalled one quickly.
-	srv := httptest.NewUnstartedServer(New(Config{Sessions: m, WriteTimeout: 5 * time.Second}))
+	// through small buffers on a loaded machine, short enough to drop the
+	// stalled one quickly. The 199 live readers share two cores: one
+	// batch reaches a reader only as fast as all of them read theirs, so
+	// under -race, with other packages' tests running, 5 s cut some.
+	timeout := 5 * time.Second
+	if raceEnabled {
+		timeout = 20 * time.Second
+	}
+	srv := httptest.NewUnstartedServer(New(Config{Sessions: m, WriteTimeout: timeout}))
 	srv.Listener = smallSendBuffers{srv.Listener}
 	srv.Start()
 	defer srv.Close()
