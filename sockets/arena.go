@@ -30,6 +30,15 @@ func newRecvArena(bufsize int) *recvArena {
 	return &recvArena{bufsize: bufsize, size: bufsize}
 }
 
+// nextExtra is the most the next recv's event can be charged beyond its
+// bytes: all of a new arena, if the next recv opens one.
+func (a *recvArena) nextExtra() int {
+	if len(a.buf)-a.off < a.bufsize {
+		return max(a.bufsize, min(2*a.size, arenaRecvs*a.bufsize, maxArena))
+	}
+	return 0
+}
+
 // next returns room for one recv of bufsize bytes.
 func (a *recvArena) next() []byte {
 	if len(a.buf)-a.off < a.bufsize {
@@ -47,21 +56,28 @@ func (a *recvArena) next() []byte {
 }
 
 // keep is told that the recv into next's room got n bytes, and returns
-// them as the event's bytes, with the arena from there on (or nil when the
-// bytes are a copy of their own).
-func (a *recvArena) keep(n int) (data, rest []byte) {
+// them as the event's bytes, with the arena from there on (nil when the
+// bytes are a copy of their own) and the memory the event holds beyond its
+// bytes, which the log must count.
+func (a *recvArena) keep(n int) (data, rest []byte, extra int) {
 	a.full = n == a.bufsize
-	end := a.off + n
-	if n == 0 || (end+a.bufsize > len(a.buf) && end < len(a.buf)-len(a.buf)/4) {
-		// This arena would be retired mostly empty, held by these few
-		// bytes: they get a copy of their own, and the room is used again.
+	if n == 0 || n < a.bufsize-a.bufsize/4 {
+		// A short recv gets a copy of its own and its room is used again:
+		// an arena holds only nearly full recvs, so that a few small
+		// events never keep a big arena alive.
 		data = make([]byte, n)
-		copy(data, a.buf[a.off:end])
-		return data, nil
+		copy(data, a.buf[a.off:a.off+n])
+		return data, nil, 0
 	}
+	end := a.off + n
 	data, rest = a.buf[a.off:end:end], a.buf[a.off:]
+	if a.off == 0 {
+		// The first event of an arena is charged for all of it: if the
+		// loop ends now, it alone keeps the arena alive.
+		extra = len(a.buf) - n
+	}
 	a.off = end
-	return data, rest
+	return data, rest, extra
 }
 
 // AppendPayloads appends the bytes of evs' results to dst, in order, as

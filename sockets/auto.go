@@ -77,9 +77,10 @@ func (k *Socket) stopAuto() {
 
 // waitForRoom holds an auto loop while its readers are far behind: the
 // data stays in the kernel (and TCP's flow control slows the sender), as
-// it would for a Python program that is slow to call recv. It reports
-// false if the loop was stopped or the socket closed meanwhile.
-func (s *Session) waitForRoom(k *Socket, loop *autoLoop) bool {
+// it would for a Python program that is slow to call recv. next is the
+// most the loop's next event can weigh in the log. It reports false if the
+// loop was stopped or the socket closed meanwhile.
+func (s *Session) waitForRoom(k *Socket, loop *autoLoop, next int64) bool {
 	paused := false
 	defer func() {
 		if paused {
@@ -91,7 +92,7 @@ func (s *Session) waitForRoom(k *Socket, loop *autoLoop) bool {
 	}()
 	for {
 		s.mu.Lock()
-		behind, room := s.behindLocked(paused), s.room
+		behind, room := s.behindLocked(paused, next), s.room
 		s.mu.Unlock()
 		if !behind {
 			return true
@@ -138,7 +139,11 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 	// shared, never changed once made.
 	recvArgs := &Args{Bufsize: intp(loop.bufsize)}
 	for {
-		if !s.waitForRoom(k, loop) {
+		next := int64(eventOverhead)
+		if !loop.accept {
+			next += 3*int64(loop.bufsize) + int64(arena.nextExtra())
+		}
+		if !s.waitForRoom(k, loop, next) {
 			return
 		}
 		if loop.accept {
@@ -208,7 +213,7 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			continue
 		}
 		var data []byte
-		data, ev.arena = arena.keep(n)
+		data, ev.arena, ev.extra = arena.keep(n)
 		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)

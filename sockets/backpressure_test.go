@@ -114,7 +114,7 @@ func TestOwnerSetsThePace(t *testing.T) {
 	behind := func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.behindLocked(false)
+		return s.behindLocked(false, 0)
 	}
 	owner := s.Attach(0)
 	watcher := s.AttachWatcher(0)
@@ -148,7 +148,7 @@ func TestPausedLoopResumesAtHalf(t *testing.T) {
 	behind := func(resuming bool) bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.behindLocked(resuming)
+		return s.behindLocked(resuming, 0)
 	}
 	for _, c := range []struct {
 		read                int64
@@ -189,4 +189,65 @@ func TestEventLogLimit(t *testing.T) {
 	if evs[0].Seq != st.FirstSeq || evs[len(evs)-1].Seq != 102 || int64(len(evs)) != 102-st.FirstSeq+1 {
 		t.Fatalf("kept seqs %d..%d (%d)", evs[0].Seq, evs[len(evs)-1].Seq, len(evs))
 	}
+}
+
+// TestNextRecvCountsInTheLag: autorecv counts the event its next recv
+// will add before it reads: a big recv must not push out of a small log
+// an event its reader has not read yet.
+func TestNextRecvCountsInTheLag(t *testing.T) {
+	s, _ := newTestManager(t, Config{MaxLogBytes: 32 << 10, StatsInterval: -1}).Create()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	conns := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			conns <- c
+		}
+	}()
+	id := connected(t, s, ln.Addr().String())
+	src := <-conns
+	defer src.Close()
+	v := s.Attach(0)
+	defer v.Detach()
+	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(65536)}))
+	read := s.LastSeq() // the reader is caught up
+	v.Advance(read)
+	if _, err := src.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	first := awaitState(t, s, "the first recv", func(st State) bool { return st.LastSeq > read }).LastSeq
+	// Unread: one small event. The next recv could add ~200 KB, far past
+	// a 32 KiB log: autorecv must wait for the reader instead.
+	if _, err := src.Write(make([]byte, 60000)); err != nil {
+		t.Fatal(err)
+	}
+	awaitState(t, s, "autorecv paused", func(st State) bool { return st.Sockets[0].Paused })
+	if st := s.State(); st.FirstSeq > read+1 {
+		t.Fatalf("the reader has read up to %d, but the log now starts at %d", read, st.FirstSeq)
+	}
+	v.Advance(first)
+	st := awaitState(t, s, "the big recv", func(st State) bool { return st.LastSeq > first })
+	if st.FirstSeq > first+1 {
+		t.Fatalf("the reader has read up to %d, but the log now starts at %d", first, st.FirstSeq)
+	}
+}
+
+// TestAttachWakesPausedLoop: a loop paused on a stalled tab goes on as
+// soon as a tab that has read everything attaches (the owner's tabs set
+// the pace, and the furthest one counts).
+func TestAttachWakesPausedLoop(t *testing.T) {
+	s, _ := newTestManager(t, Config{MaxLagEvents: 20, StatsInterval: -1}).Create()
+	stalled := s.Attach(0)
+	defer stalled.Detach()
+	id := connected(t, s, counterSource(t))
+	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(100)}))
+	awaitState(t, s, "autorecv paused", func(st State) bool { return st.Sockets[0].Paused })
+	last := s.LastSeq()
+	back := s.Attach(last)
+	defer back.Detach()
+	awaitState(t, s, "autorecv going on", func(st State) bool { return st.LastSeq > last })
 }

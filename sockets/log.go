@@ -68,7 +68,7 @@ func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
 	ev.enc = &encoding{}
 	// Its JSON, when made, is about as big again as its data in base64.
-	ev.size = eventOverhead + 3*int64(len(ev.Result.payload())) + 3*int64(ev.Args.dataLen())
+	ev.size = eventOverhead + 3*int64(len(ev.Result.payload())) + 3*int64(ev.Args.dataLen()) + int64(ev.extra)
 	l.total += ev.size
 	ev.cum = l.total
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == logChunk {
@@ -190,6 +190,9 @@ func (s *Session) attach(since int64, watcher bool) *Viewer {
 	defer s.mu.Unlock()
 	s.viewers[v] = struct{}{}
 	s.lastActive = time.Now()
+	// A tab that comes back with everything read can change who sets
+	// autorecv's pace: a loop paused on a stalled tab must look again.
+	s.wakeLoopsLocked()
 	if watcher {
 		s.watchers++
 		s.notifyLocked(true) // the owner sees the count
@@ -235,6 +238,12 @@ func (s *Session) consumedLocked(seq int64) {
 	if seq > s.consumed {
 		s.consumed = seq
 	}
+	s.wakeLoopsLocked()
+}
+
+// wakeLoopsLocked wakes every autorecv loop waiting for its readers, to
+// look again.
+func (s *Session) wakeLoopsLocked() {
 	close(s.room)
 	s.room = make(chan struct{})
 }
@@ -242,10 +251,11 @@ func (s *Session) consumedLocked(seq int64) {
 // behindLocked reports whether readers have fallen so far behind the log
 // that autorecv should stop reading and leave the data in the kernel.
 // The owner's tabs set the pace when one is open; otherwise the most
-// advanced reader does. A paused loop asks with resuming set, and goes on
-// only once readers are within half the limits: resuming at the limit
-// itself would pause and wake the loop again on every recv.
-func (s *Session) behindLocked(resuming bool) bool {
+// advanced reader does. next is the most the caller's next event can
+// weigh in the log. A paused loop asks with resuming set, and goes on only
+// once readers are within half the limits: resuming at the limit itself
+// would pause and wake the loop again on every recv.
+func (s *Session) behindLocked(resuming bool, next int64) bool {
 	read, owners := s.consumed, int64(-1)
 	for v := range s.viewers {
 		read = max(read, v.cursor)
@@ -264,5 +274,7 @@ func (s *Session) behindLocked(resuming bool) bool {
 	if resuming {
 		events, bytes = events/2, bytes/2
 	}
-	return last-read > events || s.log.cumAt(last)-s.log.cumAt(read) > bytes
+	// The event about to come counts too: once it is in, what readers
+	// have not read must still fit, or the log would drop some of it.
+	return last-read > events || s.log.cumAt(last)-s.log.cumAt(read)+next > bytes
 }
