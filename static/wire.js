@@ -20,6 +20,7 @@ export function decodeBatch(buf) {
       b = u8[p++];
       x += (b & 0x7f) * mul;
       mul *= 128;
+      if (!Number.isSafeInteger(x) || mul > 2 ** 63) throw new Error("binary batch: a number too big");
     } while (b & 0x80);
     return x;
   };

@@ -578,5 +578,42 @@ func TestBrowserWireMatchesJSON(t *testing.T) {
 			t.Errorf("%s: the page gives\n%v\nJSON gives\n%v", cases[i].name, got[i], want[i])
 		}
 	}
+
+	// A damaged batch is an error, never events silently dropped.
+	for _, c := range []struct {
+		name  string
+		batch []byte
+	}{
+		{"version 1", []byte{1, 1, 2, '{', '}'}},
+		{"a run of no recvs", []byte{2, 2, 0}},
+		{"a number past 2^53", append(append([]byte{2, 2}, bytes.Repeat([]byte{0x80}, 200)...), 1)},
+		{"a run cut in its headers", []byte{2, 2, 1, 17}},
+		{"a run cut in its bytes", []byte{2, 2, 1, 1, 1, 0, 0, 0, 0, 0, 4, 9, 'a'}},
+		{"an unknown record", []byte{2, 9}},
+	} {
+		js := fmt.Sprintf(`import("/static/wire.js").then(({ decodeBatch }) => {
+			try { decodeBatch(Uint8Array.from(%s).buffer); return "decoded"; } catch (e) { return "error: " + e.message; }
+		})`, jsBytes(c.batch))
+		out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(out, "error: ") {
+			t.Errorf("%s: the page %s it", c.name, out)
+		}
+	}
 	b.noErrors(t)
+}
+
+// jsBytes writes b as a JavaScript array literal.
+func jsBytes(b []byte) string {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i, x := range b {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprint(&sb, x)
+	}
+	return sb.String() + "]"
 }

@@ -591,3 +591,70 @@ func firstDiff(a, b []byte) int {
 	}
 	return min(len(a), len(b))
 }
+
+// TestWireFillRandom: random mixes of compact recvs (some big enough to be
+// written from the log's memory) and JSON events, cut at random limits:
+// every batch decodes to exactly its events, and none is over its limit
+// unless it holds a single event.
+func TestWireFillRandom(t *testing.T) {
+	const conn = 7
+	cases := wireCases(conn)
+	rnd := uint64(12345)
+	next := func(n int) int {
+		rnd = rnd*6364136223846793005 + 1442695040888963407
+		return int((rnd >> 33) % uint64(n))
+	}
+	for iter := 0; iter < 1000; iter++ {
+		var evs []sockets.Event
+		for i := 0; i < 1+next(20); i++ {
+			var ev sockets.Event
+			switch next(3) {
+			case 0:
+				ev = cases[next(len(cases))].ev
+			default:
+				ev = plainRecv()
+				n := 1 + next(3)*next(40000)
+				b := make([]byte, n)
+				for j := range b {
+					b[j] = byte(i*7 + j)
+				}
+				ev.Result = &sockets.Result{N: &n, B64: b}
+			}
+			ev.Seq = int64(i + 1)
+			evs = append(evs, ev)
+		}
+		limit := 1 + next(200000)
+		var wb wireBatch
+		off := 0
+		for off < len(evs) {
+			sent, err := wb.fill(evs[off:], conn, limit)
+			if err != nil || sent < 1 {
+				t.Fatalf("fill: %d %v", sent, err)
+			}
+			msg := wb.bytes()
+			if sent > 1 && len(msg) > limit {
+				t.Fatalf("iter %d: %d events in %d bytes, limit %d", iter, sent, len(msg), limit)
+			}
+			i := off
+			err = readWireBatch(msg, func(r *wireRecord) error {
+				ev := evs[i]
+				i++
+				if r.JSON != nil {
+					if compactRecv(ev, conn) {
+						t.Fatalf("compact event %d went as JSON", ev.Seq)
+					}
+					return nil
+				}
+				if r.Seq != ev.Seq || string(r.Data) != string(ev.Result.B64) {
+					t.Fatalf("iter %d: record for seq %d has seq %d / %d bytes, want %d", iter, ev.Seq, r.Seq, len(r.Data), len(ev.Result.B64))
+				}
+				return nil
+			})
+			if err != nil || i != off+sent {
+				t.Fatalf("iter %d: decoded %d of %d: %v", iter, i-off, sent, err)
+			}
+			wb.drop()
+			off += sent
+		}
+	}
+}
