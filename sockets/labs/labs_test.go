@@ -3,6 +3,7 @@ package labs
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -696,7 +697,9 @@ func TestBacklog(t *testing.T) {
 // is reset after a quiet spell: queued clients are reset, and the next
 // connect completes again.
 func TestBacklogResets(t *testing.T) {
-	s := start(t, Config{BacklogQuiet: 200 * time.Millisecond})
+	relistened := make(chan struct{}, 8)
+	log := slog.New(notify{slog.NewTextHandler(t.Output(), nil), "backlog lab: reset its accept queue", relistened})
+	s := start(t, Config{BacklogQuiet: 200 * time.Millisecond, Logger: log})
 	var queued []net.Conn
 	for i := 0; i < 2; i++ {
 		queued = append(queued, dial(t, s.Addr("backlog")))
@@ -708,6 +711,9 @@ func TestBacklogResets(t *testing.T) {
 			t.Fatalf("queued client %d: %v, want the connection reset", i+1, err)
 		}
 	}
+	// The queued clients see the reset when the old listener closes; the
+	// lab listens again just after, and says so.
+	<-relistened
 	c := dial(t, s.Addr("backlog"))
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
@@ -795,4 +801,30 @@ func TestCloseEndsEverything(t *testing.T) {
 		}
 	}
 	eventually(t, "the labs' goroutines are gone", func() bool { return runtime.NumGoroutine() <= before })
+}
+
+// notify is a slog handler that also signals on ch each time a record
+// with message msg is handled: a test can await what the code logs.
+type notify struct {
+	slog.Handler
+	msg string
+	ch  chan<- struct{}
+}
+
+func (n notify) Handle(ctx context.Context, r slog.Record) error {
+	if r.Message == n.msg {
+		select {
+		case n.ch <- struct{}{}:
+		default:
+		}
+	}
+	return n.Handler.Handle(ctx, r)
+}
+
+func (n notify) WithAttrs(as []slog.Attr) slog.Handler {
+	return notify{n.Handler.WithAttrs(as), n.msg, n.ch}
+}
+
+func (n notify) WithGroup(g string) slog.Handler {
+	return notify{n.Handler.WithGroup(g), n.msg, n.ch}
 }
