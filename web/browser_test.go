@@ -333,6 +333,26 @@ func TestBrowserServer(t *testing.T) {
 	b.waitFor(t, "the netstat table", `document.querySelectorAll("#netstat-body tr").length === 3 && document.querySelector("#netstat-body tr[data-sock=s1] .ns-state").textContent === "LISTEN"`)
 	b.screenshot(t, "server.png")
 
+	// On a 1280-pixel screen (a laptop, a projector) the netstat table and
+	// the event log fit without scrolling sideways, an option set included.
+	b.do(t, "an option on s2, a 1280-pixel screen",
+		chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")),
+		chromedp.EmulateViewport(1280, 900),
+	)
+	id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("app").dataset.session`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ok(t, id, `{"op":"setsockopt","sock":"s2","level":"SOL_SOCKET","name":"SO_KEEPALIVE","value":1}`)
+	b.waitFor(t, "the option in netstat", `document.querySelector("#netstat-body tr[data-sock=s2] .ns-opts")?.textContent.includes("SO_KEEPALIVE")`)
+	b.waitFor(t, "netstat and the log within their width", `(() => {
+		const fits = (el) => el.scrollWidth <= el.clientWidth;
+		return fits(document.getElementById("netstat")) && fits(document.getElementById("log-scroll"));
+	})()`)
+	if _, err := chromedp.Run(b.ctx, chromedp.EmulateReset()); err != nil {
+		t.Fatal(err)
+	}
+
 	b.do(t, "the server reads", chromedp.SetValue(chromedp.CSS("#sock-s3 .recv-bufsize"), "5"), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
 	b.waitFor(t, "the queue drains by 5", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("16 /")`)
 	b.noErrors(t)
