@@ -22,19 +22,28 @@ type recvArena struct {
 	bufsize int
 	buf     []byte // the current arena; buf[off:] is free
 	off     int
-	size    int // the size of the next arena
-	full    bool
+	full    bool // the last recv filled its room
 }
 
 func newRecvArena(bufsize int) *recvArena {
-	return &recvArena{bufsize: bufsize, size: bufsize}
+	return &recvArena{bufsize: bufsize}
+}
+
+// nextSize is the size of the next arena: a stream that fills every recv
+// gets bigger arenas, up to the caps above; a trickle of short recvs stays
+// at one bufsize, as a buffer per recv would.
+func (a *recvArena) nextSize() int {
+	if !a.full {
+		return a.bufsize
+	}
+	return max(a.bufsize, min(2*len(a.buf), arenaRecvs*a.bufsize, maxArena))
 }
 
 // nextExtra is the most the next recv's event can be charged beyond its
 // bytes: all of a new arena, if the next recv opens one.
 func (a *recvArena) nextExtra() int {
 	if len(a.buf)-a.off < a.bufsize {
-		return max(a.bufsize, min(2*a.size, arenaRecvs*a.bufsize, maxArena))
+		return a.nextSize()
 	}
 	return 0
 }
@@ -42,15 +51,7 @@ func (a *recvArena) nextExtra() int {
 // next returns room for one recv of bufsize bytes.
 func (a *recvArena) next() []byte {
 	if len(a.buf)-a.off < a.bufsize {
-		// A stream that fills every recv gets bigger arenas, up to the
-		// caps above; a trickle of short recvs stays at one bufsize, as a
-		// buffer per recv would.
-		if a.full && a.buf != nil {
-			a.size = max(a.bufsize, min(2*a.size, arenaRecvs*a.bufsize, maxArena))
-		} else if !a.full {
-			a.size = a.bufsize
-		}
-		a.buf, a.off = make([]byte, a.size), 0
+		a.buf, a.off = make([]byte, a.nextSize()), 0
 	}
 	return a.buf[a.off : a.off+a.bufsize]
 }

@@ -139,9 +139,9 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 	// shared, never changed once made.
 	recvArgs := &Args{Bufsize: intp(loop.bufsize)}
 	for {
-		next := int64(eventOverhead)
+		next := eventSize(0, 0)
 		if !loop.accept {
-			next += 3*int64(loop.bufsize) + int64(arena.nextExtra())
+			next = eventSize(loop.bufsize, arena.nextExtra())
 		}
 		if !s.waitForRoom(k, loop, next) {
 			return

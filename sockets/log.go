@@ -29,6 +29,13 @@ const logChunk = 1024
 // (an autorecv(16) event measured 850 bytes with its JSON, 550 without).
 const eventOverhead = 768
 
+// eventSize is the log's estimate of an event's memory with data bytes of
+// payload and extra bytes it keeps alive: its JSON, when made, is about as
+// big again as its data in base64.
+func eventSize(data, extra int) int64 {
+	return eventOverhead + 3*int64(data) + int64(extra)
+}
+
 func newEventLog(maxBytes int64) *eventLog {
 	return &eventLog{first: 1, maxBytes: maxBytes}
 }
@@ -67,8 +74,7 @@ func (ev Event) JSON() []byte {
 func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
 	ev.enc = &encoding{}
-	// Its JSON, when made, is about as big again as its data in base64.
-	ev.size = eventOverhead + 3*int64(len(ev.Result.payload())) + 3*int64(ev.Args.dataLen()) + int64(ev.extra)
+	ev.size = eventSize(len(ev.Result.payload())+ev.Args.dataLen(), ev.extra)
 	l.total += ev.size
 	ev.cum = l.total
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == logChunk {

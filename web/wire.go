@@ -64,14 +64,14 @@ type wirePart struct {
 // fill makes a batch of as many of evs as fit in about limit bytes (at
 // least one) for client conn, and says how many.
 func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) (int, error) {
+	b.drop()
 	b.buf = append(b.buf[:0], wireVersion)
 	b.hdrs = b.hdrs[:0]
-	b.drop()
 	size := len(b.buf) // of the whole message, borrowed stretches too
 	sent, run := 0, 0  // evs[run:sent] is the run not yet in buf
 	for sent < len(evs) {
 		ev := &evs[sent]
-		if compactRecv(*ev, conn) {
+		if compactRecv(ev, conn) {
 			before := len(b.hdrs)
 			b.hdrs = appendRecvHeader(b.hdrs, ev)
 			grow := len(b.hdrs) - before + len(ev.Result.B64)
@@ -157,22 +157,14 @@ func (b *wireBatch) write(ctx context.Context, c *websocket.Conn) error {
 	return w.Close()
 }
 
-// bytes returns the whole message as one slice, for tests and small uses.
-func (b *wireBatch) bytes() []byte {
-	var out []byte
-	at := 0
-	for _, p := range b.parts {
-		out = append(append(out, b.buf[at:p.at]...), p.data...)
-		at = p.at
-	}
-	return append(out, b.buf[at:]...)
-}
-
 // drop lets go of the borrowed stretches, so an idle connection does not
-// hold the log's memory.
+// hold the log's memory, and of a buffer one huge event made huge.
 func (b *wireBatch) drop() {
 	clear(b.parts)
 	b.parts = b.parts[:0]
+	if cap(b.buf) > 4*batchBytes {
+		b.buf = nil
+	}
 }
 
 // appendRecvHeader appends a recv's header in a record 2.
@@ -207,7 +199,7 @@ func appendJSONRecord(buf []byte, ev sockets.Event, conn uint64) ([]byte, error)
 // compactRecv reports whether ev is a plain recv that a record 2 carries
 // whole: every field it does not carry must be zero. (A test sets each
 // field of Event, Args and Result in turn to keep this list complete.)
-func compactRecv(ev sockets.Event, conn uint64) bool {
+func compactRecv(ev *sockets.Event, conn uint64) bool {
 	if ev.Op != "recv" || !ev.OK || ev.Error != nil || ev.Seq < 0 || ev.Start < 0 || ev.T < ev.Start || ev.Call < 0 || ev.Parent < 0 {
 		return false
 	}

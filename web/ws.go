@@ -189,8 +189,8 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			cursor = evs[sent-1].Seq
 			viewer.Advance(cursor)
 			more = more || sent < len(evs)
-			if cap(buf) > 4*batchBytes || cap(wire.buf) > 4*batchBytes {
-				buf, wire.buf = nil, nil // one huge event must not stay with the viewer
+			if cap(buf) > 4*batchBytes {
+				buf = nil // one huge event must not stay with the viewer
 			}
 		}
 		if more {
