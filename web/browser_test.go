@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"math"
 	"net/http"
 	"os"
 	"os/exec"
@@ -551,23 +550,7 @@ func TestBrowserWireMatchesJSON(t *testing.T) {
 	b := openPage(t, e)
 	const conn = 7
 	cases := wireCases(conn)
-	var evs []sockets.Event
-	var want []map[string]any
-	for _, c := range cases {
-		js, err := encodeEvent(c.ev, conn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var w map[string]any
-		if err := json.Unmarshal(js, &w); err != nil {
-			t.Fatal(err)
-		}
-		evs, want = append(evs, c.ev), append(want, w)
-	}
-	var wb wireBatch
-	if sent, err := wb.fill(evs, conn, math.MaxInt); err != nil || sent != len(evs) {
-		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
-	}
+	evs, want := wireCaseJSON(t, cases, conn)
 	// The page gives recv bytes as result.bytes; base64 them back, as
 	// the JSON form has them, to compare.
 	js := fmt.Sprintf(`import("/static/wire.js").then(({ decodeBatch }) => {
@@ -581,7 +564,7 @@ func TestBrowserWireMatchesJSON(t *testing.T) {
 			}
 			return ev;
 		}));
-	})`, base64.StdEncoding.EncodeToString(wb.bytes()))
+	})`, base64.StdEncoding.EncodeToString(wholeBatch(t, evs, conn).bytes()))
 	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
 	if err != nil {
 		t.Fatal(err)

@@ -18,7 +18,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -1106,9 +1105,5 @@ func jsonRec(js string) sockets.Event {
 }
 
 func binBatch(t *testing.T, evs ...sockets.Event) string {
-	var wb wireBatch
-	if sent, err := wb.fill(evs, 0, math.MaxInt); err != nil || sent != len(evs) {
-		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
-	}
-	return string(wb.bytes())
+	return string(wholeBatch(t, evs, 0).bytes())
 }

@@ -187,6 +187,40 @@ func plainRecv() sockets.Event {
 		Args: &sockets.Args{Bufsize: &four}, OK: true, Result: &sockets.Result{N: &n, B64: []byte("hell")}}
 }
 
+// wholeBatch encodes all of evs for client conn as one binary batch.
+func wholeBatch(t testing.TB, evs []sockets.Event, conn uint64) *wireBatch {
+	t.Helper()
+	var wb wireBatch
+	if sent, err := wb.fill(evs, conn, math.MaxInt); err != nil || sent != len(evs) {
+		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
+	}
+	return &wb
+}
+
+// bytes returns the whole message as one slice, as a client receives it.
+func (b *wireBatch) bytes() []byte {
+	var out []byte
+	at := 0
+	for _, p := range b.parts {
+		out = append(append(out, b.buf[at:p.at]...), p.data...)
+		at = p.at
+	}
+	return append(out, b.buf[at:]...)
+}
+
+// dialBinary opens session id's WebSocket in binary batches, closed when
+// the test ends.
+func dialBinary(ctx context.Context, t *testing.T, e *testEnv, id string) *websocket.Conn {
+	t.Helper()
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?format=bin", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.CloseNow() })
+	c.SetReadLimit(16 << 20)
+	return c
+}
+
 // wireCase is an event of every kind a binary batch carries, and whether
 // it goes as a compact recv.
 type wireCase struct {
@@ -246,35 +280,36 @@ func wireCases(conn uint64) []wireCase {
 	}
 }
 
+// wireCaseJSON returns the cases' events and, for each, the object its
+// JSON form gives client conn.
+func wireCaseJSON(t testing.TB, cases []wireCase, conn uint64) (evs []sockets.Event, want []map[string]any) {
+	t.Helper()
+	for _, c := range cases {
+		js, err := encodeEvent(c.ev, conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var w map[string]any
+		if err := json.Unmarshal(js, &w); err != nil {
+			t.Fatal(err)
+		}
+		evs, want = append(evs, c.ev), append(want, w)
+	}
+	return evs, want
+}
+
 // TestWireMatchesJSON: every kind of event, encoded in a binary batch and
 // decoded, is the object the JSON form gives, reply and all.
 func TestWireMatchesJSON(t *testing.T) {
 	const conn = 7
 	cases := wireCases(conn)
-	var want []map[string]any
-	var evs []sockets.Event
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := compactRecv(c.ev, conn); got != c.compact {
-				t.Errorf("compactRecv = %v, want %v", got, c.compact)
-			}
-			js, err := encodeEvent(c.ev, conn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var w map[string]any
-			if err := json.Unmarshal(js, &w); err != nil {
-				t.Fatal(err)
-			}
-			want = append(want, w)
-			evs = append(evs, c.ev)
-		})
+		if got := compactRecv(&c.ev, conn); got != c.compact {
+			t.Errorf("%s: compactRecv = %v, want %v", c.name, got, c.compact)
+		}
 	}
-	var wb wireBatch
-	if sent, err := wb.fill(evs, conn, math.MaxInt); err != nil || sent != len(evs) {
-		t.Fatalf("%d of %d events in the batch: %v", sent, len(evs), err)
-	}
-	batch := wb.bytes()
+	evs, want := wireCaseJSON(t, cases, conn)
+	batch := wholeBatch(t, evs, conn).bytes()
 	i := 0
 	err := readWireBatch(batch, func(r *wireRecord) error {
 		got, err := r.asJSONObject()
@@ -305,7 +340,7 @@ func TestWireCompactIsWhole(t *testing.T) {
 	check := func(name string, set func(ev *sockets.Event)) {
 		ev := plainRecv()
 		set(&ev)
-		if compactRecv(ev, 1) {
+		if compactRecv(&ev, 1) {
 			t.Errorf("%s set: still sent as a compact recv record, which does not carry it", name)
 		}
 	}
@@ -394,12 +429,7 @@ func TestWebSocketBinaryMatchesJSON(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?format=bin", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
+	c := dialBinary(ctx, t, e, id)
 	// An op of this client: its answer carries "reply", so it goes as JSON.
 	if err := c.Write(ctx, websocket.MessageText, []byte(`{"id":"mine","op":"recv","sock":"s1","bufsize":64}`)); err != nil {
 		t.Fatal(err)
@@ -530,11 +560,7 @@ func TestWireSendsArenaRunsAsTheyAre(t *testing.T) {
 	}
 	awaitSession(t, s, "the stream's end", eof)
 
-	var wb wireBatch
-	evs := s.EventsAfter(0, 0)
-	if n, err := wb.fill(evs, 0, math.MaxInt); err != nil || n != len(evs) {
-		t.Fatalf("%d of %d events in the batch: %v", n, len(evs), err)
-	}
+	wb := wholeBatch(t, s.EventsAfter(0, 0), 0)
 	borrowed := 0
 	for _, p := range wb.parts {
 		borrowed += len(p.data)
@@ -545,12 +571,7 @@ func TestWireSendsArenaRunsAsTheyAre(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?format=bin", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(16 << 20)
+	c := dialBinary(ctx, t, e, id)
 	var got []byte
 	for done := false; !done; {
 		typ, b, err := c.Read(ctx)
@@ -640,7 +661,7 @@ func TestWireFillRandom(t *testing.T) {
 				ev := evs[i]
 				i++
 				if r.JSON != nil {
-					if compactRecv(ev, conn) {
+					if compactRecv(&ev, conn) {
 						t.Fatalf("compact event %d went as JSON", ev.Seq)
 					}
 					return nil
@@ -656,5 +677,37 @@ func TestWireFillRandom(t *testing.T) {
 			wb.drop()
 			off += sent
 		}
+	}
+}
+
+// TestWireBatchAfterAHugeOne: the buffer one huge event grew is let go
+// by the next batch (write lets it go too), and that batch is whole.
+func TestWireBatchAfterAHugeOne(t *testing.T) {
+	n := 5 << 20
+	huge := sockets.Event{Seq: 1, Op: "send", Sock: "s1", Args: &sockets.Args{Data: sockets.B64Data(make([]byte, n))}, OK: true, Result: &sockets.Result{N: &n}}
+	small := plainRecv()
+	var wb wireBatch
+	for i, ev := range []sockets.Event{huge, small} {
+		if sent, err := wb.fill([]sockets.Event{ev}, 0, batchBytes); err != nil || sent != 1 {
+			t.Fatalf("batch %d: %d events, %v", i, sent, err)
+		}
+		var seqs []int64
+		err := readWireBatch(wb.bytes(), func(r *wireRecord) error {
+			if r.JSON != nil {
+				var e sockets.Event
+				if err := json.Unmarshal(r.JSON, &e); err != nil {
+					return err
+				}
+				r.Seq = e.Seq
+			}
+			seqs = append(seqs, r.Seq)
+			return nil
+		})
+		if err != nil || len(seqs) != 1 || seqs[0] != ev.Seq {
+			t.Fatalf("batch %d decodes to seqs %v, %v; want [%d]", i, seqs, err, ev.Seq)
+		}
+	}
+	if cap(wb.buf) > 4*batchBytes {
+		t.Errorf("the batch keeps a buffer of %d bytes after the huge event", cap(wb.buf))
 	}
 }
