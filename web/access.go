@@ -43,6 +43,18 @@ func (a Access) allowedHost(host string) bool {
 	return false
 }
 
+// sameOrigin reports whether origin (an Origin header) names host (the
+// Host header, already allowed), port and all.
+func sameOrigin(origin, host string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return false
+	}
+	defaultPort := map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
+	norm := func(h string) string { return strings.TrimSuffix(strings.ToLower(h), defaultPort) }
+	return norm(u.Host) == norm(host)
+}
+
 func hostOnly(hostport string) string {
 	if h, _, err := net.SplitHostPort(hostport); err == nil {
 		return h
@@ -54,6 +66,12 @@ func hostOnly(hostport string) string {
 // WebSocket and for anything that changes state, and the token.
 func (a Access) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			// Liveness, under any name: a container's probe uses its
+			// address, which is no allowed host. It tells nothing.
+			next.ServeHTTP(w, r)
+			return
+		}
 		if !a.allowedHost(hostOnly(r.Host)) {
 			writeError(w, http.StatusMisdirectedRequest, "host_not_allowed",
 				"this sockplay does not answer to the host "+hostOnly(r.Host)+": start it with -allowed-hosts "+hostOnly(r.Host)+" to allow it")
@@ -62,12 +80,11 @@ func (a Access) guard(next http.Handler) http.Handler {
 		// A cross-site page must not drive a session: its Origin gives it
 		// away (requests without one, as from curl, carry no cookie
 		// implicitly and still need the token).
-		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) {
-			u, err := url.Parse(o)
-			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !a.allowedHost(u.Hostname()) {
-				writeError(w, http.StatusForbidden, "origin_not_allowed", "requests from "+o+" are not allowed: only pages of this sockplay may use it")
-				return
-			}
+		// The port counts: another program's page on localhost:3000 is
+		// another site for this check, though browsers call it the same.
+		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r.Host) {
+			writeError(w, http.StatusForbidden, "origin_not_allowed", "requests from "+o+" are not allowed: only pages of this sockplay may use it")
+			return
 		}
 		if a.Token == "" || tokenFree(r) {
 			next.ServeHTTP(w, r)
@@ -103,18 +120,15 @@ func (a Access) guard(next http.Handler) http.Handler {
 	})
 }
 
-// tokenFree reports whether r needs no token: liveness, the page's static
-// files, and a watch link's GETs, whose own secret (the watch token in the
-// path) is the credential: a class follows a session without being given
-// the power to run anything.
+// tokenFree reports whether r needs no token: the page's static files,
+// and a watch link's GETs, whose own secret (the watch token in the path)
+// is the credential: a class follows a session without being given the
+// power to run anything. (/healthz needs nothing at all.)
 func tokenFree(r *http.Request) bool {
-	p := r.URL.Path
-	if p == "/healthz" {
-		return true
-	}
 	if r.Method != http.MethodGet {
 		return false
 	}
+	p := r.URL.Path
 	return strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/w/") || strings.HasPrefix(p, "/api/watch/")
 }
 

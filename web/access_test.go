@@ -60,10 +60,19 @@ func TestAccessHostAndOrigin(t *testing.T) {
 		// DNS rebinding: a hostile name resolving to this machine.
 		{"a foreign host", "GET", srv.URL + "/api/labs", map[string]string{"Host": "evil.example" + port}, 421},
 		{"a foreign host, POST", "POST", ops, map[string]string{"Host": "evil.example"}, 421},
+		{"liveness under any name (a container's probe)", "GET", srv.URL + "/healthz", map[string]string{"Host": "10.1.2.3" + port}, 200},
 		{"POST from this origin", "POST", ops, map[string]string{"Origin": srv.URL}, 200},
 		{"POST with no origin (curl)", "POST", ops, nil, 200},
 		{"POST from another site", "POST", ops, map[string]string{"Origin": "http://evil.example"}, 403},
 		{"POST from a bad origin", "POST", ops, map[string]string{"Origin": "null"}, 403},
+		// Another program's page on this machine: same host, other port.
+		{"POST from another port of localhost", "POST", ops, map[string]string{"Origin": "http://localhost:3000", "Host": "localhost" + port}, 403},
+		{"POST from another port of this address", "POST", ops, map[string]string{"Origin": "http://127.0.0.1:1"}, 403},
+		{"POST from this origin by another name", "POST", ops, map[string]string{"Origin": "http://localhost" + port, "Host": "localhost" + port}, 200},
+		// An image or a frame on another page must not make sessions.
+		{"a session made by an image", "GET", srv.URL + "/", map[string]string{"Sec-Fetch-Dest": "image"}, 403},
+		{"a session made in a frame", "GET", srv.URL + "/", map[string]string{"Sec-Fetch-Dest": "iframe"}, 403},
+		{"a session opened in a tab", "GET", srv.URL + "/", map[string]string{"Sec-Fetch-Dest": "document"}, 303},
 		{"GET from another site is harmless", "GET", srv.URL + "/api/labs", map[string]string{"Origin": "http://evil.example"}, 200},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

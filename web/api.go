@@ -219,6 +219,12 @@ func parseSince(r *http.Request, s *sockets.Session) (int64, error) {
 
 // newSessionPage is "/": every visit starts a fresh session.
 func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
+	// A session is made for a page opened in a tab, not for an image or a
+	// frame another site embeds (each load would use up a session).
+	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
+		writeError(w, http.StatusForbidden, "not_a_tab", "open sockplay in a browser tab to start a session")
+		return
+	}
 	s, err := h.cfg.Sessions.Create()
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
