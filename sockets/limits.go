@@ -41,13 +41,13 @@ var ErrTooManySessions = errors.New("too many sessions are open on this sockplay
 // Admit spends one of the session's ops a second (Config.MaxOpsPerSec):
 // the web layer asks before it submits a client's op, and a refused op
 // never runs and is not logged (a flood must not fill the log either).
-func (s *Session) Admit() *Error {
+func (s *Session) Admit() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.opsRate.take(1, s.cfg.Clock()) {
 		return nil
 	}
-	return &Error{Exc: "OSError", Msg: fmt.Sprintf("too many ops: this session may run %d a second (-max-ops-per-sec)", s.cfg.MaxOpsPerSec)}
+	return fmt.Errorf("too many ops: this session may run %d a second (-max-ops-per-sec)", s.cfg.MaxOpsPerSec)
 }
 
 // admitSend spends n of the session's send bytes a second

@@ -49,7 +49,7 @@ func TestLimits(t *testing.T) {
 			}
 		}
 		err := s.Admit()
-		if err == nil || !strings.Contains(err.Msg, "-max-ops-per-sec") || !strings.Contains(err.Msg, "5 a second") {
+		if err == nil || !strings.Contains(err.Error(), "-max-ops-per-sec") || !strings.Contains(err.Error(), "5 a second") {
 			t.Fatalf("sixth op in the same second: %v", err)
 		}
 		if last := s.LastSeq(); last != 0 {

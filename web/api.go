@@ -124,9 +124,7 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
-	if lerr := s.Admit(); lerr != nil {
-		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "rate_limited", lerr.Msg)
+	if !admit(w, s) {
 		return
 	}
 	select {
@@ -134,6 +132,17 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, ev)
 	case <-r.Context().Done():
 	}
+}
+
+// admit takes one op from s's -max-ops-per-sec, or answers 429 and says
+// it did not.
+func admit(w http.ResponseWriter, s *sockets.Session) bool {
+	if err := s.Admit(); err != nil {
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+		return false
+	}
+	return true
 }
 
 // events streams the log after ?since=N as NDJSON; with ?follow=1 it keeps

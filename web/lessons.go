@@ -87,13 +87,9 @@ func (h *handler) lessonAction(action string) http.HandlerFunc {
 		if !ok {
 			return
 		}
-		if action == "step" {
-			// A step runs a few ops: it counts as one against the limit.
-			if lerr := s.Admit(); lerr != nil {
-				w.Header().Set("Retry-After", "1")
-				writeError(w, http.StatusTooManyRequests, "rate_limited", lerr.Msg)
-				return
-			}
+		// A step runs a few ops: it counts as one against the limit.
+		if action == "step" && !admit(w, s) {
+			return
 		}
 		var res *lessons.StepResult
 		switch action {

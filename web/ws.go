@@ -253,11 +253,7 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 			}
 		}
 		if err != nil {
-			msg := err.Error()
-			if lerr, ok := err.(*sockets.Error); ok {
-				msg = lerr.Msg
-			}
-			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: code, Msg: msg}}
+			m := controlMsg{Type: "error", Reply: op.ID, Error: &apiError{Code: code, Msg: err.Error()}}
 			select {
 			case direct <- m:
 			case <-time.After(time.Second):
