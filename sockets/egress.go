@@ -124,7 +124,9 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) bool {
 // of its choosing, which the listener policy must judge as it would an
 // explicit bind, or "listen without bind" would get round -bind-cidrs.
 func (s *Session) checkImplicitBind(k *Socket) *Error {
-	if s.cfg.Policy == nil || k.family == unix.AF_UNIX {
+	// Only a stream socket listens: on a datagram one listen fails by
+	// itself (EOPNOTSUPP), binding nothing.
+	if s.cfg.Policy == nil || k.family == unix.AF_UNIX || k.stype != unix.SOCK_STREAM {
 		return nil
 	}
 	var sa unix.Sockaddr

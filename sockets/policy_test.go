@@ -185,6 +185,12 @@ func TestPolicyBind(t *testing.T) {
 	}
 	mustOK(t, s, op("bind", id, Args{Addr: "127.0.0.1:0"}))
 	mustOK(t, s, op("listen", id, Args{}))
+	// A datagram socket never listens: the kernel's answer, not the
+	// policy's.
+	udp := newSock(t, s, "inet", "dgram")
+	if ev := do(t, s, op("listen", udp, Args{})); ev.OK || ev.Error.Errno == "EACCES" || ev.Error.Exc == "PermissionError" {
+		t.Errorf("listen on UDP: %+v, want the kernel's EOPNOTSUPP", ev.Error)
+	}
 }
 
 // TestPolicyOwnSockets: a session's own servers on loopback stay
