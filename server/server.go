@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,20 +140,21 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		return c, fmt.Errorf("-addr %q: %v", c.Addr, err)
 	}
-	if c.MaxSockets < 1 {
-		return c, fmt.Errorf("-max-sockets must be at least 1")
-	}
-	if c.MaxEventLogMB < 1 {
-		return c, fmt.Errorf("-max-event-log-mb must be at least 1")
-	}
+	// The sizes are shifted into bytes: past 1<<20 (a tebibyte, or a
+	// gibibyte of KiB) they would overflow, and no one means that much.
+	const big = 1 << 20
 	for _, f := range []struct {
-		name string
-		v    int
-		min  int
-	}{{"max-sessions", c.MaxSessions, 0}, {"max-ops-per-sec", c.MaxOpsPerSec, 0}, {"max-send-mb-per-sec", c.MaxSendMBPerSec, 0},
-		{"max-pending-connects", c.MaxPendingConns, 0}, {"max-message-kb", c.MaxMessageKB, 1}, {"max-watcher-lag", c.MaxWatcherLag, 1}} {
+		name     string
+		v        int
+		min, max int
+	}{{"max-sockets", c.MaxSockets, 1, 0}, {"max-event-log-mb", c.MaxEventLogMB, 1, big},
+		{"max-sessions", c.MaxSessions, 0, 0}, {"max-ops-per-sec", c.MaxOpsPerSec, 0, 0}, {"max-send-mb-per-sec", c.MaxSendMBPerSec, 0, big},
+		{"max-pending-connects", c.MaxPendingConns, 0, 0}, {"max-message-kb", c.MaxMessageKB, 1, big}, {"max-watcher-lag", c.MaxWatcherLag, 1, 0}} {
 		if f.v < f.min {
 			return c, fmt.Errorf("-%s must be at least %d, not %d", f.name, f.min, f.v)
+		}
+		if f.max > 0 && f.v > f.max {
+			return c, fmt.Errorf("-%s must be at most %d, not %d", f.name, f.max, f.v)
 		}
 	}
 	return c, nil
@@ -325,7 +327,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if access.Token == "" {
 		fmt.Fprintf(stdout, "sockplay listening on http://%s/\n", shown)
 	} else {
-		fmt.Fprintf(stdout, "sockplay listening on http://%s/?token=%s\n", shown, access.Token)
+		fmt.Fprintf(stdout, "sockplay listening on http://%s/?token=%s\n", shown, url.QueryEscape(access.Token))
 	}
 	if exposed {
 		log.Warn("listening beyond loopback: clients need the token, and may use only loopback names or the -allowed-hosts",

@@ -49,6 +49,10 @@ func TestParseConfig(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, nil, "unexpected argument"},
 		{"zero sockets", []string{"-max-sockets", "0"}, nil, nil, "-max-sockets"},
 		{"zero log", []string{"-max-event-log-mb", "0"}, nil, nil, "-max-event-log-mb"},
+		// Shifted into bytes, these would overflow.
+		{"huge send rate", []string{"-max-send-mb-per-sec", "99999999999999"}, nil, nil, "-max-send-mb-per-sec must be at most 1048576"},
+		{"huge log", []string{"-max-event-log-mb", "99999999999999"}, nil, nil, "-max-event-log-mb must be at most"},
+		{"huge message", []string{"-max-message-kb", "99999999999999"}, nil, nil, "-max-message-kb must be at most"},
 
 		{"policy defaults", nil, nil, func(c Config) bool {
 			p := c.Egress
@@ -248,7 +252,7 @@ func TestRunWithToken(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false", "-log-level", "error"}, pw, io.Discard, env(map[string]string{"SOCKPLAY_TOKEN": "tok"}))
+		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false", "-log-level", "error"}, pw, io.Discard, env(map[string]string{"SOCKPLAY_TOKEN": "t&k n"}))
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -256,15 +260,22 @@ func TestRunWithToken(t *testing.T) {
 		t.Fatal(err)
 	}
 	go io.Copy(io.Discard, pr)
-	m := regexp.MustCompile(`^sockplay listening on (http://127\.0\.0\.1:\d+)/\?token=tok\n$`).FindStringSubmatch(line)
+	// The token is escaped in the URL, so that opening it gives the whole
+	// token, not what comes before its "&".
+	m := regexp.MustCompile(`^sockplay listening on ((http://127\.0\.0\.1:\d+)/\?token=t%26k\+n)\n$`).FindStringSubmatch(line)
 	if m == nil {
 		t.Fatalf("start line %q", line)
 	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	if resp, err := noRedirect.Get(m[1]); err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("opening the printed URL: %v %v, want the token taken and a redirect", resp, err)
+	}
+	m = m[1:]
 	if resp, err := http.Get(m[1] + "/api/labs"); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("without the token: %v %v", resp, err)
 	}
 	req, _ := http.NewRequest("GET", m[1]+"/api/labs", nil)
-	req.Header.Set("Authorization", "Bearer tok")
+	req.Header.Set("Authorization", "Bearer t&k n")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("with the token: %v %v", resp, err)
 	}
