@@ -63,6 +63,13 @@ func TestLimits(t *testing.T) {
 		mustOK(t, s, op("bind", id, Args{Addr: "127.0.0.1:0"}))
 		to := stateOf(t, s, id).Local
 		wantLimit(t, do(t, s, op("sendto", id, Args{Addr: to, Data: text("eleven byte")})), "at most 10 bytes a second")
+		// Ops refused for their arguments spend nothing.
+		if ev := do(t, s, op("sendto", id, Args{Data: text("ten bytes!")})); ev.OK || ev.Error.Exc != "TypeError" {
+			t.Fatalf("sendto without an address: %+v", ev.Error)
+		}
+		if ev := do(t, s, op("sendchunks", id, Args{Data: text("ten bytes!")})); ev.OK || ev.Error.Exc != "ValueError" {
+			t.Fatalf("sendchunks without a chunk: %+v", ev.Error)
+		}
 		mustOK(t, s, op("sendto", id, Args{Addr: to, Data: text("six b.")}))
 		wantLimit(t, do(t, s, op("sendto", id, Args{Addr: to, Data: text("six b.")})), "sending too fast")
 		mustOK(t, s, op("sendto", id, Args{Addr: to, Data: text("four")}))

@@ -216,9 +216,6 @@ func (c *call) validate() error {
 			return errValue("%v", err)
 		}
 		c.data = b
-		if err := c.s.admitSend(c.op.Op, len(b)); err != nil {
-			return err
-		}
 		// Echo the bytes in one canonical form, whatever the client sent.
 		if a.Data.B64 == nil {
 			a.Data, _ = a.Data.canonical()
@@ -238,6 +235,10 @@ func (c *call) validate() error {
 			if a.Delay != nil && (*a.Delay < 0 || *a.Delay > 60 || math.IsNaN(*a.Delay)) {
 				return errValue("sendchunks() delay must be between 0 and 60 seconds")
 			}
+		}
+		// Last: an op refused for its arguments spends none of the rate.
+		if err := c.s.admitSend(c.op.Op, len(b)); err != nil {
+			return err
 		}
 	case "connect", "bind":
 		if a.Addr == "" {
