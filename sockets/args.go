@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -20,6 +21,16 @@ var opArgs = map[string]string{
 	"getaddrinfo": "host port family type", "gethostbyname": "host",
 }
 
+// opTakes is opArgs as lists, split once.
+var opTakes = func() map[string][]string {
+	m := make(map[string][]string, len(opArgs))
+	for op, args := range opArgs {
+		m[op] = strings.Fields(args)
+		sort.Strings(m[op])
+	}
+	return m
+}()
+
 // argNames are Args' JSON names, by field index.
 var argNames = func() []string {
 	t := reflect.TypeFor[Args]()
@@ -32,15 +43,14 @@ var argNames = func() []string {
 
 // checkArgs refuses arguments the op does not take.
 func checkArgs(op Op) *Error {
-	allowed := strings.Fields(opArgs[op.Op])
+	allowed := opTakes[op.Op]
 	v := reflect.ValueOf(op.Args)
 	for i, name := range argNames {
-		if name == "requested" || v.Field(i).IsZero() || contains(allowed, name) {
+		if name == "requested" || v.Field(i).IsZero() || slices.Contains(allowed, name) {
 			continue
 		}
 		takes := "no arguments"
 		if len(allowed) > 0 {
-			sort.Strings(allowed)
 			takes = strings.Join(allowed, ", ")
 		}
 		hint := ""
@@ -50,13 +60,4 @@ func checkArgs(op Op) *Error {
 		return errType("%s() got an unexpected argument '%s' (it takes %s%s)", op.Op, name, takes, hint)
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -336,7 +336,7 @@ func (s *Session) append(ev Event, stateChanged bool) Event {
 	ev.T = max(s.now(), ev.Start)
 	ev = s.log.add(ev)
 	if ev.Op != "stats" {
-		s.lastActive = time.Now()
+		s.lastActive = s.start.Add(time.Duration(ev.T) * time.Microsecond) // the clock just read
 	}
 	if ev.Call != 0 {
 		delete(s.pending, ev.Call)
