@@ -45,14 +45,10 @@ export function initUI({ current, flash }) {
   document.getElementById("help-toggle").addEventListener("click", () => (help.hidden = !help.hidden));
 
   // Single-key shortcuts, as on many sites: never while typing in a field.
-  let focusOnKeyUp = null;
-  document.addEventListener("keyup", () => {
-    const box = focusOnKeyUp;
-    focusOnKeyUp = null;
-    if (box && box.isConnected) box.focus();
-  });
+  // A key that moves focus to a box does it at once, in its keydown: the
+  // keys typed next, even before this one comes up, land in the box, and
+  // the preventDefault below keeps this key's own character out of it.
   document.addEventListener("keydown", (e) => {
-    focusOnKeyUp = null;
     if (e.ctrlKey || e.metaKey || e.altKey) return;
     const t = e.target;
     if (t.closest && t.closest("input, textarea, select, [contenteditable]")) {
@@ -66,15 +62,10 @@ export function initUI({ current, flash }) {
       b.click();
     };
     switch (e.key) {
-      case "s": {
+      case "s":
         if (!card) return flash("make a socket first");
-        // Focus when the key comes up, so the "s" is not typed into the
-        // box. Not on a timer: when the key's events come one by one (a
-        // remote keyboard, a test driving the browser), a timer can fire
-        // between the keydown and its character.
-        focusOnKeyUp = card.querySelector(".send-data");
+        card.querySelector(".send-data").focus();
         break;
-      }
       case "r":
         click("button.recv");
         break;
@@ -82,7 +73,7 @@ export function initUI({ current, flash }) {
         click("button.close");
         break;
       case "/":
-        focusOnKeyUp = document.getElementById("filter-search");
+        document.getElementById("filter-search").focus();
         break;
       case "p":
         setPresenting(!root.classList.contains("presenting"));

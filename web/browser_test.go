@@ -443,33 +443,50 @@ func TestBrowserThemesAndKeys(t *testing.T) {
 	b := openPage(t, e)
 	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
 	b.waitFor(t, "s1 connected and in use", `document.querySelector("#sock-s1.current .sock-state")?.textContent.startsWith("connected")`)
-	// The key's events one by one, with the page's queued tasks run
-	// between them, as on a loaded machine: the "s" must not land in the box.
-	b.do(t, "s", spacedKey('s'))
-	b.waitFor(t, "the send box focused, empty", `document.activeElement === document.querySelector("#sock-s1 .send-data") && document.activeElement.value === ""`)
+	// As a fast typist does: "s", then "hi" before the "s" comes up. The
+	// "s" moves to the send box and is not typed; "hi" is, all of it.
+	b.do(t, "s, typing on before it comes up", typeKeys(down('s'), down('h'), up('s'), up('h'), down('i'), up('i')))
+	b.waitFor(t, "the send box focused, holding hi", `document.activeElement === document.querySelector("#sock-s1 .send-data") && document.activeElement.value === "hi"`)
 	b.do(t, "type, Enter", chromedp.KeyEvent("ping\r"))
 	b.waitFor(t, "the send", `window.sockplayLog.events.some(e => e.op === "send" && e.ok)`)
 	b.do(t, "leave the box, r", chromedp.KeyEvent("\x1b"), chromedp.KeyEvent("r"))
-	b.waitFor(t, "the recv by key", hasEvent("ping"))
+	b.waitFor(t, "the recv by key", hasEvent("hiping"))
 	b.do(t, "dark theme, presentation mode", chromedp.KeyEvent("t"), chromedp.KeyEvent("p"))
 	b.waitFor(t, "dark and presenting", `document.documentElement.dataset.theme === "dark" && document.documentElement.classList.contains("presenting")`)
 	b.screenshot(t, "presenting-dark.png")
 	b.do(t, "light theme", chromedp.KeyEvent("t"), chromedp.KeyEvent("p"))
 	b.waitFor(t, "light", `document.documentElement.dataset.theme === "light" && !document.documentElement.classList.contains("presenting")`)
-	b.do(t, "/", spacedKey('/'))
+	b.do(t, "/", typeKeys(down('/'), up('/')))
 	b.waitFor(t, "the filter box focused, empty", `document.activeElement === document.getElementById("filter-search") && document.activeElement.value === ""`)
 	b.do(t, "leave the box, x closes the socket in use", chromedp.KeyEvent("\x1b"), chromedp.KeyEvent("x"))
 	b.waitFor(t, "s1 closed", `document.querySelector("#sock-s1 .sock-state")?.textContent === "closed"`)
 	b.noErrors(t)
 }
 
-// spacedKey presses r as chromedp.KeyEvent does (keydown, char, keyup),
-// but lets the page run everything it has queued, timers included, between
-// one event and the next. Under load that happens by chance; here always.
-func spacedKey(r rune) chromedp.Action[chromedp.Void] {
+// keyStroke is one key going down (with its character, which the page
+// may cancel, as a real keyboard's) or up.
+type keyStroke struct {
+	r    rune
+	down bool
+}
+
+func down(r rune) keyStroke { return keyStroke{r, true} }
+func up(r rune) keyStroke   { return keyStroke{r, false} }
+
+// typeKeys sends strokes as a keyboard does, and lets the page run all it
+// has queued, timers included, between one and the next (under load that
+// happens by chance; here always). Unlike chromedp.KeyEvent, a key's
+// character comes with its keydown, not as an event of its own.
+func typeKeys(strokes ...keyStroke) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-		for _, k := range kb.Encode(r) {
-			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, *k); err != nil {
+		for _, s := range strokes {
+			evs := kb.Encode(s.r) // keydown, char, keyup
+			k := *evs[len(evs)-1]
+			if s.down {
+				k = *evs[0]
+				k.Text, k.UnmodifiedText = string(s.r), string(s.r)
+			}
+			if _, err := cdp.Call(ctx, t, input.DispatchKeyEvent, k); err != nil {
 				return err
 			}
 			settle := `new Promise(done => setTimeout(done, 10))`
