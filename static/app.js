@@ -53,14 +53,28 @@ function connect() {
     setConn(readOnly ? "live, watching" : "live", "live");
     retryMs = 500;
   };
+  // Events come as binary batches; control messages as JSON text.
   ws.onmessage = (m) => {
-    if (typeof m.data !== "string") {
-      onEvents(decodeBatch(m.data));
+    if (typeof m.data === "string") {
+      onMessage(JSON.parse(m.data));
       return;
     }
-    const msg = JSON.parse(m.data);
-    if (Array.isArray(msg)) onEvents(msg);
-    else onMessage(msg);
+    let evs;
+    try {
+      evs = decodeBatch(m.data);
+    } catch (e) {
+      // Never go on past a batch that could not be read: its events would
+      // be missing in silence. Say so, and resume after the last event
+      // shown; a page older than its server cannot, and must be reloaded.
+      flash(`could not read the events the server sent: ${e.message}`);
+      if (e.reload) {
+        ended = true;
+        setConn("reload the page", "down");
+      }
+      ws.close();
+      return;
+    }
+    onEvents(evs);
   };
   ws.onclose = () => {
     for (const w of waiting.values()) w.reject(new Error("connection lost"));
@@ -74,9 +88,6 @@ function connect() {
 
 function onMessage(m) {
   switch (m.type) {
-    case undefined:
-      onEvents([m]);
-      return;
     case "hello":
       return;
     case "state":
@@ -113,7 +124,12 @@ function sendOp(op) {
   }
   const id = nextId++;
   ws.send(JSON.stringify({ id, ...op }));
-  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject }));
+  // A call that failed says so where the eye is, not only in its log row
+  // (which a narrow screen cuts short).
+  return new Promise((resolve, reject) => waiting.set(id, { resolve, reject })).then((ev) => {
+    if (!ev.ok) flash(resultText(ev));
+    return ev;
+  });
 }
 
 function settle(id, ev, err) {

@@ -8,7 +8,11 @@ const text = new TextDecoder();
 
 export function decodeBatch(buf) {
   const u8 = new Uint8Array(buf);
-  if (u8[0] !== 2) throw new Error(`unknown binary batch version ${u8[0]} (this page reads version 2: reload it)`);
+  if (u8[0] !== 2) {
+    const e = new Error(`unknown binary batch version ${u8[0]} (this page reads version 2: reload it)`);
+    e.reload = true;
+    throw e;
+  }
   let p = 1;
   // Unsigned LEB128, exact up to 2^53 (arithmetic, not 32-bit shifts).
   const uv = () => {

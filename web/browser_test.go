@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
+	"github.com/coder/websocket"
 
 	"github.com/sockplay/sockplay/sockets"
 )
@@ -227,6 +229,7 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
 	)
 	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body .ev.ev-recv.err .result .human")].some(td => td.textContent === "TimeoutError: timed out")`)
+	b.waitFor(t, "the failed call said where the eye is", `document.getElementById("flash")?.textContent === "TimeoutError: timed out"`)
 	b.screenshot(t, "session.png")
 
 	// The Python view: the calls as typed at the prompt, the results as
@@ -636,4 +639,33 @@ func jsBytes(b []byte) string {
 		fmt.Fprint(&sb, x)
 	}
 	return sb.String() + "]"
+}
+
+// TestBrowserUnreadableBatch: a batch the page cannot read is said, not
+// skipped in silence; one of another version tells the user to reload.
+func TestBrowserUnreadableBatch(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	// The real server, but for the session's WebSocket: that one sends a
+	// batch of an older version.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasSuffix(r.URL.Path, "/ws") {
+			e.srv.Config.Handler.ServeHTTP(w, r)
+			return
+		}
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.CloseNow()
+		_ = c.Write(r.Context(), websocket.MessageText, []byte(`{"type":"hello","session":"`+id+`","since":0}`))
+		_ = c.Write(r.Context(), websocket.MessageBinary, []byte{1, 1, 2, '{', '}'})
+		_, _, _ = c.Read(r.Context()) // until the page closes it
+	}))
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do(t, "open the session", focusEmulation(), chromedp.Navigate(srv.URL+"/s/"+id))
+	b.waitFor(t, "the page says to reload, and why", `document.getElementById("conn").textContent === "reload the page" &&
+		document.getElementById("flash")?.textContent.includes("unknown binary batch version 1")`)
+	b.noErrors(t)
 }
