@@ -73,6 +73,23 @@ function gauge(name, title) {
 // makeCard builds the card for socket s. run(op) sends an op for it;
 // flash(msg) reports a mistake in the user's input.
 export function makeCard(s, { run, flash, defaultAddr }) {
+  // intOf reads a whole number from a number box, or says what is wrong
+  // with it (a box holding "abc" reads as "", which Number() takes for 0).
+  const intOf = (box, what) => {
+    const v = box.value.trim();
+    if (v === "" || box.validity.badInput || !Number.isInteger(Number(v))) {
+      flash(`${what} must be a whole number${v ? `, not "${v}"` : ""}`);
+      box.setAttribute("aria-invalid", "true");
+      return null;
+    }
+    box.removeAttribute("aria-invalid");
+    return Number(v);
+  };
+  // withInt runs the op made from box's number, if it is one.
+  const withInt = (box, what, op) => () => {
+    const n = intOf(box, what);
+    if (n !== null) run(op(n));
+  };
   const id = s.id;
   const stream = s.type === "stream";
   const root = el("article", "sock-card");
@@ -111,7 +128,7 @@ export function makeCard(s, { run, flash, defaultAddr }) {
     autoAcc.addEventListener("change", () => run({ op: "autoaccept", on: autoAcc.checked }));
     const server = el("span", "server-calls unconnected");
     server.append(
-      button("listen", "listen small", () => run({ op: "listen", backlog: Number(backlog.value) })),
+      button("listen", "listen small", withInt(backlog, "backlog", (n) => ({ op: "listen", backlog: n }))),
       field("backlog", backlog),
       button("accept", "accept small", () => run({ op: "accept" }), "accept one connection (pending until a client arrives)"),
       field("auto-accept", autoAcc),
@@ -157,9 +174,14 @@ export function makeCard(s, { run, flash, defaultAddr }) {
   const bufsize = input("recv-bufsize", { type: "number", min: 0, value: 1024 }, `bufsize for ${id}.recv`);
   const autoChk = input("auto-on", { type: "checkbox" }, "auto-recv");
   const autoSize = input("auto-bufsize", { type: "number", min: 1, value: 4096 }, "auto-recv bufsize");
-  autoChk.addEventListener("change", () => run({ op: "autorecv", on: autoChk.checked, ...(autoChk.checked ? { bufsize: Number(autoSize.value) } : {}) }));
-  const recvRow = row(field("bufsize", bufsize), button("recv", "recv", () => run({ op: "recv", bufsize: Number(bufsize.value) }), "one recv(bufsize) syscall"));
-  if (!stream) recvRow.append(button("recvfrom", "recvfrom", () => run({ op: "recvfrom", bufsize: Number(bufsize.value) }), "one datagram, and who sent it"));
+  autoChk.addEventListener("change", () => {
+    if (!autoChk.checked) return run({ op: "autorecv", on: false });
+    const n = intOf(autoSize, "auto-recv's bufsize");
+    if (n === null) autoChk.checked = false;
+    else run({ op: "autorecv", on: true, bufsize: n });
+  });
+  const recvRow = row(field("bufsize", bufsize), button("recv", "recv", withInt(bufsize, "bufsize", (n) => ({ op: "recv", bufsize: n })), "one recv(bufsize) syscall"));
+  if (!stream) recvRow.append(button("recvfrom", "recvfrom", withInt(bufsize, "bufsize", (n) => ({ op: "recvfrom", bufsize: n })), "one datagram, and who sent it"));
   recvRow.append(field("auto-recv", autoChk), field("bufsize", autoSize));
 
   // Mode.

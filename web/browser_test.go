@@ -213,6 +213,24 @@ func TestBrowserEchoSession(t *testing.T) {
 	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
 	b.waitFor(t, "the echoed recv row", hasRow(`b'hello\n'`))
 
+	// A bufsize that is no whole number is said on the page, never sent
+	// (an empty number box would otherwise read as recv(0)).
+	for _, c := range []struct{ value, want string }{{"", "bufsize must be a whole number"}, {"2.5", `bufsize must be a whole number, not "2.5"`}} {
+		recvs := `window.sockplayLog.events.filter(e => e.op === "recv").length`
+		before, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](recvs))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.do(t, "recv with bufsize "+c.value,
+			chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), c.value),
+			chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
+		)
+		b.waitFor(t, c.want, fmt.Sprintf(`document.getElementById("flash")?.textContent === %q && document.querySelector("#sock-s1 .recv-bufsize").getAttribute("aria-invalid") === "true"`, c.want))
+		if n, _ := chromedp.Run(b.ctx, chromedp.Evaluate[int](recvs)); n != before {
+			t.Fatalf("bufsize %q: %d recvs became %d; nothing should have been sent", c.value, before, n)
+		}
+	}
+
 	b.do(t, "sendall hello world, recv(4) three times",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "hello world"),
 		chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")),
