@@ -172,15 +172,11 @@ function onEvents(evs) {
     fresh.push(ev);
   }
   if (fresh.length) {
-    lastEventAt = performance.now();
     log.push(fresh);
     scheduleState();
     views.refresh();
   }
 }
-
-// When the last event came: heavy views wait for a quiet moment.
-let lastEventAt = 0;
 
 // The newest kernel stats per socket, applied once a frame.
 const latestStats = new Map();
@@ -367,7 +363,7 @@ const views = initViews({
   now: () => performance.now() * 1000 - serverOffset,
   current: () => currentSock,
   onFocus: (seq) => log.select(seq),
-  lastEvent: () => lastEventAt,
+  lastEvent: log.lastArrival,
 });
 if (!readOnly) initLessons({ sessionId, flash });
 const watchBtn = document.getElementById("watch-link");

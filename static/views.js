@@ -6,11 +6,12 @@ import { renderRuler } from "./ruler.js";
 import { renderTimeline } from "./timeline.js";
 import { renderData } from "./dataview.js";
 
-// initViews wires the panel. events is the log's array (the same one every
-// time: the ruler reads it incrementally); sockets(), pending(), now() and
-// current() give the session's state; onFocus(seq) shows an event.
 const QUIET = 300; // ms without events before a heavy view is redrawn
 
+// initViews wires the panel. events is the log's array (the same one every
+// time: the ruler reads it incrementally); sockets(), pending(), now() and
+// current() give the session's state; onFocus(seq) shows an event; and
+// lastEvent() says when events last arrived.
 export function initViews({ events, sockets, pending, now, current, onFocus, lastEvent }) {
   const label = document.getElementById("views-sock");
   const tabs = { ruler: document.getElementById("tab-ruler"), timeline: document.getElementById("tab-timeline") };

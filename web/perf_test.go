@@ -91,7 +91,7 @@ func BenchmarkBrowserLog(b *testing.B) {
 		br.do(b, "start the browser", chromedp.Navigate(srv.URL+"/healthz"))
 		start := time.Now()
 		br.do(b, "open the big session", chromedp.Navigate(srv.URL+"/s/"+big.ID()))
-		br.waitFor(b, "every event in the log", `window.sockplayPerf && window.sockplayPerf.events >= `+itoa(total)+` && document.querySelectorAll("#log-body .ev").length > 0`)
+		br.waitFor(b, "every event in the log", `window.sockplayLog && window.sockplayLog.events.length >= `+itoa(total)+` && document.querySelectorAll("#log-body .ev").length > 0`)
 		renders = append(renders, float64(time.Since(start).Milliseconds()))
 
 		// A live stream of 10,000 events a second into a fresh session.
@@ -113,7 +113,7 @@ func BenchmarkBrowserLog(b *testing.B) {
 		close(stop)
 		got := live.LastSeq() - first
 		rates = append(rates, float64(got)/time.Since(t0).Seconds())
-		br.waitFor(b, "the page caught up", `window.sockplayPerf.events >= `+itoa(live.LastSeq()))
+		br.waitFor(b, "the page caught up", `window.sockplayLog.events.length >= `+itoa(live.LastSeq()))
 		lt, err := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`window.__longest`))
 		if err != nil {
 			b.Fatal(err)
