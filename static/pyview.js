@@ -67,7 +67,7 @@ export function callText(op, args) {
     case "gethostbyname":
       return `gethostbyname('${args.host}')`;
     case "autorecv":
-      return args.on === false ? "autorecv(off)" : `autorecv(${args.bufsize || 4096})`;
+      return args.on === false ? "autorecv(off)" : `autorecv(${args.bufsize ?? 4096})`;
     case "autoaccept":
       return args.on === false ? "autoaccept(off)" : "autoaccept()";
     case "stats":

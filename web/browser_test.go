@@ -687,3 +687,22 @@ func TestBrowserUnreadableBatch(t *testing.T) {
 		document.getElementById("flash")?.textContent.includes("unknown binary batch version 1")`)
 	b.noErrors(t)
 }
+
+// TestBrowserCallText: the page writes a call as it was made; a bufsize
+// of 0 (refused by the server) is not shown as the default 4096.
+func TestBrowserCallText(t *testing.T) {
+	b := openPage(t, newEnv(t))
+	for _, c := range []struct{ op, args, want string }{
+		{"autorecv", `{"bufsize": 0}`, "autorecv(0)"},
+		{"autorecv", `{}`, "autorecv(4096)"},
+		{"autorecv", `{"on": false}`, "autorecv(off)"},
+	} {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`import("/static/pyview.js").then((m) => m.callText(%q, %s))`, c.op, c.args), chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != c.want {
+			t.Errorf("%s %s: %q, want %q", c.op, c.args, got, c.want)
+		}
+	}
+}
