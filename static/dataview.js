@@ -18,7 +18,10 @@ const STYLE = `
 .spd-panes { display: grid; gap: .6rem; grid-template-columns: minmax(0, 1fr); }
 .spd-panes.both { grid-template-columns: max-content minmax(0, 1fr); }
 .spd-hex { width: calc(75ch + 1.4rem + 20px); max-width: 100%; }
-@media (max-width: 1000px) { .spd-panes.both { grid-template-columns: minmax(0, 1fr); } }
+/* Side by side only where the pane (not the window) has room for the hex
+   dump's 75 columns and some text; else one above the other. */
+.spd { container-type: inline-size; }
+@container (max-width: 70rem) { .spd-panes.both { grid-template-columns: minmax(0, 1fr); } }
 .spd-pane { min-width: 0; }
 .spd-pane h5 { margin: 0 0 .2rem; font-size: 12px; font-weight: 600; color: var(--spd-muted); text-transform: uppercase; letter-spacing: .04em; }
 .spd-scroll { overflow: auto; padding: 6px .7rem; background: var(--spd-panel); border: 1px solid var(--spd-line); border-radius: 6px;

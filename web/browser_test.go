@@ -568,6 +568,16 @@ func TestBrowserViews(t *testing.T) {
 	})()`))
 	b.waitFor(t, "its event in the detail pane", `!document.getElementById("detail").hidden && document.getElementById("detail-call").textContent.includes("send(b' world')")`)
 	b.screenshot(t, "ruler-page.png")
+	// On a 1280-pixel screen the detail pane is too narrow for text and
+	// hex side by side: one goes above the other, the text readable.
+	b.do(t, "a 1280-pixel screen", chromedp.EmulateViewport(1280, 900))
+	b.waitFor(t, "the text pane as wide as the hex pane", `(() => {
+		const w = (sel) => document.querySelector("#detail-data " + sel)?.getBoundingClientRect().width || 0;
+		return w(".spd-text") >= 300 && w(".spd-text") >= w(".spd-hex") - 1;
+	})()`)
+	if _, err := chromedp.Run(b.ctx, chromedp.EmulateReset()); err != nil {
+		t.Fatal(err)
+	}
 	b.do(t, "the timeline", chromedp.Click(chromedp.CSS("#tab-timeline")))
 	// The calls came 0.2 ms apart: zoom to them, as a person would.
 	b.do(t, "fit the timeline to the events", chromedp.Evaluate[chromedp.Void](`void [...document.querySelectorAll("#view-timeline button")].find(b => b.textContent.trim() === "fit").click()`))
