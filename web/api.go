@@ -305,11 +305,7 @@ func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
 
 // writeLine writes one event as an NDJSON line, from its cached encoding.
 func writeLine(w *bufio.Writer, ev sockets.Event) error {
-	b, err := encodeEvent(ev, 0)
-	if err != nil {
-		return err
-	}
-	if _, err := w.Write(b); err != nil {
+	if _, err := w.Write(encodeEvent(ev, 0)); err != nil {
 		return err
 	}
 	return w.WriteByte('\n')

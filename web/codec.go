@@ -122,14 +122,14 @@ type apiError struct {
 // encodeEvent renders ev for one client: only the client that submitted
 // the op sees "reply". The event is encoded once for all viewers; the
 // reply, when there is one for this client, is spliced in after the brace.
-func encodeEvent(ev sockets.Event, conn uint64) ([]byte, error) {
+func encodeEvent(ev sockets.Event, conn uint64) []byte {
 	b := ev.JSON()
 	if ev.Origin != conn || conn == 0 || len(ev.Reply) == 0 {
-		return b, nil
+		return b
 	}
 	out := make([]byte, 0, len(b)+len(ev.Reply)+10)
 	out = append(out, `{"reply":`...)
 	out = append(out, ev.Reply...)
 	out = append(out, ',')
-	return append(out, b[1:]...), nil
+	return append(out, b[1:]...)
 }

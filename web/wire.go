@@ -63,7 +63,7 @@ type wirePart struct {
 
 // fill makes a batch of as many of evs as fit in about limit bytes (at
 // least one) for client conn, and says how many.
-func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) (int, error) {
+func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) int {
 	b.drop()
 	b.buf = append(b.buf[:0], wireVersion)
 	b.hdrs = b.hdrs[:0]
@@ -89,10 +89,7 @@ func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) (int, erro
 		b.endRun(evs[run:sent])
 		run = sent
 		before := len(b.buf)
-		var err error
-		if b.buf, err = appendJSONRecord(b.buf, *ev, conn); err != nil {
-			return sent, err
-		}
+		b.buf = appendJSONRecord(b.buf, *ev, conn)
 		if sent > 0 && size+len(b.buf)-before > limit {
 			b.buf = b.buf[:before]
 			break
@@ -102,7 +99,7 @@ func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) (int, erro
 		run = sent
 	}
 	b.endRun(evs[run:sent])
-	return sent, nil
+	return sent
 }
 
 // endRun puts a run of compact recvs, whose headers are in hdrs, in the
@@ -186,14 +183,11 @@ func appendRecvHeader(buf []byte, ev *sockets.Event) []byte {
 }
 
 // appendJSONRecord appends ev as a record 1.
-func appendJSONRecord(buf []byte, ev sockets.Event, conn uint64) ([]byte, error) {
-	b, err := encodeEvent(ev, conn)
-	if err != nil {
-		return buf, err
-	}
+func appendJSONRecord(buf []byte, ev sockets.Event, conn uint64) []byte {
+	b := encodeEvent(ev, conn)
 	buf = append(buf, recJSON)
 	buf = binary.AppendUvarint(buf, uint64(len(b)))
-	return append(buf, b...), nil
+	return append(buf, b...)
 }
 
 // compactRecv reports whether ev is a plain recv that a record 2 carries

@@ -166,20 +166,16 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			switch {
 			case binaryFrames:
 				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
-				if sent, err = wire.fill(evs, conn, batchBytes); err == nil {
-					err = wire.write(wctx, c)
-				}
+				sent = wire.fill(evs, conn, batchBytes)
+				err = wire.write(wctx, c)
 				wcancel()
 			case batched:
-				if buf, sent, err = appendBatch(buf[:0], evs, conn); err == nil {
-					err = write(websocket.MessageText, buf)
-				}
+				buf, sent = appendBatch(buf[:0], evs, conn)
+				err = write(websocket.MessageText, buf)
 			default: // one event a message
 				for ; sent < len(evs) && err == nil; sent++ {
-					var b []byte // the event's shared encoding: never append to it
-					if b, err = encodeEvent(evs[sent], conn); err == nil {
-						err = write(websocket.MessageText, b)
-					}
+					// The event's shared encoding: never append to it.
+					err = write(websocket.MessageText, encodeEvent(evs[sent], conn))
 				}
 			}
 			if err != nil {
@@ -291,14 +287,11 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 
 // appendBatch appends to buf as many of evs as fit in about batchBytes (at
 // least one) as a JSON array, and says how many.
-func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, error) {
+func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int) {
 	buf = append(buf, '[')
 	sent := 0
 	for _, ev := range evs {
-		b, err := encodeEvent(ev, conn)
-		if err != nil {
-			return buf, sent, err
-		}
+		b := encodeEvent(ev, conn)
 		if sent > 0 && len(buf)+len(b) > batchBytes {
 			break // it goes first in the next message
 		}
@@ -308,7 +301,7 @@ func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, err
 		buf = append(buf, b...)
 		sent++
 	}
-	return append(buf, ']'), sent, nil
+	return append(buf, ']'), sent
 }
 
 // tooFarBehind says whether a watcher at cursor, with the log at last, is
