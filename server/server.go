@@ -130,9 +130,15 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, err
 	}
 	for _, h := range strings.Split(hosts, ",") {
-		if h = strings.TrimSpace(h); h != "" {
-			c.AllowedHosts = append(c.AllowedHosts, h)
+		if h = strings.TrimSpace(h); h == "" {
+			continue
 		}
+		// A Host header is checked without its port: an entry with a
+		// scheme, a path or a port could never match.
+		if _, _, err := net.SplitHostPort(h); err == nil || strings.ContainsAny(h, "/ ") {
+			return c, fmt.Errorf("-allowed-hosts: %q is not a host name or address (leave out any scheme, port and path)", h)
+		}
+		c.AllowedHosts = append(c.AllowedHosts, h)
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(level)); err != nil {
 		return c, fmt.Errorf("-log-level: %v", err)

@@ -49,6 +49,11 @@ func TestParseConfig(t *testing.T) {
 		{"stray argument", []string{"serve"}, nil, nil, "unexpected argument"},
 		{"zero sockets", []string{"-max-sockets", "0"}, nil, nil, "-max-sockets"},
 		{"zero log", []string{"-max-event-log-mb", "0"}, nil, nil, "-max-event-log-mb"},
+		{"allowed host with a scheme", []string{"-allowed-hosts", "http://class.example/"}, nil, nil, `-allowed-hosts: "http://class.example/" is not a host name`},
+		{"allowed host with a port", []string{"-allowed-hosts", "class.example:8080"}, nil, nil, `-allowed-hosts: "class.example:8080"`},
+		{"allowed hosts", []string{"-allowed-hosts", "class.example, 10.0.0.5,::1,[fe80::1]"}, nil, func(c Config) bool {
+			return strings.Join(c.AllowedHosts, " ") == "class.example 10.0.0.5 ::1 [fe80::1]"
+		}, ""},
 		// Shifted into bytes, these would overflow.
 		{"huge send rate", []string{"-max-send-mb-per-sec", "99999999999999"}, nil, nil, "-max-send-mb-per-sec must be at most 1048576"},
 		{"huge log", []string{"-max-event-log-mb", "99999999999999"}, nil, nil, "-max-event-log-mb must be at most"},
