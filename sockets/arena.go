@@ -6,7 +6,9 @@ package sockets
 // instead of copying every recv into its message: at a gigabyte a second
 // that copy was a sixth of the server's CPU. Each event still has its own
 // bytes (Result.B64, capped so that an append can never reach the next
-// event's), and the arena lives as long as any of its events is in the log.
+// event's). When the log has dropped all of an arena's events and no
+// reader can still be reading them, its loop recvs into it again (see
+// eventLog.retire): a stream through a full log then needs no new memory.
 
 // An arena holds at most arenaRecvs full recvs and maxArena bytes (or one
 // recv, if bufsize is bigger): what a socket's loop keeps while its stream
@@ -17,32 +19,58 @@ const (
 	maxArena   = 1 << 20
 )
 
+// arena is one block of autorecv's memory. Once the log has dropped every
+// event with bytes in it, and no reader still holds those bytes, its loop
+// can recv into it again (see eventLog.retire): at a gigabyte a second,
+// fresh memory for every megabyte (zeroed by the allocator, then freed by
+// the GC) was a fifth of the server's CPU.
+type arena struct {
+	buf  []byte
+	last int64 // seq of the newest logged event with bytes in buf; 0 before one
+	open bool  // its loop may still recv into it
+	// kept: a reader took its bytes with no promise to give them back
+	// (Session.EventsAfter): only the GC may free it.
+	kept bool
+}
+
 // recvArena hands out autorecv's buffers for one loop.
 type recvArena struct {
 	bufsize int
-	buf     []byte // the current arena; buf[off:] is free
+	cur     *arena // the current arena; cur.buf[off:] is free
 	off     int
 	full    bool // the last recv filled its room
+	// swap seals old (the loop is done with it) and returns an arena of
+	// size bytes (nil when size is 0). It is the session's, which keeps
+	// the arenas that can be used again; nil makes a new one each time.
+	swap func(old *arena, size int) *arena
 }
 
-func newRecvArena(bufsize int) *recvArena {
-	return &recvArena{bufsize: bufsize}
+func newRecvArena(bufsize int, swap func(old *arena, size int) *arena) *recvArena {
+	return &recvArena{bufsize: bufsize, swap: swap}
+}
+
+// room is what is left of the current arena.
+func (a *recvArena) room() int {
+	if a.cur == nil {
+		return 0
+	}
+	return len(a.cur.buf) - a.off
 }
 
 // nextSize is the size of the next arena: a stream that fills every recv
 // gets bigger arenas, up to the caps above; a trickle of short recvs stays
 // at one bufsize, as a buffer per recv would.
 func (a *recvArena) nextSize() int {
-	if !a.full {
+	if !a.full || a.cur == nil {
 		return a.bufsize
 	}
-	return max(a.bufsize, min(2*len(a.buf), arenaRecvs*a.bufsize, maxArena))
+	return max(a.bufsize, min(2*len(a.cur.buf), arenaRecvs*a.bufsize, maxArena))
 }
 
 // nextExtra is the most the next recv's event can be charged beyond its
 // bytes: all of a new arena, if the next recv opens one.
 func (a *recvArena) nextExtra() int {
-	if len(a.buf)-a.off < a.bufsize {
+	if a.room() < a.bufsize {
 		return a.nextSize()
 	}
 	return 0
@@ -50,35 +78,50 @@ func (a *recvArena) nextExtra() int {
 
 // next returns room for one recv of bufsize bytes.
 func (a *recvArena) next() []byte {
-	if len(a.buf)-a.off < a.bufsize {
-		a.buf, a.off = make([]byte, a.nextSize()), 0
+	if a.room() < a.bufsize {
+		size := a.nextSize()
+		if a.swap != nil {
+			a.cur = a.swap(a.cur, size)
+		} else {
+			a.cur = &arena{buf: make([]byte, size), open: true}
+		}
+		a.off = 0
 	}
-	return a.buf[a.off : a.off+a.bufsize]
+	return a.cur.buf[a.off : a.off+a.bufsize]
+}
+
+// close tells the session that the loop is done with its arena.
+func (a *recvArena) close() {
+	if a.swap != nil && a.cur != nil {
+		a.swap(a.cur, 0)
+	}
+	a.cur = nil
 }
 
 // keep is told that the recv into next's room got n bytes, and returns
-// them as the event's bytes, with the arena from there on (nil when the
-// bytes are a copy of their own) and the memory the event holds beyond its
-// bytes, which the log must count.
-func (a *recvArena) keep(n int) (data, rest []byte, extra int) {
+// them as the event's bytes, with the arena they are in (nil when the
+// bytes are a copy of their own), that arena from there on, and the
+// memory the event holds beyond its bytes, which the log must count.
+func (a *recvArena) keep(n int) (data, rest []byte, blk *arena, extra int) {
 	a.full = n == a.bufsize
+	buf := a.cur.buf
 	if n == 0 || n < a.bufsize-a.bufsize/4 {
 		// A short recv gets a copy of its own and its room is used again:
 		// an arena holds only nearly full recvs, so that a few small
 		// events never keep a big arena alive.
 		data = make([]byte, n)
-		copy(data, a.buf[a.off:a.off+n])
-		return data, nil, 0
+		copy(data, buf[a.off:a.off+n])
+		return data, nil, nil, 0
 	}
 	end := a.off + n
-	data, rest = a.buf[a.off:end:end], a.buf[a.off:]
+	data, rest = buf[a.off:end:end], buf[a.off:]
 	if a.off == 0 {
 		// The first event of an arena is charged for all of it: if the
 		// loop ends now, it alone keeps the arena alive.
-		extra = len(a.buf) - n
+		extra = len(buf) - n
 	}
 	a.off = end
-	return data, rest, extra
+	return data, rest, a.cur, extra
 }
 
 // AppendPayloads appends the bytes of evs' results to dst, in order, as

@@ -13,8 +13,8 @@ func fill(a *recvArena, n int, stream *int) Event {
 		room[i] = byte(*stream + i)
 	}
 	*stream += n
-	data, rest, extra := a.keep(n)
-	return Event{Op: "recv", OK: true, Result: &Result{N: intp(n), B64: data}, arena: rest, extra: extra}
+	data, rest, blk, extra := a.keep(n)
+	return Event{Op: "recv", OK: true, Result: &Result{N: intp(n), B64: data}, arena: rest, blk: blk, extra: extra}
 }
 
 func TestRecvArena(t *testing.T) {
@@ -34,7 +34,7 @@ func TestRecvArena(t *testing.T) {
 		{"no more than 16 recvs an arena", 10, repeat(10, 62), 7, 7}, // 1, 2, 4, 8, 16, 16, 16
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			a := newRecvArena(c.bufsize)
+			a := newRecvArena(c.bufsize, nil)
 			var evs []Event
 			var stream int
 			for _, n := range c.recvs {
@@ -77,7 +77,7 @@ func TestRecvArena(t *testing.T) {
 // TestAppendPayloadsNeverJoinsStrangers: bytes that sit side by side in
 // one array but are not one arena's recvs in order are never joined.
 func TestAppendPayloadsNeverJoinsStrangers(t *testing.T) {
-	a := newRecvArena(100)
+	a := newRecvArena(100, nil)
 	var stream int
 	fill(a, 100, &stream) // the first arena is one recv's worth; the next two
 	first := fill(a, 100, &stream)
@@ -121,7 +121,7 @@ func TestRecvArenaRandom(t *testing.T) {
 		if next(40) == 0 {
 			bufsize = maxArena/2 + next(maxArena)
 		}
-		a := newRecvArena(bufsize)
+		a := newRecvArena(bufsize, nil)
 		var evs []Event
 		var want [][]byte
 		stream := 0
@@ -146,7 +146,7 @@ func TestRecvArenaRandom(t *testing.T) {
 				room[j] = byte(stream + j)
 			}
 			stream += n
-			data, rest, _ := a.keep(n)
+			data, rest, _, _ := a.keep(n)
 			evs = append(evs, Event{Result: &Result{N: intp(n), B64: data}, arena: rest})
 			want = append(want, append([]byte(nil), data...))
 			if cap(data) != n {

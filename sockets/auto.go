@@ -133,7 +133,8 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		defer k.autoMu.Unlock()
 		return loop.stop || k.closed.Load()
 	}
-	arena := newRecvArena(loop.bufsize)
+	arena := newRecvArena(loop.bufsize, s.swapArena)
+	defer arena.close()
 	var buf []byte
 	// Every event of the loop echoes the same arguments: one value,
 	// shared, never changed once made.
@@ -213,7 +214,7 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			continue
 		}
 		var data []byte
-		data, ev.arena, ev.extra = arena.keep(n)
+		data, ev.arena, ev.blk, ev.extra = arena.keep(n)
 		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)

@@ -20,7 +20,18 @@ type eventLog struct {
 	bytes    int64 // size of the events held
 	total    int64 // size of every event ever appended
 	maxBytes int64
+
+	// Autorecv's arenas that can be used again, and what stops them.
+	spare []*arena // at most spareArenas, newest last
+	live  int      // arenas some loop still recvs into
+	pins  []int64  // per borrowed read, the seq of its first event: bytes from there on are in use
+	reuse int      // arenas handed out again, for tests and profiles
 }
+
+// spareArenas bounds the arenas kept for reuse. A stream needs one at a
+// time (the log drops an old arena about as often as its loop opens a new
+// one); more would only be memory a session holds for nothing.
+const spareArenas = 2
 
 const logChunk = 1024
 
@@ -87,9 +98,15 @@ func (l *eventLog) add(ev Event) Event {
 	l.chunks[k] = append(l.chunks[k], ev)
 	l.n++
 	l.bytes += ev.size
+	if ev.blk != nil {
+		ev.blk.last = ev.Seq
+	}
 	for l.maxBytes > 0 && l.bytes > l.maxBytes && l.n > 1 {
 		oldest := l.at(0)
 		l.bytes -= oldest.size
+		if b := oldest.blk; b != nil && b.last == oldest.Seq {
+			l.retire(b) // its last event leaves the log
+		}
 		*oldest = Event{} // let its data go
 		l.off++
 		l.n--
@@ -106,7 +123,9 @@ func (l *eventLog) add(ev Event) Event {
 // after returns up to max events with seq > seq, and when maxBytes > 0 no
 // more than fit in maxBytes of estimated size (but at least one). If the
 // ones right after seq were dropped, it starts at the oldest it still has.
-func (l *eventLog) after(seq int64, max int, maxBytes int64) []Event {
+// A borrowing caller promises to give the events back (unpin) and is
+// pinned; otherwise the arenas the events' bytes are in are never reused.
+func (l *eventLog) after(seq int64, max int, maxBytes int64, borrow bool) []Event {
 	i := seq - l.first + 1
 	if i < 0 {
 		i = 0
@@ -141,7 +160,82 @@ func (l *eventLog) after(seq int64, max int, maxBytes int64) []Event {
 		take := min(len(chunk)-from, int(end-i)-len(out))
 		out = append(out, chunk[from:from+take]...)
 	}
+	switch {
+	case borrow && len(out) > 0:
+		l.pins = append(l.pins, out[0].Seq)
+	case !borrow:
+		for i := range out {
+			if b := out[i].blk; b != nil {
+				b.kept = true
+			}
+		}
+	}
 	return out
+}
+
+// unpin ends the borrowed read pinned at seq.
+func (l *eventLog) unpin(seq int64) {
+	for i, p := range l.pins {
+		if p == seq {
+			l.pins[i] = l.pins[len(l.pins)-1]
+			l.pins = l.pins[:len(l.pins)-1]
+			return
+		}
+	}
+}
+
+// swapArena seals old, the arena a loop is done with, and returns one of
+// size bytes for it (none when size is 0), a spare one if the log has it.
+func (l *eventLog) swapArena(old *arena, size int) *arena {
+	var b *arena
+	if size > 0 {
+		b = l.spareArena(size)
+		l.live++
+	}
+	if old != nil {
+		old.open = false
+		l.live--
+		if old.last < l.first {
+			l.retire(old) // none of its events is left (or there never was one)
+		}
+	}
+	if l.live == 0 {
+		l.spare = nil // no loop to use them
+	}
+	return b
+}
+
+// spareArena returns a spare arena of size bytes, or a new one.
+func (l *eventLog) spareArena(size int) *arena {
+	for len(l.spare) > 0 {
+		b := l.spare[len(l.spare)-1]
+		l.spare[len(l.spare)-1] = nil
+		l.spare = l.spare[:len(l.spare)-1]
+		if len(b.buf) == size {
+			// Not zeroed: a recv writes the room before anyone reads it,
+			// and an event's bytes never reach past what its recv wrote.
+			l.reuse++
+			return &arena{buf: b.buf, open: true}
+		}
+	}
+	return &arena{buf: make([]byte, size), open: true}
+}
+
+// retire is told that no event in the log has bytes in b any more. b is
+// kept for reuse only if nothing else may read it: its loop is done with
+// it, no reader took its bytes for good, and no borrowed read reaches back
+// to its events (a pinned read holds the events from its pin on, and b's
+// are all before last).
+func (l *eventLog) retire(b *arena) {
+	if b.open || b.kept || l.live == 0 || len(l.spare) == spareArenas {
+		return
+	}
+	for _, p := range l.pins {
+		if b.last >= p {
+			return
+		}
+	}
+	l.spare = append(l.spare, b)
 }
 
 // cumAt is the size of all events up to and including seq.

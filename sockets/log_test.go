@@ -35,7 +35,7 @@ func TestEventLogChunks(t *testing.T) {
 			}
 			for _, since := range []int64{0, l.first - 2, l.first - 1, l.first, logChunk - 1, logChunk, logChunk + 1, l.last() - 1, l.last()} {
 				for _, limit := range []int{0, 1, 7, logChunk, 3 * logChunk} {
-					evs := l.after(since, limit, 0)
+					evs := l.after(since, limit, 0, false)
 					from := max(since+1, l.first)
 					want := l.last() - from + 1
 					if limit > 0 && want > int64(limit) {
@@ -83,7 +83,7 @@ func TestEventLogByteBudget(t *testing.T) {
 		{logChunk - 3, 7 * eventOverhead, 7},
 		{3*logChunk - 2, 100 * eventOverhead, 2},
 	} {
-		evs := l.after(tc.since, 0, tc.budget)
+		evs := l.after(tc.since, 0, tc.budget, false)
 		if len(evs) != tc.want || evs[0].Seq != tc.since+1 {
 			t.Errorf("after(%d, 0, %d): %d events from seq %d, want %d from %d", tc.since, tc.budget, len(evs), evs[0].Seq, tc.want, tc.since+1)
 		}

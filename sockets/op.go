@@ -266,6 +266,7 @@ type Event struct {
 	// up to the arena's end: it lets AppendPayloads see that the next
 	// event's bytes follow these in memory (see arena.go).
 	arena []byte
+	blk   *arena // that arena; the log tells it when the event is gone
 	// extra is memory the event keeps alive beyond its bytes (the rest of
 	// the arena it opened), counted in its size.
 	extra int

@@ -161,20 +161,44 @@ func (s *Session) LastSeq() int64 {
 
 // EventsAfter returns up to max events with seq > after, in seq order. If
 // events after it have been dropped from memory (see Config.MaxLogBytes),
-// the first one returned has a seq beyond after+1.
+// the first one returned has a seq beyond after+1. The events are the
+// caller's to keep.
 func (s *Session) EventsAfter(after int64, max int) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.log.after(after, max, 0)
+	return s.log.after(after, max, 0, false)
 }
 
-// EventsAfterBytes is EventsAfter that also stops (after at least one
-// event) once the events' estimated encoded size passes maxBytes: a
-// viewer that sends a few big recvs a message need not copy thousands.
-func (s *Session) EventsAfterBytes(after int64, max int, maxBytes int64) []Event {
+// BorrowEventsAfter is EventsAfter for a reader that is quick with them:
+// it also stops (after at least one event) once the events' estimated
+// size passes maxBytes, so that a viewer sending a few big recvs a
+// message need not copy thousands, and the events' bytes are the
+// caller's to read only until it calls done. After that autorecv may
+// recv into their memory again, once the log has dropped them.
+func (s *Session) BorrowEventsAfter(after int64, max int, maxBytes int64) (evs []Event, done func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.log.after(after, max, maxBytes)
+	evs = s.log.after(after, max, maxBytes, true)
+	if len(evs) == 0 {
+		return evs, func() {}
+	}
+	pin, given := evs[0].Seq, false
+	return evs, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if !given {
+			given = true
+			s.log.unpin(pin)
+		}
+	}
+}
+
+// swapArena is an autorecv loop's way to the log's spare arenas (see
+// recvArena.swap).
+func (s *Session) swapArena(old *arena, size int) *arena {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.swapArena(old, size)
 }
 
 // Version counts changes; viewers compare it to know when to resend State.

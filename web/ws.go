@@ -147,11 +147,14 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		// The budget is in the log's estimate of memory, several times
 		// an event's wire size: it only stops a read from copying
 		// thousands of big events to send a few.
-		evs := s.EventsAfterBytes(cursor, n, 16*batchBytes)
+		// Borrowed: their bytes may be autorecv's to reuse once given
+		// back, so done comes right after the write and never later.
+		evs, done := s.BorrowEventsAfter(cursor, n, 16*batchBytes)
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
 			// Dropped from memory past the event-log limit: say so,
 			// never skip in silence.
 			if err := writeMsg(controlMsg{Type: "gap", From: cursor + 1, To: evs[0].Seq - 1}); err != nil {
+				done()
 				return
 			}
 		}
@@ -178,6 +181,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 					err = write(websocket.MessageText, encodeEvent(evs[sent], conn))
 				}
 			}
+			done()
 			if err != nil {
 				log.Debug("writing events", "err", err)
 				return

@@ -1,0 +1,128 @@
+package sockets
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// streamReader reads a session's log as the WebSocket writer does (borrowed
+// reads, given back at once) and checks every recv of sock against
+// counterSource's stream.
+type streamReader struct {
+	t      *testing.T
+	s      *Session
+	sock   string
+	cursor int64
+	offset int // stream bytes checked so far
+	// the last recv read: its seq, and where its bytes are in the stream
+	lastSeq    int64
+	lastOffset int
+}
+
+// check fails the test unless data is the stream's bytes at offset.
+func (r *streamReader) check(data []byte, offset int, what string) {
+	r.t.Helper()
+	for i, b := range data {
+		if b != byte((offset+i)%251) {
+			r.t.Fatalf("%s: byte %d of the stream is %d, want %d: its memory was reused under it", what, offset+i, b, (offset+i)%251)
+		}
+	}
+}
+
+// read reads and checks at least n more bytes of the stream.
+func (r *streamReader) read(n int) {
+	r.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for goal := r.offset + n; r.offset < goal; {
+		changed := r.s.Changed()
+		evs, done := r.s.BorrowEventsAfter(r.cursor, 256, 4<<20)
+		for _, ev := range evs {
+			if ev.Seq != r.cursor+1 {
+				r.t.Fatalf("event %d follows %d: the log dropped events a reader had not read", ev.Seq, r.cursor)
+			}
+			r.cursor = ev.Seq
+			if ev.Op == "recv" && ev.Sock == r.sock && ev.OK {
+				r.check(ev.Result.B64, r.offset, "a recv read as it came")
+				r.lastSeq, r.lastOffset = ev.Seq, r.offset
+				r.offset += len(ev.Result.B64)
+			}
+		}
+		done()
+		r.s.Consumed(r.cursor)
+		if len(evs) > 0 {
+			continue
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			r.t.Fatalf("no events for 10 s, at %d bytes of the stream", r.offset)
+		}
+	}
+}
+
+// recvAt is the recv of sock at seq, as read from the log by read.
+func recvAt(t *testing.T, evs []Event, sock string) []byte {
+	t.Helper()
+	if len(evs) != 1 || evs[0].Op != "recv" || evs[0].Sock != sock || !evs[0].OK {
+		t.Fatalf("want one recv of %s, got %+v", sock, evs)
+	}
+	return evs[0].Result.B64
+}
+
+func (s *Session) reused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.log.reuse
+}
+
+// TestArenaReuse: autorecv recvs into its old arenas once the log has
+// dropped their events, so a long fast stream needs no fresh memory; and
+// never while a reader may still read their bytes: a borrowed read until
+// it is given back, a read with EventsAfter ever.
+func TestArenaReuse(t *testing.T) {
+	const logBytes = 2 << 20 // a stream passes it many times over
+	s, _ := newTestManager(t, Config{MaxLogBytes: logBytes}).Create()
+	id := connected(t, s, counterSource(t))
+	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(65536)}))
+	r := &streamReader{t: t, s: s, sock: id}
+
+	r.read(8 * logBytes)
+	if s.reused() == 0 {
+		t.Fatalf("no arena used again after %d bytes through a log of %d", r.offset, logBytes)
+	}
+
+	// A borrowed read keeps its bytes while the log drops its events and
+	// autorecv goes on, and lets them go once given back.
+	evs, done := s.BorrowEventsAfter(r.lastSeq-1, 1, 0)
+	pinned, at := recvAt(t, evs, id), r.lastOffset
+	want := bytes.Clone(pinned)
+	r.read(8 * logBytes)
+	if st := s.State(); st.FirstSeq <= evs[0].Seq {
+		t.Fatalf("the borrowed event %d is still in the log (first %d): the test proves nothing", evs[0].Seq, st.FirstSeq)
+	}
+	if !bytes.Equal(pinned, want) {
+		r.check(pinned, at, "a borrowed recv")
+		t.Fatal("a borrowed recv's bytes changed")
+	}
+	before := s.reused()
+	done()
+	done() // twice is once
+	r.read(8 * logBytes)
+	if s.reused() == before {
+		t.Fatal("no arena used again after the borrowed read was given back")
+	}
+
+	// Events read with EventsAfter are the reader's for good.
+	kept, at := recvAt(t, s.EventsAfter(r.lastSeq-1, 1), id), r.lastOffset
+	r.read(8 * logBytes)
+	r.check(kept, at, "a recv read with EventsAfter")
+
+	// Once autorecv stops, the session holds no spare arenas.
+	mustOK(t, s, op("autorecv", id, Args{On: bp(false)}))
+	awaitState(t, s, "autorecv ended, its arenas given up", func(State) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.log.live == 0 && len(s.log.spare) == 0
+	})
+}
