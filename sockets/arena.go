@@ -19,6 +19,17 @@ const (
 	maxArena   = 1 << 20
 )
 
+// A short recv of at most smallCopy bytes is copied into a block of
+// smallBlock shared with the loop's next short recvs, so that an
+// interactive stream's events are not an allocation each. A block lives
+// as long as any of them is in the log, which is little to keep; a
+// bigger short recv gets a buffer of its own (its copy costs more than
+// its allocation).
+const (
+	smallCopy  = 4 << 10
+	smallBlock = 32 << 10
+)
+
 // arena is one block of autorecv's memory. Once the log has dropped every
 // event with bytes in it, and no reader still holds those bytes, its loop
 // can recv into it again (see eventLog.retire): at a gigabyte a second,
@@ -38,7 +49,8 @@ type recvArena struct {
 	bufsize int
 	cur     *arena // the current arena; cur.buf[off:] is free
 	off     int
-	full    bool // the last recv filled its room
+	full    bool   // the last recv filled its room
+	small   []byte // room for the next short recvs' copies (see keep)
 	// swap seals old (the loop is done with it) and returns an arena of
 	// size bytes (nil when size is 0). It is the session's, which keeps
 	// the arenas that can be used again; nil makes a new one each time.
@@ -109,7 +121,16 @@ func (a *recvArena) keep(n int) (data, rest []byte, blk *arena, extra int) {
 		// A short recv gets a copy of its own and its room is used again:
 		// an arena holds only nearly full recvs, so that a few small
 		// events never keep a big arena alive.
-		data = make([]byte, n)
+		if n > smallCopy {
+			data = make([]byte, n)
+		} else {
+			// Small copies share a block: an allocation per short recv
+			// would be one per event of an interactive stream.
+			if len(a.small) < n {
+				a.small = make([]byte, smallBlock)
+			}
+			data, a.small = a.small[:n:n], a.small[n:]
+		}
 		copy(data, buf[a.off:a.off+n])
 		return data, nil, nil, 0
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -135,7 +136,33 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 	}
 	arena := newRecvArena(loop.bufsize, s.swapArena)
 	defer arena.close()
-	var buf []byte
+	var results resultSlab
+	// One call, made once, for every recv or accept: a closure made per
+	// turn of the loop (and the variables it shares) would be allocations
+	// for every event.
+	var (
+		buf       []byte
+		n, nfd    int
+		from      unix.Sockaddr
+		serr      error
+		dgram     = k.stype == unix.SOCK_DGRAM
+		tryAccept = func(fd uintptr) bool {
+			nfd, from, serr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+			return !wouldBlock(serr) && serr != unix.ECONNABORTED
+		}
+		tryRecv = func(fd uintptr) bool {
+			if dgram {
+				n, from, serr = unix.Recvfrom(int(fd), buf, 0)
+			} else {
+				n, serr = recvStream(int(fd), buf)
+			}
+			return !wouldBlock(serr)
+		}
+		try = tryRecv
+	)
+	if loop.accept {
+		try = tryAccept
+	}
 	// Every event of the loop echoes the same arguments: one value,
 	// shared, never changed once made.
 	recvArgs := &Args{Bufsize: intp(loop.bufsize)}
@@ -172,17 +199,8 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			buf = arena.next()
 		}
 		start := s.now()
-		var n, nfd int
-		var from unix.Sockaddr
-		var serr error
-		err = k.rc.Read(func(fd uintptr) bool {
-			if loop.accept {
-				nfd, from, serr = unix.Accept4(int(fd), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-				return !wouldBlock(serr) && serr != unix.ECONNABORTED
-			}
-			n, from, serr = unix.Recvfrom(int(fd), buf, 0)
-			return !wouldBlock(serr)
-		})
+		n, nfd, from, serr = 0, 0, nil, nil
+		err = k.rc.Read(try)
 		if err == nil {
 			err = serr
 		}
@@ -215,7 +233,8 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		}
 		var data []byte
 		data, ev.arena, ev.blk, ev.extra = arena.keep(n)
-		ev.OK, ev.Result = true, &Result{N: intp(n), B64: data, EOF: n == 0}
+		ev.OK, ev.Result = true, results.next(n)
+		ev.Result.B64, ev.Result.EOF = data, n == 0
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)
 		}
@@ -277,4 +296,39 @@ func (s *Session) adopt(listener *Socket, nfd int) (*Result, error) {
 	res := &Result{Sock: id, Local: k.local, Peer: k.peer}
 	k.mu.Unlock()
 	return res, nil
+}
+
+// recvStream is recvfrom(2) on a stream socket, which has no sender to
+// report: unix.Recvfrom would allocate room for an address on every call.
+func recvStream(fd int, p []byte) (int, error) {
+	var ptr unsafe.Pointer
+	if len(p) > 0 {
+		ptr = unsafe.Pointer(&p[0])
+	}
+	r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(len(p)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+// resultSlab hands out an autorecv loop's Results (with their N) a few
+// dozen at a time: one allocation for many events, not one or two each.
+// A slab lives as long as any of its events is in the log, a few KiB.
+type resultSlab struct{ free []recvResult }
+
+type recvResult struct {
+	r Result
+	n int
+}
+
+func (sl *resultSlab) next(n int) *Result {
+	if len(sl.free) == 0 {
+		sl.free = make([]recvResult, 32)
+	}
+	x := &sl.free[0]
+	sl.free = sl.free[1:]
+	x.n = n
+	x.r.N = &x.n
+	return &x.r
 }

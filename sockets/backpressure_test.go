@@ -7,7 +7,7 @@ import (
 )
 
 // counterSource writes an endless, checkable stream: byte i is i % 251.
-func counterSource(t *testing.T) string {
+func counterSource(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -26,6 +26,8 @@ type eventLog struct {
 	live  int      // arenas some loop still recvs into
 	pins  []int64  // per borrowed read, the seq of its first event: bytes from there on are in use
 	reuse int      // arenas handed out again, for tests and profiles
+
+	encs []encoding // the next events' encodings, handed out in order
 }
 
 // spareArenas bounds the arenas kept for reuse. A stream needs one at a
@@ -84,7 +86,13 @@ func (ev Event) JSON() []byte {
 // (never the newest one).
 func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
-	ev.enc = &encoding{}
+	if len(l.encs) == 0 {
+		// A slab at a time: an allocation per event would be one on
+		// autorecv's hot path.
+		l.encs = make([]encoding, 64)
+	}
+	ev.enc = &l.encs[0]
+	l.encs = l.encs[1:]
 	ev.size = eventSize(len(ev.Result.payload())+ev.Args.dataLen(), ev.extra)
 	l.total += ev.size
 	ev.cum = l.total

@@ -21,24 +21,26 @@ type Session struct {
 	start  time.Time
 	wg     sync.WaitGroup // op goroutines and auto loops
 
-	mu         sync.Mutex
-	log        *eventLog
-	changed    chan struct{}
-	version    uint64 // counts state changes, not events
-	sockets    map[string]*Socket
-	nextSock   int
-	nextCall   int64
-	pending    map[int64]Pending
-	waiters    map[int64]chan Event
-	closed     bool
-	done       chan struct{}
-	lastActive time.Time
-	viewers    map[*Viewer]struct{}
-	watchers   int // viewers that are watchers
-	endReason  string
-	snap       *State        // the last SharedState, for its version
-	consumed   int64         // the furthest any reader has read
-	room       chan struct{} // closed when a reader advances
+	mu      sync.Mutex
+	log     *eventLog
+	changed chan struct{}
+	// changedTaken: someone has changed and waits for it to close.
+	changedTaken bool
+	version      uint64 // counts state changes, not events
+	sockets      map[string]*Socket
+	nextSock     int
+	nextCall     int64
+	pending      map[int64]Pending
+	waiters      map[int64]chan Event
+	closed       bool
+	done         chan struct{}
+	lastActive   time.Time
+	viewers      map[*Viewer]struct{}
+	watchers     int // viewers that are watchers
+	endReason    string
+	snap         *State        // the last SharedState, for its version
+	consumed     int64         // the furthest any reader has read
+	room         chan struct{} // closed when a reader advances
 
 	opsRate      *tokenBucket // nil: unlimited
 	sendRate     *tokenBucket
@@ -139,6 +141,7 @@ func (s *Session) now() int64 { return time.Since(s.start).Microseconds() }
 func (s *Session) Changed() <-chan struct{} {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.changedTaken = true
 	return s.changed
 }
 
@@ -148,8 +151,13 @@ func (s *Session) notifyLocked(stateChanged bool) {
 	if stateChanged {
 		s.version++
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
+	if s.changedTaken {
+		// Only a channel someone has is worth closing; making a new one
+		// on every event would be an allocation for each.
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.changedTaken = false
+	}
 }
 
 // LastSeq is the seq of the newest event, 0 if none.

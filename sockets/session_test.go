@@ -13,7 +13,7 @@ import (
 	"github.com/sockplay/sockplay/sockets/labs"
 )
 
-func newTestManager(t *testing.T, cfg Config) *Manager {
+func newTestManager(t testing.TB, cfg Config) *Manager {
 	t.Helper()
 	m := NewManager(cfg)
 	t.Cleanup(m.Close)
@@ -40,7 +40,7 @@ func startLabs(t *testing.T) *labs.Server {
 }
 
 // do runs op and returns its event, failing the test if none comes.
-func do(t *testing.T, s *Session, op Op) Event {
+func do(t testing.TB, s *Session, op Op) Event {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -52,7 +52,7 @@ func do(t *testing.T, s *Session, op Op) Event {
 }
 
 // mustOK runs op and fails unless it succeeded.
-func mustOK(t *testing.T, s *Session, op Op) Event {
+func mustOK(t testing.TB, s *Session, op Op) Event {
 	t.Helper()
 	ev := do(t, s, op)
 	if !ev.OK {
@@ -78,7 +78,7 @@ func bp(b bool) *bool                 { return &b }
 func seconds(f float64) Timeout       { return Timeout{Set: true, Seconds: f} }
 
 // connected returns a new TCP socket connected to addr.
-func connected(t *testing.T, s *Session, addr string) string {
+func connected(t testing.TB, s *Session, addr string) string {
 	t.Helper()
 	id := mustOK(t, s, op("socket", "", Args{})).Result.Sock
 	mustOK(t, s, op("connect", id, Args{Addr: addr}))
