@@ -36,9 +36,11 @@ const (
 // fresh memory for every megabyte (zeroed by the allocator, then freed by
 // the GC) was a fifth of the server's CPU.
 type arena struct {
-	buf  []byte
-	last int64 // seq of the newest logged event with bytes in buf; 0 before one
-	open bool  // its loop may still recv into it
+	buf []byte
+	// seqs of the first and the newest logged events with bytes in buf;
+	// 0 before one
+	first, last int64
+	open        bool // its loop may still recv into it
 	// kept: a reader took its bytes with no promise to give them back
 	// (Session.EventsAfter): only the GC may free it.
 	kept bool

@@ -24,7 +24,7 @@ type eventLog struct {
 	// Autorecv's arenas that can be used again, and what stops them.
 	spare []*arena // at most spareArenas, newest last
 	live  int      // arenas some loop still recvs into
-	pins  []int64  // per borrowed read, the seq of its first event: bytes from there on are in use
+	pins  []pin    // the borrowed reads not yet given back
 	reuse int      // arenas handed out again, for tests and profiles
 
 	encs []encoding // the next events' encodings, handed out in order
@@ -33,7 +33,13 @@ type eventLog struct {
 // spareArenas bounds the arenas kept for reuse. A stream needs one at a
 // time (the log drops an old arena about as often as its loop opens a new
 // one); more would only be memory a session holds for nothing.
+// The spare arenas are not counted in the log's memory: at most 2 MiB a
+// session, and only while one of its loops runs.
 const spareArenas = 2
+
+// pin is a borrowed read: the seqs of its first and last events, whose
+// bytes its reader may still be reading.
+type pin struct{ first, last int64 }
 
 const logChunk = 1024
 
@@ -106,8 +112,11 @@ func (l *eventLog) add(ev Event) Event {
 	l.chunks[k] = append(l.chunks[k], ev)
 	l.n++
 	l.bytes += ev.size
-	if ev.blk != nil {
-		ev.blk.last = ev.Seq
+	if b := ev.blk; b != nil {
+		if b.first == 0 {
+			b.first = ev.Seq
+		}
+		b.last = ev.Seq
 	}
 	for l.maxBytes > 0 && l.bytes > l.maxBytes && l.n > 1 {
 		oldest := l.at(0)
@@ -170,7 +179,7 @@ func (l *eventLog) after(seq int64, max int, maxBytes int64, borrow bool) []Even
 	}
 	switch {
 	case borrow && len(out) > 0:
-		l.pins = append(l.pins, out[0].Seq)
+		l.pins = append(l.pins, pin{out[0].Seq, out[len(out)-1].Seq})
 	case !borrow:
 		for i := range out {
 			if b := out[i].blk; b != nil {
@@ -181,10 +190,10 @@ func (l *eventLog) after(seq int64, max int, maxBytes int64, borrow bool) []Even
 	return out
 }
 
-// unpin ends the borrowed read pinned at seq.
-func (l *eventLog) unpin(seq int64) {
-	for i, p := range l.pins {
-		if p == seq {
+// unpin ends the borrowed read p.
+func (l *eventLog) unpin(p pin) {
+	for i, q := range l.pins {
+		if q == p {
 			l.pins[i] = l.pins[len(l.pins)-1]
 			l.pins = l.pins[:len(l.pins)-1]
 			return
@@ -231,15 +240,15 @@ func (l *eventLog) spareArena(size int) *arena {
 
 // retire is told that no event in the log has bytes in b any more. b is
 // kept for reuse only if nothing else may read it: its loop is done with
-// it, no reader took its bytes for good, and no borrowed read reaches back
-// to its events (a pinned read holds the events from its pin on, and b's
-// are all before last).
+// it, no reader took its bytes for good, and no borrowed read holds one
+// of its events (b's events are all between its first and last; a read
+// that holds none of them is no reason to wait).
 func (l *eventLog) retire(b *arena) {
 	if b.open || b.kept || l.live == 0 || len(l.spare) == spareArenas {
 		return
 	}
 	for _, p := range l.pins {
-		if b.last >= p {
+		if b.first <= p.last && b.last >= p.first {
 			return
 		}
 	}

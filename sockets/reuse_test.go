@@ -93,11 +93,16 @@ func TestArenaReuse(t *testing.T) {
 	}
 
 	// A borrowed read keeps its bytes while the log drops its events and
-	// autorecv goes on, and lets them go once given back.
+	// autorecv goes on, and lets them go once given back. It holds up
+	// only its own arenas: the others are used again meanwhile.
 	evs, done := s.BorrowEventsAfter(r.lastSeq-1, 1, 0)
 	pinned, at := recvAt(t, evs, id), r.lastOffset
 	want := bytes.Clone(pinned)
+	held := s.reused()
 	r.read(8 * logBytes)
+	if s.reused() == held {
+		t.Fatal("no arena used again while one recv was borrowed: one slow reader holds up all reuse")
+	}
 	if st := s.State(); st.FirstSeq <= evs[0].Seq {
 		t.Fatalf("the borrowed event %d is still in the log (first %d): the test proves nothing", evs[0].Seq, st.FirstSeq)
 	}

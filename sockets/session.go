@@ -179,10 +179,12 @@ func (s *Session) EventsAfter(after int64, max int) []Event {
 
 // BorrowEventsAfter is EventsAfter for a reader that is quick with them:
 // it also stops (after at least one event) once the events' estimated
-// size passes maxBytes, so that a viewer sending a few big recvs a
-// message need not copy thousands, and the events' bytes are the
-// caller's to read only until it calls done. After that autorecv may
-// recv into their memory again, once the log has dropped them.
+// size passes maxBytes (0: no limit), so that a viewer sending a few big
+// recvs a message need not copy thousands, and the events' bytes are the
+// caller's to read only until it calls done: after that autorecv may recv
+// into their memory again, once the log has dropped them. That goes for
+// their JSON too (Event.JSON), which is made from the bytes the first
+// time it is asked for and then shared with every reader.
 func (s *Session) BorrowEventsAfter(after int64, max int, maxBytes int64) (evs []Event, done func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -190,13 +192,13 @@ func (s *Session) BorrowEventsAfter(after int64, max int, maxBytes int64) (evs [
 	if len(evs) == 0 {
 		return evs, func() {}
 	}
-	pin, given := evs[0].Seq, false
+	p, given := pin{evs[0].Seq, evs[len(evs)-1].Seq}, false
 	return evs, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		if !given {
 			given = true
-			s.log.unpin(pin)
+			s.log.unpin(p)
 		}
 	}
 }

@@ -160,18 +160,23 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	flusher, _ := w.(http.Flusher)
 	for {
 		changed := s.Changed()
-		evs := s.EventsAfter(since, 1024)
+		// Borrowed, and given back once their lines are in bw: a
+		// follower keeps no arena of autorecv's from reuse.
+		evs, done := s.BorrowEventsAfter(since, 1024, 0)
 		if len(evs) > 0 && evs[0].Seq > since+1 {
 			if err := enc.Encode(controlMsg{Type: "gap", From: since + 1, To: evs[0].Seq - 1}); err != nil {
+				done()
 				return
 			}
 		}
 		for _, ev := range evs {
 			if err := writeLine(bw, ev); err != nil {
+				done()
 				return
 			}
 			since = ev.Seq
 		}
+		done()
 		if len(evs) > 0 {
 			s.Consumed(since)
 		}

@@ -389,7 +389,11 @@ func check(s *sockets.Session, w *Wait, id string) (string, bool) {
 		}
 	case "eof", "events":
 		n, total := 0, 0
-		for _, ev := range s.EventsAfter(0, 0) {
+		// Only lengths and flags are read: borrowing keeps no arena
+		// of autorecv's from reuse while a lesson waits.
+		evs, done := s.BorrowEventsAfter(0, 0, 0)
+		defer done()
+		for _, ev := range evs {
 			if ev.Sock != id || !ev.Auto || ev.Parent != 0 {
 				continue
 			}
