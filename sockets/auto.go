@@ -115,6 +115,35 @@ func (s *Session) waitForRoom(k *Socket, loop *autoLoop, next int64) bool {
 	}
 }
 
+// appendInRoom appends a recv's event once readers are near enough for
+// it. waitForRoom looked before the recv, but each loop looks for itself:
+// two loops could both find the last room and, together, push events no
+// reader has read out of the log. Looking again here, in the same hold of
+// the lock as the append, makes that impossible; it seldom waits, and
+// then with one recv's bytes in hand, a bounded amount. A stop or a close
+// does not lose them: the event goes in as it is.
+func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event, stateChanged bool) {
+	size := eventSize(len(ev.Result.payload()), ev.extra)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.behindLocked(false, size) {
+		room, ended := s.room, false
+		s.mu.Unlock()
+		select {
+		case <-room:
+		case <-loop.stopCh:
+			ended = true
+		case <-k.closedCh:
+			ended = true
+		}
+		s.mu.Lock()
+		if ended {
+			break
+		}
+	}
+	s.appendLocked(ev, stateChanged)
+}
+
 // runAutoLoop is autorecv's and autoaccept's loop: wait until readable,
 // one recv (or accept), one event, until EOF, an error, a stop or a close.
 func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
@@ -245,7 +274,7 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		} else {
 			ev.Result.EOF = ev.Result.EOF && k.stype == unix.SOCK_STREAM
 		}
-		s.append(ev, ev.Result.EOF)
+		s.appendInRoom(k, loop, ev, ev.Result.EOF)
 		if ev.Result.EOF {
 			return
 		}

@@ -131,3 +131,16 @@ func TestArenaReuse(t *testing.T) {
 		return s.log.live == 0 && len(s.log.spare) == 0
 	})
 }
+
+// TestTwoLoopsDropNothingUnread: two autorecv loops filling one small log
+// at once still pause before it drops an event a reader has not read.
+// Each loop's room check must count what the other is about to add.
+func TestTwoLoopsDropNothingUnread(t *testing.T) {
+	s, _ := newTestManager(t, Config{MaxLogBytes: 2 << 20}).Create()
+	a := connected(t, s, counterSource(t))
+	b := connected(t, s, counterSource(t))
+	mustOK(t, s, op("autorecv", a, Args{Bufsize: ip(65536)}))
+	mustOK(t, s, op("autorecv", b, Args{Bufsize: ip(65536)}))
+	r := &streamReader{t: t, s: s, sock: a}
+	r.read(64 << 20) // fails at the first event dropped unread
+}

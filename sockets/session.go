@@ -367,6 +367,10 @@ func (s *Session) Submit(op Op, from Origin) <-chan Event {
 func (s *Session) append(ev Event, stateChanged bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.appendLocked(ev, stateChanged)
+}
+
+func (s *Session) appendLocked(ev Event, stateChanged bool) Event {
 	ev.T = max(s.now(), ev.Start)
 	ev = s.log.add(ev)
 	if ev.Op != "stats" {
