@@ -3,6 +3,7 @@ package sockets
 import (
 	"errors"
 	"os"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -115,18 +116,38 @@ func (s *Session) waitForRoom(k *Socket, loop *autoLoop, next int64) bool {
 	}
 }
 
+// beforeRecv, when a test sets it, is called by an autorecv loop that has
+// found room in the log and is about to recv: the only way to know that a
+// loop has passed its room check and not yet got its bytes.
+var beforeRecv atomic.Pointer[func()]
+
 // appendInRoom appends a recv's event once readers are near enough for
 // it. waitForRoom looked before the recv, but each loop looks for itself:
 // two loops could both find the last room and, together, push events no
 // reader has read out of the log. Looking again here, in the same hold of
-// the lock as the append, makes that impossible; it seldom waits, and
-// then with one recv's bytes in hand, a bounded amount. A stop or a close
-// does not lose them: the event goes in as it is.
+// the lock as the append, makes that impossible. It seldom waits, and
+// then with one recv's bytes in hand (a bounded amount), shown as paused
+// like any pause. The event keeps the time its recv returned (or the
+// last event's, if that is later: times never go back along the log).
+//
+// A stop or a close while it waits puts the event in all the same: the
+// bytes are out of the kernel, and losing them, or holding the stop up
+// until a stalled tab reads, would be worse than the one event that may
+// then push an unread one out (its reader is told of the gap).
 func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event, stateChanged bool) {
 	size := eventSize(len(ev.Result.payload()), ev.extra)
+	returned := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.behindLocked(false, size) {
+	waited := false
+	for s.behindLocked(waited, size) {
+		if !waited {
+			waited = true
+			k.mu.Lock()
+			k.autoPaused = true
+			k.mu.Unlock()
+			s.notifyLocked(true)
+		}
 		room, ended := s.room, false
 		s.mu.Unlock()
 		select {
@@ -141,7 +162,14 @@ func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event, stateChanged
 			break
 		}
 	}
-	s.appendLocked(ev, stateChanged)
+	if !waited {
+		s.appendLocked(ev, max(s.now(), ev.Start), stateChanged)
+		return
+	}
+	k.mu.Lock()
+	k.autoPaused = false
+	k.mu.Unlock()
+	s.appendLocked(ev, max(returned, ev.Start, s.log.lastT()), true)
 }
 
 // runAutoLoop is autorecv's and autoaccept's loop: wait until readable,
@@ -226,6 +254,9 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		}
 		if !loop.accept {
 			buf = arena.next()
+			if f := beforeRecv.Load(); f != nil {
+				(*f)()
+			}
 		}
 		start := s.now()
 		n, nfd, from, serr = 0, 0, nil, nil
@@ -267,14 +298,15 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)
 		}
-		if n == 0 && k.stype == unix.SOCK_STREAM {
+		ev.Result.EOF = ev.Result.EOF && k.stype == unix.SOCK_STREAM
+		s.appendInRoom(k, loop, ev, ev.Result.EOF)
+		if ev.Result.EOF {
+			// Only now: the state must not show an EOF the log has not.
 			k.mu.Lock()
 			k.eof = true
 			k.mu.Unlock()
-		} else {
-			ev.Result.EOF = ev.Result.EOF && k.stype == unix.SOCK_STREAM
+			s.touch()
 		}
-		s.appendInRoom(k, loop, ev, ev.Result.EOF)
 		if ev.Result.EOF {
 			return
 		}
@@ -341,10 +373,13 @@ func recvStream(fd int, p []byte) (int, error) {
 	return int(r), nil
 }
 
-// resultSlab hands out an autorecv loop's Results (with their N) a few
-// dozen at a time: one allocation for many events, not one or two each.
-// A slab lives as long as any of its events is in the log, a few KiB.
+// resultSlab hands out an autorecv loop's Results (with their N) for
+// small recvs a few dozen at a time: one allocation for many events, not
+// one or two each. A slab lives as long as any of its events is in the
+// log, and with it their bytes: small ones only.
 type resultSlab struct{ free []recvResult }
+
+const resultSlabLen = 32
 
 type recvResult struct {
 	r Result
@@ -352,8 +387,16 @@ type recvResult struct {
 }
 
 func (sl *resultSlab) next(n int) *Result {
+	if n > smallCopy {
+		// A big recv's Result gets its own: a slab would keep the
+		// bytes of up to 31 dropped events alive with it, and an
+		// allocation is nothing next to the bytes.
+		x := &recvResult{n: n}
+		x.r.N = &x.n
+		return &x.r
+	}
 	if len(sl.free) == 0 {
-		sl.free = make([]recvResult, 32)
+		sl.free = make([]recvResult, resultSlabLen)
 	}
 	x := &sl.free[0]
 	sl.free = sl.free[1:]

@@ -61,6 +61,14 @@ func newEventLog(maxBytes int64) *eventLog {
 
 func (l *eventLog) last() int64 { return l.first + int64(l.n) - 1 }
 
+// lastT is the time of the newest event, 0 if none.
+func (l *eventLog) lastT() int64 {
+	if l.n == 0 {
+		return 0
+	}
+	return l.at(l.n - 1).T
+}
+
 // at is the i-th event held (0 is the oldest).
 func (l *eventLog) at(i int) *Event {
 	j := l.off + i
@@ -92,13 +100,17 @@ func (ev Event) JSON() []byte {
 // (never the newest one).
 func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
-	if len(l.encs) == 0 {
-		// A slab at a time: an allocation per event would be one on
-		// autorecv's hot path.
-		l.encs = make([]encoding, 64)
+	if len(ev.Result.payload())+ev.Args.dataLen() > smallCopy {
+		ev.enc = &encoding{} // a slab would keep a dropped event's big JSON alive
+	} else {
+		if len(l.encs) == 0 {
+			// A slab at a time: an allocation per event would be one
+			// on autorecv's hot path.
+			l.encs = make([]encoding, 64)
+		}
+		ev.enc = &l.encs[0]
+		l.encs = l.encs[1:]
 	}
-	ev.enc = &l.encs[0]
-	l.encs = l.encs[1:]
 	ev.size = eventSize(len(ev.Result.payload())+ev.Args.dataLen(), ev.extra)
 	l.total += ev.size
 	ev.cum = l.total
@@ -121,6 +133,9 @@ func (l *eventLog) add(ev Event) Event {
 	for l.maxBytes > 0 && l.bytes > l.maxBytes && l.n > 1 {
 		oldest := l.at(0)
 		l.bytes -= oldest.size
+		if oldest.enc != nil {
+			oldest.enc.b.Store(nil) // its slab may outlive it
+		}
 		if b := oldest.blk; b != nil && b.last == oldest.Seq {
 			l.retire(b) // its last event leaves the log
 		}

@@ -2,8 +2,11 @@ package sockets
 
 import (
 	"bytes"
+	"net"
+	"runtime"
 	"testing"
 	"time"
+	"weak"
 )
 
 // streamReader reads a session's log as the WebSocket writer does (borrowed
@@ -143,4 +146,115 @@ func TestTwoLoopsDropNothingUnread(t *testing.T) {
 	mustOK(t, s, op("autorecv", b, Args{Bufsize: ip(65536)}))
 	r := &streamReader{t: t, s: s, sock: a}
 	r.read(64 << 20) // fails at the first event dropped unread
+}
+
+// TestDroppedEventsLetGoOfTheirBytes: once an event leaves the log,
+// nothing of the log's keeps its JSON alive, nor its bytes if they are
+// big, though Results and JSON caches come in slabs shared with newer
+// events. (A small recv's bytes may stay with its slab of Results, at
+// most resultSlabLen events' worth.)
+func TestDroppedEventsLetGoOfTheirBytes(t *testing.T) {
+	for _, size := range []int{100, 64 << 10} {
+		l := newEventLog(64 << 10)
+		var results resultSlab
+		var data, js []weak.Pointer[byte]
+		const n = 200
+		for range n {
+			b := make([]byte, size)
+			r := results.next(size)
+			r.B64 = b
+			ev := l.add(Event{Op: "recv", Auto: true, OK: true, Result: r})
+			j := ev.JSON()
+			data = append(data, weak.Make(&b[0]))
+			js = append(js, weak.Make(&j[0]))
+		}
+		if l.n == n {
+			t.Fatalf("size %d: nothing was dropped", size)
+		}
+		runtime.GC()
+		dropped, lingering := n-l.n, 0
+		if size <= smallCopy {
+			lingering = resultSlabLen
+		}
+		for i := range dropped {
+			if i >= dropped-lingering && js[i].Value() == nil {
+				continue
+			}
+			if data[i].Value() != nil || js[i].Value() != nil {
+				t.Fatalf("size %d: event %d of %d left the log, but its bytes (%v) or its JSON (%v) are still alive",
+					size, i+1, n, data[i].Value() != nil, js[i].Value() != nil)
+			}
+		}
+		runtime.KeepAlive(l)
+		runtime.KeepAlive(&results)
+	}
+}
+
+// TestRecvWaitingForRoomShowsPaused: a recv that returns while readers
+// are too far behind waits for them with its bytes in hand; meanwhile the
+// socket shows as paused, and the event keeps the time its recv returned
+// rather than the time readers came back.
+func TestRecvWaitingForRoomShowsPaused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	s, _ := newTestManager(t, Config{MaxLagEvents: 4}).Create()
+	id := connected(t, s, ln.Addr().String())
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	v := s.Attach(s.LastSeq()) // the owner's tab, which reads nothing for now
+	defer v.Detach()
+	inRecv := make(chan struct{}, 1)
+	hook := func() {
+		select {
+		case inRecv <- struct{}{}:
+		default:
+		}
+	}
+	beforeRecv.Store(&hook)
+	defer beforeRecv.Store(nil)
+	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(16)}))
+	select {
+	case <-inRecv: // past its room check, about to wait in recv
+	case <-time.After(10 * time.Second):
+		t.Fatal("autorecv never got to its recv")
+	}
+	// Ops are not held back: they put the tab more than 4 events behind
+	// while the loop waits in its recv.
+	for range 6 {
+		mustOK(t, s, op("gettimeout", id, Args{}))
+	}
+	if _, err := peer.Write([]byte("hi")); err != nil {
+		t.Fatal(err)
+	}
+	awaitState(t, s, "the recv waiting for room shown as paused", func(st State) bool { return st.Sockets[0].Paused })
+	for _, ev := range s.EventsAfter(0, 0) {
+		if ev.Op == "recv" {
+			t.Fatalf("the recv is in the log while readers are too far behind: %+v", ev)
+		}
+	}
+	marker := mustOK(t, s, op("gettimeout", id, Args{}))
+	v.Advance(s.LastSeq())
+	var recv Event
+	awaitState(t, s, "the recv logged", func(State) bool {
+		for _, ev := range s.EventsAfter(marker.Seq, 0) {
+			if ev.Op == "recv" {
+				recv = ev
+				return true
+			}
+		}
+		return false
+	})
+	if string(recv.Result.B64) != "hi" {
+		t.Fatalf("recv got %q, want \"hi\"", recv.Result.B64)
+	}
+	if recv.T > marker.T {
+		t.Errorf("the recv is stamped %d µs, after the op logged while it waited (%d µs): its time is when readers came back, not when it returned", recv.T, marker.T)
+	}
+	awaitState(t, s, "no longer paused", func(st State) bool { return !st.Sockets[0].Paused })
 }

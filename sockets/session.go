@@ -367,11 +367,13 @@ func (s *Session) Submit(op Op, from Origin) <-chan Event {
 func (s *Session) append(ev Event, stateChanged bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.appendLocked(ev, stateChanged)
+	return s.appendLocked(ev, max(s.now(), ev.Start), stateChanged)
 }
 
-func (s *Session) appendLocked(ev Event, stateChanged bool) Event {
-	ev.T = max(s.now(), ev.Start)
+// appendLocked logs ev at time t, which must not be before the last
+// event's.
+func (s *Session) appendLocked(ev Event, t int64, stateChanged bool) Event {
+	ev.T = t
 	ev = s.log.add(ev)
 	if ev.Op != "stats" {
 		s.lastActive = s.start.Add(time.Duration(ev.T) * time.Microsecond) // the clock just read
