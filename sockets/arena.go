@@ -44,6 +44,9 @@ type arena struct {
 	// kept: a reader took its bytes with no promise to give them back
 	// (Session.EventsAfter): only the GC may free it.
 	kept bool
+	// results are the Results of the recvs in buf, in order: they live
+	// and die (or are used again) with the bytes they point to.
+	results []recvResult
 }
 
 // recvArena hands out autorecv's buffers for one loop.
@@ -53,6 +56,8 @@ type recvArena struct {
 	off     int
 	full    bool   // the last recv filled its room
 	small   []byte // room for the next short recvs' copies (see keep)
+	count   int    // recvs in cur so far
+	slab    resultSlab
 	// swap seals old (the loop is done with it) and returns an arena of
 	// size bytes (nil when size is 0). It is the session's, which keeps
 	// the arenas that can be used again; nil makes a new one each time.
@@ -99,7 +104,11 @@ func (a *recvArena) next() []byte {
 		} else {
 			a.cur = &arena{buf: make([]byte, size), open: true}
 		}
-		a.off = 0
+		a.off, a.count = 0, 0
+		// Recvs of at least 3/4 bufsize: at most this many fit.
+		if most := size/(a.bufsize-a.bufsize/4) + 1; len(a.cur.results) < most {
+			a.cur.results = make([]recvResult, most)
+		}
 	}
 	return a.cur.buf[a.off : a.off+a.bufsize]
 }
@@ -145,6 +154,24 @@ func (a *recvArena) keep(n int) (data, rest []byte, blk *arena, extra int) {
 	}
 	a.off = end
 	return data, rest, a.cur, extra
+}
+
+// result returns the Result for the recv keep was just told of, n bytes
+// kept in blk (nil: a copy), and the cache for its JSON when it has one
+// (else the log gives it one). A recv in an arena gets them from the
+// arena; a small copy from a slab; a big copy its own.
+func (a *recvArena) result(n int, blk *arena) (*Result, *encoding) {
+	if blk == nil || blk != a.cur || a.count >= len(blk.results) {
+		return a.slab.next(n), nil
+	}
+	x := &blk.results[a.count]
+	a.count++
+	// The arena may be one used before: nothing of its old events is left
+	// anywhere (see eventLog.retire), and everything is set anew.
+	x.n = n
+	x.r = Result{N: &x.n}
+	x.enc.b.Store(nil)
+	return &x.r, &x.enc
 }
 
 // AppendPayloads appends the bytes of evs' results to dst, in order, as

@@ -193,7 +193,6 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 	}
 	arena := newRecvArena(loop.bufsize, s.swapArena)
 	defer arena.close()
-	var results resultSlab
 	// One call, made once, for every recv or accept: a closure made per
 	// turn of the loop (and the variables it shares) would be allocations
 	// for every event.
@@ -293,7 +292,8 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		}
 		var data []byte
 		data, ev.arena, ev.blk, ev.extra = arena.keep(n)
-		ev.OK, ev.Result = true, results.next(n)
+		ev.OK = true
+		ev.Result, ev.enc = arena.result(n, ev.blk)
 		ev.Result.B64, ev.Result.EOF = data, n == 0
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)
@@ -381,9 +381,12 @@ type resultSlab struct{ free []recvResult }
 
 const resultSlabLen = 32
 
+// recvResult is a recv's Result with the things it points to: its N and,
+// for a recv in an arena, the cache of its JSON.
 type recvResult struct {
-	r Result
-	n int
+	r   Result
+	n   int
+	enc encoding
 }
 
 func (sl *resultSlab) next(n int) *Result {

@@ -100,9 +100,12 @@ func (ev Event) JSON() []byte {
 // (never the newest one).
 func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
-	if len(ev.Result.payload())+ev.Args.dataLen() > smallCopy {
+	switch {
+	case ev.enc != nil:
+		// Autorecv's, with the arena its bytes are in.
+	case len(ev.Result.payload())+ev.Args.dataLen() > smallCopy:
 		ev.enc = &encoding{} // a slab would keep a dropped event's big JSON alive
-	} else {
+	default:
 		if len(l.encs) == 0 {
 			// A slab at a time: an allocation per event would be one
 			// on autorecv's hot path.

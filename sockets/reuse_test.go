@@ -109,9 +109,11 @@ func TestArenaReuse(t *testing.T) {
 	if st := s.State(); st.FirstSeq <= evs[0].Seq {
 		t.Fatalf("the borrowed event %d is still in the log (first %d): the test proves nothing", evs[0].Seq, st.FirstSeq)
 	}
-	if !bytes.Equal(pinned, want) {
-		r.check(pinned, at, "a borrowed recv")
-		t.Fatal("a borrowed recv's bytes changed")
+	// Through the event again, not the slice taken before: its Result
+	// comes with its arena and must not be reused either.
+	if got := evs[0].Result; !bytes.Equal(got.B64, want) || *got.N != len(want) {
+		r.check(got.B64, at, "a borrowed recv")
+		t.Fatalf("a borrowed recv changed: n %d, %d bytes, want %d", *got.N, len(got.B64), len(want))
 	}
 	before := s.reused()
 	done()
@@ -122,9 +124,13 @@ func TestArenaReuse(t *testing.T) {
 	}
 
 	// Events read with EventsAfter are the reader's for good.
-	kept, at := recvAt(t, s.EventsAfter(r.lastSeq-1, 1), id), r.lastOffset
+	keptEvs := s.EventsAfter(r.lastSeq-1, 1)
+	kept, at := recvAt(t, keptEvs, id), r.lastOffset
 	r.read(8 * logBytes)
-	r.check(kept, at, "a recv read with EventsAfter")
+	if got := keptEvs[0].Result; *got.N != len(kept) || len(got.B64) != len(kept) {
+		t.Fatalf("a recv read with EventsAfter changed: n %d, %d bytes, want %d", *got.N, len(got.B64), len(kept))
+	}
+	r.check(keptEvs[0].Result.B64, at, "a recv read with EventsAfter")
 
 	// Once autorecv stops, the session holds no spare arenas.
 	mustOK(t, s, op("autorecv", id, Args{On: bp(false)}))
