@@ -83,37 +83,47 @@ func (k *Socket) stopAuto() {
 // most the loop's next event can weigh in the log. It reports false if the
 // loop was stopped or the socket closed meanwhile.
 func (s *Session) waitForRoom(k *Socket, loop *autoLoop, next int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.roomLocked(k, loop, next)
+}
+
+// roomLocked waits, s.mu held (and let go while it waits), until readers
+// are near enough for an event of size bytes, showing the socket as
+// paused meanwhile. It reports false if the loop was stopped or the socket
+// closed first.
+func (s *Session) roomLocked(k *Socket, loop *autoLoop, size int64) bool {
 	paused := false
+	setPaused := func(on bool) {
+		paused = on
+		k.mu.Lock()
+		k.autoPaused = on
+		k.mu.Unlock()
+		s.notifyLocked(true)
+	}
 	defer func() {
 		if paused {
-			k.mu.Lock()
-			k.autoPaused = false
-			k.mu.Unlock()
-			s.touch()
+			setPaused(false)
 		}
 	}()
-	for {
-		s.mu.Lock()
-		behind, room := s.behindLocked(paused, next), s.room
-		s.mu.Unlock()
-		if !behind {
-			return true
-		}
+	for s.behindLocked(paused, size) {
 		if !paused {
-			paused = true
-			k.mu.Lock()
-			k.autoPaused = true
-			k.mu.Unlock()
-			s.touch()
+			setPaused(true)
 		}
+		room := s.room
+		s.mu.Unlock()
 		select {
 		case <-room:
 		case <-loop.stopCh:
+			s.mu.Lock()
 			return false
 		case <-k.closedCh:
+			s.mu.Lock()
 			return false
 		}
+		s.mu.Lock()
 	}
+	return true
 }
 
 // beforeRecv, when a test sets it, is called by an autorecv loop that has
@@ -134,42 +144,12 @@ var beforeRecv atomic.Pointer[func()]
 // bytes are out of the kernel, and losing them, or holding the stop up
 // until a stalled tab reads, would be worse than the one event that may
 // then push an unread one out (its reader is told of the gap).
-func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event, stateChanged bool) {
-	size := eventSize(len(ev.Result.payload()), ev.extra)
+func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event) {
 	returned := s.now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	waited := false
-	for s.behindLocked(waited, size) {
-		if !waited {
-			waited = true
-			k.mu.Lock()
-			k.autoPaused = true
-			k.mu.Unlock()
-			s.notifyLocked(true)
-		}
-		room, ended := s.room, false
-		s.mu.Unlock()
-		select {
-		case <-room:
-		case <-loop.stopCh:
-			ended = true
-		case <-k.closedCh:
-			ended = true
-		}
-		s.mu.Lock()
-		if ended {
-			break
-		}
-	}
-	if !waited {
-		s.appendLocked(ev, max(s.now(), ev.Start), stateChanged)
-		return
-	}
-	k.mu.Lock()
-	k.autoPaused = false
-	k.mu.Unlock()
-	s.appendLocked(ev, max(returned, ev.Start, s.log.lastT()), true)
+	s.roomLocked(k, loop, eventSize(len(ev.Result.payload()), ev.extra))
+	s.appendLocked(ev, max(returned, ev.Start, s.log.lastT()), ev.Result.EOF)
 }
 
 // runAutoLoop is autorecv's and autoaccept's loop: wait until readable,
@@ -294,20 +274,17 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 		data, ev.arena, ev.blk, ev.extra = arena.keep(n)
 		ev.OK = true
 		ev.Result, ev.enc = arena.result(n, ev.blk)
-		ev.Result.B64, ev.Result.EOF = data, n == 0
+		ev.Result.B64, ev.Result.EOF = data, n == 0 && k.stype == unix.SOCK_STREAM
 		if from != nil && k.stype == unix.SOCK_DGRAM {
 			ev.Result.Addr = k.fmtAddr(from)
 		}
-		ev.Result.EOF = ev.Result.EOF && k.stype == unix.SOCK_STREAM
-		s.appendInRoom(k, loop, ev, ev.Result.EOF)
+		s.appendInRoom(k, loop, ev)
 		if ev.Result.EOF {
 			// Only now: the state must not show an EOF the log has not.
 			k.mu.Lock()
 			k.eof = true
 			k.mu.Unlock()
 			s.touch()
-		}
-		if ev.Result.EOF {
 			return
 		}
 	}

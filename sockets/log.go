@@ -250,7 +250,7 @@ func (l *eventLog) spareArena(size int) *arena {
 			// Not zeroed: a recv writes the room before anyone reads it,
 			// and an event's bytes never reach past what its recv wrote.
 			l.reuse++
-			return &arena{buf: b.buf, open: true}
+			return &arena{buf: b.buf, results: b.results, open: true}
 		}
 	}
 	return &arena{buf: make([]byte, size), open: true}

@@ -144,11 +144,11 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			c.Close(websocket.StatusPolicyViolation, "too slow: this watcher fell too far behind; reconnect to resume")
 			return
 		}
-		// The budget is in the log's estimate of memory, several times
-		// an event's wire size: it only stops a read from copying
-		// thousands of big events to send a few.
 		// Borrowed: their bytes may be autorecv's to reuse once given
-		// back, so done comes right after the write and never later.
+		// back, so done comes right after the write and never later. The
+		// byte budget is the log's estimate of memory, several times an
+		// event's wire size: it only stops a read from copying thousands
+		// of big events to send a few.
 		evs, done := s.BorrowEventsAfter(cursor, n, 16*batchBytes)
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
 			// Dropped from memory past the event-log limit: say so,
