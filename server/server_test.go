@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -272,14 +273,20 @@ func TestRunWithToken(t *testing.T) {
 		t.Fatalf("start line %q", line)
 	}
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	if resp, err := noRedirect.Get(m[1]); err != nil || resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("opening the printed URL: %v %v, want the token taken and a redirect", resp, err)
+	resp, err := noRedirect.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
 	}
-	m = m[1:]
-	if resp, err := http.Get(m[1] + "/api/labs"); err != nil || resp.StatusCode != 401 {
+	resp.Body.Close()
+	taken := slices.ContainsFunc(resp.Cookies(), func(c *http.Cookie) bool { return c.Value == "t&k n" })
+	if resp.StatusCode != http.StatusSeeOther || !taken {
+		t.Fatalf("opening the printed URL: %s, cookies %v: want the whole token taken into a cookie and a redirect", resp.Status, resp.Cookies())
+	}
+	base := m[2]
+	if resp, err := http.Get(base + "/api/labs"); err != nil || resp.StatusCode != 401 {
 		t.Fatalf("without the token: %v %v", resp, err)
 	}
-	req, _ := http.NewRequest("GET", m[1]+"/api/labs", nil)
+	req, _ := http.NewRequest("GET", base+"/api/labs", nil)
 	req.Header.Set("Authorization", "Bearer t&k n")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("with the token: %v %v", resp, err)

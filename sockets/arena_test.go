@@ -2,6 +2,8 @@ package sockets
 
 import (
 	"bytes"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -31,7 +33,7 @@ func TestRecvArena(t *testing.T) {
 		{"nearly full recvs share arenas", 1000, []int{1000, 750, 1000, 800}, 3, 3},
 		{"an EOF has no bytes", 16, []int{16, 0}, 1, 1},
 		{"a recv the size of the cap", maxArena, []int{maxArena, maxArena}, 2, 2},
-		{"no more than 16 recvs an arena", 10, repeat(10, 62), 7, 7}, // 1, 2, 4, 8, 16, 16, 16
+		{"no more than 16 recvs an arena", 10, slices.Repeat([]int{10}, 62), 7, 7}, // 1, 2, 4, 8, 16, 16, 16
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			a := newRecvArena(c.bufsize, nil)
@@ -99,23 +101,11 @@ func TestAppendPayloadsNeverJoinsStrangers(t *testing.T) {
 	}
 }
 
-func repeat(n, times int) []int {
-	out := make([]int, times)
-	for i := range out {
-		out[i] = n
-	}
-	return out
-}
-
 // TestRecvArenaRandom: random bufsizes and recvs (full, short, empty), each
 // scribbling over all of its room as a recv may: every event keeps its own
 // bytes, and any window of events joins to exactly their bytes.
 func TestRecvArenaRandom(t *testing.T) {
-	rnd := uint64(99)
-	next := func(n int) int {
-		rnd = rnd*6364136223846793005 + 1442695040888963407
-		return int((rnd >> 33) % uint64(n))
-	}
+	next := rand.New(rand.NewPCG(99, 0)).IntN // the same cases every run
 	for iter := 0; iter < 300; iter++ {
 		bufsize := 1 + next(5000)
 		if next(40) == 0 {

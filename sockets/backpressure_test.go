@@ -75,31 +75,24 @@ func TestAutorecvBackpressure(t *testing.T) {
 				t.Fatalf("%d events logged although the viewer read none (lag limit %d)", s.LastSeq(), c.cfg.MaxLagEvents)
 			}
 
-			var stream []byte
-			var cursor int64
-			for len(stream) < 200_000 {
-				ch := s.Changed()
-				evs := s.EventsAfter(cursor, 0)
-				for _, ev := range evs {
-					if ev.Seq != cursor+1 {
-						t.Fatalf("seq %d after %d", ev.Seq, cursor)
-					}
-					cursor = ev.Seq
-					if ev.Auto {
-						stream = append(stream, ev.Result.B64...)
-					}
-				}
-				v.Advance(cursor)
-				if len(evs) == 0 {
-					<-ch
-				}
-			}
-			for i, b := range stream {
-				if b != byte(i%251) {
-					t.Fatalf("byte %d is %d, want %d: the stream was not kept whole", i, b, i%251)
-				}
-			}
+			// Every byte of the stream arrives, checked, with no event missing.
+			r := &streamReader{t: t, s: s, sock: id, viewer: v}
+			r.read(200_000)
 		})
+	}
+}
+
+// pacedSession is a session of 3*lag events nobody has read, under a lag
+// limit of lag events, and a way to ask whether autorecv would wait.
+func pacedSession(t *testing.T, lag int) (*Session, func(resuming bool) bool) {
+	s, _ := newTestManager(t, Config{MaxLagEvents: lag}).Create()
+	for range 3 * lag {
+		s.append(Event{Op: "recv", Auto: true, OK: true}, false)
+	}
+	return s, func(resuming bool) bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.behindLocked(resuming, 0)
 	}
 }
 
@@ -107,31 +100,25 @@ func TestAutorecvBackpressure(t *testing.T) {
 // watcher has read; with no owner's tab open, the furthest reader sets it.
 func TestOwnerSetsThePace(t *testing.T) {
 	const lag = 20
-	s, _ := newTestManager(t, Config{MaxLagEvents: lag}).Create()
-	for i := 0; i < 3*lag; i++ {
-		s.append(Event{Op: "recv", Auto: true, OK: true}, false)
+	s, behind := pacedSession(t, lag)
+	watcher := s.AttachWatcher(0)
+	defer watcher.Detach()
+	if !behind(false) {
+		t.Fatal("nobody has read anything, yet autorecv would go on")
 	}
-	behind := func() bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.behindLocked(false, 0)
+	watcher.Advance(s.LastSeq())
+	if behind(false) {
+		t.Fatal("with no owner's tab, the watcher that keeps up should set the pace")
 	}
 	owner := s.Attach(0)
-	watcher := s.AttachWatcher(0)
-	watcher.Advance(s.LastSeq())
-	if !behind() {
+	defer owner.Detach()
+	if !behind(false) {
 		t.Fatal("the owner has read nothing, yet autorecv would go on: the watcher set the pace")
 	}
 	owner.Advance(s.LastSeq() - lag + 1)
-	if behind() {
+	if behind(false) {
 		t.Fatal("the owner is within the lag limit, yet autorecv would wait")
 	}
-	owner.Advance(0)
-	owner.Detach()
-	if behind() {
-		t.Fatal("with no owner's tab, the watcher that keeps up should set the pace")
-	}
-	watcher.Detach()
 }
 
 // TestPausedLoopResumesAtHalf: a paused autorecv goes on only once its
@@ -139,17 +126,9 @@ func TestOwnerSetsThePace(t *testing.T) {
 // under it (which paused and woke the loop on every recv).
 func TestPausedLoopResumesAtHalf(t *testing.T) {
 	const lag = 20
-	s, _ := newTestManager(t, Config{MaxLagEvents: lag}).Create()
-	for i := 0; i < 3*lag; i++ {
-		s.append(Event{Op: "recv", Auto: true, OK: true}, false)
-	}
+	s, behind := pacedSession(t, lag)
 	owner := s.Attach(0)
 	defer owner.Detach()
-	behind := func(resuming bool) bool {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.behindLocked(resuming, 0)
-	}
 	for _, c := range []struct {
 		read                int64
 		running, resumesNow bool

@@ -11,11 +11,14 @@ import (
 
 // streamReader reads a session's log as the WebSocket writer does (borrowed
 // reads, given back at once) and checks every recv of sock against
-// counterSource's stream.
+// counterSource's stream, and that no event is missing. It tells the
+// session how far it has read through viewer, or without one as a reader
+// of GET .../events does.
 type streamReader struct {
 	t      *testing.T
 	s      *Session
 	sock   string
+	viewer *Viewer
 	cursor int64
 	offset int // stream bytes checked so far
 	// the last recv read: its seq, and where its bytes are in the stream
@@ -52,14 +55,18 @@ func (r *streamReader) read(n int) {
 			}
 		}
 		done()
-		r.s.Consumed(r.cursor)
+		if r.viewer != nil {
+			r.viewer.Advance(r.cursor)
+		} else {
+			r.s.Consumed(r.cursor)
+		}
 		if len(evs) > 0 {
 			continue
 		}
 		select {
 		case <-changed:
 		case <-deadline:
-			r.t.Fatalf("no events for 10 s, at %d bytes of the stream", r.offset)
+			r.t.Fatalf("not %d bytes within 10 s: stuck at %d bytes of the stream", n, r.offset)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +14,10 @@ import (
 // error, and the refused op never runs.
 func TestLimitsOverHTTPAndWebSocket(t *testing.T) {
 	t0 := time.Now()
-	m := sockets.NewManager(sockets.Config{MaxSessions: 1, MaxOpsPerSec: 1, Clock: func() time.Time { return t0 }})
-	defer m.Close()
-	srv := httptest.NewServer(New(Config{Sessions: m}))
-	defer srv.Close()
-	e := &testEnv{srv: srv, mgr: m}
+	e := newEnvWith(t, sockets.Config{MaxSessions: 1, MaxOpsPerSec: 1, Clock: func() time.Time { return t0 }})
 	id := e.newSession(t)
 
-	resp, err := http.Post(srv.URL+"/api/sessions", "application/json", nil)
+	resp, err := http.Post(e.srv.URL+"/api/sessions", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +35,7 @@ func TestLimitsOverHTTPAndWebSocket(t *testing.T) {
 	if err != nil || len(all) == 0 {
 		t.Fatal(err)
 	}
-	resp, err = http.Post(srv.URL+"/api/sessions/"+id+"/lessons/"+all[0].ID+"/step", "application/json", nil)
+	resp, err = http.Post(e.srv.URL+"/api/sessions/"+id+"/lessons/"+all[0].ID+"/step", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +48,7 @@ func TestLimitsOverHTTPAndWebSocket(t *testing.T) {
 	if msg := w.await("over"); msg["type"] != "error" || msg["error"].(map[string]any)["code"] != "rate_limited" {
 		t.Errorf("op over the limit on the WebSocket: %v", msg)
 	}
-	if s, _ := m.Get(id); len(s.State().Sockets) != 1 {
+	if s, _ := e.mgr.Get(id); len(s.State().Sockets) != 1 {
 		t.Errorf("%d sockets: a refused op ran", len(s.State().Sockets))
 	}
 }
@@ -61,11 +56,7 @@ func TestLimitsOverHTTPAndWebSocket(t *testing.T) {
 // TestIdleExpiryTellsOpenPages: a session nobody uses ends even while a
 // page is open, and the page is told why.
 func TestIdleExpiryTellsOpenPages(t *testing.T) {
-	m := sockets.NewManager(sockets.Config{IdleTimeout: 200 * time.Millisecond})
-	defer m.Close()
-	srv := httptest.NewServer(New(Config{Sessions: m}))
-	defer srv.Close()
-	e := &testEnv{srv: srv, mgr: m}
+	e := newEnvWith(t, sockets.Config{IdleTimeout: 200 * time.Millisecond})
 	id := e.newSession(t)
 	e.ok(t, id, `{"op":"socket"}`)
 	w := dialWS(t, e, id, 0)
@@ -84,7 +75,7 @@ func TestIdleExpiryTellsOpenPages(t *testing.T) {
 		}
 		break
 	}
-	if _, ok := m.Get(id); ok {
+	if _, ok := e.mgr.Get(id); ok {
 		t.Error("the expired session can still be found")
 	}
 }

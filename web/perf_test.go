@@ -33,11 +33,11 @@ func pacedSource(b *testing.B, chunk int, tick time.Duration, stop <-chan struct
 	})
 }
 
-func mustDo(b *testing.B, s *sockets.Session, op sockets.Op) sockets.Event {
-	b.Helper()
+func mustDo(tb testing.TB, s *sockets.Session, op sockets.Op) sockets.Event {
+	tb.Helper()
 	ev, err := s.Do(context.Background(), op)
 	if err != nil || !ev.OK {
-		b.Fatalf("%s: %v %v", op.Op, err, ev.Error)
+		tb.Fatalf("%s: %v %v", op.Op, err, ev.Error)
 	}
 	return ev
 }

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,25 +126,13 @@ func (k *recvChecker) message(typ websocket.MessageType, b []byte, gaps bool) er
 // autorecv does not recv into memory a WebSocket is still writing from.
 func TestSlowWatcherGetsWholeRecvs(t *testing.T) {
 	const logBytes = 2 << 20
-	m := sockets.NewManager(sockets.Config{MaxLogBytes: logBytes})
-	srv := httptest.NewServer(New(Config{Sessions: m}))
-	t.Cleanup(func() {
-		srv.Close()
-		m.Close()
-	})
-	e := &testEnv{srv: srv, mgr: m}
+	e := newEnvWith(t, sockets.Config{MaxLogBytes: logBytes})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
 	id := e.newSession(t)
-	owner := dialBinary(ctx, t, e, id)
-	link := watchLinkOf(t, srv.URL, id)
-	watcher, _, err := websocket.Dial(ctx, strings.Replace(srv.URL, "http", "ws", 1)+"/api/watch/"+link.Token+"/ws?format=bin", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watcher.CloseNow()
-	watcher.SetReadLimit(16 << 20)
+	owner := dialBinary(ctx, t, e, "/api/sessions/"+id+"/ws")
+	watcher := dialBinary(ctx, t, e, "/api/watch/"+watchLinkOf(t, e.srv.URL, id).Token+"/ws")
 
 	// The owner's tab reads all the time, so autorecv goes on; it reports
 	// how far into the stream it has got.
@@ -184,15 +170,9 @@ func TestSlowWatcherGetsWholeRecvs(t *testing.T) {
 		}
 	}
 
-	sock := func(body string) {
-		t.Helper()
-		if code, r := e.post(t, id, body); code != 200 || r["ok"] != true {
-			t.Fatalf("%s: %d %v", body, code, r)
-		}
-	}
-	sock(`{"op":"socket"}`)
-	sock(`{"op":"connect","sock":"s1","addr":"` + offsetSource(t) + `"}`)
-	sock(`{"op":"autorecv","sock":"s1","bufsize":65536}`)
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+offsetSource(t)+`"}`)
+	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":65536}`)
 
 	// The watcher reads nothing while the owner gets through many times
 	// the log: its writer fills the kernel's buffers and stops in the

@@ -249,10 +249,10 @@ func TestTwoHundredWatchers(t *testing.T) {
 		wg.Add(1)
 		go read(i, c)
 	}
-	id := mustDoT(t, s, sockets.Op{Op: "socket"}).Result.Sock
-	mustDoT(t, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src}})
+	id := mustDo(t, s, sockets.Op{Op: "socket"}).Result.Sock
+	mustDo(t, s, sockets.Op{Op: "connect", Sock: id, Args: sockets.Args{Addr: src}})
 	bufsize := 1024
-	mustDoT(t, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &bufsize}})
+	mustDo(t, s, sockets.Op{Op: "autorecv", Sock: id, Args: sockets.Args{Bufsize: &bufsize}})
 	wg.Wait()
 	for i, r := range results {
 		who := "watcher"
@@ -265,15 +265,6 @@ func TestTwoHundredWatchers(t *testing.T) {
 	}
 	// The stalled watcher is closed by the server; the count says so.
 	awaitSession(t, s, "the stalled watcher dropped", func(s *sockets.Session) bool { return s.State().Watchers == watchers-1 })
-}
-
-func mustDoT(t *testing.T, s *sockets.Session, op sockets.Op) sockets.Event {
-	t.Helper()
-	ev, err := s.Do(context.Background(), op)
-	if err != nil || !ev.OK {
-		t.Fatalf("%s: %v %v", op.Op, err, ev.Error)
-	}
-	return ev
 }
 
 // awaitSession waits until ok holds of s, checking at every change. The

@@ -25,6 +25,19 @@ type testEnv struct {
 	mgr  *sockets.Manager
 }
 
+// newEnvWith is a server on a manager of cfg, without labs, closed when
+// the test ends.
+func newEnvWith(t *testing.T, cfg sockets.Config) *testEnv {
+	t.Helper()
+	m := sockets.NewManager(cfg)
+	srv := httptest.NewServer(New(Config{Sessions: m}))
+	t.Cleanup(func() {
+		srv.Close()
+		m.Close()
+	})
+	return &testEnv{srv: srv, mgr: m}
+}
+
 func newEnv(t *testing.T) *testEnv {
 	t.Helper()
 	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
@@ -594,11 +607,7 @@ func TestPagesAndStatic(t *testing.T) {
 // TestWebSocketGap: events dropped past the log limit are announced, not
 // skipped in silence.
 func TestWebSocketGap(t *testing.T) {
-	m := sockets.NewManager(sockets.Config{MaxLogBytes: 4 << 10})
-	defer m.Close()
-	srv := httptest.NewServer(New(Config{Sessions: m}))
-	defer srv.Close()
-	e := &testEnv{srv: srv, mgr: m}
+	e := newEnvWith(t, sockets.Config{MaxLogBytes: 4 << 10})
 	id := e.newSession(t)
 	for i := 0; i < 40; i++ {
 		e.ok(t, id, `{"op":"socket"}`)
@@ -710,13 +719,9 @@ func TestLessonsAPI(t *testing.T) {
 // TestLessonWithLabsOff: a lesson step against a lab that is off says so;
 // the lesson can be skipped past it.
 func TestLessonWithLabsOff(t *testing.T) {
-	m := sockets.NewManager(sockets.Config{})
-	defer m.Close()
-	srv := httptest.NewServer(New(Config{Sessions: m}))
-	defer srv.Close()
-	e := &testEnv{srv: srv, mgr: m}
+	e := newEnvWith(t, sockets.Config{})
 	id := e.newSession(t)
-	base := srv.URL + "/api/sessions/" + id + "/lessons/tcp-echo"
+	base := e.srv.URL + "/api/sessions/" + id + "/lessons/tcp-echo"
 	var ans struct {
 		Result struct {
 			Problem string

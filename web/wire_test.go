@@ -9,9 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -208,11 +208,11 @@ func (b *wireBatch) bytes() []byte {
 	return append(out, b.buf[at:]...)
 }
 
-// dialBinary opens session id's WebSocket in binary batches, closed when
-// the test ends.
-func dialBinary(ctx context.Context, t *testing.T, e *testEnv, id string) *websocket.Conn {
+// dialBinary opens the WebSocket at path (a session's or a watch link's)
+// in binary batches, closed when the test ends.
+func dialBinary(ctx context.Context, t *testing.T, e *testEnv, path string) *websocket.Conn {
 	t.Helper()
-	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+"/api/sessions/"+id+"/ws?format=bin", nil)
+	c, _, err := websocket.Dial(ctx, strings.Replace(e.srv.URL, "http", "ws", 1)+path+"?format=bin", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -425,7 +425,7 @@ func TestWebSocketBinaryMatchesJSON(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := dialBinary(ctx, t, e, id)
+	c := dialBinary(ctx, t, e, "/api/sessions/"+id+"/ws")
 	// An op of this client: its answer carries "reply", so it goes as JSON.
 	if err := c.Write(ctx, websocket.MessageText, []byte(`{"id":"mine","op":"recv","sock":"s1","bufsize":64}`)); err != nil {
 		t.Fatal(err)
@@ -488,11 +488,7 @@ func TestWebSocketBinaryMatchesJSON(t *testing.T) {
 // budget rather than its count (the page then waited forever).
 func TestWebSocketLongIdleSession(t *testing.T) {
 	// Nobody reads while the log fills: autorecv must not pause for that.
-	m := sockets.NewManager(sockets.Config{MaxLagEvents: 1 << 30, MaxLagBytes: 1 << 40, StatsInterval: -1})
-	defer m.Close()
-	srv := httptest.NewServer(New(Config{Sessions: m}))
-	defer srv.Close()
-	e := &testEnv{srv: srv, mgr: m}
+	e := newEnvWith(t, sockets.Config{MaxLagEvents: 1 << 30, MaxLagBytes: 1 << 40, StatsInterval: -1})
 	id := e.newSession(t)
 	s, _ := e.mgr.Get(id)
 	// 20,000 recvs of 128 bytes: more than one read of the log and more
@@ -534,6 +530,9 @@ func TestWireSendsArenaRunsAsTheyAre(t *testing.T) {
 			return
 		}
 		defer c.Close()
+		// Room for all of it in the kernel, whatever the defaults: the
+		// write returns before anything reads.
+		c.(*net.TCPConn).SetWriteBuffer(len(sent))
 		_, err = c.Write(sent)
 		written <- err
 	}()
@@ -541,20 +540,17 @@ func TestWireSendsArenaRunsAsTheyAre(t *testing.T) {
 	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+ln.Addr().String()+`"}`)
 	// Once the source's write returns, the kernel holds every byte: the
 	// recvs fill their 64 KiB, as in a fast stream.
-	if err := <-written; err != nil {
-		t.Fatal(err)
+	select {
+	case err := <-written:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source's write never returned")
 	}
 	e.ok(t, id, `{"op":"autorecv","sock":"s1","bufsize":65536}`)
 	s, _ := e.mgr.Get(id)
-	eof := func(s *sockets.Session) bool {
-		for _, ev := range s.EventsAfter(0, 0) {
-			if ev.Auto && ev.Result != nil && ev.Result.EOF {
-				return true
-			}
-		}
-		return false
-	}
-	awaitSession(t, s, "the stream's end", eof)
+	awaitSession(t, s, "the stream's end", func(s *sockets.Session) bool { return s.State().Sockets[0].EOF })
 
 	wb := wholeBatch(t, s.EventsAfter(0, 0), 0)
 	borrowed := 0
@@ -567,33 +563,13 @@ func TestWireSendsArenaRunsAsTheyAre(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := dialBinary(ctx, t, e, id)
 	var got []byte
-	for done := false; !done; {
-		typ, b, err := c.Read(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if typ != websocket.MessageBinary {
-			continue
-		}
-		err = readWireBatch(b, func(r *wireRecord) error {
-			if r.JSON != nil {
-				var ev sockets.Event
-				if err := json.Unmarshal(r.JSON, &ev); err != nil {
-					return err
-				}
-				done = done || ev.Auto && ev.Result != nil && ev.Result.EOF
-				return nil
-			}
-			if r.Auto {
-				got = append(got, r.Data...)
-			}
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+	err = readRecvEvents(ctx, dialBinary(ctx, t, e, "/api/sessions/"+id+"/ws"), func(d []byte) bool {
+		got = append(got, d...)
+		return len(d) > 0 // the EOF's recv has none
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !bytes.Equal(got, sent) {
 		t.Fatalf("got %d bytes, sent %d; first difference at %d", len(got), len(sent), firstDiff(got, sent))
@@ -616,11 +592,7 @@ func firstDiff(a, b []byte) int {
 func TestWireFillRandom(t *testing.T) {
 	const conn = 7
 	cases := wireCases(conn)
-	rnd := uint64(12345)
-	next := func(n int) int {
-		rnd = rnd*6364136223846793005 + 1442695040888963407
-		return int((rnd >> 33) % uint64(n))
-	}
+	next := rand.New(rand.NewPCG(12345, 0)).IntN // the same cases every run
 	for iter := 0; iter < 1000; iter++ {
 		var evs []sockets.Event
 		for i := 0; i < 1+next(20); i++ {

@@ -713,7 +713,11 @@ func TestBacklogResets(t *testing.T) {
 	}
 	// The queued clients see the reset when the old listener closes; the
 	// lab listens again just after, and says so.
-	<-relistened
+	select {
+	case <-relistened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the backlog lab never said it listens again")
+	}
 	c := dial(t, s.Addr("backlog"))
 	c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
