@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,35 @@ func wantLimit(t *testing.T, ev Event, flag string) {
 	if ev.OK || ev.Error == nil || ev.Error.Exc != "OSError" || !strings.Contains(ev.Error.Msg, flag) {
 		t.Fatalf("%s: want OSError naming %s, got ok=%v %+v", ev.Op, flag, ev.OK, ev.Error)
 	}
+}
+
+// fullListener is the address of a loopback listener that never accepts,
+// with backlog 0 and its one place in the queue taken: every connect to it
+// stays in progress (SYN_SENT) until it is closed or gives up.
+func fullListener(t *testing.T) string {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(sa.(*unix.SockaddrInet4).Port)
+	c, err := net.Dial("tcp", addr) // the queue's one place
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return addr
 }
 
 func TestLimits(t *testing.T) {
@@ -108,21 +138,7 @@ func TestLimits(t *testing.T) {
 		}
 	})
 	t.Run("non-blocking connects in progress", func(t *testing.T) {
-		// A listener that never accepts, with backlog 0: once its queue
-		// is full, further connects stay in progress (SYN_SENT).
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer unix.Close(fd)
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-			t.Fatal(err)
-		}
-		if err := unix.Listen(fd, 0); err != nil {
-			t.Fatal(err)
-		}
-		sa, _ := unix.Getsockname(fd)
-		addr := "127.0.0.1:" + strconv.Itoa(sa.(*unix.SockaddrInet4).Port)
+		addr := fullListener(t)
 		s, _ := newTestManager(t, Config{MaxPendingConnects: 2}).Create()
 		var started []string
 		refused := false
@@ -151,5 +167,41 @@ func TestLimits(t *testing.T) {
 		if !refused || inProgress > 2 {
 			t.Fatalf("%d connects in progress at once (refused one: %v) under -max-pending-connects 2", inProgress, refused)
 		}
+	})
+	t.Run("concurrent connects", func(t *testing.T) {
+		// Connects submitted all at once must not all slip past the
+		// count before any of them is pending. The listener never
+		// accepts and its queue is full: every connect that gets in
+		// stays pending.
+		addr := fullListener(t)
+		const limit, burst = 2, 8
+		s, _ := newTestManager(t, Config{MaxPendingConnects: limit}).Create()
+		ids := make([]string, burst)
+		for i := range ids {
+			ids[i] = newSock(t, s, "inet", "stream")
+		}
+		got := make(chan Event, burst)
+		var wg sync.WaitGroup
+		for _, id := range ids {
+			wg.Go(func() {
+				got <- <-s.Submit(op("connect", id, Args{Addr: addr}), Origin{})
+			})
+		}
+		// Those refused answer at once; those admitted never answer.
+		deadline := time.After(10 * time.Second)
+		for refused := 0; refused < burst-limit; refused++ {
+			select {
+			case ev := <-got:
+				wantLimit(t, ev, "-max-pending-connects")
+			case <-deadline:
+				t.Fatalf("%d of %d connects refused under -max-pending-connects %d; the rest got in", refused, burst, limit)
+			}
+		}
+		st := awaitState(t, s, "the admitted connects pending", func(st State) bool { return len(st.Pending) >= limit })
+		if len(st.Pending) != limit {
+			t.Fatalf("%d connects pending under -max-pending-connects %d", len(st.Pending), limit)
+		}
+		s.Close()
+		wg.Wait()
 	})
 }

@@ -116,6 +116,12 @@ func (c *call) dispatch() {
 		c.finish(nil, errType("%s() needs a socket: \"sock\" is missing", c.op.Op))
 		return
 	}
+	if c.op.Op == "connect" {
+		// Until this call is pending: two connects at once must not
+		// both find the last place under -max-pending-connects free.
+		c.s.admitMu.Lock()
+		defer c.s.admitMu.Unlock()
+	}
 	c.sock = c.s.socket(c.op.Sock)
 	if c.sock == nil {
 		c.finish(nil, &Error{Exc: "NameError", Msg: fmt.Sprintf("name '%s' is not defined: there is no socket %s in this session", c.op.Sock, c.op.Sock)})

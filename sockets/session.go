@@ -20,6 +20,9 @@ type Session struct {
 	logger *slog.Logger
 	start  time.Time
 	wg     sync.WaitGroup // op goroutines and auto loops
+	// admitMu makes counting the connects in progress and becoming one
+	// of them one step (-max-pending-connects).
+	admitMu sync.Mutex
 
 	mu      sync.Mutex
 	log     *eventLog
