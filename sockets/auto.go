@@ -149,13 +149,58 @@ func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.roomLocked(k, loop, eventSize(len(ev.Result.payload()), ev.extra))
-	s.appendLocked(ev, max(returned, ev.Start, s.log.lastT()), ev.Result.EOF)
+	t := max(returned, ev.Start, s.log.lastT())
+	if ev.Result.EOF {
+		s.appendLocked(ev, t, true)
+		return
+	}
+	ev, answered := s.logLocked(ev, t)
+	if answered {
+		s.notifyLocked(true)
+		return
+	}
+	s.holdLocked(ev)
+}
+
+// heldMax bounds how long viewers may not be woken for autorecv's events
+// while its socket never runs dry: in events, bytes and µs of the
+// session's clock. A variable so that tests can make each the first met.
+var heldMax = struct {
+	events, bytes int
+	micros        int64
+}{4096, 2 << 20, 5000}
+
+// holdLocked counts a logged recv event that viewers are not woken for
+// yet. They are woken when the loop is about to wait for more data (see
+// wakeHeld), or sooner once heldMax is reached, or by any other change.
+// The writer of a WebSocket then runs once per burst instead of once per
+// recv, and runs as the loop stops: on the same core, where the bytes it
+// sends were just received. The bulk comparison gained 6% by it.
+func (s *Session) holdLocked(ev Event) {
+	if s.held == 0 {
+		s.heldSince = ev.T
+	}
+	s.held++
+	s.heldBytes += len(ev.Result.B64)
+	if s.held >= heldMax.events || s.heldBytes >= heldMax.bytes || ev.T-s.heldSince >= heldMax.micros {
+		s.notifyLocked(false)
+	}
+}
+
+// wakeHeld wakes viewers for the events holdLocked kept back, if any.
+func (s *Session) wakeHeld() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.held > 0 {
+		s.notifyLocked(false)
+	}
 }
 
 // runAutoLoop is autorecv's and autoaccept's loop: wait until readable,
 // one recv (or accept), one event, until EOF, an error, a stop or a close.
 func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 	defer func() {
+		s.wakeHeld()
 		k.autoMu.Lock()
 		loop.finish()
 		k.autoMu.Unlock()
@@ -192,7 +237,13 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			} else {
 				n, serr = recvStream(int(fd), buf)
 			}
-			return !wouldBlock(serr)
+			if wouldBlock(serr) {
+				// The socket has run dry and the loop will wait: now
+				// is when viewers take what it has logged.
+				s.wakeHeld()
+				return false
+			}
+			return true
 		}
 		try = tryRecv
 	)

@@ -29,21 +29,25 @@ type Session struct {
 	changed chan struct{}
 	// changedTaken: someone has changed and waits for it to close.
 	changedTaken bool
-	version      uint64 // counts state changes, not events
-	sockets      map[string]*Socket
-	nextSock     int
-	nextCall     int64
-	pending      map[int64]Pending
-	waiters      map[int64]chan Event
-	closed       bool
-	done         chan struct{}
-	lastActive   time.Time
-	viewers      map[*Viewer]struct{}
-	watchers     int // viewers that are watchers
-	endReason    string
-	snap         *State        // the last SharedState, for its version
-	consumed     int64         // the furthest any reader has read
-	room         chan struct{} // closed when a reader advances
+	// held counts autorecv's events logged without waking viewers (see
+	// holdLocked); heldBytes are their bytes, heldSince the first's T.
+	held, heldBytes int
+	heldSince       int64
+	version         uint64 // counts state changes, not events
+	sockets         map[string]*Socket
+	nextSock        int
+	nextCall        int64
+	pending         map[int64]Pending
+	waiters         map[int64]chan Event
+	closed          bool
+	done            chan struct{}
+	lastActive      time.Time
+	viewers         map[*Viewer]struct{}
+	watchers        int // viewers that are watchers
+	endReason       string
+	snap            *State        // the last SharedState, for its version
+	consumed        int64         // the furthest any reader has read
+	room            chan struct{} // closed when a reader advances
 
 	opsRate      *tokenBucket // nil: unlimited
 	sendRate     *tokenBucket
@@ -154,6 +158,7 @@ func (s *Session) notifyLocked(stateChanged bool) {
 	if stateChanged {
 		s.version++
 	}
+	s.held, s.heldBytes = 0, 0
 	if s.changedTaken {
 		// Only a channel someone has is worth closing; making a new one
 		// on every event would be an allocation for each.
@@ -376,21 +381,28 @@ func (s *Session) append(ev Event, stateChanged bool) Event {
 // appendLocked logs ev at time t, which must not be before the last
 // event's.
 func (s *Session) appendLocked(ev Event, t int64, stateChanged bool) Event {
+	ev, answered := s.logLocked(ev, t)
+	s.notifyLocked(stateChanged || answered)
+	return ev
+}
+
+// logLocked puts ev in the log at time t without waking viewers, and
+// reports whether it answered a call (which changes the state).
+func (s *Session) logLocked(ev Event, t int64) (Event, bool) {
 	ev.T = t
 	ev = s.log.add(ev)
 	if ev.Op != "stats" {
 		s.lastActive = s.start.Add(time.Duration(ev.T) * time.Microsecond) // the clock just read
 	}
-	if ev.Call != 0 {
-		delete(s.pending, ev.Call)
-		if w, ok := s.waiters[ev.Call]; ok {
-			w <- ev
-			delete(s.waiters, ev.Call)
-		}
-		stateChanged = true
+	if ev.Call == 0 {
+		return ev, false
 	}
-	s.notifyLocked(stateChanged)
-	return ev
+	delete(s.pending, ev.Call)
+	if w, ok := s.waiters[ev.Call]; ok {
+		w <- ev
+		delete(s.waiters, ev.Call)
+	}
+	return ev, true
 }
 
 // touch tells viewers that state changed without a new event.
