@@ -157,12 +157,12 @@ func (a *recvArena) keep(n int) (data, rest []byte, blk *arena, extra int) {
 }
 
 // result returns the Result for the recv keep was just told of, n bytes
-// kept in blk (nil: a copy), and the cache for its JSON when it has one
-// (else the log gives it one). A recv in an arena gets them from the
-// arena; a small copy from a slab; a big copy its own.
+// kept in blk (nil: a copy), and the cache for its JSON. A recv in an
+// arena gets them from the arena; a small copy from a slab; a big copy
+// its own.
 func (a *recvArena) result(n int, blk *arena) (*Result, *encoding) {
-	if blk == nil || blk != a.cur || a.count >= len(blk.results) {
-		return a.slab.next(n), nil
+	if blk == nil || a.count >= len(blk.results) {
+		return a.slab.next(n)
 	}
 	x := &blk.results[a.count]
 	a.count++

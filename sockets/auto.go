@@ -149,22 +149,17 @@ func (s *Session) appendInRoom(k *Socket, loop *autoLoop, ev Event) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.roomLocked(k, loop, eventSize(len(ev.Result.payload()), ev.extra))
-	t := max(returned, ev.Start, s.log.lastT())
-	if ev.Result.EOF {
-		s.appendLocked(ev, t, true)
-		return
-	}
-	ev, answered := s.logLocked(ev, t)
-	if answered {
-		s.notifyLocked(true)
-		return
-	}
+	// An auto event answers no call, and its EOF is shown by the loop's
+	// end: logging it changes no state.
+	ev, _ = s.logLocked(ev, max(returned, ev.Start, s.log.lastT()))
 	s.holdLocked(ev)
 }
 
 // heldMax bounds how long viewers may not be woken for autorecv's events
 // while its socket never runs dry: in events, bytes and µs of the
-// session's clock. A variable so that tests can make each the first met.
+// session's clock; a quarter of the lag limits, if less, so that a loop
+// is never paused for readers it has not woken. A variable so that tests
+// can make each the first met.
 var heldMax = struct {
 	events, bytes int
 	micros        int64
@@ -172,7 +167,10 @@ var heldMax = struct {
 
 // holdLocked counts a logged recv event that viewers are not woken for
 // yet. They are woken when the loop is about to wait for more data (see
-// wakeHeld), or sooner once heldMax is reached, or by any other change.
+// wakeHeld), or sooner once heldMax is reached, or by any other change;
+// at once while a watcher looks on: a watcher is closed when it falls
+// -max-watcher-lag events behind, and a burst it was not woken for would
+// count against it.
 // The writer of a WebSocket then runs once per burst instead of once per
 // recv, and runs as the loop stops: on the same core, where the bytes it
 // sends were just received. The bulk comparison gained 6% by it.
@@ -182,7 +180,8 @@ func (s *Session) holdLocked(ev Event) {
 	}
 	s.held++
 	s.heldBytes += len(ev.Result.B64)
-	if s.held >= heldMax.events || s.heldBytes >= heldMax.bytes || ev.T-s.heldSince >= heldMax.micros {
+	if s.watchers > 0 || s.held >= min(heldMax.events, s.cfg.MaxLagEvents/4) || int64(s.heldBytes) >= min(int64(heldMax.bytes), s.cfg.MaxLagBytes/4) ||
+		ev.T-s.heldSince >= heldMax.micros {
 		s.notifyLocked(false)
 	}
 }
@@ -199,8 +198,7 @@ func (s *Session) wakeHeld() {
 // runAutoLoop is autorecv's and autoaccept's loop: wait until readable,
 // one recv (or accept), one event, until EOF, an error, a stop or a close.
 func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
-	defer func() {
-		s.wakeHeld()
+	defer func() { // its touch also wakes viewers for held events
 		k.autoMu.Lock()
 		loop.finish()
 		k.autoMu.Unlock()
@@ -239,7 +237,9 @@ func (s *Session) runAutoLoop(k *Socket, loop *autoLoop) {
 			}
 			if wouldBlock(serr) {
 				// The socket has run dry and the loop will wait: now
-				// is when viewers take what it has logged.
+				// is when viewers take what it has logged. (This takes
+				// s.mu inside the socket's read: a socket must never be
+				// closed with s.mu held, as Close waits for the read.)
 				s.wakeHeld()
 				return false
 			}
@@ -409,29 +409,29 @@ type resultSlab struct{ free []recvResult }
 
 const resultSlabLen = 32
 
-// recvResult is a recv's Result with the things it points to: its N and,
-// for a recv in an arena, the cache of its JSON.
+// recvResult is a recv's Result with the things it points to: its N and
+// the cache of its JSON.
 type recvResult struct {
 	r   Result
 	n   int
 	enc encoding
 }
 
-func (sl *resultSlab) next(n int) *Result {
+func (sl *resultSlab) next(n int) (*Result, *encoding) {
+	var x *recvResult
 	if n > smallCopy {
 		// A big recv's Result gets its own: a slab would keep the
 		// bytes of up to 31 dropped events alive with it, and an
 		// allocation is nothing next to the bytes.
-		x := &recvResult{n: n}
-		x.r.N = &x.n
-		return &x.r
+		x = &recvResult{}
+	} else {
+		if len(sl.free) == 0 {
+			sl.free = make([]recvResult, resultSlabLen)
+		}
+		x = &sl.free[0]
+		sl.free = sl.free[1:]
 	}
-	if len(sl.free) == 0 {
-		sl.free = make([]recvResult, resultSlabLen)
-	}
-	x := &sl.free[0]
-	sl.free = sl.free[1:]
 	x.n = n
 	x.r.N = &x.n
-	return &x.r
+	return &x.r, &x.enc
 }

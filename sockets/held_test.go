@@ -18,6 +18,8 @@ func TestHeldEventsWakeViewers(t *testing.T) {
 	huge := 1 << 30
 	for _, c := range []struct {
 		name          string
+		cfg           Config
+		watcher       bool
 		bufsize       int
 		events, bytes int
 		micros        int64
@@ -30,6 +32,11 @@ func TestHeldEventsWakeViewers(t *testing.T) {
 		{name: "bytes", bufsize: 1024, events: huge, bytes: 4096, micros: int64(huge), within: 4},
 		// Two recvs a µs apart at the least; 64 recvs take longer.
 		{name: "time", bufsize: 16, events: huge, bytes: huge, micros: 1, within: 64},
+		// A quarter of the lag limit, if less: readers are woken long
+		// before the loop would pause for them.
+		// A watcher is woken for every event, as it is held to a lag.
+		{name: "watcher", watcher: true, bufsize: 16, events: huge, bytes: huge, micros: int64(huge), within: 1},
+		{name: "lag limit", cfg: Config{MaxLagEvents: 32}, bufsize: 16, events: huge, bytes: huge, micros: int64(huge), within: 8},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			saved := heldMax
@@ -43,7 +50,10 @@ func TestHeldEventsWakeViewers(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			s, _ := newTestManager(t, Config{}).Create()
+			s, _ := newTestManager(t, c.cfg).Create()
+			if c.watcher {
+				defer s.AttachWatcher(s.LastSeq()).Detach()
+			}
 			id := connected(t, s, ln.Addr().String())
 			peer, err := ln.Accept()
 			if err != nil {

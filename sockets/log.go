@@ -102,7 +102,7 @@ func (l *eventLog) add(ev Event) Event {
 	ev.Seq = l.last() + 1
 	switch {
 	case ev.enc != nil:
-		// Autorecv's, with the arena its bytes are in.
+		// Autorecv's: its arena's, its slab's or its own.
 	case len(ev.Result.payload())+ev.Args.dataLen() > smallCopy:
 		ev.enc = &encoding{} // a slab would keep a dropped event's big JSON alive
 	default:

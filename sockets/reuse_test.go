@@ -174,9 +174,9 @@ func TestDroppedEventsLetGoOfTheirBytes(t *testing.T) {
 		const n = 200
 		for range n {
 			b := make([]byte, size)
-			r := results.next(size)
+			r, enc := results.next(size)
 			r.B64 = b
-			ev := l.add(Event{Op: "recv", Auto: true, OK: true, Result: r})
+			ev := l.add(Event{Op: "recv", Auto: true, OK: true, Result: r, enc: enc})
 			j := ev.JSON()
 			data = append(data, weak.Make(&b[0]))
 			js = append(js, weak.Make(&j[0]))

@@ -159,9 +159,7 @@ func (b *wireBatch) write(ctx context.Context, c *websocket.Conn) error {
 func (b *wireBatch) drop() {
 	clear(b.parts)
 	b.parts = b.parts[:0]
-	if cap(b.buf) > 4*batchBytes {
-		b.buf = nil
-	}
+	b.buf = keepSmall(b.buf)
 }
 
 // appendRecvHeader appends a recv's header in a record 2.

@@ -26,6 +26,15 @@ const (
 	batchBytes = 1 << 20
 )
 
+// keepSmall returns buf, or nil if one huge message made it huge: a
+// connection's buffer must not keep that memory while it idles.
+func keepSmall(buf []byte) []byte {
+	if cap(buf) > 4*batchBytes {
+		return nil
+	}
+	return buf
+}
+
 // websocket bridges one browser to a session. The client sends ops (with
 // "id"); the server sends every event in seq order from ?since=N, plus
 // control messages (they have "type"): hello, state, error, gap, ended.
@@ -189,9 +198,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			cursor = evs[sent-1].Seq
 			viewer.Advance(cursor)
 			more = more || sent < len(evs)
-			if cap(buf) > 4*batchBytes {
-				buf = nil // one huge event must not stay with the viewer
-			}
+			buf = keepSmall(buf)
 		}
 		if more {
 			continue
