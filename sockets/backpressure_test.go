@@ -92,7 +92,7 @@ func pacedSession(t *testing.T, lag int) (*Session, func(resuming bool) bool) {
 	return s, func(resuming bool) bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.behindLocked(resuming, 0)
+		return s.log.Behind(resuming, 0)
 	}
 }
 

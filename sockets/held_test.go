@@ -9,41 +9,48 @@ import (
 )
 
 // TestHeldEventsWakeViewers: autorecv wakes viewers when its socket runs
-// dry, not at every recv, and sooner at each of heldMax's bounds. The
-// peer's bytes are all in the kernel before the loop starts, so the
-// socket runs dry only once they are all read: before that, only a bound
-// can have woken anyone.
+// dry, not at every recv, and sooner at each of its bounds (a share of the
+// lag limits, and heldMicros). The peer's bytes are all in the kernel
+// before the loop starts, so the socket runs dry only once they are all
+// read: before that, only a bound can have woken anyone.
 func TestHeldEventsWakeViewers(t *testing.T) {
 	const queued = 16 << 10
 	huge := 1 << 30
 	for _, c := range []struct {
-		name          string
-		cfg           Config
-		watcher       bool
-		bufsize       int
-		events, bytes int
-		micros        int64
+		name    string
+		cfg     Config
+		watcher bool
+		bufsize int
+		micros  int64
 		// within: viewers must be woken once this many recvs are logged;
 		// 0: only once all the queued bytes are read.
 		within int
 	}{
-		{name: "dry", bufsize: 16, events: huge, bytes: huge, micros: int64(huge)},
-		{name: "events", bufsize: 16, events: 8, bytes: huge, micros: int64(huge), within: 8},
-		{name: "bytes", bufsize: 1024, events: huge, bytes: 4096, micros: int64(huge), within: 4},
+		{name: "dry", bufsize: 16},
+		// A quarter of the lag limit's events, an eighth of its bytes.
+		{name: "events", cfg: Config{MaxLagEvents: 32}, bufsize: 16, within: 8},
+		{name: "bytes", cfg: Config{MaxLagBytes: 32 << 10}, bufsize: 1024, within: 4},
 		// Two recvs a µs apart at the least; 64 recvs take longer.
-		{name: "time", bufsize: 16, events: huge, bytes: huge, micros: 1, within: 64},
-		// A quarter of the lag limit, if less: readers are woken long
-		// before the loop would pause for them.
+		{name: "time", bufsize: 16, micros: 1, within: 64},
 		// A watcher is woken for every event, as it is held to a lag.
-		{name: "watcher", watcher: true, bufsize: 16, events: huge, bytes: huge, micros: int64(huge), within: 1},
-		{name: "lag limit", cfg: Config{MaxLagEvents: 32}, bufsize: 16, events: huge, bytes: huge, micros: int64(huge), within: 8},
+		{name: "watcher", watcher: true, bufsize: 16, within: 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			saved := heldMax
-			heldMax.events, heldMax.bytes, heldMax.micros = c.events, c.bytes, c.micros
+			// Every bound but the case's own is out of reach.
+			if c.cfg.MaxLagEvents == 0 {
+				c.cfg.MaxLagEvents = huge
+			}
+			if c.cfg.MaxLagBytes == 0 {
+				c.cfg.MaxLagBytes = int64(huge)
+			}
+			saved := heldMicros
+			heldMicros = int64(huge)
+			if c.micros > 0 {
+				heldMicros = c.micros
+			}
 			// A cleanup made before the manager's runs after it has
-			// closed the session, and with it the loop that reads heldMax.
-			t.Cleanup(func() { heldMax = saved })
+			// closed the session, and with it the loop that reads it.
+			t.Cleanup(func() { heldMicros = saved })
 
 			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

@@ -209,3 +209,15 @@ func familyArg(f string, any bool) (int, *Error) {
 	}
 	return 0, errValue("family must be inet, inet6 or unix, not %q", f)
 }
+
+func getaddrinfoOp(c *call) (*Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	return c.s.getaddrinfo(ctx, c.op.Args)
+}
+
+func gethostbynameOp(c *call) (*Result, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	return c.s.gethostbyname(ctx, c.op.Args)
+}

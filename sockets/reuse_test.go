@@ -3,10 +3,8 @@ package sockets
 import (
 	"bytes"
 	"net"
-	"runtime"
 	"testing"
 	"time"
-	"weak"
 )
 
 // streamReader reads a session's log as the WebSocket writer does (borrowed
@@ -42,7 +40,8 @@ func (r *streamReader) read(n int) {
 	deadline := time.After(10 * time.Second)
 	for goal := r.offset + n; r.offset < goal; {
 		changed := r.s.Changed()
-		evs, done := r.s.BorrowEventsAfter(r.cursor, 256, 4<<20)
+		b := r.s.Borrow(r.cursor, 256, 4<<20)
+		evs := b.Events()
 		for _, ev := range evs {
 			if ev.Seq != r.cursor+1 {
 				r.t.Fatalf("event %d follows %d: the log dropped events a reader had not read", ev.Seq, r.cursor)
@@ -54,7 +53,7 @@ func (r *streamReader) read(n int) {
 				r.offset += len(ev.Result.B64)
 			}
 		}
-		done()
+		b.Release()
 		if r.viewer != nil {
 			r.viewer.Advance(r.cursor)
 		} else {
@@ -83,7 +82,7 @@ func recvAt(t *testing.T, evs []Event, sock string) []byte {
 func (s *Session) reused() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.log.reuse
+	return s.log.Reused()
 }
 
 // TestArenaReuse: autorecv recvs into its old arenas once the log has
@@ -105,7 +104,8 @@ func TestArenaReuse(t *testing.T) {
 	// A borrowed read keeps its bytes while the log drops its events and
 	// autorecv goes on, and lets them go once given back. It holds up
 	// only its own arenas: the others are used again meanwhile.
-	evs, done := s.BorrowEventsAfter(r.lastSeq-1, 1, 0)
+	b := s.Borrow(r.lastSeq-1, 1, 0)
+	evs := b.Events()
 	pinned, at := recvAt(t, evs, id), r.lastOffset
 	want := bytes.Clone(pinned)
 	held := s.reused()
@@ -123,8 +123,8 @@ func TestArenaReuse(t *testing.T) {
 		t.Fatalf("a borrowed recv changed: n %d, %d bytes, want %d", *got.N, len(got.B64), len(want))
 	}
 	before := s.reused()
-	done()
-	done() // twice is once
+	b.Release()
+	b.Release() // twice is once
 	r.read(8 * logBytes)
 	if s.reused() == before {
 		t.Fatal("no arena used again after the borrowed read was given back")
@@ -144,7 +144,8 @@ func TestArenaReuse(t *testing.T) {
 	awaitState(t, s, "autorecv ended, its arenas given up", func(State) bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		return s.log.live == 0 && len(s.log.spare) == 0
+		live, spare := s.log.ArenasLive()
+		return live == 0 && spare == 0
 	})
 }
 
@@ -159,48 +160,6 @@ func TestTwoLoopsDropNothingUnread(t *testing.T) {
 	mustOK(t, s, op("autorecv", b, Args{Bufsize: ip(65536)}))
 	r := &streamReader{t: t, s: s, sock: a}
 	r.read(64 << 20) // fails at the first event dropped unread
-}
-
-// TestDroppedEventsLetGoOfTheirBytes: once an event leaves the log,
-// nothing of the log's keeps its JSON alive, nor its bytes if they are
-// big, though Results and JSON caches come in slabs shared with newer
-// events. (A small recv's bytes may stay with its slab of Results, at
-// most resultSlabLen events' worth.)
-func TestDroppedEventsLetGoOfTheirBytes(t *testing.T) {
-	for _, size := range []int{100, 64 << 10} {
-		l := newEventLog(64 << 10)
-		var results resultSlab
-		var data, js []weak.Pointer[byte]
-		const n = 200
-		for range n {
-			b := make([]byte, size)
-			r, enc := results.next(size)
-			r.B64 = b
-			ev := l.add(Event{Op: "recv", Auto: true, OK: true, Result: r, enc: enc})
-			j := ev.JSON()
-			data = append(data, weak.Make(&b[0]))
-			js = append(js, weak.Make(&j[0]))
-		}
-		if l.n == n {
-			t.Fatalf("size %d: nothing was dropped", size)
-		}
-		runtime.GC()
-		dropped, lingering := n-l.n, 0
-		if size <= smallCopy {
-			lingering = resultSlabLen
-		}
-		for i := range dropped {
-			if i >= dropped-lingering && js[i].Value() == nil {
-				continue
-			}
-			if data[i].Value() != nil || js[i].Value() != nil {
-				t.Fatalf("size %d: event %d of %d left the log, but its bytes (%v) or its JSON (%v) are still alive",
-					size, i+1, n, data[i].Value() != nil, js[i].Value() != nil)
-			}
-		}
-		runtime.KeepAlive(l)
-		runtime.KeepAlive(&results)
-	}
 }
 
 // TestRecvWaitingForRoomShowsPaused: a recv that returns while readers

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/sockplay/sockplay/sockets/internal/eventlog"
 )
 
 // Session owns its sockets, an append-only event log numbered by seq, and
@@ -25,29 +27,23 @@ type Session struct {
 	admitMu sync.Mutex
 
 	mu      sync.Mutex
-	log     *eventLog
+	log     *eventLog // and its readers' cursors
+	lastT   int64     // the newest event's T
 	changed chan struct{}
 	// changedTaken: someone has changed and waits for it to close.
 	changedTaken bool
-	// held counts autorecv's events logged without waking viewers (see
-	// holdLocked); heldBytes are their bytes, heldSince the first's T.
-	held, heldBytes int
-	heldSince       int64
-	version         uint64 // counts state changes, not events
-	sockets         map[string]*Socket
-	nextSock        int
-	nextCall        int64
-	pending         map[int64]Pending
-	waiters         map[int64]chan Event
-	closed          bool
-	done            chan struct{}
-	lastActive      time.Time
-	viewers         map[*Viewer]struct{}
-	watchers        int // viewers that are watchers
-	endReason       string
-	snap            *State        // the last SharedState, for its version
-	consumed        int64         // the furthest any reader has read
-	room            chan struct{} // closed when a reader advances
+	held         heldBack // autorecv's events not woken for (the wake rule)
+	version      uint64   // counts state changes, not events
+	sockets      map[string]*Socket
+	nextSock     int
+	nextCall     int64
+	pending      map[int64]Pending
+	waiters      map[int64]chan Event
+	closed       bool
+	done         chan struct{}
+	lastActive   time.Time
+	endReason    string
+	snap         *State // the last SharedState, for its version
 
 	opsRate      *tokenBucket // nil: unlimited
 	sendRate     *tokenBucket
@@ -118,9 +114,7 @@ func newSession(id string, cfg Config) *Session {
 		id:         id,
 		cfg:        cfg,
 		logger:     cfg.Logger.With("session", id),
-		log:        newEventLog(cfg.MaxLogBytes),
-		viewers:    map[*Viewer]struct{}{},
-		room:       make(chan struct{}),
+		log:        newEventLog(cfg),
 		closing:    make(chan struct{}),
 		start:      now,
 		changed:    make(chan struct{}),
@@ -158,7 +152,7 @@ func (s *Session) notifyLocked(stateChanged bool) {
 	if stateChanged {
 		s.version++
 	}
-	s.held, s.heldBytes = 0, 0
+	s.held = heldBack{}
 	if s.changedTaken {
 		// Only a channel someone has is worth closing; making a new one
 		// on every event would be an allocation for each.
@@ -172,51 +166,29 @@ func (s *Session) notifyLocked(stateChanged bool) {
 func (s *Session) LastSeq() int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.log.last()
+	return s.log.Last()
 }
 
-// EventsAfter returns up to max events with seq > after, in seq order. If
-// events after it have been dropped from memory (see Config.MaxLogBytes),
-// the first one returned has a seq beyond after+1. The events are the
-// caller's to keep.
+// EventsAfter returns up to max events (0: all) with seq > after, in
+// seq order, for the caller to keep: the memory of their bytes is never
+// used again. If events after it have been dropped from memory (see
+// Config.MaxLogBytes), the first one returned has a seq beyond after+1.
 func (s *Session) EventsAfter(after int64, max int) []Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.log.after(after, max, 0, false)
+	return s.log.Keep(after, max)
 }
 
-// BorrowEventsAfter is EventsAfter for a reader that is quick with them:
-// it also stops (after at least one event) once the events' estimated
-// size passes maxBytes (0: no limit), so that a viewer sending a few big
-// recvs a message need not copy thousands, and the events' bytes are the
-// caller's to read only until it calls done: after that autorecv may recv
-// into their memory again, once the log has dropped them. That goes for
-// their JSON too (Event.JSON), which is made from the bytes the first
-// time it is asked for and then shared with every reader.
-func (s *Session) BorrowEventsAfter(after int64, max int, maxBytes int64) (evs []Event, done func()) {
+// Borrow is EventsAfter for a reader that is quick with the events: it
+// also stops (after at least one event) once their weight passes maxBytes
+// (0: no limit), so that a viewer sending a few big recvs a message need
+// not copy thousands; and the events, their JSON and their bytes are the
+// reader's only until it releases the batch: after that autorecv may recv
+// into their memory again, once the log has dropped them.
+func (s *Session) Borrow(after int64, max int, maxBytes int64) Batch {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	evs = s.log.after(after, max, maxBytes, true)
-	if len(evs) == 0 {
-		return evs, func() {}
-	}
-	p, given := pin{evs[0].Seq, evs[len(evs)-1].Seq}, false
-	return evs, func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if !given {
-			given = true
-			s.log.unpin(p)
-		}
-	}
-}
-
-// swapArena is an autorecv loop's way to the log's spare arenas (see
-// recvArena.swap).
-func (s *Session) swapArena(old *arena, size int) *arena {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.log.swapArena(old, size)
+	return s.log.Borrow(after, max, maxBytes)
 }
 
 // Version counts changes; viewers compare it to know when to resend State.
@@ -250,8 +222,8 @@ func (s *Session) SharedState() State {
 // State snapshots the session.
 func (s *Session) State() State {
 	s.mu.Lock()
-	st := State{ID: s.id, LastSeq: s.log.last(), FirstSeq: s.log.first, Version: s.version, Ended: s.closed, Now: s.now(),
-		EndReason: s.endReason, Watchers: s.watchers}
+	st := State{ID: s.id, LastSeq: s.log.Last(), FirstSeq: s.log.First(), Version: s.version, Ended: s.closed, Now: s.now(),
+		EndReason: s.endReason, Watchers: s.log.Watchers()}
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)
@@ -300,7 +272,7 @@ func (k *Socket) info() SocketInfo {
 	in.Mode, in.Timeout = modeOf(k.timeout)
 	if k.auto != nil {
 		in.Paused = k.autoPaused
-		if k.auto.accept {
+		if k.auto.kind == "autoaccept" {
 			in.AutoAccept = true
 		} else {
 			in.AutoRecv = k.auto.bufsize
@@ -375,22 +347,18 @@ func (s *Session) Submit(op Op, from Origin) <-chan Event {
 func (s *Session) append(ev Event, stateChanged bool) Event {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.appendLocked(ev, max(s.now(), ev.Start), stateChanged)
-}
-
-// appendLocked logs ev at time t, which must not be before the last
-// event's.
-func (s *Session) appendLocked(ev Event, t int64, stateChanged bool) Event {
-	ev, answered := s.logLocked(ev, t)
+	ev.T = max(s.now(), ev.Start)
+	ev, answered := s.logLocked(ev, holding(&ev))
 	s.notifyLocked(stateChanged || answered)
 	return ev
 }
 
-// logLocked puts ev in the log at time t without waking viewers, and
-// reports whether it answered a call (which changes the state).
-func (s *Session) logLocked(ev Event, t int64) (Event, bool) {
-	ev.T = t
-	ev = s.log.add(ev)
+// logLocked puts ev in the log without waking viewers, and reports
+// whether it answered a call (which changes the state). Its T must not be
+// before the last event's.
+func (s *Session) logLocked(ev Event, h eventlog.Holding) (Event, bool) {
+	ev.Seq = s.log.Append(ev, h)
+	s.lastT = ev.T
 	if ev.Op != "stats" {
 		s.lastActive = s.start.Add(time.Duration(ev.T) * time.Microsecond) // the clock just read
 	}
@@ -410,12 +378,6 @@ func (s *Session) touch() {
 	s.mu.Lock()
 	s.notifyLocked(true)
 	s.mu.Unlock()
-}
-
-func (s *Session) socket(id string) *Socket {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sockets[id]
 }
 
 // goRun runs fn on a goroutine the session waits for when it closes, or

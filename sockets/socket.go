@@ -55,35 +55,6 @@ type Socket struct {
 	writeTail  chan struct{}
 }
 
-// autoLoop is an autorecv: a recv(bufsize) loop with one event per call.
-// It waits its turn in the read lane like any recv. Its flags are guarded
-// by the socket's autoMu; done is closed once it has ended, or once it was
-// stopped before it ever started.
-type autoLoop struct {
-	bufsize  int
-	accept   bool // an accept loop (autoaccept), not a recv loop
-	started  bool
-	stop     bool
-	finished bool
-	stopCh   chan struct{} // closed with stop, for a loop waiting for room
-	done     chan struct{}
-}
-
-// requestStop sets stop; autoMu must be held.
-func (l *autoLoop) requestStop() {
-	if !l.stop {
-		l.stop = true
-		close(l.stopCh)
-	}
-}
-
-func (l *autoLoop) finish() {
-	if !l.finished {
-		l.finished = true
-		close(l.done)
-	}
-}
-
 var familyNames = map[int]string{unix.AF_INET: "inet", unix.AF_INET6: "inet6", unix.AF_UNIX: "unix"}
 var typeNames = map[int]string{unix.SOCK_STREAM: "stream", unix.SOCK_DGRAM: "dgram"}
 
@@ -105,18 +76,18 @@ func newSocketFromFD(id string, family, stype, fd int, unixDir string) (*Socket,
 		f.Close()
 		return nil, err
 	}
-	s := &Socket{id: id, family: family, stype: stype, unixDir: unixDir, f: f, rc: rc, timeout: blocking, state: "new", closedCh: make(chan struct{})}
-	s.refresh()
-	return s, nil
+	k := &Socket{id: id, family: family, stype: stype, unixDir: unixDir, f: f, rc: rc, timeout: blocking, state: "new", closedCh: make(chan struct{})}
+	k.refresh()
+	return k, nil
 }
 
 // enqueue reserves this op's place in the socket's lanes and returns what
 // to wait for and the channel to close when done. check, if given, runs
 // under the same lock first, so that a condition it tests (autorecv is
 // off, say) still holds when the place is taken.
-func (s *Socket) enqueue(read, write bool, check func() error) (waits []chan struct{}, done chan struct{}, err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (k *Socket) enqueue(read, write bool, check func() error) (waits []chan struct{}, done chan struct{}, err error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
 	if check != nil {
 		if err := check(); err != nil {
 			return nil, nil, err
@@ -124,33 +95,33 @@ func (s *Socket) enqueue(read, write bool, check func() error) (waits []chan str
 	}
 	done = make(chan struct{})
 	if read {
-		if s.readTail != nil {
-			waits = append(waits, s.readTail)
+		if k.readTail != nil {
+			waits = append(waits, k.readTail)
 		}
-		s.readTail = done
+		k.readTail = done
 	}
 	if write {
-		if s.writeTail != nil {
-			waits = append(waits, s.writeTail)
+		if k.writeTail != nil {
+			waits = append(waits, k.writeTail)
 		}
-		s.writeTail = done
+		k.writeTail = done
 	}
 	return waits, done, nil
 }
 
-func (s *Socket) getTimeout() time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.timeout
+func (k *Socket) getTimeout() time.Duration {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.timeout
 }
 
 // control runs fn on the fd, unless the socket is closed.
-func (s *Socket) control(fn func(fd int) error) error {
-	if s.closed.Load() {
+func (k *Socket) control(fn func(fd int) error) error {
+	if k.closed.Load() {
 		return unix.EBADF
 	}
 	var ferr error
-	if err := s.rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+	if err := k.rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
 		return unix.EBADF
 	}
 	return ferr
@@ -166,12 +137,12 @@ func (s *Socket) control(fn func(fd int) error) error {
 // is RawConn and not deadlines: Go never tries a syscall once its deadline
 // has passed. The wait then always sets the deadline, zero for none, since
 // an earlier call's expired deadline may still be on the fd.
-func (s *Socket) io(write bool, tmo time.Duration, deadline time.Time, fn func(fd int) (again bool)) error {
-	if s.closed.Load() {
+func (k *Socket) io(write bool, tmo time.Duration, deadline time.Time, fn func(fd int) (again bool)) error {
+	if k.closed.Load() {
 		return unix.EBADF
 	}
 	again := true
-	if err := s.rc.Control(func(fd uintptr) { again = fn(int(fd)) }); err != nil {
+	if err := k.rc.Control(func(fd uintptr) { again = fn(int(fd)) }); err != nil {
 		return unix.EBADF
 	}
 	if !again || tmo == 0 {
@@ -183,15 +154,15 @@ func (s *Socket) io(write bool, tmo time.Duration, deadline time.Time, fn func(f
 	cb := func(fd uintptr) bool { return !fn(int(fd)) }
 	var err error
 	if write {
-		if err = s.f.SetWriteDeadline(deadline); err == nil {
-			err = s.rc.Write(cb)
+		if err = k.f.SetWriteDeadline(deadline); err == nil {
+			err = k.rc.Write(cb)
 		}
 	} else {
-		if err = s.f.SetReadDeadline(deadline); err == nil {
-			err = s.rc.Read(cb)
+		if err = k.f.SetReadDeadline(deadline); err == nil {
+			err = k.rc.Read(cb)
 		}
 	}
-	if err != nil && s.closed.Load() {
+	if err != nil && k.closed.Load() {
 		return unix.EBADF
 	}
 	return err
@@ -212,13 +183,13 @@ type received struct {
 // readability as the mode says. On a datagram socket it is recvmsg with
 // MSG_TRUNC, which returns the datagram's real length, so truncation can
 // be shown; the bytes returned are what Python's recv would return.
-func (s *Socket) recv(n int, tmo time.Duration) (received, error) {
+func (k *Socket) recv(n int, tmo time.Duration) (received, error) {
 	buf := make([]byte, n)
 	var r received
 	var got int
 	var serr error
-	err := s.io(false, tmo, time.Time{}, func(fd int) bool {
-		if s.stype == unix.SOCK_DGRAM {
+	err := k.io(false, tmo, time.Time{}, func(fd int) bool {
+		if k.stype == unix.SOCK_DGRAM {
 			got, _, _, r.from, serr = unix.Recvmsg(fd, buf, nil, unix.MSG_TRUNC)
 		} else {
 			got, r.from, serr = unix.Recvfrom(fd, buf, 0)
@@ -237,11 +208,11 @@ func (s *Socket) recv(n int, tmo time.Duration) (received, error) {
 }
 
 // accept is one accept4(2), after waiting as the mode says.
-func (s *Socket) accept(tmo time.Duration) (int, unix.Sockaddr, error) {
+func (k *Socket) accept(tmo time.Duration) (int, unix.Sockaddr, error) {
 	var nfd int
 	var sa unix.Sockaddr
 	var serr error
-	err := s.io(false, tmo, time.Time{}, func(fd int) bool {
+	err := k.io(false, tmo, time.Time{}, func(fd int) bool {
 		nfd, sa, serr = unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 		// A connection reset while queued is skipped, as Linux's
 		// blocking accept does.
@@ -257,9 +228,9 @@ func (s *Socket) accept(tmo time.Duration) (int, unix.Sockaddr, error) {
 // before returning (blocking as needed), so we loop, and like Linux report
 // what was queued before an error; in timeout and non-blocking modes it is
 // one sendto(2) that may move only part of it.
-func (s *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, error) {
+func (k *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, error) {
 	if tmo == blocking {
-		n, err := s.sendLoop(data, blocking, time.Time{}, to)
+		n, err := k.sendLoop(data, blocking, time.Time{}, to)
 		if n > 0 {
 			return n, nil
 		}
@@ -267,7 +238,7 @@ func (s *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, er
 	}
 	var n int
 	var serr error
-	err := s.io(true, tmo, time.Time{}, func(fd int) bool {
+	err := k.io(true, tmo, time.Time{}, func(fd int) bool {
 		n, serr = sendto(fd, data, to)
 		return wouldBlock(serr)
 	})
@@ -283,10 +254,10 @@ func (s *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, er
 // sendLoop sends until all of data is queued, the deadline passes or an
 // error happens. It returns how much was queued. Like Linux's blocking
 // send, an error after some bytes were queued still reports them.
-func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to unix.Sockaddr) (int, error) {
+func (k *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to unix.Sockaddr) (int, error) {
 	total := 0
 	var serr error
-	err := s.io(true, tmo, deadline, func(fd int) bool {
+	err := k.io(true, tmo, deadline, func(fd int) bool {
 		// At least one syscall, even for b'': on an unconnected socket
 		// that is EPIPE in Python too.
 		for {
@@ -312,12 +283,12 @@ func (s *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to
 
 // sendall is Python's sendall: send until done; in timeout mode the
 // timeout bounds the whole call; in non-blocking mode it stops at EAGAIN.
-func (s *Socket) sendall(data []byte, tmo time.Duration) (int, error) {
+func (k *Socket) sendall(data []byte, tmo time.Duration) (int, error) {
 	var deadline time.Time
 	if tmo > 0 {
 		deadline = time.Now().Add(tmo)
 	}
-	return s.sendLoop(data, tmo, deadline, nil)
+	return k.sendLoop(data, tmo, deadline, nil)
 }
 
 // sendto is send(2) with MSG_NOSIGNAL: a write to a reset connection must
@@ -328,13 +299,13 @@ func sendto(fd int, p []byte, to unix.Sockaddr) (int, error) {
 
 // connect is Python's connect: the syscall, then in blocking or timeout
 // mode a wait for writability and SO_ERROR, as CPython's internal_connect.
-func (s *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
-	err := s.control(func(fd int) error { return unix.Connect(fd, sa) })
+func (k *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
+	err := k.control(func(fd int) error { return unix.Connect(fd, sa) })
 	if err != unix.EINPROGRESS || tmo == 0 {
 		return err
 	}
 	var cerr error
-	err = s.io(true, tmo, time.Time{}, func(fd int) bool {
+	err = k.io(true, tmo, time.Time{}, func(fd int) bool {
 		v, gerr := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 		if gerr != nil {
 			cerr = gerr
@@ -363,60 +334,60 @@ func (s *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
 		// A truly blocking connect leaves the socket fully connected, so
 		// that a second connect is EISCONN; after a poll-style wait Linux
 		// still counts it as connecting until connect is called again.
-		_ = s.control(func(fd int) error { return unix.Connect(fd, sa) })
+		_ = k.control(func(fd int) error { return unix.Connect(fd, sa) })
 	}
 	return err
 }
 
 // close closes the fd. Ops waiting on it wake up and fail with EBADF.
-func (s *Socket) close() {
-	if s.closed.Swap(true) {
+func (k *Socket) close() {
+	if k.closed.Swap(true) {
 		return
 	}
-	close(s.closedCh)
-	s.f.Close()
-	s.mu.Lock()
-	s.state = "closed"
-	s.mu.Unlock()
+	close(k.closedCh)
+	k.f.Close()
+	k.mu.Lock()
+	k.state = "closed"
+	k.mu.Unlock()
 }
 
 // refresh re-reads the socket's names from the kernel, so the state shown
 // follows what really happened (a non-blocking connect completing later,
 // say).
-func (s *Socket) refresh() {
-	if s.closed.Load() {
+func (k *Socket) refresh() {
+	if k.closed.Load() {
 		return
 	}
 	var local, peer string
-	_ = s.control(func(fd int) error {
+	_ = k.control(func(fd int) error {
 		if sa, err := unix.Getsockname(fd); err == nil {
-			local = s.fmtAddr(sa)
+			local = k.fmtAddr(sa)
 		}
 		if sa, err := unix.Getpeername(fd); err == nil {
-			peer = s.fmtAddr(sa)
+			peer = k.fmtAddr(sa)
 		}
 		return nil
 	})
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.local = local
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.local = local
 	if peer != "" {
-		s.peer = peer
-		if s.state == "new" || s.state == "connecting" || s.state == "bound" {
-			s.state = "connected"
+		k.peer = peer
+		if k.state == "new" || k.state == "connecting" || k.state == "bound" {
+			k.state = "connected"
 		}
 	}
 }
 
 // fmtAddr shows an address as users write it: host:port, [v6]:port, or a
 // unix path relative to the session's directory.
-func (s *Socket) fmtAddr(sa unix.Sockaddr) string {
+func (k *Socket) fmtAddr(sa unix.Sockaddr) string {
 	if u, ok := sa.(*unix.SockaddrUnix); ok {
 		// x/sys shows an unnamed socket's empty path as "@"; Python as ''.
 		if u.Name == "@" {
 			return ""
 		}
-		if rel, found := strings.CutPrefix(u.Name, s.unixDir+"/"); found && s.unixDir != "" {
+		if rel, found := strings.CutPrefix(u.Name, k.unixDir+"/"); found && k.unixDir != "" {
 			return rel
 		}
 	}
@@ -440,3 +411,10 @@ func formatSockaddr(sa unix.Sockaddr) string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// setEOF records that a recv read the end of the stream.
+func (k *Socket) setEOF() {
+	k.mu.Lock()
+	k.eof = true
+	k.mu.Unlock()
+}

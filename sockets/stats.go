@@ -107,7 +107,7 @@ func (s *Session) statsLoop() {
 			return
 		}
 		s.mu.Lock()
-		if s.closed || len(s.viewers) == 0 {
+		if s.closed || s.log.Readers() == 0 {
 			s.statsRunning = false
 			s.mu.Unlock()
 			return

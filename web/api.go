@@ -162,21 +162,22 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		changed := s.Changed()
 		// Borrowed, and given back once their lines are in bw: a
 		// follower keeps no arena of autorecv's from reuse.
-		evs, done := s.BorrowEventsAfter(since, 1024, 0)
+		b := s.Borrow(since, 1024, 0)
+		evs := b.Events()
 		if len(evs) > 0 && evs[0].Seq > since+1 {
 			if err := enc.Encode(controlMsg{Type: "gap", From: since + 1, To: evs[0].Seq - 1}); err != nil {
-				done()
+				b.Release()
 				return
 			}
 		}
-		for _, ev := range evs {
-			if err := writeLine(bw, ev); err != nil {
-				done()
+		for i := range evs {
+			if err := writeLine(bw, b.JSON(i)); err != nil {
+				b.Release()
 				return
 			}
-			since = ev.Seq
+			since = evs[i].Seq
 		}
-		done()
+		b.Release()
 		if len(evs) > 0 {
 			s.Consumed(since)
 		}
@@ -292,7 +293,11 @@ func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
 	st := s.State()
 	w.Header().Set("Content-Type", "text/x-python; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.py"`)
-	if err := export.WritePython(w, export.Script{Session: s.ID(), Events: s.EventsAfter(0, 0), Pending: st.Pending}); err != nil {
+	// Borrowed, and released once the script is written: an export
+	// keeps no arena of autorecv's from reuse.
+	b := s.Borrow(0, 0, 0)
+	defer b.Release()
+	if err := export.WritePython(w, export.Script{Session: s.ID(), Events: b.Events(), Pending: st.Pending}); err != nil {
 		h.log.Info("export failed", "session", s.ID(), "err", err)
 	}
 }
@@ -308,9 +313,9 @@ func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
 	h.events(w, r)
 }
 
-// writeLine writes one event as an NDJSON line, from its cached encoding.
-func writeLine(w *bufio.Writer, ev sockets.Event) error {
-	if _, err := w.Write(encodeEvent(ev, 0)); err != nil {
+// writeLine writes one event as an NDJSON line, from its shared JSON.
+func writeLine(w *bufio.Writer, js []byte) error {
+	if _, err := w.Write(js); err != nil {
 		return err
 	}
 	return w.WriteByte('\n')

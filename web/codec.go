@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 
 	"github.com/sockplay/sockplay/sockets"
@@ -46,20 +45,13 @@ func decodeOp(b []byte) (wireOp, error) {
 	if w.Op.Op == "" {
 		return w, &badRequest{`"op" is missing: say which call to make, e.g. {"op": "socket"}`}
 	}
-	if w.Op.Op != "socket" && !sockets.Ops[w.Op.Op] {
+	if !sockets.IsOp(w.Op.Op) {
 		return w, &badRequest{fmt.Sprintf("unknown op %q; known ops: %s", w.Op.Op, knownOps())}
 	}
 	return w, nil
 }
 
-func knownOps() string {
-	names := make([]string, 0, len(sockets.Ops))
-	for n := range sockets.Ops {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return strings.Join(names, ", ")
-}
+func knownOps() string { return strings.Join(sockets.OpNames(), ", ") }
 
 func describeJSONError(err error) string {
 	var syn *json.SyntaxError
@@ -119,11 +111,11 @@ type apiError struct {
 	Msg  string `json:"msg"`
 }
 
-// encodeEvent renders ev for one client: only the client that submitted
-// the op sees "reply". The event is encoded once for all viewers; the
-// reply, when there is one for this client, is spliced in after the brace.
-func encodeEvent(ev sockets.Event, conn uint64) []byte {
-	b := ev.JSON()
+// encodeEvent renders ev, whose shared JSON is b, for one client: only
+// the client that submitted the op sees "reply". The event is encoded
+// once for all viewers; the reply, when there is one for this client, is
+// spliced in after the brace.
+func encodeEvent(b []byte, ev *sockets.Event, conn uint64) []byte {
 	if ev.Origin != conn || conn == 0 || len(ev.Reply) == 0 {
 		return b
 	}

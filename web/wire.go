@@ -32,7 +32,7 @@ import (
 //
 // A run's bytes come after all its headers so that they are one stretch of
 // the message: autorecv keeps a fast stream's recvs side by side in memory
-// (sockets.AppendPayloads), and such a stretch is written from there as it
+// (sockets.Batch.Payloads), and such a stretch is written from there as it
 // is, never copied into the message.
 const (
 	wireVersion = 2
@@ -51,7 +51,7 @@ type wireBatch struct {
 	buf    []byte     // the message, except the borrowed stretches
 	hdrs   []byte     // the current run's headers
 	parts  []wirePart // the borrowed stretches, in order
-	pieces [][]byte   // scratch for sockets.AppendPayloads
+	pieces [][]byte   // scratch for Batch.Payloads
 }
 
 // wirePart is a stretch of bytes written from the log's memory, in the
@@ -63,7 +63,8 @@ type wirePart struct {
 
 // fill makes a batch of as many of evs as fit in about limit bytes (at
 // least one) for client conn, and says how many.
-func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) int {
+func (b *wireBatch) fill(batch sockets.Batch, conn uint64, limit int) int {
+	evs := batch.Events()
 	b.drop()
 	b.buf = append(b.buf[:0], wireVersion)
 	b.hdrs = b.hdrs[:0]
@@ -86,10 +87,10 @@ func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) int {
 			sent++
 			continue
 		}
-		b.endRun(evs[run:sent])
+		b.endRun(batch, run, sent)
 		run = sent
 		before := len(b.buf)
-		b.buf = appendJSONRecord(b.buf, *ev, conn)
+		b.buf = appendJSONRecord(b.buf, batch.JSON(sent), ev, conn)
 		if sent > 0 && size+len(b.buf)-before > limit {
 			b.buf = b.buf[:before]
 			break
@@ -98,21 +99,21 @@ func (b *wireBatch) fill(evs []sockets.Event, conn uint64, limit int) int {
 		sent++
 		run = sent
 	}
-	b.endRun(evs[run:sent])
+	b.endRun(batch, run, sent)
 	return sent
 }
 
-// endRun puts a run of compact recvs, whose headers are in hdrs, in the
-// message as one record 2.
-func (b *wireBatch) endRun(run []sockets.Event) {
-	if len(run) == 0 {
+// endRun puts the run of compact recvs [from, to) of batch, whose headers
+// are in hdrs, in the message as one record 2.
+func (b *wireBatch) endRun(batch sockets.Batch, from, to int) {
+	if from == to {
 		return
 	}
 	b.buf = append(b.buf, recRecvs)
-	b.buf = binary.AppendUvarint(b.buf, uint64(len(run)))
+	b.buf = binary.AppendUvarint(b.buf, uint64(to-from))
 	b.buf = append(b.buf, b.hdrs...)
 	b.hdrs = b.hdrs[:0]
-	b.pieces = sockets.AppendPayloads(b.pieces[:0], run)
+	b.pieces = batch.Payloads(b.pieces[:0], from, to)
 	for _, p := range b.pieces {
 		if len(p) >= borrowMin {
 			b.parts = append(b.parts, wirePart{at: len(b.buf), data: p})
@@ -180,9 +181,9 @@ func appendRecvHeader(buf []byte, ev *sockets.Event) []byte {
 	return binary.AppendUvarint(buf, uint64(len(ev.Result.B64)))
 }
 
-// appendJSONRecord appends ev as a record 1.
-func appendJSONRecord(buf []byte, ev sockets.Event, conn uint64) []byte {
-	b := encodeEvent(ev, conn)
+// appendJSONRecord appends ev, whose JSON is js, as a record 1.
+func appendJSONRecord(buf, js []byte, ev *sockets.Event, conn uint64) []byte {
+	b := encodeEvent(js, ev, conn)
 	buf = append(buf, recJSON)
 	buf = binary.AppendUvarint(buf, uint64(len(b)))
 	return append(buf, b...)

@@ -191,7 +191,7 @@ func plainRecv() sockets.Event {
 func wholeBatch(t testing.TB, evs []sockets.Event, conn uint64) *wireBatch {
 	t.Helper()
 	var wb wireBatch
-	if sent := wb.fill(evs, conn, math.MaxInt); sent != len(evs) {
+	if sent := wb.fill(sockets.BatchOf(evs), conn, math.MaxInt); sent != len(evs) {
 		t.Fatalf("%d of %d events in the batch", sent, len(evs))
 	}
 	return &wb
@@ -286,7 +286,7 @@ func wireCaseJSON(t testing.TB, cases []wireCase, conn uint64) (evs []sockets.Ev
 	t.Helper()
 	for _, c := range cases {
 		var w map[string]any
-		if err := json.Unmarshal(encodeEvent(c.ev, conn), &w); err != nil {
+		if err := json.Unmarshal(encodeEvent(sockets.BatchOf([]sockets.Event{c.ev}).JSON(0), &c.ev, conn), &w); err != nil {
 			t.Fatal(err)
 		}
 		evs, want = append(evs, c.ev), append(want, w)
@@ -616,7 +616,7 @@ func TestWireFillRandom(t *testing.T) {
 		var wb wireBatch
 		off := 0
 		for off < len(evs) {
-			sent := wb.fill(evs[off:], conn, limit)
+			sent := wb.fill(sockets.BatchOf(evs[off:]), conn, limit)
 			if sent < 1 {
 				t.Fatalf("fill: %d events", sent)
 			}
@@ -656,7 +656,7 @@ func TestWireBatchAfterAHugeOne(t *testing.T) {
 	small := plainRecv()
 	var wb wireBatch
 	for i, ev := range []sockets.Event{huge, small} {
-		if sent := wb.fill([]sockets.Event{ev}, 0, batchBytes); sent != 1 {
+		if sent := wb.fill(sockets.BatchOf([]sockets.Event{ev}), 0, batchBytes); sent != 1 {
 			t.Fatalf("batch %d: %d events", i, sent)
 		}
 		var seqs []int64

@@ -154,16 +154,18 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			return
 		}
 		// Borrowed: their bytes may be autorecv's to reuse once given
-		// back, so done comes right after the write and never later. The
+		// back, so the release comes right after the write and never
+		// later. The
 		// byte budget is the log's estimate of memory, several times an
 		// event's wire size: it only stops a read from copying thousands
 		// of big events to send a few.
-		evs, done := s.BorrowEventsAfter(cursor, n, 16*batchBytes)
+		b := s.Borrow(cursor, n, 16*batchBytes)
+		evs := b.Events()
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
 			// Dropped from memory past the event-log limit: say so,
 			// never skip in silence.
 			if err := writeMsg(controlMsg{Type: "gap", From: cursor + 1, To: evs[0].Seq - 1}); err != nil {
-				done()
+				b.Release()
 				return
 			}
 		}
@@ -178,19 +180,19 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			switch {
 			case binaryFrames:
 				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
-				sent = wire.fill(evs, conn, batchBytes)
+				sent = wire.fill(b, conn, batchBytes)
 				err = wire.write(wctx, c)
 				wcancel()
 			case batched:
-				buf, sent = appendBatch(buf[:0], evs, conn)
+				buf, sent = appendBatch(buf[:0], b, conn)
 				err = write(websocket.MessageText, buf)
 			default: // one event a message
 				for ; sent < len(evs) && err == nil; sent++ {
 					// The event's shared encoding: never append to it.
-					err = write(websocket.MessageText, encodeEvent(evs[sent], conn))
+					err = write(websocket.MessageText, encodeEvent(b.JSON(sent), &evs[sent], conn))
 				}
 			}
-			done()
+			b.Release()
 			if err != nil {
 				log.Debug("writing events", "err", err)
 				return
@@ -298,11 +300,12 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 
 // appendBatch appends to buf as many of evs as fit in about batchBytes (at
 // least one) as a JSON array, and says how many.
-func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int) {
+func appendBatch(buf []byte, batch sockets.Batch, conn uint64) ([]byte, int) {
 	buf = append(buf, '[')
 	sent := 0
-	for _, ev := range evs {
-		b := encodeEvent(ev, conn)
+	evs := batch.Events()
+	for i := range evs {
+		b := encodeEvent(batch.JSON(i), &evs[i], conn)
 		if sent > 0 && len(buf)+len(b) > batchBytes {
 			break // it goes first in the next message
 		}

@@ -139,7 +139,7 @@ func (l *Lesson) check() error {
 			if err := json.Unmarshal(st.Op, &op); err != nil {
 				return fmt.Errorf("step %d: %w", i+1, err)
 			}
-			if op.Op != "socket" && !sockets.Ops[op.Op] {
+			if !sockets.IsOp(op.Op) {
 				return fmt.Errorf("step %d: unknown op %q", i+1, op.Op)
 			}
 		}
@@ -391,9 +391,9 @@ func check(s *sockets.Session, w *Wait, id string) (string, bool) {
 		n, total := 0, 0
 		// Only lengths and flags are read: borrowing keeps no arena
 		// of autorecv's from reuse while a lesson waits.
-		evs, done := s.BorrowEventsAfter(0, 0, 0)
-		defer done()
-		for _, ev := range evs {
+		b := s.Borrow(0, 0, 0)
+		defer b.Release()
+		for _, ev := range b.Events() {
 			if ev.Sock != id || !ev.Auto || ev.Parent != 0 {
 				continue
 			}

@@ -1,0 +1,134 @@
+package sockets
+
+import (
+	"encoding/json"
+
+	"github.com/sockplay/sockplay/sockets/internal/eventlog"
+)
+
+// Result is what a successful op returns. Only the fields that apply are
+// set; N is a pointer because n: 0 (EOF) must be sent.
+type Result struct {
+	N       *int     `json:"n,omitempty"`
+	B64     []byte   `json:"b64,omitempty"`
+	Sock    string   `json:"sock,omitempty"`
+	Family  string   `json:"family,omitempty"`
+	Type    string   `json:"type,omitempty"`
+	Local   string   `json:"local,omitempty"`
+	Peer    string   `json:"peer,omitempty"`
+	Mode    string   `json:"mode,omitempty"`
+	Timeout *float64 `json:"timeout,omitempty"`
+	On      *bool    `json:"on,omitempty"`
+	Bufsize int      `json:"bufsize,omitempty"`
+	EOF     bool     `json:"eof,omitempty"`
+	Note    string   `json:"note,omitempty"`
+	// Addr is recvfrom's sender, or gethostbyname's answer.
+	Addr string `json:"addr,omitempty"`
+	// Truncated marks a datagram larger than bufsize; Size is its real
+	// length (MSG_TRUNC), the rest of it is gone.
+	Truncated bool `json:"truncated,omitempty"`
+	Size      int  `json:"size,omitempty"`
+	// Value is getsockopt's answer.
+	Value any `json:"value,omitempty"`
+	// AddrInfo is getaddrinfo's list.
+	AddrInfo []AddrInfo `json:"addrinfo,omitempty"`
+	// Stats is the kernel's view of a socket (op "stats").
+	Stats *KStats `json:"stats,omitempty"`
+}
+
+// AddrInfo is one getaddrinfo result.
+type AddrInfo struct {
+	Family string `json:"family"`
+	Type   string `json:"type"`
+	Proto  int    `json:"proto"`
+	Addr   string `json:"addr"`
+}
+
+func intp(n int) *int { return &n }
+
+// Event is the one record every op and every asynchronous happening
+// produces. Seq orders a session's events; T is microseconds since the
+// session started, taken when the event happened; Start is when the op was
+// submitted, so a pending call can be drawn as a bar.
+type Event struct {
+	Seq    int64   `json:"seq"`
+	T      int64   `json:"t"`
+	Start  int64   `json:"start"`
+	Call   int64   `json:"call,omitempty"`
+	Sock   string  `json:"sock,omitempty"`
+	Op     string  `json:"op"`
+	Args   *Args   `json:"args,omitempty"`
+	OK     bool    `json:"ok"`
+	Result *Result `json:"result,omitempty"`
+	Error  *Error  `json:"error,omitempty"`
+	Auto   bool    `json:"auto,omitempty"`
+	// Parent is the call of the helper op (sendchunks, recvall) that made
+	// this event, one of its parts.
+	Parent int64 `json:"parent,omitempty"`
+	// Reply is the id (raw JSON) the submitting client gave its op; Origin
+	// says which client that was, so that only it is told "reply".
+	Reply  json.RawMessage `json:"reply,omitempty"`
+	Origin uint64          `json:"-"`
+}
+
+// Origin identifies who submitted an op, so the answer can carry their id.
+type Origin struct {
+	Conn  uint64
+	Reply json.RawMessage
+}
+
+// Batch is a borrowed read of a session's events (see Session.Borrow):
+// the events, their JSON and their bytes, the reader's until Release.
+type Batch = eventlog.Batch[Event]
+
+// eventLog is the log of Events.
+type eventLog = eventlog.Log[Event]
+
+func newEventLog(cfg Config) *eventLog {
+	return eventlog.New(eventOptions(cfg))
+}
+
+func eventOptions(cfg Config) eventlog.Options[Event] {
+	return eventlog.Options[Event]{
+		MaxBytes:     cfg.MaxLogBytes,
+		MaxLagEvents: cfg.MaxLagEvents,
+		MaxLagBytes:  cfg.MaxLagBytes,
+		Number:       func(ev *Event, seq int64) { ev.Seq = seq },
+		Encode:       appendEventJSON,
+		Payload:      payload,
+	}
+}
+
+// BatchOf is a batch of events that are in no session's log (a test's, or
+// ones read back from an export): their JSON is made as a log's would be.
+func BatchOf(evs []Event) Batch {
+	return eventlog.BatchOf(eventOptions(Config{}), evs)
+}
+
+// appendEventJSON appends ev's JSON without its reply: what every viewer
+// gets (the one that asked has its reply spliced in; see web).
+func appendEventJSON(dst []byte, ev *Event) []byte {
+	e := *ev
+	e.Reply = nil
+	b, _ := json.Marshal(e) // an Event always encodes
+	return append(dst, b...)
+}
+
+// payload is the bytes of an event's result: what a reader may write out
+// as they are.
+func payload(ev *Event) []byte {
+	if ev.Result == nil {
+		return nil
+	}
+	return ev.Result.B64
+}
+
+// holding is what the log must know of an op's event: the bytes of its
+// result and of the data it sent.
+func holding(ev *Event) eventlog.Holding {
+	n := len(payload(ev))
+	if a := ev.Args; a != nil && a.Data != nil && a.Data.B64 != nil {
+		n += len(*a.Data.B64)
+	}
+	return eventlog.Bytes(n)
+}

@@ -1,0 +1,87 @@
+package eventlog
+
+import "sync/atomic"
+
+// Batch is a borrowed read of the log: a run of events in seq order, their
+// JSON and their bytes, the reader's until Release. Release it as soon as
+// it is written out: until then autorecv cannot recv into its events'
+// memory again. After Release nothing of the batch may be read; events
+// copied out of it before then are safe to keep only if they hold no
+// bytes of their own. The zero Batch is empty.
+type Batch[E any] struct {
+	evs  []E
+	mem  []held
+	opts *Options[E]
+	pin  ticket
+}
+
+// Len is how many events the batch has.
+func (b Batch[E]) Len() int { return len(b.evs) }
+
+// Events are the batch's events. They are the batch's: never change them.
+func (b Batch[E]) Events() []E { return b.evs }
+
+// JSON is event i's JSON, made the first time a reader asks for it and
+// then shared with every reader: never change it, nor append to it.
+// Encoding lazily keeps it off the goroutine that made the event (an
+// autorecv loop), and once saves it for every other reader. (Two readers
+// asking at the same moment may both encode it; both get the one kept.)
+func (b Batch[E]) JSON(i int) []byte {
+	enc := b.mem[i].enc
+	if p := enc.b.Load(); p != nil {
+		return *p
+	}
+	js := b.opts.Encode(nil, &b.evs[i])
+	if !enc.b.CompareAndSwap(nil, &js) {
+		return *enc.b.Load()
+	}
+	return js
+}
+
+// Payloads appends the payloads of events [i, j) to dst, in order, as few
+// slices as memory allows: the bytes of recvs that follow one another in
+// an arena come back as one slice. The slices are the log's: never write
+// to them.
+func (b Batch[E]) Payloads(dst [][]byte, i, j int) [][]byte {
+	for k := i; k < j; k++ {
+		m, d := &b.mem[k], b.opts.Payload(&b.evs[k])
+		if len(d) == 0 {
+			continue
+		}
+		if k := len(dst) - 1; k >= 0 && follows(dst[k], m.rest) {
+			dst[k] = dst[k][:len(dst[k])+len(d)]
+			continue
+		}
+		if m.rest != nil {
+			d = m.rest[:len(d)] // its capacity runs to the arena's end
+		}
+		dst = append(dst, d)
+	}
+	return dst
+}
+
+// follows reports whether rest (an event's arena from its bytes on) begins
+// right where p ends: the same array, p's spare capacity exactly rest.
+func follows(p, rest []byte) bool {
+	if len(rest) == 0 || cap(p)-len(p) != cap(rest) {
+		return false
+	}
+	return &p[:cap(p)][cap(p)-1] == &rest[:cap(rest)][cap(rest)-1]
+}
+
+// Release gives the batch back; twice is once.
+func (b Batch[E]) Release() { b.pin.release() }
+
+// encoding is an event's JSON, made once and shared by every copy of the
+// event (they share the pointer).
+type encoding struct{ b atomic.Pointer[[]byte] }
+
+// BatchOf is a batch of events that are in no log (a test's, say): its
+// JSON is made as a log's would be, and releasing it is nothing.
+func BatchOf[E any](o Options[E], evs []E) Batch[E] {
+	mem := make([]held, len(evs))
+	for i := range mem {
+		mem[i].enc = &encoding{}
+	}
+	return Batch[E]{evs: evs, mem: mem, opts: &o}
+}

@@ -1,0 +1,192 @@
+package sockets
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+)
+
+// opSpec is everything the engine knows of one op. Adding an op is one
+// entry in opTable and the function it runs.
+type opSpec struct {
+	// Args are the arguments it takes, by their JSON names: any other is
+	// a TypeError, as in Python (silently ignoring one would let
+	// recv(4, timeout=0) block forever when it was meant not to).
+	Args []string `json:"args"`
+	// Socket says it acts on a socket ("sock"); the others act on the
+	// session.
+	Socket bool `json:"socket"`
+	// Lane is the queue of its socket it waits in for its turn: calls
+	// that can block wait per direction (recvs in order, sends in order,
+	// connect both). An op without one runs at once, even while an
+	// earlier call on the socket is pending, as from a second Python
+	// thread.
+	Lane lane `json:"lane,omitempty"`
+	// Blocks says a call may be pending: it waits for the kernel, or for
+	// a name lookup.
+	Blocks bool `json:"blocks"`
+	// Py is how a call reads as Python (see "A call's Python form"); PyOff is
+	// the form of an auto loop turned off. Result says how its value
+	// reads: one of resultForms.
+	Py     string `json:"py"`
+	PyOff  string `json:"py_off,omitempty"`
+	Result string `json:"result"`
+
+	// laneOf, when set, says the lane of a call from its arguments.
+	laneOf func(a *Args) lane
+	// closedOK: it runs on a closed socket (and answers as CPython does
+	// there); every other op on one is EBADF before anything else.
+	closedOK bool
+	// check validates a call before it is queued, so that bad input is
+	// answered at once and never waits behind a pending call.
+	check func(c *call) error
+	run   func(c *call) (*Result, error)
+}
+
+// A call's Python form (Py) is its text with placeholders:
+//
+//	{sock}    the socket's name; with no name, "{sock}." and "{sock}, "
+//	          go altogether (the short form a socket's own row shows)
+//	{arg}     the argument arg, as Python writes it (see static/ops.js
+//	          and sockets/export, which render both)
+//	{arg?}    the argument if the call has it, else nothing (with the
+//	          ", " before it)
+//	{arg=?}   the argument as a keyword, arg=..., if the call has it
+//
+// Constants and module functions are written socket.X; the short form
+// leaves "socket." out.
+
+// lane says which of a socket's queues a call waits in.
+type lane string
+
+const (
+	laneNone  lane = ""
+	laneRead  lane = "read"
+	laneWrite lane = "write"
+	laneBoth  lane = "both"
+)
+
+// resultForms are how an op's value reads in Python, for Result.
+var resultForms = []string{
+	"none",       // None
+	"socket",     // the new socket (assigned to its name)
+	"bytes",      // result.b64 as a bytes literal
+	"bytes_addr", // (bytes, address or None): recvfrom
+	"n",          // result.n
+	"accepted",   // (<socket result.sock>, result.peer)
+	"local",      // result.local as an address
+	"peer",       // result.peer as an address
+	"value",      // getsockopt's result.value
+	"timeout",    // None or result.timeout
+	"host",       // result.addr as a str
+	"addrinfo",   // getaddrinfo's list
+}
+
+var opTable = map[string]*opSpec{
+	"socket": {Args: []string{"family", "type"}, Py: "socket.socket({family}, {type})", Result: "socket",
+		run: newSocketOp},
+	"getaddrinfo": {Args: []string{"host", "port", "family", "type"}, Blocks: true,
+		Py: "socket.getaddrinfo({host}, {port}{family=?}{type=?})", Result: "addrinfo", run: getaddrinfoOp},
+	"gethostbyname": {Args: []string{"host"}, Blocks: true,
+		Py: "socket.gethostbyname({host})", Result: "host", run: gethostbynameOp},
+
+	"bind": {Args: []string{"addr"}, Socket: true, Py: "{sock}.bind({addr})", Result: "none",
+		check: needAddr, run: bindOp},
+	"listen": {Args: []string{"backlog"}, Socket: true, Py: "{sock}.listen({backlog?})", Result: "none",
+		check: checkBacklog, run: listenOp},
+	"accept": {Socket: true, Lane: laneRead, Blocks: true, Py: "{sock}.accept()", Result: "accepted",
+		run: acceptOp},
+	"connect": {Args: []string{"addr"}, Socket: true, Lane: laneBoth, Blocks: true,
+		Py: "{sock}.connect({addr})", Result: "none", check: checkConnect, run: connectOp},
+
+	"send": {Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "{sock}.send({data})", Result: "n", check: needData, run: sendOp},
+	"sendall": {Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "{sock}.sendall({data})", Result: "none", check: needData, run: sendallOp},
+	"sendto": {Args: []string{"data", "addr"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "{sock}.sendto({data}, {addr})", Result: "n", check: checkSendto, run: sendOp},
+	"sendchunks": {Args: []string{"data", "chunk", "delay"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "sendchunks({sock}, {data}, chunk={chunk}, delay={delay})", Result: "n",
+		check: checkSendchunks, run: sendchunksOp},
+
+	"recv": {Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
+		Py: "{sock}.recv({bufsize})", Result: "bytes", check: needBufsize, run: recvOp},
+	"recvfrom": {Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
+		Py: "{sock}.recvfrom({bufsize})", Result: "bytes_addr", check: needBufsize, run: recvOp},
+	"recvall": {Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
+		Py: "recvall({sock}, {bufsize})", Result: "bytes", check: needBufsize, run: recvallOp},
+	"autorecv": {Args: []string{"bufsize", "on"}, Socket: true,
+		Py: "autorecv({sock}, {bufsize?})", PyOff: "autorecv({sock}, off)", Result: "none",
+		check: checkAutorecv, run: autorecvOp},
+	"autoaccept": {Args: []string{"on"}, Socket: true,
+		Py: "autoaccept({sock})", PyOff: "autoaccept({sock}, off)", Result: "none", run: autoacceptOp},
+
+	"settimeout": {Args: []string{"timeout"}, Socket: true, closedOK: true,
+		Py: "{sock}.settimeout({timeout})", Result: "none", check: checkTimeout, run: settimeoutOp},
+	"setblocking": {Args: []string{"flag"}, Socket: true, closedOK: true,
+		Py: "{sock}.setblocking({flag})", Result: "none", check: needFlag, run: settimeoutOp},
+	"gettimeout": {Socket: true, closedOK: true, Py: "{sock}.gettimeout()", Result: "timeout",
+		run: gettimeoutOp},
+	"setsockopt": {Args: []string{"level", "name", "value"}, Socket: true,
+		Py: "{sock}.setsockopt({level}, {name}, {value})", Result: "none", check: needOptname, run: setsockoptOp},
+	"getsockopt": {Args: []string{"level", "name"}, Socket: true,
+		Py: "{sock}.getsockopt({level}, {name})", Result: "value", check: needOptname, run: getsockoptOp},
+	"shutdown": {Args: []string{"how"}, Socket: true, laneOf: shutdownLane,
+		Py: "{sock}.shutdown({how})", Result: "none", check: needHow, run: shutdownOp},
+	"close":       {Socket: true, closedOK: true, Py: "{sock}.close()", Result: "none", run: closeOp},
+	"getsockname": {Socket: true, Py: "{sock}.getsockname()", Result: "local", run: getsocknameOp},
+	"getpeername": {Socket: true, Py: "{sock}.getpeername()", Result: "peer", run: getpeernameOp},
+}
+
+func init() {
+	// The table must mean what it says: every argument an Args field,
+	// every result form known, a run for every op.
+	for name, spec := range opTable {
+		for _, a := range spec.Args {
+			if !slices.Contains(argNames, a) {
+				panic("op " + name + " takes an argument Args does not have: " + a)
+			}
+		}
+		if !slices.Contains(resultForms, spec.Result) || spec.run == nil {
+			panic("op " + name + ": no run, or an unknown result form " + spec.Result)
+		}
+	}
+}
+
+// allowed is the arguments the op takes, sorted, for error messages.
+func (spec *opSpec) allowed() []string {
+	s := slices.Clone(spec.Args)
+	sort.Strings(s)
+	return s
+}
+
+// lane is where a call waits.
+func (spec *opSpec) lane(a *Args) lane {
+	if spec.laneOf != nil {
+		return spec.laneOf(a)
+	}
+	return spec.Lane
+}
+
+// IsOp reports whether the engine knows the op.
+func IsOp(name string) bool { return opTable[name] != nil }
+
+// OpNames lists every op, sorted.
+func OpNames() []string {
+	names := make([]string, 0, len(opTable))
+	for n := range opTable {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// OpTableJSON is the op table as the page reads it: each op's arguments,
+// lanes, whether it blocks, and its Python forms.
+func OpTableJSON() []byte {
+	b, err := json.Marshal(opTable)
+	if err != nil {
+		panic(err) // the table is static
+	}
+	return b
+}
