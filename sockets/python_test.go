@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -46,6 +47,15 @@ func TestMatchesPython(t *testing.T) {
 				what := engSteps[i].Op
 				if engSteps[i].Sock != "" {
 					what = engSteps[i].Sock + "." + what
+				}
+				if slices.Contains(sc.partial, i) {
+					d, _ := engSteps[i].Data.Bytes()
+					for _, o := range []pyOutcome{engine[i], python[i]} {
+						if !o.OK || o.N == nil || *o.N <= 0 || *o.N >= len(d) {
+							t.Errorf("%s step %d (%s): not a partial send of %d bytes\n  python: %s\n  engine: %s", sc.name, i, what, len(d), python[i], engine[i])
+						}
+					}
+					engine[i].N, python[i].N = ip(1), ip(1) // checked: now only the rest counts
 				}
 				if d := pyCompare(engSteps[i].Op, engine[i], engEnv, python[i], pyEnv); d != "" {
 					t.Errorf("%s step %d (%s): %s\n  python: %s\n  engine: %s\n  statement: %s",
@@ -90,6 +100,9 @@ type pyScenario struct {
 	name   string
 	needV6 bool
 	steps  func(e *pyEnv) []Op
+	// partial are the steps whose send count differs from run to run:
+	// each side's must be partial, more than 0 and less than all.
+	partial []int
 }
 
 // Step builders, to keep the table close to the Python it stands for.
@@ -173,6 +186,52 @@ var pyScenarios = []pyScenario{
 			pyAddrOp("connect", "s2", e.Echo),
 			pyShutdown("s2", unix.SHUT_RD),
 			pyRecv("s2", 4),
+		}
+	}},
+	{name: "connect again after a refused one", steps: func(e *pyEnv) []Op {
+		return []Op{
+			// Blocking: the failed connect leaves the socket as new.
+			pySocket("inet", "stream"),
+			pyAddrOp("connect", "s1", e.Refused),
+			pyAddrOp("connect", "s1", e.Silent),
+			pyBare("getpeername", "s1"),
+			// Timeout mode: poll and SO_ERROR leave it connecting, so the
+			// next connect is ECONNABORTED, and the one after works.
+			pySocket("inet", "stream"),
+			pyTimeout("s2", 2),
+			pyAddrOp("connect", "s2", e.Refused),
+			pyAddrOp("connect", "s2", e.Silent),
+			pyAddrOp("connect", "s2", e.Silent),
+		}
+	}},
+	{name: "a blocking send cut short by a reset", partial: []int{2}, steps: func(e *pyEnv) []Op {
+		return []Op{
+			pySocket("inet", "stream"),
+			pyAddrOp("connect", "s1", e.Resetter),
+			// Far more than the kernel's buffers hold: the send is
+			// waiting when the peer resets, and returns what it queued.
+			op("send", "s1", Args{Data: &Data{Text: strp("x"), Repeat: ip(16 << 20)}}),
+			// The reset is the next call's error, as the kernel kept it.
+			pySend("send", "s1", "x"),
+			pySend("send", "s1", "x"),
+		}
+	}},
+	{name: "listen backlog out of a C int", steps: func(e *pyEnv) []Op {
+		return []Op{
+			pySocket("inet", "stream"),
+			pyListen("s1", 1<<31),
+			pyListen("s1", -1<<31-1),
+			pyListen("s1", 1<<31-1),
+		}
+	}},
+	{name: "settimeout on a closed socket", steps: func(e *pyEnv) []Op {
+		return []Op{
+			pySocket("inet", "stream"),
+			pyBare("close", "s1"),
+			pyTimeout("s1", 1),
+			pyBare("gettimeout", "s1"),
+			pyBlocking("s1", false),
+			pyBare("gettimeout", "s1"),
 		}
 	}},
 	{name: "non-blocking recv", steps: func(e *pyEnv) []Op {
@@ -430,14 +489,16 @@ var pyScenarios = []pyScenario{
 // them, so that outcomes of two runs can be compared although their ports
 // differ.
 type pyEnv struct {
-	Echo    string    // TCP: echoes, and closes once the client half-closes
-	Silent  string    // TCP: accepts and never says a word
-	Refused string    // TCP: nothing listens
-	UDPDead string    // UDP: nothing listens
-	TCP     [1]string // TCP: free, for a scenario's own listener
-	UDP     [2]string // UDP: free
-	V6UDP   [2]string // UDP on ::1: free, or "" without IPv6
-	sym     map[string]string
+	Echo   string // TCP: echoes, and closes once the client half-closes
+	Silent string // TCP: accepts and never says a word
+	// Resetter: TCP: reads 64 KiB of each connection, then resets it.
+	Resetter string
+	Refused  string    // TCP: nothing listens
+	UDPDead  string    // UDP: nothing listens
+	TCP      [1]string // TCP: free, for a scenario's own listener
+	UDP      [2]string // UDP: free
+	V6UDP    [2]string // UDP on ::1: free, or "" without IPv6
+	sym      map[string]string
 }
 
 // newPyEnvs starts n sets of servers. The free ports of all of them are
@@ -465,12 +526,13 @@ func newPyEnvs(t *testing.T, n int) []*pyEnv {
 	envs := make([]*pyEnv, n)
 	for k := range envs {
 		e := &pyEnv{
-			Echo:    pyEchoServer(t),
-			Silent:  silentServer(t),
-			Refused: free("tcp", "127.0.0.1"),
-			UDPDead: free("udp", "127.0.0.1"),
+			Echo:     pyEchoServer(t),
+			Silent:   silentServer(t),
+			Resetter: resetServer(t, 64<<10),
+			Refused:  free("tcp", "127.0.0.1"),
+			UDPDead:  free("udp", "127.0.0.1"),
 		}
-		e.sym = map[string]string{e.Echo: "echo", e.Silent: "silent", e.Refused: "refused", e.UDPDead: "udp-dead"}
+		e.sym = map[string]string{e.Echo: "echo", e.Silent: "silent", e.Resetter: "resetter", e.Refused: "refused", e.UDPDead: "udp-dead"}
 		for i := range e.TCP {
 			e.TCP[i] = free("tcp", "127.0.0.1")
 			e.sym[e.TCP[i]] = fmt.Sprintf("tcp%d", i)
@@ -554,6 +616,33 @@ func pyEchoServer(t *testing.T) string {
 	return ln.Addr().String()
 }
 
+// resetServer reads n bytes of each connection, then resets it (a close
+// with SO_LINGER 0 sends RST).
+func resetServer(t *testing.T, n int) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() {
+				defer c.Close()
+				if _, err := io.ReadFull(c, make([]byte, n)); err == nil {
+					c.(*net.TCPConn).SetLinger(0)
+				}
+			})
+		}
+	})
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return ln.Addr().String()
+}
+
 // pyOutcome is one step's outcome, in the form the Python side prints.
 type pyOutcome struct {
 	OK    bool            `json:"ok"`
@@ -614,6 +703,12 @@ func runEngineSteps(t *testing.T, steps []Op) []pyOutcome {
 				o.N = r.N
 			case "getsockopt":
 				b, err := json.Marshal(r.Value)
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Value = b
+			case "gettimeout":
+				b, err := json.Marshal(r.Timeout)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -702,6 +797,11 @@ func pyCompare(opName string, eng pyOutcome, engEnv *pyEnv, py pyOutcome, pyEnv 
 	case "getsockopt":
 		if string(eng.Value) != string(py.Value) {
 			return "value differs"
+		}
+	case "gettimeout": // None or seconds, whichever way each writes them
+		var e, p *float64
+		if json.Unmarshal(eng.Value, &e) != nil || json.Unmarshal(py.Value, &p) != nil || (e == nil) != (p == nil) || (e != nil && *e != *p) {
+			return "timeout differs"
 		}
 	case "socket", "accept":
 		if eng.Sock != py.Sock {
@@ -813,11 +913,17 @@ func pyStatement(st Op, next *int) (stmt, report string, err error) {
 		}
 		return fmt.Sprintf("%s.listen(%d)", s, *a.Backlog), "_ok()", nil
 	case "send", "sendall", "sendto":
-		data, err := a.Data.Bytes()
+		unit := *a.Data
+		unit.Repeat = nil
+		data, err := unit.Bytes()
 		if err != nil {
 			return "", "", err
 		}
-		call := fmt.Sprintf("%s.%s(%s", s, st.Op, pyBytes(data))
+		lit := pyBytes(data)
+		if a.Data.Repeat != nil {
+			lit += fmt.Sprintf(" * %d", *a.Data.Repeat)
+		}
+		call := fmt.Sprintf("%s.%s(%s", s, st.Op, lit)
 		if st.Op == "sendto" {
 			lit, err := addr()
 			if err != nil {
@@ -851,6 +957,8 @@ func pyStatement(st Op, next *int) (stmt, report string, err error) {
 		return fmt.Sprintf("%s.shutdown(socket.%s)", s, howNames[*a.How]), "_ok()", nil
 	case "close":
 		return s + ".close()", "_ok()", nil
+	case "gettimeout":
+		return fmt.Sprintf("_r = %s.gettimeout()", s), "_ok(value=_r)", nil
 	case "getsockname", "getpeername":
 		return fmt.Sprintf("_a = %s.%s()", s, st.Op), "_ok(addr=_addr(_a))", nil
 	}

@@ -73,6 +73,7 @@ func wantErr(t *testing.T, ev Event, exc, errno string) {
 
 func op(name, sock string, a Args) Op { return Op{Op: name, Sock: sock, Args: a} }
 func text(s string) *Data             { return &Data{Text: &s} }
+func strp(s string) *string           { return &s }
 func ip(n int) *int                   { return &n }
 func bp(b bool) *bool                 { return &b }
 func seconds(f float64) Timeout       { return Timeout{Set: true, Seconds: f} }

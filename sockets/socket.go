@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"errors"
 	"net/netip"
 	"os"
 	"strconv"
@@ -226,11 +227,12 @@ func (k *Socket) accept(tmo time.Duration) (int, unix.Sockaddr, error) {
 
 // send is Python's send(). In blocking mode Linux queues the whole buffer
 // before returning (blocking as needed), so we loop, and like Linux report
-// what was queued before an error; in timeout and non-blocking modes it is
-// one sendto(2) that may move only part of it.
+// what was queued before an error, which the next call then gets; in
+// timeout and non-blocking modes it is one sendto(2) that may move only
+// part of it.
 func (k *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, error) {
 	if tmo == blocking {
-		n, err := k.sendLoop(data, blocking, time.Time{}, to)
+		n, err := k.sendLoop(data, blocking, time.Time{}, to, true)
 		if n > 0 {
 			return n, nil
 		}
@@ -253,14 +255,22 @@ func (k *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, er
 
 // sendLoop sends until all of data is queued, the deadline passes or an
 // error happens. It returns how much was queued. Like Linux's blocking
-// send, an error after some bytes were queued still reports them.
-func (k *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to unix.Sockaddr) (int, error) {
+// send, an error after some bytes were queued still reports them. With
+// keepErr, it stops before the error instead, once some bytes are queued,
+// leaving it in the kernel for the next call, as Linux's blocking send
+// does: a sendto that met it would take it (a reset would be lost, and
+// the next send would say EPIPE).
+func (k *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to unix.Sockaddr, keepErr bool) (int, error) {
 	total := 0
 	var serr error
 	err := k.io(true, tmo, deadline, func(fd int) bool {
 		// At least one syscall, even for b'': on an unconnected socket
 		// that is EPIPE in Python too.
 		for {
+			if keepErr && total > 0 && pendingError(fd) {
+				serr = nil
+				return false
+			}
 			n, err := sendto(fd, data[total:], to)
 			if n > 0 {
 				total += n
@@ -281,6 +291,14 @@ func (k *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to
 	return total, err
 }
 
+// pendingError reports whether the kernel holds an error for the socket
+// (a reset, say), without taking it as SO_ERROR or a send would.
+func pendingError(fd int) bool {
+	p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	n, err := unix.Poll(p, 0)
+	return err == nil && n > 0 && p[0].Revents&unix.POLLERR != 0
+}
+
 // sendall is Python's sendall: send until done; in timeout mode the
 // timeout bounds the whole call; in non-blocking mode it stops at EAGAIN.
 func (k *Socket) sendall(data []byte, tmo time.Duration) (int, error) {
@@ -288,7 +306,7 @@ func (k *Socket) sendall(data []byte, tmo time.Duration) (int, error) {
 	if tmo > 0 {
 		deadline = time.Now().Add(tmo)
 	}
-	return k.sendLoop(data, tmo, deadline, nil)
+	return k.sendLoop(data, tmo, deadline, nil, false)
 }
 
 // sendto is send(2) with MSG_NOSIGNAL: a write to a reset connection must
@@ -330,10 +348,13 @@ func (k *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
 	if err == nil {
 		err = cerr
 	}
-	if err == nil && tmo == blocking {
-		// A truly blocking connect leaves the socket fully connected, so
-		// that a second connect is EISCONN; after a poll-style wait Linux
-		// still counts it as connecting until connect is called again.
+	if tmo == blocking && (err == nil || errors.As(err, new(unix.Errno))) {
+		// After a poll-style wait Linux still counts the socket as
+		// connecting until connect is called again. A truly blocking
+		// connect leaves it fully connected, so that a second connect is
+		// EISCONN; or, when it failed, unconnected, so that the next
+		// connect starts afresh rather than being ECONNABORTED. Calling
+		// it again here settles it so.
 		_ = k.control(func(fd int) error { return unix.Connect(fd, sa) })
 	}
 	return err
