@@ -4,11 +4,27 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"sync"
 )
 
 // opSpec is everything the engine knows of one op. Adding an op is one
 // entry in opTable and the function it runs.
 type opSpec struct {
+	OpInfo
+	// laneOf, when set, says the lane of a call from its arguments.
+	laneOf func(a *Args) lane
+	// closedOK: it runs on a closed socket (and answers as CPython does
+	// there); every other op on one is EBADF before anything else.
+	closedOK bool
+	// check validates a call before it is queued, so that bad input is
+	// answered at once and never waits behind a pending call.
+	check func(c *call) error
+	run   func(c *call) (*Result, error)
+}
+
+// OpInfo is what the table says of an op that others read: the page and
+// the export (how it reads as Python), and clients (GET /api/ops).
+type OpInfo struct {
 	// Args are the arguments it takes, by their JSON names: any other is
 	// a TypeError, as in Python (silently ignoring one would let
 	// recv(4, timeout=0) block forever when it was meant not to).
@@ -25,22 +41,12 @@ type opSpec struct {
 	// Blocks says a call may be pending: it waits for the kernel, or for
 	// a name lookup.
 	Blocks bool `json:"blocks"`
-	// Py is how a call reads as Python (see "A call's Python form"); PyOff is
-	// the form of an auto loop turned off. Result says how its value
-	// reads: one of resultForms.
+	// Py is how a call reads as Python (see "A call's Python form");
+	// PyOff is the form of an auto loop turned off. Result says how its
+	// value reads: one of resultForms.
 	Py     string `json:"py"`
 	PyOff  string `json:"py_off,omitempty"`
 	Result string `json:"result"`
-
-	// laneOf, when set, says the lane of a call from its arguments.
-	laneOf func(a *Args) lane
-	// closedOK: it runs on a closed socket (and answers as CPython does
-	// there); every other op on one is EBADF before anything else.
-	closedOK bool
-	// check validates a call before it is queued, so that bad input is
-	// answered at once and never waits behind a pending call.
-	check func(c *call) error
-	run   func(c *call) (*Result, error)
 }
 
 // A call's Python form (Py) is its text with placeholders:
@@ -52,12 +58,13 @@ type opSpec struct {
 //	{arg?}    the argument if the call has it, else nothing (with the
 //	          ", " before it)
 //	{arg=?}   the argument as a keyword, arg=..., if the call has it
+//	{arg|d}   the argument, or d when the call has none
 //
 // Constants and module functions are written socket.X; the short form
 // leaves "socket." out.
 
 // lane says which of a socket's queues a call waits in.
-type lane string
+type lane = string
 
 const (
 	laneNone  lane = ""
@@ -83,59 +90,85 @@ var resultForms = []string{
 }
 
 var opTable = map[string]*opSpec{
-	"socket": {Args: []string{"family", "type"}, Py: "socket.socket({family}, {type})", Result: "socket",
+	"socket": {OpInfo: OpInfo{Args: []string{"family", "type"},
+		Py: "socket.socket({family}, {type})", Result: "socket"},
 		run: newSocketOp},
-	"getaddrinfo": {Args: []string{"host", "port", "family", "type"}, Blocks: true,
-		Py: "socket.getaddrinfo({host}, {port}{family=?}{type=?})", Result: "addrinfo", run: getaddrinfoOp},
-	"gethostbyname": {Args: []string{"host"}, Blocks: true,
-		Py: "socket.gethostbyname({host})", Result: "host", run: gethostbynameOp},
+	"getaddrinfo": {OpInfo: OpInfo{Args: []string{"host", "port", "family", "type"}, Blocks: true,
+		Py: "socket.getaddrinfo({host}, {port}{family=?}{type=?})", Result: "addrinfo"},
+		run: getaddrinfoOp},
+	"gethostbyname": {OpInfo: OpInfo{Args: []string{"host"}, Blocks: true,
+		Py: "socket.gethostbyname({host})", Result: "host"},
+		run: gethostbynameOp},
 
-	"bind": {Args: []string{"addr"}, Socket: true, Py: "{sock}.bind({addr})", Result: "none",
+	"bind": {OpInfo: OpInfo{Args: []string{"addr"}, Socket: true,
+		Py: "{sock}.bind({addr})", Result: "none"},
 		check: needAddr, run: bindOp},
-	"listen": {Args: []string{"backlog"}, Socket: true, Py: "{sock}.listen({backlog?})", Result: "none",
+	"listen": {OpInfo: OpInfo{Args: []string{"backlog"}, Socket: true,
+		Py: "{sock}.listen({backlog?})", Result: "none"},
 		check: checkBacklog, run: listenOp},
-	"accept": {Socket: true, Lane: laneRead, Blocks: true, Py: "{sock}.accept()", Result: "accepted",
+	"accept": {OpInfo: OpInfo{Socket: true, Lane: laneRead, Blocks: true,
+		Py: "{sock}.accept()", Result: "accepted"},
 		run: acceptOp},
-	"connect": {Args: []string{"addr"}, Socket: true, Lane: laneBoth, Blocks: true,
-		Py: "{sock}.connect({addr})", Result: "none", check: checkConnect, run: connectOp},
+	"connect": {OpInfo: OpInfo{Args: []string{"addr"}, Socket: true, Lane: laneBoth, Blocks: true,
+		Py: "{sock}.connect({addr})", Result: "none"},
+		check: checkConnect, run: connectOp},
 
-	"send": {Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
-		Py: "{sock}.send({data})", Result: "n", check: needData, run: sendOp},
-	"sendall": {Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
-		Py: "{sock}.sendall({data})", Result: "none", check: needData, run: sendallOp},
-	"sendto": {Args: []string{"data", "addr"}, Socket: true, Lane: laneWrite, Blocks: true,
-		Py: "{sock}.sendto({data}, {addr})", Result: "n", check: checkSendto, run: sendOp},
-	"sendchunks": {Args: []string{"data", "chunk", "delay"}, Socket: true, Lane: laneWrite, Blocks: true,
-		Py: "sendchunks({sock}, {data}, chunk={chunk}, delay={delay})", Result: "n",
+	"send": {OpInfo: OpInfo{Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "{sock}.send({data})", Result: "n"},
+		check: needData, run: sendOp},
+	"sendall": {OpInfo: OpInfo{Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "{sock}.sendall({data})", Result: "none"},
+		check: needData, run: sendallOp},
+	"sendto": {OpInfo: OpInfo{Args: []string{"data", "addr"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "{sock}.sendto({data}, {addr})", Result: "n"},
+		check: checkSendto, run: sendOp},
+	"sendchunks": {OpInfo: OpInfo{Args: []string{"data", "chunk", "delay"}, Socket: true, Lane: laneWrite, Blocks: true,
+		Py: "sendchunks({sock}, {data}, chunk={chunk}, delay={delay|0.0})", Result: "n"},
 		check: checkSendchunks, run: sendchunksOp},
 
-	"recv": {Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
-		Py: "{sock}.recv({bufsize})", Result: "bytes", check: needBufsize, run: recvOp},
-	"recvfrom": {Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
-		Py: "{sock}.recvfrom({bufsize})", Result: "bytes_addr", check: needBufsize, run: recvOp},
-	"recvall": {Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
-		Py: "recvall({sock}, {bufsize})", Result: "bytes", check: needBufsize, run: recvallOp},
-	"autorecv": {Args: []string{"bufsize", "on"}, Socket: true,
-		Py: "autorecv({sock}, {bufsize?})", PyOff: "autorecv({sock}, off)", Result: "none",
+	"recv": {OpInfo: OpInfo{Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
+		Py: "{sock}.recv({bufsize})", Result: "bytes"},
+		check: needBufsize, run: recvOp},
+	"recvfrom": {OpInfo: OpInfo{Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
+		Py: "{sock}.recvfrom({bufsize})", Result: "bytes_addr"},
+		check: needBufsize, run: recvOp},
+	"recvall": {OpInfo: OpInfo{Args: []string{"bufsize"}, Socket: true, Lane: laneRead, Blocks: true,
+		Py: "recvall({sock}, {bufsize})", Result: "bytes"},
+		check: needBufsize, run: recvallOp},
+	"autorecv": {OpInfo: OpInfo{Args: []string{"bufsize", "on"}, Socket: true,
+		Py: "autorecv({sock}, {bufsize|" + itoa(DefaultAutoBufsize) + "})", PyOff: "autorecv({sock}, off)", Result: "none"},
 		check: checkAutorecv, run: autorecvOp},
-	"autoaccept": {Args: []string{"on"}, Socket: true,
-		Py: "autoaccept({sock})", PyOff: "autoaccept({sock}, off)", Result: "none", run: autoacceptOp},
+	"autoaccept": {OpInfo: OpInfo{Args: []string{"on"}, Socket: true,
+		Py: "autoaccept({sock})", PyOff: "autoaccept({sock}, off)", Result: "none"},
+		run: autoacceptOp},
 
-	"settimeout": {Args: []string{"timeout"}, Socket: true, closedOK: true,
-		Py: "{sock}.settimeout({timeout})", Result: "none", check: checkTimeout, run: settimeoutOp},
-	"setblocking": {Args: []string{"flag"}, Socket: true, closedOK: true,
-		Py: "{sock}.setblocking({flag})", Result: "none", check: needFlag, run: settimeoutOp},
-	"gettimeout": {Socket: true, closedOK: true, Py: "{sock}.gettimeout()", Result: "timeout",
-		run: gettimeoutOp},
-	"setsockopt": {Args: []string{"level", "name", "value"}, Socket: true,
-		Py: "{sock}.setsockopt({level}, {name}, {value})", Result: "none", check: needOptname, run: setsockoptOp},
-	"getsockopt": {Args: []string{"level", "name"}, Socket: true,
-		Py: "{sock}.getsockopt({level}, {name})", Result: "value", check: needOptname, run: getsockoptOp},
-	"shutdown": {Args: []string{"how"}, Socket: true, laneOf: shutdownLane,
-		Py: "{sock}.shutdown({how})", Result: "none", check: needHow, run: shutdownOp},
-	"close":       {Socket: true, closedOK: true, Py: "{sock}.close()", Result: "none", run: closeOp},
-	"getsockname": {Socket: true, Py: "{sock}.getsockname()", Result: "local", run: getsocknameOp},
-	"getpeername": {Socket: true, Py: "{sock}.getpeername()", Result: "peer", run: getpeernameOp},
+	"settimeout": {OpInfo: OpInfo{Args: []string{"timeout"}, Socket: true,
+		Py: "{sock}.settimeout({timeout})", Result: "none"},
+		closedOK: true, check: checkTimeout, run: settimeoutOp},
+	"setblocking": {OpInfo: OpInfo{Args: []string{"flag"}, Socket: true,
+		Py: "{sock}.setblocking({flag})", Result: "none"},
+		closedOK: true, check: needFlag, run: settimeoutOp},
+	"gettimeout": {OpInfo: OpInfo{Socket: true,
+		Py: "{sock}.gettimeout()", Result: "timeout"},
+		closedOK: true, run: gettimeoutOp},
+	"setsockopt": {OpInfo: OpInfo{Args: []string{"level", "name", "value"}, Socket: true,
+		Py: "{sock}.setsockopt({level}, {name}, {value})", Result: "none"},
+		check: needOptname, run: setsockoptOp},
+	"getsockopt": {OpInfo: OpInfo{Args: []string{"level", "name"}, Socket: true,
+		Py: "{sock}.getsockopt({level}, {name})", Result: "value"},
+		check: needOptname, run: getsockoptOp},
+	"shutdown": {OpInfo: OpInfo{Args: []string{"how"}, Socket: true,
+		Py: "{sock}.shutdown({how})", Result: "none"},
+		laneOf: shutdownLane, check: needHow, run: shutdownOp},
+	"close": {OpInfo: OpInfo{Socket: true,
+		Py: "{sock}.close()", Result: "none"},
+		closedOK: true, run: closeOp},
+	"getsockname": {OpInfo: OpInfo{Socket: true,
+		Py: "{sock}.getsockname()", Result: "local"},
+		run: getsocknameOp},
+	"getpeername": {OpInfo: OpInfo{Socket: true,
+		Py: "{sock}.getpeername()", Result: "peer"},
+		run: getpeernameOp},
 }
 
 func init() {
@@ -168,6 +201,15 @@ func (spec *opSpec) lane(a *Args) lane {
 	return spec.Lane
 }
 
+// LookupOp is what the table says of an op, if there is one.
+func LookupOp(name string) (OpInfo, bool) {
+	spec := opTable[name]
+	if spec == nil {
+		return OpInfo{}, false
+	}
+	return spec.OpInfo, true
+}
+
 // IsOp reports whether the engine knows the op.
 func IsOp(name string) bool { return opTable[name] != nil }
 
@@ -181,12 +223,12 @@ func OpNames() []string {
 	return names
 }
 
-// OpTableJSON is the op table as the page reads it: each op's arguments,
-// lanes, whether it blocks, and its Python forms.
-func OpTableJSON() []byte {
+// OpTableJSON is the op table as the page and clients read it: each op's
+// OpInfo. The slice is shared: never change it.
+var OpTableJSON = sync.OnceValue(func() []byte {
 	b, err := json.Marshal(opTable)
 	if err != nil {
 		panic(err) // the table is static
 	}
 	return b
-}
+})

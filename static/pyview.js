@@ -1,80 +1,15 @@
 // The Python view of events: each op as the call that makes it, and its
 // result as Python would give it.
 
-import { pyBytes, fromB64, resultBytes } from "./bytes.js";
+import { fromB64 } from "./bytes.js";
+import { FAMILIES, TYPES, optValue, pyAddr, pyForm, pyResult } from "./ops.js";
 
-// pyAddr writes an address as Python does: ('host', port), ('::1', port,
-// 0, 0) for IPv6 (as Python prints it; it takes that form too), or a path.
-export function pyAddr(a) {
-  const v6 = /^\[(.*)\]:(\d+)$/.exec(a || "");
-  if (v6) return `('${v6[1]}', ${v6[2]}, 0, 0)`;
-  const v4 = /^(.*):(\d+)$/.exec(a || "");
-  if (v4) return `('${v4[1]}', ${v4[2]})`;
-  return `'${a || ""}'`;
-}
+export { pyAddr };
 
-function shorten(s, n = 40) {
-  return s.length > n ? s.slice(0, n) + "…" : s;
-}
-
-const FAMILIES = { inet: "AF_INET", inet6: "AF_INET6", unix: "AF_UNIX" };
-const TYPES = { stream: "SOCK_STREAM", dgram: "SOCK_DGRAM" };
-
-function pyValue(v) {
-  if (v === undefined) return "";
-  if (typeof v === "object" && v !== null && "onoff" in v) return `struct.pack('ii', ${v.onoff}, ${v.linger})`;
-  if (v === true) return "1";
-  if (v === false) return "0";
-  return JSON.stringify(v);
-}
-
-// callText writes the op as the Python call that makes it.
+// callText writes the op as the Python call that makes it, in the short
+// form a socket's own row shows.
 export function callText(op, args) {
-  args = args || {};
-  const data = args.data ? shorten(pyBytes(fromB64(args.data.b64))) + (args.data.repeat !== undefined ? ` * ${args.data.repeat}` : "") : "";
-  switch (op) {
-    case "socket":
-      return `socket(${FAMILIES[args.family] || "AF_INET"}, ${TYPES[args.type] || "SOCK_STREAM"})`;
-    case "connect":
-    case "bind":
-      return `${op}(${pyAddr(args.addr)})`;
-    case "listen":
-      return args.backlog === undefined ? "listen()" : `listen(${args.backlog})`;
-    case "recv":
-    case "recvfrom":
-      return `${op}(${args.bufsize})`;
-    case "recvall":
-      return `recvall(${args.bufsize})`;
-    case "send":
-    case "sendall":
-      return `${op}(${data})`;
-    case "sendto":
-      return `sendto(${data}, ${pyAddr(args.addr)})`;
-    case "sendchunks":
-      return `sendchunks(${data}, chunk=${args.chunk}, delay=${args.delay || 0})`;
-    case "settimeout":
-      return `settimeout(${args.timeout === null ? "None" : args.timeout})`;
-    case "setblocking":
-      return `setblocking(${args.flag ? "True" : "False"})`;
-    case "shutdown":
-      return `shutdown(${args.how})`;
-    case "setsockopt":
-      return `setsockopt(${args.level || "SOL_SOCKET"}, ${args.name}, ${pyValue(args.value)})`;
-    case "getsockopt":
-      return `getsockopt(${args.level || "SOL_SOCKET"}, ${args.name})`;
-    case "getaddrinfo":
-      return `getaddrinfo('${args.host}', ${args.port === undefined ? "None" : JSON.stringify(args.port)})`;
-    case "gethostbyname":
-      return `gethostbyname('${args.host}')`;
-    case "autorecv":
-      return args.on === false ? "autorecv(off)" : `autorecv(${args.bufsize ?? 4096})`;
-    case "autoaccept":
-      return args.on === false ? "autoaccept(off)" : "autoaccept()";
-    case "stats":
-      return "kernel stats";
-    default:
-      return `${op}()`;
-  }
+  return op === "stats" ? "kernel stats" : pyForm(op, args);
 }
 
 // resultText is what the call returned, in Python's terms; the bytes
@@ -120,7 +55,7 @@ export function resultText(ev) {
     case "getpeername":
       return pyAddr(r.peer);
     case "getsockopt":
-      return pyValue(r.value);
+      return optValue(r.value);
     case "gethostbyname":
       return `'${r.addr}'`;
     case "getaddrinfo":
@@ -154,52 +89,15 @@ export function statsText(st) {
 
 // pyCall is the op as typed at Python's prompt, on the socket's variable.
 export function pyCall(ev) {
-  const a = ev.args || {};
-  if (ev.op === "socket") return `${ev.sock} = socket.socket(${FAMILIES[a.family] || "AF_INET"}, ${TYPES[a.type] || "SOCK_STREAM"})`;
-  if (ev.op === "getaddrinfo" || ev.op === "gethostbyname") return "socket." + callText(ev.op, a);
   if (ev.op === "stats") return `# the kernel's view of ${ev.sock}`;
-  const c = callText(ev.op, a);
-  if (ev.op === "recvall") return `recvall(${ev.sock}, ${a.bufsize})`;
+  const c = pyForm(ev.op, ev.args, ev.sock || "socket");
+  if (ev.op === "socket") return `${ev.sock} = ${c}`;
   const by = ev.parent ? `part of call ${ev.parent}` : ev.op === "accept" ? "autoaccept" : "autorecv";
-  return ev.auto ? `${ev.sock}.${c}  # ${by}` : `${ev.sock}.${c}`;
+  return ev.auto ? `${c}  # ${by}` : c;
 }
 
 // pyRepr is what Python prints for the call: the repr of its value, or
-// the exception.
+// the exception (nothing for an assignment).
 export function pyRepr(ev) {
-  if (!ev.ok) {
-    const e = ev.error;
-    return e.errno ? `${e.exc}: [Errno ${e.num}] ${e.msg}` : `${e.exc}: ${e.msg}`;
-  }
-  const r = ev.result || {};
-  switch (ev.op) {
-    case "recv":
-    case "recvall":
-      return pyBytes(resultBytes(r));
-    case "recvfrom":
-      return `(${pyBytes(resultBytes(r))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
-    case "send":
-    case "sendto":
-    case "sendchunks":
-      return String(r.n);
-    case "accept":
-      return `(<socket ${r.sock}>, ${pyAddr(r.peer)})`;
-    case "getsockname":
-      return pyAddr(r.local);
-    case "getpeername":
-      return pyAddr(r.peer);
-    case "getsockopt":
-      return typeof r.value === "object" ? `(${r.value.onoff}, ${r.value.linger})` : String(r.value);
-    case "gettimeout":
-      return r.mode === "blocking" ? "None" : String(r.timeout);
-    case "gethostbyname":
-      return `'${r.addr}'`;
-    case "getaddrinfo":
-      return "[" + (r.addrinfo || []).map((x) => `(<AddressFamily.${FAMILIES[x.family]}>, <SocketKind.${TYPES[x.type] || "SOCK_RAW"}>, ${x.proto}, '', ${pyAddr(x.addr)})`).join(", ") + "]";
-    case "socket":
-    case "stats":
-      return "";
-    default:
-      return "None";
-  }
+  return ev.op === "stats" || (ev.op === "socket" && ev.ok) ? "" : pyResult(ev);
 }

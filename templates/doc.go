@@ -4,6 +4,8 @@
 // the engine's types.
 package templates
 
+import "encoding/json"
+
 // Lab is a lab server as the page lists it.
 type Lab struct {
 	Name        string
@@ -19,6 +21,9 @@ type SessionPage struct {
 	ID         string
 	WatchToken string
 	Labs       []Lab
+	// Ops is the engine's op table as JSON, which the page's modules
+	// read (static/ops.js).
+	Ops json.RawMessage
 }
 
 func (p SessionPage) title() string {

@@ -410,7 +410,15 @@ func Session(p SessionPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</div><p id=\"log-gap\" class=\"gap\" role=\"status\" hidden></p><div id=\"log\" class=\"vlog\" role=\"grid\" aria-label=\"events, newest last\"><div class=\"vhead\" role=\"row\"><span>seq</span><span>t (s)</span><span>sock</span><span>call</span><span>result</span><span>size</span><span>data <span class=\"muted\">(text, then hex)</span></span></div><div id=\"log-scroll\" class=\"vscroll\" tabindex=\"0\"><div id=\"log-spacer\"></div><div id=\"log-body\" class=\"vrows\"></div></div></div></section><section id=\"detail\" class=\"panel detail\" aria-labelledby=\"detail-h\" hidden><h2 id=\"detail-h\">Event</h2><p id=\"detail-call\" class=\"detail-call\"></p><pre id=\"detail-py\" class=\"detail-py\"></pre><p id=\"detail-result\"></p><div class=\"row detail-controls\"><label>show <select id=\"data-mode\" aria-label=\"show the bytes as\"><option value=\"both\">text and hex</option><option value=\"text\">text</option><option value=\"hex\">hex dump</option></select></label> <label>encoding <select id=\"data-encoding\" aria-label=\"text encoding\"><option value=\"utf-8\">UTF-8</option><option value=\"latin1\">Latin-1</option><option value=\"ascii\">ASCII</option></select></label></div><div id=\"detail-data\" class=\"detail-data\"></div></section></div></div></main><script type=\"module\" src=\"/static/app.js\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</div><p id=\"log-gap\" class=\"gap\" role=\"status\" hidden></p><div id=\"log\" class=\"vlog\" role=\"grid\" aria-label=\"events, newest last\"><div class=\"vhead\" role=\"row\"><span>seq</span><span>t (s)</span><span>sock</span><span>call</span><span>result</span><span>size</span><span>data <span class=\"muted\">(text, then hex)</span></span></div><div id=\"log-scroll\" class=\"vscroll\" tabindex=\"0\"><div id=\"log-spacer\"></div><div id=\"log-body\" class=\"vrows\"></div></div></div></section><section id=\"detail\" class=\"panel detail\" aria-labelledby=\"detail-h\" hidden><h2 id=\"detail-h\">Event</h2><p id=\"detail-call\" class=\"detail-call\"></p><pre id=\"detail-py\" class=\"detail-py\"></pre><p id=\"detail-result\"></p><div class=\"row detail-controls\"><label>show <select id=\"data-mode\" aria-label=\"show the bytes as\"><option value=\"both\">text and hex</option><option value=\"text\">text</option><option value=\"hex\">hex dump</option></select></label> <label>encoding <select id=\"data-encoding\" aria-label=\"text encoding\"><option value=\"utf-8\">UTF-8</option><option value=\"latin1\">Latin-1</option><option value=\"ascii\">ASCII</option></select></label></div><div id=\"detail-data\" class=\"detail-data\"></div></section></div></div></main>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templ.JSONScript("op-table", p.Ops).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, " <script type=\"module\" src=\"/static/app.js\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -425,7 +433,7 @@ func Session(p SessionPage) templ.Component {
 }
 
 // modules are the page's ES modules, preloaded together.
-var modules = []string{"app.js", "bytes.js", "pyview.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js", "wire.js"}
+var modules = []string{"app.js", "bytes.js", "ops.js", "pyview.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js", "wire.js"}
 
 // requestTemplate fills the send box with a protocol's first words, with
 // escapes as the send box reads them.
@@ -477,35 +485,35 @@ func NotFound(id string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<header class=\"top\"><a class=\"brand\" href=\"/\">sockplay</a></header><main class=\"notfound\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<header class=\"top\"><a class=\"brand\" href=\"/\">sockplay</a></header><main class=\"notfound\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if id == "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<h1>No such session</h1>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<h1>No such session</h1>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<h1>No session ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<h1>No session ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var26 string
 				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 217, Col: 23}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 218, Col: 23}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "</h1>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</h1>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<p>It may have ended after being idle, or the server restarted.</p><p><a href=\"/\">Start a new session</a></p></main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<p>It may have ended after being idle, or the server restarted.</p><p><a href=\"/\">Start a new session</a></p></main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -251,7 +251,7 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	_, ok := h.cfg.Sessions.Get(id)
-	h.page(w, r, ok, id, templates.SessionPage{ID: id, Labs: h.labViews()})
+	h.page(w, r, ok, id, templates.SessionPage{ID: id, Labs: h.labViews(), Ops: sockets.OpTableJSON()})
 }
 
 // watchPage is the page of a watch link: the session's views, read-only
@@ -259,7 +259,7 @@ func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) watchPage(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
 	_, ok := h.cfg.Sessions.Watched(token)
-	h.page(w, r, ok, "", templates.SessionPage{WatchToken: token})
+	h.page(w, r, ok, "", templates.SessionPage{WatchToken: token, Ops: sockets.OpTableJSON()})
 }
 
 // page renders a session's page, or its "no such session" page (naming

@@ -197,7 +197,7 @@ func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
 		return
 	}
 	if ev.Op == "autorecv" || ev.Op == "autoaccept" {
-		fmt.Fprintf(w, "# %s.%s: the calls it made follow\n", ev.Sock, Call("", ev.Op, ev.Args))
+		fmt.Fprintf(w, "# %s: the calls it made follow\n", Call(ev.Sock, ev.Op, ev.Args))
 		return
 	}
 	stmt, shown := statement(ev)
@@ -240,99 +240,32 @@ func isDgram(ev sockets.Event) bool {
 }
 
 // statement is the Python for the call; shown says whether its value is
-// printed (calls that return None are plain statements).
+// printed (calls that return None are plain statements). The script's own
+// needs (names for what a call makes, a seq to print) come on top of the
+// call's Python form.
 func statement(ev sockets.Event) (string, bool) {
 	s, a := ev.Sock, ev.Args
 	if a == nil {
 		a = &sockets.Args{}
 	}
+	call := Call(s, ev.Op, a)
 	switch ev.Op {
 	case "socket":
-		return fmt.Sprintf("%s = socket.socket(%s, %s)", s, pyFamily(a.Family), pyType(a.Type)), false
+		return s + " = " + call, false
 	case "accept":
 		if ev.OK {
-			return fmt.Sprintf("%s, %s_addr = %s.accept()", ev.Result.Sock, ev.Result.Sock, s), false
+			return fmt.Sprintf("%s, %s_addr = %s", ev.Result.Sock, ev.Result.Sock, call), false
 		}
-	case "send", "sendto", "recv", "recvfrom", "recvall", "getsockname", "getpeername", "getsockopt", "gettimeout", "getaddrinfo", "gethostbyname":
-		return strings.TrimPrefix(Call(s, ev.Op, a), "."), true
+	case "getsockopt":
+		if a.Name == "SO_LINGER" {
+			return fmt.Sprintf("struct.unpack('ii', %s)", strings.Replace(call, ")", ", 8)", 1)), true
+		}
+		return call, true
 	case "sendchunks":
 		return fmt.Sprintf("send_chunks(%d, %s, %s, %d, %s)", ev.Seq, s, pyData(a), *a.Chunk, pyFloat(deref(a.Delay))), false
 	}
-	return strings.TrimPrefix(Call(s, ev.Op, a), "."), false
-}
-
-// Call is the Python text of a call on socket s (s may be "" for calls
-// that need none).
-func Call(s, op string, a *sockets.Args) string {
-	if a == nil {
-		a = &sockets.Args{}
-	}
-	p := s + "."
-	switch op {
-	case "socket":
-		return fmt.Sprintf("socket.socket(%s, %s)", pyFamily(a.Family), pyType(a.Type))
-	case "connect", "bind":
-		return fmt.Sprintf("%s%s(%s)", p, op, PyAddr(a.Addr, a.Family))
-	case "listen":
-		if a.Backlog == nil {
-			return p + "listen()"
-		}
-		return fmt.Sprintf("%slisten(%d)", p, *a.Backlog)
-	case "accept", "close", "getsockname", "getpeername", "gettimeout":
-		return p + op + "()"
-	case "send", "sendall":
-		return fmt.Sprintf("%s%s(%s)", p, op, pyData(a))
-	case "sendto":
-		return fmt.Sprintf("%ssendto(%s, %s)", p, pyData(a), PyAddr(a.Addr, ""))
-	case "recv", "recvfrom":
-		return fmt.Sprintf("%s%s(%d)", p, op, deref(a.Bufsize))
-	case "recvall":
-		return fmt.Sprintf("recvall(%s, %d)", s, deref(a.Bufsize))
-	case "settimeout":
-		if a.Timeout.None {
-			return p + "settimeout(None)"
-		}
-		return fmt.Sprintf("%ssettimeout(%s)", p, pyFloat(a.Timeout.Seconds))
-	case "setblocking":
-		return fmt.Sprintf("%ssetblocking(%s)", p, pyBool(a.Flag != nil && *a.Flag))
-	case "shutdown":
-		how := "socket.SHUT_RDWR"
-		if a.How != nil && int(*a.How) < 2 {
-			how = []string{"socket.SHUT_RD", "socket.SHUT_WR"}[*a.How]
-		}
-		return fmt.Sprintf("%sshutdown(%s)", p, how)
-	case "setsockopt":
-		return fmt.Sprintf("%ssetsockopt(socket.%s, socket.%s, %s)", p, level(a), a.Name, optValue(a))
-	case "getsockopt":
-		if a.Name == "SO_LINGER" {
-			return fmt.Sprintf("struct.unpack('ii', %sgetsockopt(socket.%s, socket.%s, 8))", p, level(a), a.Name)
-		}
-		return fmt.Sprintf("%sgetsockopt(socket.%s, socket.%s)", p, level(a), a.Name)
-	case "getaddrinfo":
-		args := []string{pyStr(a.Host), portValue(a)}
-		if a.Family != "" {
-			args = append(args, "family="+pyFamily(a.Family))
-		}
-		if a.Type != "" {
-			args = append(args, "type="+pyType(a.Type))
-		}
-		return "socket.getaddrinfo(" + strings.Join(args, ", ") + ")"
-	case "gethostbyname":
-		return fmt.Sprintf("socket.gethostbyname(%s)", pyStr(a.Host))
-	case "sendchunks":
-		return fmt.Sprintf("send_chunks(%s, %s, %d, %s)", s, pyData(a), deref(a.Chunk), pyFloat(deref(a.Delay)))
-	case "autorecv":
-		if a.On != nil && !*a.On {
-			return "autorecv(off)"
-		}
-		return fmt.Sprintf("autorecv(%d)", max(deref(a.Bufsize), 0))
-	case "autoaccept":
-		if a.On != nil && !*a.On {
-			return "autoaccept(off)"
-		}
-		return "autoaccept()"
-	}
-	return p + op + "()"
+	info, _ := sockets.LookupOp(ev.Op)
+	return call, info.Result != "none"
 }
 
 func level(a *sockets.Args) string {
@@ -407,61 +340,6 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
-}
-
-// ResultRepr is what Python prints for the event's result (repr of the
-// returned value), or "Exc: message" for an error.
-func ResultRepr(ev sockets.Event) string {
-	if !ev.OK {
-		return errText(ev.Error)
-	}
-	r := ev.Result
-	if r == nil {
-		return "None"
-	}
-	switch ev.Op {
-	case "recv", "recvall":
-		return PyBytes(r.B64)
-	case "recvfrom":
-		from := "None"
-		if r.Addr != "" {
-			from = PyAddr(r.Addr, "")
-		}
-		return fmt.Sprintf("(%s, %s)", PyBytes(r.B64), from)
-	case "send", "sendto":
-		return strconv.Itoa(deref(r.N))
-	case "accept":
-		return fmt.Sprintf("(%s, %s)", r.Sock, PyAddr(r.Peer, ""))
-	case "getsockname":
-		return PyAddr(r.Local, "")
-	case "getpeername":
-		return PyAddr(r.Peer, "")
-	case "getsockopt":
-		if l, ok := r.Value.(sockets.Linger); ok {
-			return fmt.Sprintf("(%d, %d)", l.Onoff, l.Linger)
-		}
-		return fmt.Sprint(r.Value)
-	case "gettimeout":
-		if r.Timeout == nil || r.Mode == "blocking" {
-			return "None"
-		}
-		return pyFloat(*r.Timeout)
-	case "gethostbyname":
-		return pyStr(r.Addr)
-	case "getaddrinfo":
-		var parts []string
-		for _, ai := range r.AddrInfo {
-			fam := map[string]string{"inet": "<AddressFamily.AF_INET: 2>", "inet6": "<AddressFamily.AF_INET6: 10>"}[ai.Family]
-			typ := map[string]string{"stream": "<SocketKind.SOCK_STREAM: 1>", "dgram": "<SocketKind.SOCK_DGRAM: 2>", "raw": "<SocketKind.SOCK_RAW: 3>"}[ai.Type]
-			parts = append(parts, fmt.Sprintf("(%s, %s, %d, '', %s)", fam, typ, ai.Proto, PyAddr(ai.Addr, "")))
-		}
-		return "[" + strings.Join(parts, ", ") + "]"
-	case "sendchunks":
-		return strconv.Itoa(deref(r.N))
-	case "socket":
-		return "<socket " + r.Sock + ">"
-	}
-	return "None"
 }
 
 // errText is an error as Python's f"{type(e).__name__}: {e}" prints it.

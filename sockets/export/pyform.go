@@ -1,0 +1,190 @@
+package export
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/sockplay/sockplay/sockets"
+)
+
+// Call is the Python text of a call on socket s, from the op's Python
+// form in the engine's op table (static/ops.js renders the same forms
+// for the page).
+func Call(s, op string, a *sockets.Args) string {
+	if a == nil {
+		a = &sockets.Args{}
+	}
+	info, ok := sockets.LookupOp(op)
+	if !ok {
+		return s + "." + op + "()"
+	}
+	form := info.Py
+	if info.PyOff != "" && a.On != nil && !*a.On {
+		form = info.PyOff
+	}
+	return renderForm(form, s, a)
+}
+
+// renderForm fills a Python form's placeholders (see sockets' "A call's
+// Python form").
+func renderForm(form, s string, a *sockets.Args) string {
+	var b strings.Builder
+	for {
+		i := strings.IndexByte(form, '{')
+		if i < 0 {
+			b.WriteString(form)
+			return b.String()
+		}
+		j := strings.IndexByte(form[i:], '}') + i
+		b.WriteString(form[:i])
+		ph := form[i+1 : j]
+		form = form[j+1:]
+		name, def, hasDef := strings.Cut(ph, "|")
+		switch {
+		case name == "sock":
+			b.WriteString(s)
+		case strings.HasSuffix(name, "=?"):
+			if arg := strings.TrimSuffix(name, "=?"); hasArg(a, arg) {
+				b.WriteString(", " + arg + "=" + pyArg(a, arg))
+			}
+		case strings.HasSuffix(name, "?"):
+			if arg := strings.TrimSuffix(name, "?"); hasArg(a, arg) {
+				b.WriteString(pyArg(a, arg))
+			} else {
+				trimSep(&b)
+			}
+		case hasDef && !hasArg(a, name):
+			b.WriteString(def)
+		default:
+			b.WriteString(pyArg(a, name))
+		}
+	}
+}
+
+// trimSep drops the ", " an absent optional argument leaves behind.
+func trimSep(b *strings.Builder) {
+	if s := b.String(); strings.HasSuffix(s, ", ") {
+		b.Reset()
+		b.WriteString(s[:len(s)-2])
+	}
+}
+
+// hasArg reports whether the call was given the argument.
+func hasArg(a *sockets.Args, name string) bool {
+	switch name {
+	case "family":
+		return a.Family != ""
+	case "type":
+		return a.Type != ""
+	case "backlog":
+		return a.Backlog != nil
+	case "bufsize":
+		return a.Bufsize != nil
+	case "delay":
+		return a.Delay != nil
+	case "port":
+		return len(a.Port) > 0
+	}
+	return true
+}
+
+// pyArg writes one argument as Python does.
+func pyArg(a *sockets.Args, name string) string {
+	switch name {
+	case "family":
+		return pyFamily(a.Family)
+	case "type":
+		return pyType(a.Type)
+	case "addr":
+		return PyAddr(a.Addr, a.Family)
+	case "backlog":
+		return strconv.Itoa(deref(a.Backlog))
+	case "bufsize":
+		return strconv.Itoa(deref(a.Bufsize))
+	case "chunk":
+		return strconv.Itoa(deref(a.Chunk))
+	case "delay":
+		return pyFloat(deref(a.Delay))
+	case "data":
+		return pyData(a)
+	case "timeout":
+		if a.Timeout.None {
+			return "None"
+		}
+		return pyFloat(a.Timeout.Seconds)
+	case "flag":
+		return pyBool(a.Flag != nil && *a.Flag)
+	case "how":
+		if a.How != nil && int(*a.How) < 2 {
+			return []string{"socket.SHUT_RD", "socket.SHUT_WR"}[*a.How]
+		}
+		return "socket.SHUT_RDWR"
+	case "level":
+		return "socket." + level(a)
+	case "name":
+		return "socket." + a.Name
+	case "value":
+		return optValue(a)
+	case "host":
+		return pyStr(a.Host)
+	case "port":
+		return portValue(a)
+	}
+	return name
+}
+
+// ResultRepr is what Python prints for the event's result (repr of the
+// returned value), or "Exc: message" for an error, from the op's result
+// form in the op table.
+func ResultRepr(ev sockets.Event) string {
+	if !ev.OK {
+		return errText(ev.Error)
+	}
+	r := ev.Result
+	info, _ := sockets.LookupOp(ev.Op)
+	if r == nil {
+		return "None"
+	}
+	switch info.Result {
+	case "socket":
+		return "<socket " + r.Sock + ">"
+	case "bytes":
+		return PyBytes(r.B64)
+	case "bytes_addr":
+		from := "None"
+		if r.Addr != "" {
+			from = PyAddr(r.Addr, "")
+		}
+		return fmt.Sprintf("(%s, %s)", PyBytes(r.B64), from)
+	case "n":
+		return strconv.Itoa(deref(r.N))
+	case "accepted":
+		return fmt.Sprintf("(<socket %s>, %s)", r.Sock, PyAddr(r.Peer, ""))
+	case "local":
+		return PyAddr(r.Local, "")
+	case "peer":
+		return PyAddr(r.Peer, "")
+	case "value":
+		if l, ok := r.Value.(sockets.Linger); ok {
+			return fmt.Sprintf("(%d, %d)", l.Onoff, l.Linger)
+		}
+		return fmt.Sprint(r.Value)
+	case "timeout":
+		if r.Timeout == nil || r.Mode == "blocking" {
+			return "None"
+		}
+		return pyFloat(*r.Timeout)
+	case "host":
+		return pyStr(r.Addr)
+	case "addrinfo":
+		var parts []string
+		for _, ai := range r.AddrInfo {
+			fam := map[string]string{"inet": "<AddressFamily.AF_INET: 2>", "inet6": "<AddressFamily.AF_INET6: 10>"}[ai.Family]
+			typ := map[string]string{"stream": "<SocketKind.SOCK_STREAM: 1>", "dgram": "<SocketKind.SOCK_DGRAM: 2>", "raw": "<SocketKind.SOCK_RAW: 3>"}[ai.Type]
+			parts = append(parts, fmt.Sprintf("(%s, %s, %d, '', %s)", fam, typ, ai.Proto, PyAddr(ai.Addr, "")))
+		}
+		return "[" + strings.Join(parts, ", ") + "]"
+	}
+	return "None"
+}

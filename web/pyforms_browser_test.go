@@ -1,0 +1,92 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/export"
+)
+
+// TestBrowserPythonFormsMatchExport: the page's Python view and the export
+// render the op table's Python forms alike, for every op: the call on a
+// socket's variable, and what Python prints for its value.
+func TestBrowserPythonFormsMatchExport(t *testing.T) {
+	h, l := sockets.How(1), sockets.How(2)
+	f, tr := false, true
+	n, zero, big := 4, 0, 1<<31-1
+	delay := 0.25
+	text := func(s string) *sockets.Data { return sockets.B64Data([]byte(s)) }
+	rep := text("ab")
+	rep.Repeat = &n
+	cases := []sockets.Event{
+		{Op: "socket", Sock: "s1", Args: &sockets.Args{Family: "inet6", Type: "dgram"}, OK: true, Result: &sockets.Result{Sock: "s1"}},
+		{Op: "socket", Sock: "s2", OK: true, Result: &sockets.Result{Sock: "s2"}},
+		{Op: "getaddrinfo", Args: &sockets.Args{Host: "localhost", Port: json.RawMessage("80"), Family: "inet"}, OK: true,
+			Result: &sockets.Result{AddrInfo: []sockets.AddrInfo{{Family: "inet", Type: "stream", Proto: 6, Addr: "127.0.0.1:80"}}}},
+		{Op: "getaddrinfo", Args: &sockets.Args{Host: "it's", Port: json.RawMessage(`"http"`)}, OK: true, Result: &sockets.Result{}},
+		{Op: "gethostbyname", Args: &sockets.Args{Host: "localhost"}, OK: true, Result: &sockets.Result{Addr: "127.0.0.1"}},
+		{Op: "bind", Sock: "s1", Args: &sockets.Args{Addr: "[::1]:9000"}, OK: true, Result: &sockets.Result{Local: "[::1]:9000"}},
+		{Op: "listen", Sock: "s1", OK: true, Result: &sockets.Result{}},
+		{Op: "listen", Sock: "s1", Args: &sockets.Args{Backlog: &big}, OK: true, Result: &sockets.Result{}},
+		{Op: "accept", Sock: "s1", OK: true, Result: &sockets.Result{Sock: "s3", Peer: "127.0.0.1:5000"}},
+		{Op: "connect", Sock: "s2", Args: &sockets.Args{Addr: "127.0.0.1:1"}, Error: &sockets.Error{Errno: "ECONNREFUSED", Num: 111, Exc: "ConnectionRefusedError", Msg: "Connection refused"}},
+		{Op: "send", Sock: "s2", Args: &sockets.Args{Data: text("hi\r\n'\"")}, OK: true, Result: &sockets.Result{N: &n}},
+		{Op: "sendall", Sock: "s2", Args: &sockets.Args{Data: rep}, OK: true, Result: &sockets.Result{N: &n}},
+		{Op: "sendto", Sock: "s1", Args: &sockets.Args{Data: text("x"), Addr: "127.0.0.1:7009"}, OK: true, Result: &sockets.Result{N: &n}},
+		{Op: "sendchunks", Sock: "s2", Args: &sockets.Args{Data: text("abcd"), Chunk: &n, Delay: &delay}, OK: true, Result: &sockets.Result{N: &n}},
+		{Op: "recv", Sock: "s2", Args: &sockets.Args{Bufsize: &n}, OK: true, Result: &sockets.Result{N: &n, B64: []byte("hell")}},
+		{Op: "recvfrom", Sock: "s1", Args: &sockets.Args{Bufsize: &n}, OK: true, Result: &sockets.Result{N: &n, B64: []byte{0, 0xff}, Addr: "127.0.0.1:7009"}},
+		{Op: "recvall", Sock: "s2", Args: &sockets.Args{Bufsize: &n}, OK: true, Result: &sockets.Result{N: &n, B64: []byte("o wo")}},
+		{Op: "autorecv", Sock: "s2", OK: true, Result: &sockets.Result{}},
+		{Op: "autorecv", Sock: "s2", Args: &sockets.Args{Bufsize: &zero}, OK: true, Result: &sockets.Result{}},
+		{Op: "autorecv", Sock: "s2", Args: &sockets.Args{On: &f}, OK: true, Result: &sockets.Result{}},
+		{Op: "autoaccept", Sock: "s1", Args: &sockets.Args{On: &tr}, OK: true, Result: &sockets.Result{}},
+		{Op: "settimeout", Sock: "s2", Args: &sockets.Args{Timeout: sockets.Timeout{Set: true, Seconds: 2}}, OK: true, Result: &sockets.Result{}},
+		{Op: "settimeout", Sock: "s2", Args: &sockets.Args{Timeout: sockets.Timeout{Set: true, None: true}}, OK: true, Result: &sockets.Result{}},
+		{Op: "setblocking", Sock: "s2", Args: &sockets.Args{Flag: &f}, OK: true, Result: &sockets.Result{}},
+		{Op: "gettimeout", Sock: "s2", OK: true, Result: &sockets.Result{Mode: "timeout", Timeout: &delay}},
+		{Op: "setsockopt", Sock: "s2", Args: &sockets.Args{Name: "TCP_NODELAY", Value: json.RawMessage("true")}, OK: true, Result: &sockets.Result{}},
+		{Op: "setsockopt", Sock: "s2", Args: &sockets.Args{Level: "SOL_SOCKET", Name: "SO_LINGER", Value: json.RawMessage(`{"onoff": 1, "linger": 0}`)}, OK: true, Result: &sockets.Result{}},
+		{Op: "getsockopt", Sock: "s2", Args: &sockets.Args{Name: "SO_RCVBUF"}, OK: true, Result: &sockets.Result{Value: 131072}},
+		{Op: "shutdown", Sock: "s2", Args: &sockets.Args{How: &h}, OK: true, Result: &sockets.Result{}},
+		{Op: "shutdown", Sock: "s2", Args: &sockets.Args{How: &l}, OK: true, Result: &sockets.Result{}},
+		{Op: "close", Sock: "s2", OK: true, Result: &sockets.Result{}},
+		{Op: "getsockname", Sock: "s1", OK: true, Result: &sockets.Result{Local: "[::1]:9000"}},
+		{Op: "getpeername", Sock: "s3", OK: true, Result: &sockets.Result{Peer: "127.0.0.1:5000"}},
+	}
+	covered := map[string]bool{}
+	for _, ev := range cases {
+		covered[ev.Op] = true
+	}
+	for _, op := range sockets.OpNames() {
+		if !covered[op] {
+			t.Errorf("no case for op %q", op)
+		}
+	}
+	b := openPage(t, newEnv(t))
+	for _, ev := range cases {
+		js, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[[2]string](fmt.Sprintf(`import("/static/ops.js").then((m) => {
+			const ev = %s;
+			return [m.pyForm(ev.op, ev.args, ev.sock || "socket"), m.pyResult(ev)];
+		})`, js), chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sock := ev.Sock
+		if sock == "" {
+			sock = "socket"
+		}
+		want := [2]string{export.Call(sock, ev.Op, ev.Args), export.ResultRepr(ev)}
+		if got != want {
+			t.Errorf("%s %s:\n  page   %q\n  export %q", ev.Op, js, got, want)
+		}
+	}
+}
