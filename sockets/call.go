@@ -83,7 +83,7 @@ func (c *call) dispatch() {
 	}
 	c.sock = c.s.socket(c.op.Sock)
 	if c.sock == nil {
-		c.finish(nil, &Error{Exc: "NameError", Msg: fmt.Sprintf("name '%s' is not defined: there is no socket %s in this session", c.op.Sock, c.op.Sock)})
+		c.finish(nil, errNoSocket(c.op.Sock))
 		return
 	}
 	if err := c.validate(); err != nil {

@@ -32,6 +32,11 @@ type Result struct {
 	Value any `json:"value,omitempty"`
 	// AddrInfo is getaddrinfo's list.
 	AddrInfo []AddrInfo `json:"addrinfo,omitempty"`
+	// RList, WList and XList are select's ready sockets, each list in the
+	// order the call gave them.
+	RList []string `json:"rlist,omitempty"`
+	WList []string `json:"wlist,omitempty"`
+	XList []string `json:"xlist,omitempty"`
 	// Stats is the kernel's view of a socket (op "stats").
 	Stats *KStats `json:"stats,omitempty"`
 }

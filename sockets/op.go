@@ -43,6 +43,11 @@ type Args struct {
 	// service name or null.
 	Host string          `json:"host,omitempty"`
 	Port json.RawMessage `json:"port,omitempty"`
+	// select: the sockets to wait for, to read, to write, and for an
+	// exceptional condition (select.select's rlist, wlist, xlist).
+	RList []string `json:"rlist,omitempty"`
+	WList []string `json:"wlist,omitempty"`
+	XList []string `json:"xlist,omitempty"`
 	// Requested is set by the engine when it capped bufsize.
 	Requested *int `json:"requested,omitempty"`
 }

@@ -87,6 +87,7 @@ var resultForms = []string{
 	"timeout",    // None or result.timeout
 	"host",       // result.addr as a str
 	"addrinfo",   // getaddrinfo's list
+	"select",     // the three lists of ready sockets
 }
 
 var opTable = map[string]*opSpec{
@@ -99,6 +100,9 @@ var opTable = map[string]*opSpec{
 	"gethostbyname": {OpInfo: OpInfo{Args: []string{"host"}, Blocks: true,
 		Py: "socket.gethostbyname({host})", Result: "host"},
 		run: gethostbynameOp},
+	"select": {OpInfo: OpInfo{Args: []string{"rlist", "wlist", "xlist", "timeout"}, Blocks: true,
+		Py: "select.select({rlist}, {wlist}, {xlist}, {timeout?})", Result: "select"},
+		check: checkSelect, run: selectOp},
 
 	"bind": {OpInfo: OpInfo{Args: []string{"addr"}, Socket: true,
 		Py: "{sock}.bind({addr})", Result: "none"},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -232,6 +233,37 @@ var pyScenarios = []pyScenario{
 			pyBare("gettimeout", "s1"),
 			pyBlocking("s1", false),
 			pyBare("gettimeout", "s1"),
+		}
+	}},
+	{name: "select", steps: func(e *pyEnv) []Op {
+		sel := func(r, w, x []string, timeout *float64) Op {
+			a := Args{RList: r, WList: w, XList: x}
+			if timeout != nil {
+				a.Timeout = seconds(*timeout)
+			}
+			return op("select", "", a)
+		}
+		short, long := 0.2, 5.0
+		return []Op{
+			pySocket("inet", "stream"),
+			pyAddrOp("bind", "s1", e.TCP[0]),
+			pyListen("s1", 5),
+			// Nothing queued: the timeout passes, nothing is ready.
+			sel([]string{"s1"}, nil, []string{"s1"}, &short),
+			pySocket("inet", "stream"),
+			pyAddrOp("connect", "s2", e.TCP[0]),
+			// A connection queued makes the listener readable; a fresh
+			// connection is writable, not readable.
+			sel([]string{"s1", "s2"}, []string{"s2"}, nil, &long),
+			pyBare("accept", "s1"),
+			pySend("sendall", "s3", "ping"),
+			sel([]string{"s2", "s1"}, nil, nil, nil),
+			pyRecv("s2", 64),
+			// EOF is readable.
+			pyBare("close", "s3"),
+			sel([]string{"s2", "s2"}, nil, nil, &long),
+			pyRecv("s2", 64),
+			sel(nil, nil, nil, &short),
 		}
 	}},
 	{name: "non-blocking recv", steps: func(e *pyEnv) []Op {
@@ -707,6 +739,12 @@ func runEngineSteps(t *testing.T, steps []Op) []pyOutcome {
 					t.Fatal(err)
 				}
 				o.Value = b
+			case "select":
+				b, err := json.Marshal([3][]string{orEmpty(r.RList), orEmpty(r.WList), orEmpty(r.XList)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				o.Value = b
 			case "gettimeout":
 				b, err := json.Marshal(r.Timeout)
 				if err != nil {
@@ -798,6 +836,11 @@ func pyCompare(opName string, eng pyOutcome, engEnv *pyEnv, py pyOutcome, pyEnv 
 		if string(eng.Value) != string(py.Value) {
 			return "value differs"
 		}
+	case "select": // the lists, however each side spaces them
+		var e, p [][]string
+		if json.Unmarshal(eng.Value, &e) != nil || json.Unmarshal(py.Value, &p) != nil || !reflect.DeepEqual(e, p) {
+			return "ready lists differ"
+		}
 	case "gettimeout": // None or seconds, whichever way each writes them
 		var e, p *float64
 		if json.Unmarshal(eng.Value, &e) != nil || json.Unmarshal(py.Value, &p) != nil || (e == nil) != (p == nil) || (e != nil && *e != *p) {
@@ -830,7 +873,7 @@ func (e *pyEnv) norm(a string) string {
 	return net.JoinHostPort(host, "<ephemeral>")
 }
 
-const pyPrelude = `import base64, errno, json, socket
+const pyPrelude = `import base64, errno, json, select, socket
 
 def _addr(a):
     if a is None:
@@ -847,11 +890,17 @@ def _ok(**kw):
 
 _n = 0
 
+_names = {}
+
 def _new(c):
     global _n
     _n += 1
     globals()["s%d" % _n] = c
+    _names[id(c)] = "s%d" % _n
     _ok(sock="s%d" % _n)
+
+def _ready(r):
+    return [[_names[id(x)] for x in l] for l in r]
 
 def _b(b):
     return base64.b64encode(b).decode()
@@ -959,10 +1008,24 @@ func pyStatement(st Op, next *int) (stmt, report string, err error) {
 		return s + ".close()", "_ok()", nil
 	case "gettimeout":
 		return fmt.Sprintf("_r = %s.gettimeout()", s), "_ok(value=_r)", nil
+	case "select":
+		timeout := ""
+		if a.Timeout.Set {
+			timeout = ", " + a.Timeout.String()
+		}
+		list := func(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
+		return fmt.Sprintf("_r = select.select(%s, %s, %s%s)", list(a.RList), list(a.WList), list(a.XList), timeout), "_ok(value=_ready(_r))", nil
 	case "getsockname", "getpeername":
 		return fmt.Sprintf("_a = %s.%s()", s, st.Op), "_ok(addr=_addr(_a))", nil
 	}
 	return "", "", fmt.Errorf("no Python for op %q", st.Op)
+}
+
+func orEmpty(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
 }
 
 // pyAddrLiteral writes addr as Python's address: a (host, port) tuple for

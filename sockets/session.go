@@ -43,7 +43,8 @@ type Session struct {
 	done         chan struct{}
 	lastActive   time.Time
 	endReason    string
-	snap         *State // the last SharedState, for its version
+	snap         *State           // the last SharedState, for its version
+	wakers       map[int]struct{} // eventfds of the selects waiting
 
 	opsRate      *tokenBucket // nil: unlimited
 	sendRate     *tokenBucket
@@ -395,6 +396,16 @@ func (s *Session) goRun(fn func()) bool {
 		fn()
 	}()
 	return true
+}
+
+// isClosing reports whether the session is ending or has ended.
+func (s *Session) isClosing() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
 }
 
 // Close ends the session: every socket is closed, which ends every pending

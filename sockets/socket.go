@@ -35,6 +35,7 @@ type Socket struct {
 
 	closed   atomic.Bool
 	closedCh chan struct{} // closed with the socket, to cut helper pauses short
+	onClose  func()        // the session's, told as the socket closes
 
 	// autoMu orders autorecv's "clear deadline, then wait" against the
 	// stopper's "set stop, then expire deadline", so a stop is never lost.
@@ -366,6 +367,11 @@ func (k *Socket) close() {
 		return
 	}
 	close(k.closedCh)
+	// Before the close: a select holding the fd open would make the
+	// close wait for it.
+	if k.onClose != nil {
+		k.onClose()
+	}
 	k.f.Close()
 	k.mu.Lock()
 	k.state = "closed"

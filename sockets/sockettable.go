@@ -45,6 +45,7 @@ func (s *Session) addSocketLocked(open func(id string) (*Socket, error)) (*Socke
 	if err != nil {
 		return nil, err
 	}
+	k.onClose = s.wakeSelects
 	s.nextSock++
 	s.sockets[id] = k
 	return k, nil

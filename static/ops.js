@@ -80,7 +80,15 @@ const args = {
   value: (a) => optValue(a.value),
   host: (a) => pyStr(a.host || ""),
   port: (a) => (a.port === undefined || a.port === null ? "None" : typeof a.port === "string" ? pyStr(a.port) : String(a.port)),
+  rlist: (a) => pyList(a.rlist),
+  wlist: (a) => pyList(a.wlist),
+  xlist: (a) => pyList(a.xlist),
 };
+
+// pyList is a list of sockets, by their names.
+function pyList(socks) {
+  return `[${(socks || []).join(", ")}]`;
+}
 
 // pyForm renders op's Python form for args. With sock, it is the call on
 // that socket's variable, as typed at Python's prompt; without, the short
@@ -136,6 +144,8 @@ export function pyResult(ev) {
       return pyStr(r.addr);
     case "addrinfo":
       return "[" + (r.addrinfo || []).map((x) => `(${ENUMS[x.family]}, ${ENUMS[x.type]}, ${x.proto}, '', ${pyAddr(x.addr)})`).join(", ") + "]";
+    case "select":
+      return `(${pyList(r.rlist)}, ${pyList(r.wlist)}, ${pyList(r.xlist)})`;
     default:
       return "None";
   }

@@ -42,6 +42,12 @@ func decodeOp(b []byte) (wireOp, error) {
 		// The engine sets it when it caps bufsize; a client may not.
 		return w, &badRequest{`unknown field "requested"`}
 	}
+	// An empty list is the same as none given (select's lists).
+	for _, l := range []*[]string{&w.Op.RList, &w.Op.WList, &w.Op.XList} {
+		if len(*l) == 0 {
+			*l = nil
+		}
+	}
 	if w.Op.Op == "" {
 		return w, &badRequest{`"op" is missing: say which call to make, e.g. {"op": "socket"}`}
 	}

@@ -53,6 +53,8 @@ var validOps = []string{
 	`{"op":"getpeername","sock":"s1"}`,
 	`{"op":"getaddrinfo","host":"localhost","port":"http","type":"stream"}`,
 	`{"op":"getaddrinfo","host":"::1","port":null,"family":"inet6"}`,
+	`{"op":"select","rlist":["s1","s2"],"wlist":[],"xlist":["s1"],"timeout":1.5}`,
+	`{"op":"select","wlist":["s3"],"timeout":null}`,
 	`{"op":"gethostbyname","host":"box.test"}`,
 	// Bad UTF-8 and lone surrogates are decoded as U+FFFD, not refused.
 	`{"op":"socket","sock":"\ud800"}`,

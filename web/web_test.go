@@ -423,8 +423,8 @@ func readBatches(t *testing.T, base, id, q string, last int64, each func(b []byt
 }
 
 // TestSessionEndSendsEverything: the events a session's end produces (its
-// pending calls ending) reach the client before "ended". The race between
-// them was lost about a third of the time before the writer drained first.
+// pending calls ending) reach the client before "ended": the writer sends
+// what is left of the log first. Thirty rounds, as the two race.
 func TestSessionEndSendsEverything(t *testing.T) {
 	e := newEnv(t)
 	for round := 0; round < 30; round++ {

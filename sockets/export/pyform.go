@@ -85,6 +85,8 @@ func hasArg(a *sockets.Args, name string) bool {
 		return a.Delay != nil
 	case "port":
 		return len(a.Port) > 0
+	case "timeout":
+		return a.Timeout.Set
 	}
 	return true
 }
@@ -130,9 +132,18 @@ func pyArg(a *sockets.Args, name string) string {
 		return pyStr(a.Host)
 	case "port":
 		return portValue(a)
+	case "rlist":
+		return pyList(a.RList)
+	case "wlist":
+		return pyList(a.WList)
+	case "xlist":
+		return pyList(a.XList)
 	}
 	return name
 }
+
+// pyList is a list of sockets, by their names.
+func pyList(socks []string) string { return "[" + strings.Join(socks, ", ") + "]" }
 
 // ResultRepr is what Python prints for the event's result (repr of the
 // returned value), or "Exc: message" for an error, from the op's result
@@ -185,6 +196,8 @@ func ResultRepr(ev sockets.Event) string {
 			parts = append(parts, fmt.Sprintf("(%s, %s, %d, '', %s)", fam, typ, ai.Proto, PyAddr(ai.Addr, "")))
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
+	case "select":
+		return fmt.Sprintf("(%s, %s, %s)", pyList(r.RList), pyList(r.WList), pyList(r.XList))
 	}
 	return "None"
 }

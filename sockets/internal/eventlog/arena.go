@@ -8,14 +8,14 @@ import (
 // A fast stream's recvs land one after another in one big buffer, an
 // arena, rather than each in a buffer of its own. A writer can then send
 // the bytes of a run of them as one slice, straight from the arena,
-// instead of copying every recv into its message: at a gigabyte a second
-// that copy was a sixth of the server's CPU. Each event still has its own
+// instead of copying every recv into its message, which at a gigabyte a
+// second costs a sixth of the server's CPU. Each event still has its own
 // bytes (capped, so that an append can never reach the next event's).
 // When the log has dropped all of an arena's events and no reader can
 // still be reading them, its loop recvs into it again (see retire): a
-// stream through a full log then needs no new memory, where fresh memory
-// for every megabyte (zeroed by the allocator, then freed by the GC) was
-// a fifth of the server's CPU.
+// stream through a full log then needs no new memory: fresh memory for
+// every megabyte (zeroed by the allocator, then freed by the GC) costs a
+// fifth of the server's CPU.
 
 // An arena holds at most arenaRecvs full recvs and maxArena bytes (or one
 // recv, if bufsize is bigger): what a socket's loop keeps while its stream

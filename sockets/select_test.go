@@ -1,0 +1,66 @@
+package sockets
+
+import (
+	"testing"
+	"time"
+)
+
+// TestSelectWaits: a select with no timeout is pending until a socket is
+// ready, and a close of one of its sockets, or the session's end, ends it
+// with EBADF, as select(2) on a closed fd.
+func TestSelectWaits(t *testing.T) {
+	for _, end := range []string{"data", "close", "session end"} {
+		t.Run(end, func(t *testing.T) {
+			s := newTestSession(t)
+			a := connected(t, s, pyEchoServer(t))
+			b := connected(t, s, silentServer(t))
+			sel := s.Submit(op("select", "", Args{RList: []string{b, a}}), Origin{})
+			awaitPending(t, s, 1)
+			var ev Event
+			switch end {
+			case "data":
+				mustOK(t, s, op("sendall", a, Args{Data: text("hi")}))
+				ev = <-sel
+				if !ev.OK || len(ev.Result.RList) != 1 || ev.Result.RList[0] != a {
+					t.Fatalf("select gave %+v %+v, want %s readable", ev.Result, ev.Error, a)
+				}
+				return
+			case "close":
+				mustOK(t, s, op("close", b, Args{}))
+				ev = <-sel
+			case "session end":
+				done := make(chan struct{})
+				go func() { s.Close(); close(done) }()
+				select {
+				case <-done:
+				case <-time.After(10 * time.Second):
+					t.Fatal("the session's end waits for a pending select")
+				}
+				ev = <-sel
+			}
+			wantErr(t, ev, "OSError", "EBADF")
+		})
+	}
+}
+
+// TestSelectRefuses: what select.select refuses before it waits.
+func TestSelectRefuses(t *testing.T) {
+	s := newTestSession(t)
+	id := newSock(t, s, "inet", "stream")
+	gone := newSock(t, s, "inet", "stream")
+	mustOK(t, s, op("close", gone, Args{}))
+	for _, c := range []struct {
+		args Args
+		exc  string
+	}{
+		{Args{RList: []string{"s9"}}, "NameError"},
+		{Args{RList: []string{id}, Timeout: seconds(-1)}, "ValueError"},
+		{Args{WList: []string{id, gone}}, "ValueError"},
+		{Args{RList: []string{id}, Bufsize: ip(1)}, "TypeError"},
+	} {
+		ev := do(t, s, op("select", "", c.args))
+		if ev.OK || ev.Error.Exc != c.exc {
+			t.Errorf("select(%+v): %+v, want %s", c.args, ev.Error, c.exc)
+		}
+	}
+}
