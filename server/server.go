@@ -21,8 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
 	"github.com/sockplay/sockplay/web"
 )

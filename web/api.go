@@ -11,9 +11,9 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/templates"
 )
 

@@ -9,8 +9,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/static"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 )
 
 type testEnv struct {

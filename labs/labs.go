@@ -23,6 +23,11 @@
 // is taken, or a BasePort of 0, gives the lab a free port instead, so a
 // second sockplay on the machine still starts; Labs reports the real
 // addresses.
+//
+// The labs are servers for sessions to talk to over real sockets, like any
+// other server: the engine (sockets/) does not import this package, and
+// this package knows nothing of the engine. The server starts them and
+// tells the engine their addresses only as an egress policy exemption.
 package labs
 
 import (
