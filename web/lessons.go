@@ -2,45 +2,12 @@ package web
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/lessons"
 )
-
-// lessonStore keeps each session's progress through each lesson, and
-// forgets a session's when it ends.
-type lessonStore struct {
-	mu   sync.Mutex
-	runs map[string]map[string]*lessons.Progress // session → lesson → progress
-}
-
-func (st *lessonStore) progress(s *sockets.Session, lesson string) *lessons.Progress {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.runs == nil {
-		st.runs = map[string]map[string]*lessons.Progress{}
-	}
-	bySession, ok := st.runs[s.ID()]
-	if !ok {
-		bySession = map[string]*lessons.Progress{}
-		st.runs[s.ID()] = bySession
-		go func() {
-			<-s.Done()
-			st.mu.Lock()
-			delete(st.runs, s.ID())
-			st.mu.Unlock()
-		}()
-	}
-	p, ok := bySession[lesson]
-	if !ok {
-		p = lessons.NewProgress(lesson)
-		bySession[lesson] = p
-	}
-	return p
-}
 
 func (h *handler) listLessons(w http.ResponseWriter, _ *http.Request) {
 	ls, err := lessons.All()
@@ -67,11 +34,12 @@ func (h *handler) lessonProgress(w http.ResponseWriter, r *http.Request) (*socke
 		return nil, nil, false
 	}
 	id := chi.URLParam(r, "lesson")
-	if _, ok := lessons.Get(id); !ok {
+	p, ok := h.lessons.Progress(s, id)
+	if !ok {
 		writeError(w, http.StatusNotFound, "no_lesson", "no lesson "+id+": GET /api/lessons lists them")
 		return nil, nil, false
 	}
-	return s, h.lessons.progress(s, id), true
+	return s, p, true
 }
 
 type stepAnswer struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/lessons"
 	"github.com/sockplay/sockplay/static"
 )
 
@@ -49,7 +50,7 @@ type Config struct {
 type handler struct {
 	cfg     Config
 	log     *slog.Logger
-	lessons lessonStore
+	lessons lessons.Tracker
 }
 
 // New builds sockplay's HTTP handler.
