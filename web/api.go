@@ -17,25 +17,6 @@ import (
 	"github.com/sockplay/sockplay/templates"
 )
 
-// session finds the {id} session or answers 404 itself.
-func (h *handler) session(w http.ResponseWriter, r *http.Request) (*sockets.Session, bool) {
-	id := chi.URLParam(r, "id")
-	s, ok := h.cfg.Sessions.Get(id)
-	if !ok {
-		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
-	}
-	return s, ok
-}
-
-// watched finds the session of the {token} watch link or answers 404.
-func (h *handler) watched(w http.ResponseWriter, r *http.Request) (*sockets.Session, bool) {
-	s, ok := h.cfg.Sessions.Watched(chi.URLParam(r, "token"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "no_session", "this watch link's session has ended (or the link is wrong)")
-	}
-	return s, ok
-}
-
 // watchLink is a session's read-only link, for a class to follow it.
 type watchLink struct {
 	Token string `json:"token"`
@@ -44,7 +25,7 @@ type watchLink struct {
 
 // createWatchLink gives the session's watch link (the same one each time).
 func (h *handler) createWatchLink(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
+	id := sessionOf(r).ID()
 	token, ok := h.cfg.Sessions.WatchToken(id)
 	if !ok {
 		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
@@ -55,11 +36,7 @@ func (h *handler) createWatchLink(w http.ResponseWriter, r *http.Request) {
 
 // getWatched is a watched session's state, without its id.
 func (h *handler) getWatched(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.watched(w, r)
-	if !ok {
-		return
-	}
-	st := s.State()
+	st := sessionOf(r).State()
 	st.ID = ""
 	writeJSON(w, http.StatusOK, st)
 }
@@ -94,21 +71,14 @@ func (h *handler) createSession(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) getSession(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, s.State())
+	writeJSON(w, http.StatusOK, sessionOf(r).State())
 }
 
 // runOp runs one op and answers with its event, once the op is done (a
 // blocking recv answers when it returns). If the client goes away first the
 // op still completes and its event is in the log.
 func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
-	}
+	s := sessionOf(r)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxMessage))
 	if err != nil {
 		var tooBig *http.MaxBytesError
@@ -148,7 +118,8 @@ func admit(w http.ResponseWriter, s *sockets.Session) bool {
 // events streams the log after ?since=N as NDJSON; with ?follow=1 it keeps
 // streaming new events until the client or the session goes away.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	s, since, ok := h.sessionSince(w, r)
+	s := sessionOf(r)
+	since, ok := sinceParam(w, r, s)
 	if !ok {
 		return
 	}
@@ -199,19 +170,14 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sessionSince finds the {id} session and reads ?since=N, or answers the
-// error itself.
-func (h *handler) sessionSince(w http.ResponseWriter, r *http.Request) (*sockets.Session, int64, bool) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return nil, 0, false
-	}
+// sinceParam reads ?since=N for session s, or answers the error itself.
+func sinceParam(w http.ResponseWriter, r *http.Request, s *sockets.Session) (int64, bool) {
 	since, err := parseSince(r, s)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return nil, 0, false
+		return 0, false
 	}
-	return s, since, true
+	return since, true
 }
 
 // parseSince reads ?since=N. A seq past the end of the log is refused: the
@@ -285,10 +251,7 @@ func (h *handler) labViews() []templates.Lab {
 // exportPython downloads the session as a Python script that replays its
 // calls with the same arguments.
 func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
-	}
+	s := sessionOf(r)
 	st := s.State()
 	w.Header().Set("Content-Type", "text/x-python; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.py"`)
@@ -300,10 +263,7 @@ func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
 // exportNDJSON downloads the session's event log: the events stream from
 // the start, as a file.
 func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if _, ok := h.cfg.Sessions.Get(id); ok {
-		w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+id+`.ndjson"`)
-	}
+	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+sessionOf(r).ID()+`.ndjson"`)
 	r.URL.RawQuery = ""
 	h.events(w, r)
 }

@@ -27,12 +27,10 @@ func (h *handler) getLesson(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, l)
 }
 
-// lessonProgress finds the session and the lesson, or answers the error.
+// lessonProgress finds the session's progress in the {lesson}, or answers
+// the error.
 func (h *handler) lessonProgress(w http.ResponseWriter, r *http.Request) (*sockets.Session, *lessons.Progress, bool) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return nil, nil, false
-	}
+	s := sessionOf(r)
 	id := chi.URLParam(r, "lesson")
 	p, ok := h.lessons.Progress(s, id)
 	if !ok {

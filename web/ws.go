@@ -44,7 +44,8 @@ func keepSmall(buf []byte) []byte {
 // reordered. The reader goroutine only submits ops, and hands decoding
 // errors to the writer through a small bounded channel.
 func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
-	s, since, ok := h.sessionSince(w, r)
+	s := sessionOf(r)
+	since, ok := sinceParam(w, r, s)
 	if !ok {
 		return
 	}
@@ -53,13 +54,9 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 
 // watchWebsocket is a watch link's WebSocket: the same stream, read-only.
 func (h *handler) watchWebsocket(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.watched(w, r)
+	s := sessionOf(r)
+	since, ok := sinceParam(w, r, s)
 	if !ok {
-		return
-	}
-	since, err := parseSince(r, s)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	h.stream(w, r, s, since, true)
