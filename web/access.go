@@ -69,7 +69,7 @@ func hostOnly(hostport string) string {
 func (a Access) requireHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.allowedHost(hostOnly(r.Host)) {
-			writeError(w, http.StatusMisdirectedRequest, "host_not_allowed",
+			writeError(w, codeHostNotAllowed,
 				"this sockplay does not answer to the host "+hostOnly(r.Host)+": start it with -allowed-hosts "+hostOnly(r.Host)+" to allow it")
 			return
 		}
@@ -86,7 +86,7 @@ func (a Access) requireHost(next http.Handler) http.Handler {
 func (a Access) requireOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r.Host) {
-			writeError(w, http.StatusForbidden, "origin_not_allowed", "requests from "+o+" are not allowed: only pages of this sockplay may use it")
+			writeError(w, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -104,7 +104,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 		}
 		if q := r.URL.Query().Get("token"); q != "" {
 			if !a.tokenIs(q) {
-				writeError(w, http.StatusUnauthorized, "bad_token", "that token is not this sockplay's: use the URL it printed when it started")
+				writeError(w, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
 				return
 			}
 			http.SetCookie(w, &http.Cookie{Name: TokenCookie, Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
@@ -128,7 +128,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, http.StatusUnauthorized, "token_required", "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
+		writeError(w, codeTokenRequired, "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
 	})
 }
 

@@ -167,7 +167,7 @@ func TestAccessRouteGroups(t *testing.T) {
 		method, path string
 		hdr          map[string]string
 		code         int
-		errCode      string // the JSON error's code, if any
+		errCode      errorCode // the JSON error's code, if any
 		allow        string
 	}{
 		{"GET", "/static/app.js", nil, 200, "", ""},

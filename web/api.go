@@ -28,7 +28,7 @@ func (h *handler) createWatchLink(w http.ResponseWriter, r *http.Request) {
 	id := sessionOf(r).ID()
 	token, ok := h.cfg.Sessions.WatchToken(id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
+		writeNoSession(w, id)
 		return
 	}
 	writeJSON(w, http.StatusCreated, watchLink{Token: token, URL: "/w/" + token})
@@ -60,11 +60,11 @@ type created struct {
 func (h *handler) createSession(w http.ResponseWriter, _ *http.Request) {
 	s, err := h.cfg.Sessions.Create()
 	if err != nil {
-		code := "unavailable"
+		code := codeUnavailable
 		if errors.Is(err, sockets.ErrTooManySessions) {
-			code = "too_many_sessions"
+			code = codeTooManySessions
 		}
-		writeError(w, http.StatusServiceUnavailable, code, err.Error())
+		writeError(w, code, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, created{ID: s.ID(), URL: "/s/" + s.ID()})
@@ -83,15 +83,15 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "an op may be at most "+strconv.FormatInt(h.cfg.MaxMessage, 10)+" bytes")
+			writeError(w, codeTooLarge, "an op may be at most "+strconv.FormatInt(h.cfg.MaxMessage, 10)+" bytes")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error())
+		writeError(w, codeBadRequest, "reading the body: "+err.Error())
 		return
 	}
 	op, err := decodeOp(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, codeBadRequest, err.Error())
 		return
 	}
 	if !admit(w, s) {
@@ -109,7 +109,7 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 func admit(w http.ResponseWriter, s *sockets.Session) bool {
 	if err := s.Admit(); err != nil {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+		writeError(w, codeRateLimited, err.Error())
 		return false
 	}
 	return true
@@ -174,7 +174,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 func sinceParam(w http.ResponseWriter, r *http.Request, s *sockets.Session) (int64, bool) {
 	since, err := parseSince(r, s)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, codeBadRequest, err.Error())
 		return 0, false
 	}
 	return since, true
@@ -202,7 +202,7 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 	// A session is made for a page opened in a tab, not for an image or a
 	// frame another site embeds (each load would use up a session).
 	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
-		writeError(w, http.StatusForbidden, "not_a_tab", "open sockplay in a browser tab to start a session")
+		writeError(w, codeNotATab, "open sockplay in a browser tab to start a session")
 		return
 	}
 	s, err := h.cfg.Sessions.Create()

@@ -115,8 +115,8 @@ type controlMsg struct {
 
 // apiError is the JSON error of the HTTP API and of WebSocket decoding.
 type apiError struct {
-	Code string `json:"code"`
-	Msg  string `json:"msg"`
+	Code errorCode `json:"code"`
+	Msg  string    `json:"msg"`
 }
 
 // encodeEvent renders ev for one client: only the client that submitted

@@ -12,7 +12,7 @@ import (
 func (h *handler) listLessons(w http.ResponseWriter, _ *http.Request) {
 	ls, err := lessons.All()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "lessons", err.Error())
+		writeError(w, codeLessons, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, ls)
@@ -21,7 +21,7 @@ func (h *handler) listLessons(w http.ResponseWriter, _ *http.Request) {
 func (h *handler) getLesson(w http.ResponseWriter, r *http.Request) {
 	l, ok := lessons.Get(chi.URLParam(r, "lesson"))
 	if !ok {
-		writeError(w, http.StatusNotFound, "no_lesson", "no lesson "+chi.URLParam(r, "lesson")+": GET /api/lessons lists them")
+		writeError(w, codeNoLesson, "no lesson "+chi.URLParam(r, "lesson")+": GET /api/lessons lists them")
 		return
 	}
 	writeJSON(w, http.StatusOK, l)
@@ -34,7 +34,7 @@ func (h *handler) lessonProgress(w http.ResponseWriter, r *http.Request) (*socke
 	id := chi.URLParam(r, "lesson")
 	p, ok := h.lessons.Progress(s, id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no_lesson", "no lesson "+id+": GET /api/lessons lists them")
+		writeError(w, codeNoLesson, "no lesson "+id+": GET /api/lessons lists them")
 		return nil, nil, false
 	}
 	return s, p, true

@@ -170,11 +170,11 @@ func methodNotAllowed(routes chi.Routes) http.HandlerFunc {
 }
 
 func apiNotFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
+	writeError(w, codeNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
 }
 
 func apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
+	writeError(w, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -182,8 +182,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Msg: msg}})
 }

@@ -21,11 +21,16 @@ func (h *handler) loadSession(next http.Handler) http.Handler {
 		id := chi.URLParam(r, "id")
 		s, ok := h.cfg.Sessions.Get(id)
 		if !ok {
-			writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
+			writeNoSession(w, id)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))
 	})
+}
+
+// writeNoSession says there is no session id.
+func writeNoSession(w http.ResponseWriter, id string) {
+	writeError(w, codeNoSession, "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
 }
 
 // loadWatched puts the session of the {token} watch link in the request's
@@ -34,7 +39,7 @@ func (h *handler) loadWatched(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s, ok := h.cfg.Sessions.Watched(chi.URLParam(r, "token"))
 		if !ok {
-			writeError(w, http.StatusNotFound, "no_session", "this watch link's session has ended (or the link is wrong)")
+			writeError(w, codeNoSession, "this watch link's session has ended (or the link is wrong)")
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, s)))

@@ -750,7 +750,10 @@ func TestLessonWithLabsOff(t *testing.T) {
 // while a route that does not exist stays not_found.
 func TestUnknownSession(t *testing.T) {
 	e := newEnvWith(t, sockets.Config{})
-	for _, tc := range []struct{ method, path, code string }{
+	for _, tc := range []struct {
+		method, path string
+		code         errorCode
+	}{
 		{"GET", "", "no_session"},
 		{"GET", "/", "no_session"},
 		{"POST", "/ops", "no_session"},

@@ -74,7 +74,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 	// messages stay JSON text.
 	binaryFrames, batched, ferr := wireFormat(r)
 	if ferr != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", ferr.Error())
+		writeError(w, codeBadRequest, ferr.Error())
 		return
 	}
 	c, err := websocket.Accept(w, r, nil)
@@ -247,13 +247,13 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 			return
 		}
 		op, err := decodeOp(b)
-		code := "bad_request"
+		code := codeBadRequest
 		if err == nil && watcher {
-			err, code = errReadOnly, "read_only"
+			err, code = errReadOnly, codeReadOnly
 		}
 		if err == nil {
 			if lerr := s.Admit(); lerr != nil {
-				err, code = lerr, "rate_limited"
+				err, code = lerr, codeRateLimited
 			}
 		}
 		if err != nil {
