@@ -84,6 +84,8 @@ type Config struct {
 
 // Defaults for the zero values of Config.
 const (
+	DefaultDripPiece          = 4
+	DefaultDripPause          = 80 * time.Millisecond
 	DefaultFragmenterMaxPiece = 16
 	DefaultFragmenterMaxPause = 60 * time.Millisecond
 	DefaultFileSize           = 256 << 10
@@ -129,10 +131,10 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.DripPiece <= 0 {
-		cfg.DripPiece = 4
+		cfg.DripPiece = DefaultDripPiece
 	}
 	if cfg.DripPause <= 0 {
-		cfg.DripPause = 80 * time.Millisecond
+		cfg.DripPause = DefaultDripPause
 	}
 	if cfg.FragmenterMaxPiece <= 0 {
 		cfg.FragmenterMaxPiece = DefaultFragmenterMaxPiece

@@ -48,6 +48,17 @@ type Config struct {
 	MaxWatcherLag int
 }
 
+// DefaultConfig holds the web layer's limits as sockplay runs when told
+// nothing else: the server's flags take their defaults from it, and New
+// takes a zero limit to mean the one here.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessage:    8 << 20,
+		WriteTimeout:  10 * time.Second,
+		MaxWatcherLag: 10_000,
+	}
+}
+
 type handler struct {
 	cfg     Config
 	log     *slog.Logger
@@ -59,14 +70,15 @@ func New(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	def := DefaultConfig()
 	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = 8 << 20
+		cfg.MaxMessage = def.MaxMessage
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = def.WriteTimeout
 	}
 	if cfg.MaxWatcherLag <= 0 {
-		cfg.MaxWatcherLag = 10_000
+		cfg.MaxWatcherLag = def.MaxWatcherLag
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
 	a := cfg.Access
