@@ -5,7 +5,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/lessons"
 )
 
@@ -19,38 +18,34 @@ func (h *handler) listLessons(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (h *handler) getLesson(w http.ResponseWriter, r *http.Request) {
-	l, ok := lessons.Get(chi.URLParam(r, "lesson"))
+	id := chi.URLParam(r, "lesson")
+	l, ok := lessons.Get(id)
 	if !ok {
-		writeError(w, codeNoLesson, "no lesson "+chi.URLParam(r, "lesson")+": GET /api/lessons lists them")
+		writeNoLesson(w, id)
 		return
 	}
 	writeJSON(w, http.StatusOK, l)
 }
 
-// lessonProgress finds the session's progress in the {lesson}, or answers
-// the error.
-func (h *handler) lessonProgress(w http.ResponseWriter, r *http.Request) (*sockets.Session, *lessons.Progress, bool) {
-	s := sessionOf(r)
-	id := chi.URLParam(r, "lesson")
-	p, ok := h.lessons.Progress(s, id)
-	if !ok {
-		writeError(w, codeNoLesson, "no lesson "+id+": GET /api/lessons lists them")
-		return nil, nil, false
-	}
-	return s, p, true
+func writeNoLesson(w http.ResponseWriter, id string) {
+	writeError(w, codeNoLesson, "no lesson "+id+": GET /api/lessons lists them")
 }
 
+// stepAnswer is what a lesson action answers: what the step did, if one
+// ran, and where the session is in the lesson now.
 type stepAnswer struct {
 	Result   *lessons.StepResult `json:"result,omitempty"`
 	Progress lessons.Progress    `json:"progress"`
 }
 
-// lessonAction runs the next step, skips it, resets the lesson, or (GET)
-// just reports where the session is in it.
+// lessonAction runs the next step of the {lesson}, skips it, resets the
+// lesson, or (GET) just reports where the session is in it.
 func (h *handler) lessonAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, p, ok := h.lessonProgress(w, r)
+		s, id := sessionOf(r), chi.URLParam(r, "lesson")
+		p, ok := h.lessons.Progress(s, id)
 		if !ok {
+			writeNoLesson(w, id)
 			return
 		}
 		// A step runs a few ops: it counts as one against the limit.
