@@ -21,8 +21,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
 	"github.com/sockplay/sockplay/web"
 )
@@ -75,18 +75,21 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.SetOutput(stderr)
 	var c Config
 	var level string
+	// The limits' defaults are the layers' own: each is written once,
+	// there.
+	eng, wd := sockets.DefaultConfig(), web.DefaultConfig()
 	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "address to serve the playground on (host:port; port 0 picks a free one)")
 	fs.BoolVar(&c.Labs, "labs", true, "start the built-in lab servers")
 	fs.StringVar(&c.LabsAddr, "labs-addr", "127.0.0.1:7007", "host and first port of the lab servers (a taken port falls back to a free one)")
-	fs.IntVar(&c.MaxSockets, "max-sockets", 64, "sockets one session may have open at once")
-	fs.IntVar(&c.MaxEventLogMB, "max-event-log-mb", 256, "memory for one session's event log, in MiB; past it the oldest events are dropped (and viewers told)")
-	fs.IntVar(&c.MaxSessions, "max-sessions", 1000, "sessions open at once; past it, creating one answers 503 (0: no limit)")
-	fs.IntVar(&c.MaxOpsPerSec, "max-ops-per-sec", 1000, "ops a client may run in one session a second, in bursts of up to a second's worth; past it an op is refused (HTTP 429, or a rate_limited error on the WebSocket) and never runs (0: no limit)")
-	fs.IntVar(&c.MaxSendMBPerSec, "max-send-mb-per-sec", 64, "MiB one session's sends may take a second; past it a send fails with OSError (0: no limit)")
-	fs.IntVar(&c.MaxPendingConns, "max-pending-connects", 64, "connects one session may have in progress at once; past it a connect fails with OSError (0: no limit)")
-	fs.IntVar(&c.MaxMessageKB, "max-message-kb", 8192, "the largest WebSocket message or op body a client may send, in KiB (larger: closed with 1009, or HTTP 413)")
-	fs.IntVar(&c.MaxWatcherLag, "max-watcher-lag", 10000, "events a live watcher may fall behind before it is closed with 1008 (its page reconnects and resumes from the log)")
-	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "end a session unused for this long: no op run, no page opened, no data arriving; an open page is told (0: never)")
+	fs.IntVar(&c.MaxSockets, "max-sockets", eng.MaxSockets, "sockets one session may have open at once")
+	fs.IntVar(&c.MaxEventLogMB, "max-event-log-mb", int(eng.MaxLogBytes>>20), "memory for one session's event log, in MiB; past it the oldest events are dropped (and viewers told)")
+	fs.IntVar(&c.MaxSessions, "max-sessions", eng.MaxSessions, "sessions open at once; past it, creating one answers 503 (0: no limit)")
+	fs.IntVar(&c.MaxOpsPerSec, "max-ops-per-sec", eng.MaxOpsPerSec, "ops a client may run in one session a second, in bursts of up to a second's worth; past it an op is refused (HTTP 429, or a rate_limited error on the WebSocket) and never runs (0: no limit)")
+	fs.IntVar(&c.MaxSendMBPerSec, "max-send-mb-per-sec", eng.MaxSendBytesPerSec>>20, "MiB one session's sends may take a second; past it a send fails with OSError (0: no limit)")
+	fs.IntVar(&c.MaxPendingConns, "max-pending-connects", eng.MaxPendingConnects, "connects one session may have in progress at once; past it a connect fails with OSError (0: no limit)")
+	fs.IntVar(&c.MaxMessageKB, "max-message-kb", int(wd.MaxMessage>>10), "the largest WebSocket message or op body a client may send, in KiB (larger: closed with 1009, or HTTP 413)")
+	fs.IntVar(&c.MaxWatcherLag, "max-watcher-lag", wd.MaxWatcherLag, "events a live watcher may fall behind before it is closed with 1008 (its page reconnects and resumes from the log)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", eng.IdleTimeout, "end a session unused for this long: no op run, no page opened, no data arriving; an open page is told (0: never)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.Token, "token", "", "token every client must present (generated when listening beyond loopback and not set)")
@@ -311,21 +314,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	pol := policyFor(cfg, exposed, labAddrs)
 	log.Info("egress policy", "exposed", exposed, "policy", pol)
 
-	mgr := sockets.NewManager(sockets.Config{
-		MaxSockets:         cfg.MaxSockets,
-		MaxLogBytes:        int64(cfg.MaxEventLogMB) << 20,
-		IdleTimeout:        cfg.SessionIdle,
-		MaxSessions:        cfg.MaxSessions,
-		MaxOpsPerSec:       cfg.MaxOpsPerSec,
-		MaxSendBytesPerSec: cfg.MaxSendMBPerSec << 20,
-		MaxPendingConnects: cfg.MaxPendingConns,
-		Policy:             pol,
-		Logger:             log.With("component", "engine"),
-	})
+	ecfg := engineConfig(cfg)
+	ecfg.Policy, ecfg.Logger = pol, log.With("component", "engine")
+	mgr := sockets.NewManager(ecfg)
 	defer mgr.Close()
+	wcfg := webConfig(cfg)
+	wcfg.Sessions, wcfg.Labs, wcfg.Logger, wcfg.Access = mgr, labList, log.With("component", "web"), access
 	srv := &http.Server{
-		Handler: web.New(web.Config{Sessions: mgr, Labs: labList, Logger: log.With("component", "web"), Access: access,
-			MaxMessage: int64(cfg.MaxMessageKB) << 10, MaxWatcherLag: cfg.MaxWatcherLag}),
+		Handler:           web.New(wcfg),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -363,6 +359,27 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// engineConfig is the engine's part of c, in the engine's units.
+func engineConfig(c Config) sockets.Config {
+	e := sockets.DefaultConfig()
+	e.MaxSockets = c.MaxSockets
+	e.MaxLogBytes = int64(c.MaxEventLogMB) << 20
+	e.IdleTimeout = c.SessionIdle
+	e.MaxSessions = c.MaxSessions
+	e.MaxOpsPerSec = c.MaxOpsPerSec
+	e.MaxSendBytesPerSec = c.MaxSendMBPerSec << 20
+	e.MaxPendingConnects = c.MaxPendingConns
+	return e
+}
+
+// webConfig is the web layer's part of c, in its units.
+func webConfig(c Config) web.Config {
+	w := web.DefaultConfig()
+	w.MaxMessage = int64(c.MaxMessageKB) << 10
+	w.MaxWatcherLag = c.MaxWatcherLag
+	return w
 }
 
 // shownAddr is the address the start URL names: on every interface,

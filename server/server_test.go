@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
 )
 

@@ -79,24 +79,25 @@ var ErrClosed = errors.New("sockplay is shutting down")
 
 // NewManager returns a Manager; Close it to end every session.
 func NewManager(cfg Config) *Manager {
+	def := DefaultConfig()
 	if cfg.MaxSockets <= 0 {
-		cfg.MaxSockets = 64
+		cfg.MaxSockets = def.MaxSockets
 	}
 	if cfg.MaxLogBytes <= 0 {
-		cfg.MaxLogBytes = DefaultMaxLogBytes
+		cfg.MaxLogBytes = def.MaxLogBytes
 	}
 	if cfg.MaxLagEvents <= 0 {
-		cfg.MaxLagEvents = 4096
+		cfg.MaxLagEvents = def.MaxLagEvents
 	}
 	if cfg.MaxLagBytes <= 0 {
-		cfg.MaxLagBytes = 16 << 20
+		cfg.MaxLagBytes = def.MaxLagBytes
 	}
 	// Autorecv must pause while what its readers have not read still
 	// fits in the log; past that the log would drop events a live
 	// reader was about to get (a small -max-event-log-mb did).
 	cfg.MaxLagBytes = min(cfg.MaxLagBytes, cfg.MaxLogBytes/2)
 	if cfg.StatsInterval == 0 {
-		cfg.StatsInterval = 100 * time.Millisecond
+		cfg.StatsInterval = def.StatsInterval
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/sockets/lessons"
 	"github.com/sockplay/sockplay/sockets/policy"
 )

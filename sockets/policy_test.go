@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
 )
 

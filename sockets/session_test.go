@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/labs"
 )
 
 func newTestManager(t testing.TB, cfg Config) *Manager {

@@ -14,9 +14,10 @@ const TokenCookie = "sockplay_token"
 // Access is who may use sockplay: the hosts a request may name, and the
 // token it must carry when one is set.
 type Access struct {
-	// Token, when set, must come with every request but /healthz: as
-	// ?token= (exchanged for an HttpOnly cookie), the cookie, or an
-	// "Authorization: Bearer" header.
+	// Token, when set, must come with every request but /healthz, the
+	// page's static files and a watch link's GETs: as ?token= (exchanged
+	// for an HttpOnly cookie), the cookie, or an "Authorization: Bearer"
+	// header.
 	Token string
 	// Hosts are the host names and addresses requests may name besides
 	// loopback ones (localhost, 127.0.0.0/8, ::1), which are always
@@ -62,37 +63,48 @@ func hostOnly(hostport string) string {
 	return hostport
 }
 
-// guard wraps the router with the access checks: Host, Origin for the
-// WebSocket and for anything that changes state, and the token.
-func (a Access) guard(next http.Handler) http.Handler {
+// requireHost refuses a request whose Host header names a host that is
+// not allowed (DNS rebinding: a hostile name that resolves to this
+// machine still says its own name).
+func (a Access) requireHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
-			// Liveness, under any name: a container's probe uses its
-			// address, which is no allowed host. It tells nothing.
-			next.ServeHTTP(w, r)
-			return
-		}
 		if !a.allowedHost(hostOnly(r.Host)) {
-			writeError(w, http.StatusMisdirectedRequest, "host_not_allowed",
+			writeError(w, codeHostNotAllowed,
 				"this sockplay does not answer to the host "+hostOnly(r.Host)+": start it with -allowed-hosts "+hostOnly(r.Host)+" to allow it")
 			return
 		}
-		// A cross-site page must not drive a session: its Origin gives it
-		// away (requests without one, as from curl, carry no cookie
-		// implicitly and still need the token).
-		// The port counts: another program's page on localhost:3000 is
-		// another site for this check, though browsers call it the same.
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireOrigin refuses the WebSocket, and anything that may change state,
+// when it comes from another site's page: a cross-site page must not drive
+// a session, and its Origin gives it away. (Requests without one, as from
+// curl, carry no cookie implicitly and still need the token.) The port
+// counts: another program's page on localhost:3000 is another site for
+// this check, though browsers call it the same.
+func (a Access) requireOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r.Host) {
-			writeError(w, http.StatusForbidden, "origin_not_allowed", "requests from "+o+" are not allowed: only pages of this sockplay may use it")
+			writeError(w, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
 			return
 		}
-		if a.Token == "" || tokenFree(r) {
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireToken lets a request through only with the token, when one is
+// set: as ?token= (exchanged for an HttpOnly cookie, and taken out of the
+// address of a GET), the cookie, or an "Authorization: Bearer" header.
+func (a Access) requireToken(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.Token == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
 		if q := r.URL.Query().Get("token"); q != "" {
 			if !a.tokenIs(q) {
-				writeError(w, http.StatusUnauthorized, "bad_token", "that token is not this sockplay's: use the URL it printed when it started")
+				writeError(w, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
 				return
 			}
 			http.SetCookie(w, &http.Cookie{Name: TokenCookie, Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
@@ -116,20 +128,24 @@ func (a Access) guard(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, http.StatusUnauthorized, "token_required", "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
+		writeError(w, codeTokenRequired, "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
 	})
 }
 
-// tokenFree reports whether r needs no token: the page's static files,
-// and a watch link's GETs, whose own secret (the watch token in the path)
-// is the credential: a class follows a session without being given the
-// power to run anything. (/healthz needs nothing at all.)
-func tokenFree(r *http.Request) bool {
-	if r.Method != http.MethodGet {
-		return false
-	}
-	p := r.URL.Path
-	return strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/w/") || strings.HasPrefix(p, "/api/watch/")
+// freeToLook lets a GET through without the token and asks it of any
+// other method: for the page's static files, and a watch link's pages,
+// whose own secret (the watch token in the path) is the credential, so
+// that a class follows a session without being given the power to run
+// anything.
+func (a Access) freeToLook(next http.Handler) http.Handler {
+	guarded := a.requireToken(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet {
+			next.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
 }
 
 // tokenIs compares in constant time, so timing tells nothing of the token.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -147,4 +148,76 @@ func TestAccessToken(t *testing.T) {
 		t.Fatalf("WebSocket with the cookie: %v", err)
 	}
 	c.CloseNow()
+}
+
+// TestAccessRouteGroups: with a token set, the page's files and a watch
+// link's GETs need none, everything else does (unknown routes and other
+// methods on the token-free routes included), and /healthz answers
+// anything without any check.
+func TestAccessRouteGroups(t *testing.T) {
+	m := sockets.NewManager(sockets.Config{})
+	t.Cleanup(m.Close)
+	srv := httptest.NewServer(New(Config{Sessions: m, Access: Access{Token: "s3cret"}}))
+	t.Cleanup(srv.Close)
+	s, _ := m.Create()
+	watch, _ := m.WatchToken(s.ID())
+	bearer := map[string]string{"Authorization": "Bearer s3cret"}
+	foreign := map[string]string{"Host": "evil.example"}
+	for _, tc := range []struct {
+		method, path string
+		hdr          map[string]string
+		code         int
+		errCode      errorCode // the JSON error's code, if any
+		allow        string
+	}{
+		{"GET", "/static/app.js", nil, 200, "", ""},
+		{"GET", "/static/nope.js", nil, 404, "", ""},
+		{"HEAD", "/static/app.js", nil, 401, "", ""}, // no body to a HEAD
+		{"HEAD", "/static/app.js", bearer, 200, "", ""},
+		{"POST", "/static/app.js", nil, 401, "token_required", ""},
+		{"GET", "/w/" + watch, nil, 200, "", ""},
+		{"GET", "/w/nope", nil, 404, "", ""},
+		{"POST", "/w/" + watch, nil, 401, "token_required", ""},
+		{"POST", "/w/" + watch, bearer, 405, "", "GET"},
+		{"GET", "/api/watch/" + watch, nil, 200, "", ""},
+		{"GET", "/api/watch/nope", nil, 404, "no_session", ""},
+		{"GET", "/api/watch/nope/ws", nil, 404, "no_session", ""},
+		{"GET", "/api/watch/" + watch + "/ws?since=99", nil, 400, "bad_request", ""},
+		{"POST", "/api/watch/" + watch, nil, 401, "token_required", ""},
+		{"POST", "/api/watch/" + watch, bearer, 405, "method_not_allowed", ""},
+		{"GET", "/s/" + s.ID(), nil, 401, "token_required", ""},
+		{"POST", "/s/" + s.ID(), nil, 401, "token_required", ""},
+		{"POST", "/s/" + s.ID(), bearer, 405, "", "GET"},
+		{"GET", "/nope", nil, 401, "token_required", ""},
+		{"GET", "/nope", bearer, 404, "", ""},
+		{"GET", "/api/nope", nil, 401, "token_required", ""},
+		{"GET", "/api/nope", bearer, 404, "not_found", ""},
+		{"GET", "/api/sessions/" + s.ID(), nil, 401, "token_required", ""},
+		{"GET", "/api/sessions/" + s.ID(), bearer, 200, "", ""},
+		{"GET", "/healthz", foreign, 200, "", ""},
+		{"POST", "/healthz", foreign, 405, "", "GET"},
+		{"HEAD", "/healthz", nil, 405, "", "GET"},
+		{"GET", "/healthz/", foreign, 421, "host_not_allowed", ""},
+	} {
+		t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, srv.URL+tc.path, nil)
+			for k, v := range tc.hdr {
+				if k == "Host" {
+					req.Host = v
+				} else {
+					req.Header.Set(k, v)
+				}
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Error apiError }
+			json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != tc.code || body.Error.Code != tc.errCode || resp.Header.Get("Allow") != tc.allow {
+				t.Fatalf("%s %s: %s, error code %q, Allow %q; want %d, %q, %q", tc.method, tc.path, resp.Status, body.Error.Code, resp.Header.Get("Allow"), tc.code, tc.errCode, tc.allow)
+			}
+		})
+	}
 }

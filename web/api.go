@@ -11,30 +11,11 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/templates"
 )
-
-// session finds the {id} session or answers 404 itself.
-func (h *handler) session(w http.ResponseWriter, r *http.Request) (*sockets.Session, bool) {
-	id := chi.URLParam(r, "id")
-	s, ok := h.cfg.Sessions.Get(id)
-	if !ok {
-		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
-	}
-	return s, ok
-}
-
-// watched finds the session of the {token} watch link or answers 404.
-func (h *handler) watched(w http.ResponseWriter, r *http.Request) (*sockets.Session, bool) {
-	s, ok := h.cfg.Sessions.Watched(chi.URLParam(r, "token"))
-	if !ok {
-		writeError(w, http.StatusNotFound, "no_session", "this watch link's session has ended (or the link is wrong)")
-	}
-	return s, ok
-}
 
 // watchLink is a session's read-only link, for a class to follow it.
 type watchLink struct {
@@ -44,10 +25,10 @@ type watchLink struct {
 
 // createWatchLink gives the session's watch link (the same one each time).
 func (h *handler) createWatchLink(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
+	id := sessionOf(r).ID()
 	token, ok := h.cfg.Sessions.WatchToken(id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no_session", "no session "+strconv.Quote(id)+": it may have expired; POST /api/sessions starts a new one")
+		writeNoSession(w, id)
 		return
 	}
 	writeJSON(w, http.StatusCreated, watchLink{Token: token, URL: "/w/" + token})
@@ -55,11 +36,7 @@ func (h *handler) createWatchLink(w http.ResponseWriter, r *http.Request) {
 
 // getWatched is a watched session's state, without its id.
 func (h *handler) getWatched(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.watched(w, r)
-	if !ok {
-		return
-	}
-	st := s.State()
+	st := sessionOf(r).State()
 	st.ID = ""
 	writeJSON(w, http.StatusOK, st)
 }
@@ -83,45 +60,38 @@ type created struct {
 func (h *handler) createSession(w http.ResponseWriter, _ *http.Request) {
 	s, err := h.cfg.Sessions.Create()
 	if err != nil {
-		code := "unavailable"
+		code := codeUnavailable
 		if errors.Is(err, sockets.ErrTooManySessions) {
-			code = "too_many_sessions"
+			code = codeTooManySessions
 		}
-		writeError(w, http.StatusServiceUnavailable, code, err.Error())
+		writeError(w, code, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, created{ID: s.ID(), URL: "/s/" + s.ID()})
 }
 
 func (h *handler) getSession(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, s.State())
+	writeJSON(w, http.StatusOK, sessionOf(r).State())
 }
 
 // runOp runs one op and answers with its event, once the op is done (a
 // blocking recv answers when it returns). If the client goes away first the
 // op still completes and its event is in the log.
 func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
-	}
+	s := sessionOf(r)
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, h.cfg.MaxMessage))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			writeError(w, http.StatusRequestEntityTooLarge, "too_large", "an op may be at most "+strconv.FormatInt(h.cfg.MaxMessage, 10)+" bytes")
+			writeError(w, codeTooLarge, "an op may be at most "+strconv.FormatInt(h.cfg.MaxMessage, 10)+" bytes")
 			return
 		}
-		writeError(w, http.StatusBadRequest, "bad_request", "reading the body: "+err.Error())
+		writeError(w, codeBadRequest, "reading the body: "+err.Error())
 		return
 	}
 	op, err := decodeOp(body)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+		writeError(w, codeBadRequest, err.Error())
 		return
 	}
 	if !admit(w, s) {
@@ -139,7 +109,7 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 func admit(w http.ResponseWriter, s *sockets.Session) bool {
 	if err := s.Admit(); err != nil {
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusTooManyRequests, "rate_limited", err.Error())
+		writeError(w, codeRateLimited, err.Error())
 		return false
 	}
 	return true
@@ -148,7 +118,8 @@ func admit(w http.ResponseWriter, s *sockets.Session) bool {
 // events streams the log after ?since=N as NDJSON; with ?follow=1 it keeps
 // streaming new events until the client or the session goes away.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
-	s, since, ok := h.sessionSince(w, r)
+	s := sessionOf(r)
+	since, ok := sinceParam(w, r, s)
 	if !ok {
 		return
 	}
@@ -200,19 +171,14 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// sessionSince finds the {id} session and reads ?since=N, or answers the
-// error itself.
-func (h *handler) sessionSince(w http.ResponseWriter, r *http.Request) (*sockets.Session, int64, bool) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return nil, 0, false
-	}
+// sinceParam reads ?since=N for session s, or answers the error itself.
+func sinceParam(w http.ResponseWriter, r *http.Request, s *sockets.Session) (int64, bool) {
 	since, err := parseSince(r, s)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
-		return nil, 0, false
+		writeError(w, codeBadRequest, err.Error())
+		return 0, false
 	}
-	return s, since, true
+	return since, true
 }
 
 // parseSince reads ?since=N. A seq past the end of the log is refused: the
@@ -237,7 +203,7 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 	// A session is made for a page opened in a tab, not for an image or a
 	// frame another site embeds (each load would use up a session).
 	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
-		writeError(w, http.StatusForbidden, "not_a_tab", "open sockplay in a browser tab to start a session")
+		writeError(w, codeNotATab, "open sockplay in a browser tab to start a session")
 		return
 	}
 	s, err := h.cfg.Sessions.Create()
@@ -286,10 +252,7 @@ func (h *handler) labViews() []templates.Lab {
 // exportPython downloads the session as a Python script that replays its
 // calls with the same arguments.
 func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return
-	}
+	s := sessionOf(r)
 	st := s.State()
 	w.Header().Set("Content-Type", "text/x-python; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.py"`)
@@ -305,10 +268,7 @@ func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
 // exportNDJSON downloads the session's event log: the events stream from
 // the start, as a file.
 func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
-	id := chi.URLParam(r, "id")
-	if _, ok := h.cfg.Sessions.Get(id); ok {
-		w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+id+`.ndjson"`)
-	}
+	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+sessionOf(r).ID()+`.ndjson"`)
 	r.URL.RawQuery = ""
 	h.events(w, r)
 }

@@ -113,8 +113,8 @@ type controlMsg struct {
 
 // apiError is the JSON error of the HTTP API and of WebSocket decoding.
 type apiError struct {
-	Code string `json:"code"`
-	Msg  string `json:"msg"`
+	Code errorCode `json:"code"`
+	Msg  string    `json:"msg"`
 }
 
 // encodeEvent renders ev, whose shared JSON is b, for one client: only

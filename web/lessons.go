@@ -2,89 +2,50 @@ package web
 
 import (
 	"net/http"
-	"sync"
 
 	"github.com/go-chi/chi/v5"
 
-	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/lessons"
 )
-
-// lessonStore keeps each session's progress through each lesson, and
-// forgets a session's when it ends.
-type lessonStore struct {
-	mu   sync.Mutex
-	runs map[string]map[string]*lessons.Progress // session → lesson → progress
-}
-
-func (st *lessonStore) progress(s *sockets.Session, lesson string) *lessons.Progress {
-	st.mu.Lock()
-	defer st.mu.Unlock()
-	if st.runs == nil {
-		st.runs = map[string]map[string]*lessons.Progress{}
-	}
-	bySession, ok := st.runs[s.ID()]
-	if !ok {
-		bySession = map[string]*lessons.Progress{}
-		st.runs[s.ID()] = bySession
-		go func() {
-			<-s.Done()
-			st.mu.Lock()
-			delete(st.runs, s.ID())
-			st.mu.Unlock()
-		}()
-	}
-	p, ok := bySession[lesson]
-	if !ok {
-		p = lessons.NewProgress(lesson)
-		bySession[lesson] = p
-	}
-	return p
-}
 
 func (h *handler) listLessons(w http.ResponseWriter, _ *http.Request) {
 	ls, err := lessons.All()
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "lessons", err.Error())
+		writeError(w, codeLessons, err.Error())
 		return
 	}
 	writeJSON(w, http.StatusOK, ls)
 }
 
 func (h *handler) getLesson(w http.ResponseWriter, r *http.Request) {
-	l, ok := lessons.Get(chi.URLParam(r, "lesson"))
+	id := chi.URLParam(r, "lesson")
+	l, ok := lessons.Get(id)
 	if !ok {
-		writeError(w, http.StatusNotFound, "no_lesson", "no lesson "+chi.URLParam(r, "lesson")+": GET /api/lessons lists them")
+		writeNoLesson(w, id)
 		return
 	}
 	writeJSON(w, http.StatusOK, l)
 }
 
-// lessonProgress finds the session and the lesson, or answers the error.
-func (h *handler) lessonProgress(w http.ResponseWriter, r *http.Request) (*sockets.Session, *lessons.Progress, bool) {
-	s, ok := h.session(w, r)
-	if !ok {
-		return nil, nil, false
-	}
-	id := chi.URLParam(r, "lesson")
-	if _, ok := lessons.Get(id); !ok {
-		writeError(w, http.StatusNotFound, "no_lesson", "no lesson "+id+": GET /api/lessons lists them")
-		return nil, nil, false
-	}
-	return s, h.lessons.progress(s, id), true
+func writeNoLesson(w http.ResponseWriter, id string) {
+	writeError(w, codeNoLesson, "no lesson "+id+": GET /api/lessons lists them")
 }
 
+// stepAnswer is what a lesson action answers: what the step did, if one
+// ran, and where the session is in the lesson now.
 type stepAnswer struct {
 	Result   *lessons.StepResult `json:"result,omitempty"`
 	Progress lessons.Progress    `json:"progress"`
 }
 
-// lessonAction runs the next step, skips it, resets the lesson, or (GET)
-// just reports where the session is in it.
+// lessonAction runs the next step of the {lesson}, skips it, resets the
+// lesson, or (GET) just reports where the session is in it.
 func (h *handler) lessonAction(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s, p, ok := h.lessonProgress(w, r)
+		s, id := sessionOf(r), chi.URLParam(r, "lesson")
+		p, ok := h.lessons.Progress(s, id)
 		if !ok {
+			writeNoLesson(w, id)
 			return
 		}
 		// A step runs a few ops: it counts as one against the limit.

@@ -4,13 +4,15 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/sockets/lessons"
 	"github.com/sockplay/sockplay/static"
 )
 
@@ -46,10 +48,21 @@ type Config struct {
 	MaxWatcherLag int
 }
 
+// DefaultConfig holds the web layer's limits as sockplay runs when told
+// nothing else: the server's flags take their defaults from it, and New
+// takes a zero limit to mean the one here.
+func DefaultConfig() Config {
+	return Config{
+		MaxMessage:    8 << 20,
+		WriteTimeout:  10 * time.Second,
+		MaxWatcherLag: 10_000,
+	}
+}
+
 type handler struct {
 	cfg     Config
 	log     *slog.Logger
-	lessons lessonStore
+	lessons lessons.Tracker
 }
 
 // New builds sockplay's HTTP handler.
@@ -57,53 +70,123 @@ func New(cfg Config) http.Handler {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	def := DefaultConfig()
 	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = 8 << 20
+		cfg.MaxMessage = def.MaxMessage
 	}
 	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = 10 * time.Second
+		cfg.WriteTimeout = def.WriteTimeout
 	}
 	if cfg.MaxWatcherLag <= 0 {
-		cfg.MaxWatcherLag = 10_000
+		cfg.MaxWatcherLag = def.MaxWatcherLag
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
+	a := cfg.Access
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer)
-	r.Get("/", h.newSessionPage)
-	r.Get("/s/{id}", h.sessionPage)
-	r.Get("/w/{token}", h.watchPage)
-	r.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+	r.Use(middleware.Recoverer, liveness, a.requireHost, a.requireOrigin)
+	// Token-free: the page's files and a watch link's page.
+	r.Group(func(r chi.Router) {
+		r.Use(a.freeToLook)
+		r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
+		r.Get("/w/{token}", h.watchPage)
+	})
+	// Everything else needs the token, when one is set.
+	r.Group(func(r chi.Router) {
+		r.Use(a.requireToken)
+		r.Get("/", h.newSessionPage)
+		r.Get("/s/{id}", h.sessionPage)
+		// Set here, so that the token guards them too.
+		r.NotFound(http.NotFound)
+		r.MethodNotAllowed(methodNotAllowed(r))
+	})
+	r.Route("/api", func(r chi.Router) {
+		// Token-free: a watch link's state and stream.
+		r.Group(func(r chi.Router) {
+			r.Use(a.freeToLook, h.loadWatched)
+			r.Get("/watch/{token}", h.getWatched)
+			r.Get("/watch/{token}/ws", h.watchWebsocket)
+		})
+		r.Group(func(r chi.Router) {
+			r.Use(a.requireToken)
+			r.Get("/labs", h.listLabs)
+			r.Get("/lessons", h.listLessons)
+			r.Get("/lessons/{lesson}", h.getLesson)
+			r.Post("/sessions", h.createSession)
+			r.Route("/sessions/{id}", func(r chi.Router) {
+				// Its own: it would otherwise inherit the /api group's,
+				// which ask for the token a second time.
+				r.NotFound(apiNotFound)
+				r.MethodNotAllowed(apiMethodNotAllowed)
+				r.Group(func(r chi.Router) {
+					r.Use(h.loadSession)
+					r.Get("/", h.getSession)
+					r.Post("/ops", h.runOp)
+					r.Get("/events", h.events)
+					r.Get("/ws", h.websocket)
+					r.Post("/watch", h.createWatchLink)
+					r.Get("/export.py", h.exportPython)
+					r.Get("/export.ndjson", h.exportNDJSON)
+					r.Get("/lessons/{lesson}", h.lessonAction(""))
+					r.Post("/lessons/{lesson}/step", h.lessonAction("step"))
+					r.Post("/lessons/{lesson}/skip", h.lessonAction("skip"))
+					r.Post("/lessons/{lesson}/reset", h.lessonAction("reset"))
+				})
+			})
+			r.NotFound(apiNotFound)
+			r.MethodNotAllowed(apiMethodNotAllowed)
+		})
+	})
+	return r
+}
+
+// liveness answers /healthz ahead of every access check: a container's
+// probe names the container's address, which is no allowed host, and
+// carries no token. It tells nothing.
+func liveness(next http.Handler) http.Handler {
+	alive := chi.NewRouter()
+	alive.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
-	r.Route("/api", func(r chi.Router) {
-		r.Get("/labs", h.listLabs)
-		r.Get("/lessons", h.listLessons)
-		r.Get("/lessons/{lesson}", h.getLesson)
-		r.Post("/sessions", h.createSession)
-		r.Get("/watch/{token}", h.getWatched)
-		r.Get("/watch/{token}/ws", h.watchWebsocket)
-		r.Route("/sessions/{id}", func(r chi.Router) {
-			r.Get("/", h.getSession)
-			r.Post("/ops", h.runOp)
-			r.Get("/events", h.events)
-			r.Get("/ws", h.websocket)
-			r.Post("/watch", h.createWatchLink)
-			r.Get("/export.py", h.exportPython)
-			r.Get("/export.ndjson", h.exportNDJSON)
-			r.Get("/lessons/{lesson}", h.lessonAction(""))
-			r.Post("/lessons/{lesson}/step", h.lessonAction("step"))
-			r.Post("/lessons/{lesson}/skip", h.lessonAction("skip"))
-			r.Post("/lessons/{lesson}/reset", h.lessonAction("reset"))
-		})
-		r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, http.StatusNotFound, "not_found", "no such API route: "+r.Method+" "+r.URL.Path)
-		})
-		r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path)
-		})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" {
+			alive.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
-	return cfg.Access.guard(r)
+}
+
+// methods are the methods chi routes; it answers any other with a 405
+// that names none.
+var methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+	http.MethodDelete, http.MethodConnect, http.MethodOptions, http.MethodTrace}
+
+// methodNotAllowed is chi's own 405 (no body, the path's methods in
+// Allow) for the routes of routes, as a handler that can be set in a
+// group and so stand behind its checks.
+func methodNotAllowed(routes chi.Routes) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if slices.Contains(methods, r.Method) {
+			path := r.URL.Path
+			if r.URL.RawPath != "" {
+				path = r.URL.RawPath // what chi routes by
+			}
+			for _, m := range methods {
+				if routes.Match(chi.NewRouteContext(), m, path) {
+					w.Header().Add("Allow", m)
+				}
+			}
+		}
+		w.WriteHeader(http.StatusMethodNotAllowed)
+	}
+}
+
+func apiNotFound(w http.ResponseWriter, r *http.Request) {
+	writeError(w, codeNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+}
+
+func apiMethodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeError(w, codeMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -111,8 +194,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, code, msg string) {
-	writeJSON(w, status, map[string]apiError{"error": {Code: code, Msg: msg}})
 }

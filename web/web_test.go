@@ -15,8 +15,8 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 )
 
 type testEnv struct {
@@ -742,5 +742,43 @@ func TestLessonWithLabsOff(t *testing.T) {
 	resp.Body.Close()
 	if ans.Progress.Next != 2 {
 		t.Fatalf("skip: %+v", ans.Progress)
+	}
+}
+
+// TestUnknownSession: every route of a session answers 404 no_session for
+// an id that names none (the session is loaded once, before the route),
+// while a route that does not exist stays not_found.
+func TestUnknownSession(t *testing.T) {
+	e := newEnvWith(t, sockets.Config{})
+	for _, tc := range []struct {
+		method, path string
+		code         errorCode
+	}{
+		{"GET", "", "no_session"},
+		{"GET", "/", "no_session"},
+		{"POST", "/ops", "no_session"},
+		{"GET", "/events", "no_session"},
+		{"GET", "/ws", "no_session"},
+		{"POST", "/watch", "no_session"},
+		{"GET", "/export.py", "no_session"},
+		{"GET", "/export.ndjson", "no_session"},
+		{"GET", "/lessons/tcp-echo", "no_session"},
+		{"POST", "/lessons/tcp-echo/step", "no_session"},
+		{"POST", "/lessons/tcp-echo/skip", "no_session"},
+		{"POST", "/lessons/tcp-echo/reset", "no_session"},
+		{"GET", "/nope", "not_found"},
+		{"DELETE", "", "method_not_allowed"},
+	} {
+		req, _ := http.NewRequest(tc.method, e.srv.URL+"/api/sessions/nope"+tc.path, strings.NewReader(`{"op":"socket"}`))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct{ Error apiError }
+		json.NewDecoder(resp.Body).Decode(&body)
+		resp.Body.Close()
+		if body.Error.Code != tc.code || resp.Header.Get("Content-Disposition") != "" {
+			t.Errorf("%s %s: %s %q (Content-Disposition %q), want %s", tc.method, tc.path, resp.Status, body.Error.Code, resp.Header.Get("Content-Disposition"), tc.code)
+		}
 	}
 }

@@ -44,7 +44,8 @@ func keepSmall(buf []byte) []byte {
 // reordered. The reader goroutine only submits ops, and hands decoding
 // errors to the writer through a small bounded channel.
 func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
-	s, since, ok := h.sessionSince(w, r)
+	s := sessionOf(r)
+	since, ok := sinceParam(w, r, s)
 	if !ok {
 		return
 	}
@@ -53,13 +54,9 @@ func (h *handler) websocket(w http.ResponseWriter, r *http.Request) {
 
 // watchWebsocket is a watch link's WebSocket: the same stream, read-only.
 func (h *handler) watchWebsocket(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.watched(w, r)
+	s := sessionOf(r)
+	since, ok := sinceParam(w, r, s)
 	if !ok {
-		return
-	}
-	since, err := parseSince(r, s)
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
 		return
 	}
 	h.stream(w, r, s, since, true)
@@ -77,7 +74,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 	// messages stay JSON text.
 	binaryFrames, batched, ferr := wireFormat(r)
 	if ferr != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", ferr.Error())
+		writeError(w, codeBadRequest, ferr.Error())
 		return
 	}
 	c, err := websocket.Accept(w, r, nil)
@@ -252,13 +249,13 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 			return
 		}
 		op, err := decodeOp(b)
-		code := "bad_request"
+		code := codeBadRequest
 		if err == nil && watcher {
-			err, code = errReadOnly, "read_only"
+			err, code = errReadOnly, codeReadOnly
 		}
 		if err == nil {
 			if lerr := s.Admit(); lerr != nil {
-				err, code = lerr, "rate_limited"
+				err, code = lerr, codeRateLimited
 			}
 		}
 		if err != nil {

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
-	"github.com/sockplay/sockplay/sockets/labs"
 	"github.com/sockplay/sockplay/sockets/lessons"
 )
 

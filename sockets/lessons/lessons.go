@@ -2,7 +2,8 @@
 // session. A lesson is data, one JSON file each in data/: steps that are
 // ops with placeholders, a short explanation of what to look for, and
 // optionally a wait and an expected outcome. The runner is the one both
-// the page and the tests use.
+// the page and the tests use, and a Tracker keeps each session's progress
+// in each lesson for as long as the session lives.
 package lessons
 
 import (

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
 )
 
 func startLabs(t *testing.T) (*labs.Server, Labs) {
@@ -112,5 +112,57 @@ func TestLessonWithoutLabs(t *testing.T) {
 	p.Reset()
 	if p.Next != 0 || len(p.Names) != 0 {
 		t.Fatalf("reset: %+v", p)
+	}
+}
+
+// A Tracker gives each session its own progress in each lesson, the same
+// one each time, and forgets a session's once it ends.
+func TestTracker(t *testing.T) {
+	m := sockets.NewManager(sockets.Config{})
+	defer m.Close()
+	a, _ := m.Create()
+	b, _ := m.Create()
+	var tr Tracker
+	if _, ok := tr.Progress(a, "nope"); ok {
+		t.Fatal("progress in a lesson that does not exist")
+	}
+	pa, ok := tr.Progress(a, "tcp-echo")
+	if !ok || pa.Lesson != "tcp-echo" || pa.Next != 0 {
+		t.Fatalf("a new progress: %+v %v", pa, ok)
+	}
+	pa.Skip()
+	for _, tc := range []struct {
+		name   string
+		s      *sockets.Session
+		lesson string
+		next   int
+		same   bool
+	}{
+		{"the same session and lesson", a, "tcp-echo", 1, true},
+		{"another lesson", a, "partial-reads", 0, false},
+		{"another session", b, "tcp-echo", 0, false},
+	} {
+		p, ok := tr.Progress(tc.s, tc.lesson)
+		if !ok || (p == pa) != tc.same || p.Next != tc.next {
+			t.Errorf("%s: same %v, next %d; want same %v, next %d", tc.name, p == pa, p.Next, tc.same, tc.next)
+		}
+	}
+	tracked := func(s *sockets.Session) bool {
+		tr.mu.Lock()
+		defer tr.mu.Unlock()
+		_, ok := tr.runs[s.ID()]
+		return ok
+	}
+	a.Close()
+	// Nothing is sent when the Tracker forgets: poll its own bookkeeping.
+	deadline := time.Now().Add(5 * time.Second)
+	for tracked(a) {
+		if time.Now().After(deadline) {
+			t.Fatal("an ended session's progress is still kept")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !tracked(b) {
+		t.Fatal("a live session's progress was forgotten with another's")
 	}
 }

@@ -23,6 +23,11 @@
 // is taken, or a BasePort of 0, gives the lab a free port instead, so a
 // second sockplay on the machine still starts; Labs reports the real
 // addresses.
+//
+// The labs are servers for sessions to talk to over real sockets, like any
+// other server: the engine (sockets/) does not import this package, and
+// this package knows nothing of the engine. The server starts them and
+// tells the engine their addresses only as an egress policy exemption.
 package labs
 
 import (
@@ -79,6 +84,8 @@ type Config struct {
 
 // Defaults for the zero values of Config.
 const (
+	DefaultDripPiece          = 4
+	DefaultDripPause          = 80 * time.Millisecond
 	DefaultFragmenterMaxPiece = 16
 	DefaultFragmenterMaxPause = 60 * time.Millisecond
 	DefaultFileSize           = 256 << 10
@@ -124,10 +131,10 @@ func Start(cfg Config) (*Server, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	if cfg.DripPiece <= 0 {
-		cfg.DripPiece = 4
+		cfg.DripPiece = DefaultDripPiece
 	}
 	if cfg.DripPause <= 0 {
-		cfg.DripPause = 80 * time.Millisecond
+		cfg.DripPause = DefaultDripPause
 	}
 	if cfg.FragmenterMaxPiece <= 0 {
 		cfg.FragmenterMaxPiece = DefaultFragmenterMaxPiece
