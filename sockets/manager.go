@@ -37,14 +37,14 @@ type Config struct {
 	// sessions until the manager closes.
 	IdleTimeout time.Duration
 	// MaxLogBytes bounds one session's event log in memory; past it the
-	// oldest events are dropped. 0 means DefaultMaxLogBytes.
+	// oldest events are dropped. 0: DefaultConfig's.
 	MaxLogBytes int64
 	// MaxLagEvents and MaxLagBytes say how far readers may fall behind
 	// before autorecv pauses (data then waits in the kernel).
 	MaxLagEvents int
 	MaxLagBytes  int64
 	// StatsInterval is how often kernel stats are read while someone
-	// watches; 0 means 100ms, negative turns the poller off.
+	// watches; 0: DefaultConfig's; negative turns the poller off.
 	StatsInterval time.Duration
 	// UnixDir is where sessions make their AF_UNIX directories; "" is the
 	// system's temporary directory.

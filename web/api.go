@@ -48,6 +48,14 @@ func (h *handler) labs() []labs.Lab {
 	return h.cfg.Labs.Labs()
 }
 
+// listOps is the engine's op table: each op's arguments, lane, whether it
+// blocks, and how it reads as Python.
+func (h *handler) listOps(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(sockets.OpTableJSON())
+}
+
 func (h *handler) listLabs(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, h.labs())
 }

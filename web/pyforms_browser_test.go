@@ -70,7 +70,15 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 			t.Errorf("no case for op %q", op)
 		}
 	}
-	b := openPage(t, newEnv(t))
+	e := newEnv(t)
+	b := newBrowser(t)
+	// A page without the table (or a worker) loads it from GET /api/ops.
+	b.do(t, "open a page that is no session's", chromedp.Navigate(e.srv.URL+"/static/style.css"))
+	got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`import("/static/ops.js").then((m) => m.pyForm("recv", {bufsize: 4}, "s1"))`, chromedp.EvalAwaitPromise))
+	if err != nil || got != "s1.recv(4)" {
+		t.Fatalf("ops.js without the page's table: %q, %v", got, err)
+	}
+	b = openPage(t, e)
 	for _, ev := range cases {
 		js, err := json.Marshal(ev)
 		if err != nil {

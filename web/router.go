@@ -109,6 +109,7 @@ func New(cfg Config) http.Handler {
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireToken)
 			r.Get("/labs", h.listLabs)
+			r.Get("/ops", h.listOps)
 			r.Get("/lessons", h.listLessons)
 			r.Get("/lessons/{lesson}", h.getLesson)
 			r.Post("/sessions", h.createSession)

@@ -590,6 +590,7 @@ func TestPagesAndStatic(t *testing.T) {
 		{"/static/style.css", 200, "--accent"},
 		{"/healthz", 200, `"ok"`},
 		{"/api/labs", 200, `"drip"`},
+		{"/api/ops", 200, `"py":"{sock}.recv({bufsize})"`},
 		{"/api/nothing", 404, `"not_found"`},
 	} {
 		resp, err := http.Get(e.srv.URL + tc.path)
