@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockplay/sockplay/internal/testkit"
 )
 
 // Tests of the whole socket API: one or more per point of the issue.
@@ -318,7 +320,7 @@ func TestSmallSendBuffer(t *testing.T) {
 	s := newTestSession(t)
 	id := newSock(t, s, "", "")
 	mustOK(t, s, op("setsockopt", id, Args{Level: "SOL_SOCKET", Name: "SO_SNDBUF", Value: json.RawMessage("4096")}))
-	mustOK(t, s, op("connect", id, Args{Addr: silentServer(t)}))
+	mustOK(t, s, op("connect", id, Args{Addr: testkit.SilentServer(t)}))
 	mustOK(t, s, op("setblocking", id, Args{Flag: bp(false)}))
 	big := text(strings.Repeat("x", 1_000_000))
 	ev := mustOK(t, s, op("send", id, Args{Data: big}))
@@ -444,7 +446,7 @@ func TestHalfClose(t *testing.T) {
 // while nobody calls recv, and drains as recv is called; each change is
 // a stats event.
 func TestKernelStatsStream(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	v := s.Attach(0)
 	defer v.Detach()
@@ -483,7 +485,7 @@ func TestAPIBadInput(t *testing.T) {
 	port := stateOf(t, s, used).Local
 	tcp := newSock(t, s, "", "")
 	udp := newSock(t, s, "", "dgram")
-	conn := connected(t, s, silentServer(t))
+	conn := connected(t, s, testkit.SilentServer(t))
 	for _, tc := range []struct {
 		name       string
 		op         Op
@@ -546,7 +548,7 @@ func TestRecvall(t *testing.T) {
 
 func TestDataRepeat(t *testing.T) {
 	s := newTestSession(t)
-	id := connected(t, s, silentServer(t))
+	id := connected(t, s, testkit.SilentServer(t))
 	x := "ab"
 	ev := mustOK(t, s, op("sendall", id, Args{Data: &Data{Text: &x, Repeat: ip(1000)}}))
 	if *ev.Result.N != 2000 {

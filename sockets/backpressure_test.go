@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"net"
 	"testing"
+
+	"github.com/sockplay/sockplay/internal/testkit"
 )
 
 // counterSource writes an endless, checkable stream: byte i is i % 251.
@@ -151,7 +153,7 @@ func TestPausedLoopResumesAtHalf(t *testing.T) {
 func TestEventLogLimit(t *testing.T) {
 	m := newTestManager(t, Config{MaxLogBytes: 8 << 10})
 	s, _ := m.Create()
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	id := connected(t, s, l.Addr("echo"))
 	payload := bytes.Repeat([]byte("x"), 500)
 	for i := 0; i < 100; i++ {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/sockets/policy"
 )
 
@@ -77,7 +78,7 @@ func requireFreshNetns(t *testing.T) {
 
 func policyInsideNetns(t *testing.T) {
 	requireFreshNetns(t)
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	deny, err := policy.ParsePrefixes("203.0.113.0/24")
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +88,7 @@ func policyInsideNetns(t *testing.T) {
 	p.DenyPorts = policy.Ports(policy.PortRange{Lo: 25, Hi: 25})
 	r := &rebinder{answers: []netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("10.0.0.1")}}
 	s := newPolicySession(t, p, r)
-	loPort := strings.Split(closedPort(t), ":")[1]
+	loPort := strings.Split(testkit.ClosedPort(t), ":")[1]
 
 	const public = `; the egress policy is "public" (-egress)`
 	cases := []struct {

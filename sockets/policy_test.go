@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
 )
@@ -67,9 +68,9 @@ func exposedDefaults(t *testing.T, exempt []policy.Endpoint) *policy.Policy {
 }
 
 func TestPolicyRefusesLoopbackKeepsLabs(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newPolicySession(t, exposedDefaults(t, labsExempt(t, l)), nil)
-	closed := closedPort(t)
+	closed := testkit.ClosedPort(t)
 	const rule = `is a loopback address (this host); the egress policy is "public" (-egress)`
 
 	tcp := newSock(t, s, "", "")
@@ -130,7 +131,7 @@ func TestPolicyRebinding(t *testing.T) {
 	if ev := mustOK(t, s, op("gethostbyname", "", Args{Host: "rebind.test"})); ev.Result.Addr != "8.8.8.8" {
 		t.Fatalf("first answer %q", ev.Result.Addr)
 	}
-	port := strings.Split(closedPort(t), ":")[1]
+	port := strings.Split(testkit.ClosedPort(t), ":")[1]
 	for _, o := range []Op{
 		op("connect", newSock(t, s, "", ""), Args{Addr: "rebind.test:" + port}),
 		op("sendto", newSock(t, s, "", "dgram"), Args{Data: text("x"), Addr: "rebind.test:" + port}),

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
 	"reflect"
 	"slices"
@@ -19,6 +18,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockplay/sockplay/internal/testkit"
 )
 
 // TestMatchesPython holds the engine to its promise: for the same sequence
@@ -27,7 +28,7 @@ import (
 // time, each run against its own loopback servers; then the outcomes are
 // compared step by step.
 func TestMatchesPython(t *testing.T) {
-	py := pythonForTest(t)
+	py := testkit.Python(t)
 	for _, sc := range pyScenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			envs := newPyEnvs(t, 2)
@@ -65,34 +66,6 @@ func TestMatchesPython(t *testing.T) {
 			}
 		})
 	}
-}
-
-// pythonForTest finds a python3 that names exceptions as the engine does
-// (3.10 made socket.timeout an alias of TimeoutError). CI sets
-// SOCKPLAY_REQUIRE_PYTHON so that a missing one fails instead of skipping.
-func pythonForTest(t *testing.T) string {
-	t.Helper()
-	missing := func(format string, a ...any) {
-		t.Helper()
-		if os.Getenv("SOCKPLAY_REQUIRE_PYTHON") != "" {
-			t.Fatalf(format, a...)
-		}
-		t.Skipf(format+" (set SOCKPLAY_REQUIRE_PYTHON to make this fail)", a...)
-	}
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		missing("python3 not found: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, py, "-c", "import sys; print(sys.version_info >= (3, 10))").Output()
-	if err != nil {
-		missing("python3 does not run: %v", err)
-	}
-	if strings.TrimSpace(string(out)) != "True" {
-		missing("python3 is older than 3.10, whose exception names differ")
-	}
-	return py
 }
 
 // pyScenario is a sequence of calls. steps gets the addresses of one run's
@@ -558,9 +531,9 @@ func newPyEnvs(t *testing.T, n int) []*pyEnv {
 	envs := make([]*pyEnv, n)
 	for k := range envs {
 		e := &pyEnv{
-			Echo:     pyEchoServer(t),
-			Silent:   silentServer(t),
-			Resetter: resetServer(t, 64<<10),
+			Echo:     testkit.EchoServer(t),
+			Silent:   testkit.SilentServer(t),
+			Resetter: testkit.ResetServer(t, 64<<10),
 			Refused:  free("tcp", "127.0.0.1"),
 			UDPDead:  free("udp", "127.0.0.1"),
 		}
@@ -601,78 +574,6 @@ func pyHoldPort(t *testing.T, network, host string) (io.Closer, string) {
 		t.Fatal(err)
 	}
 	return c, c.LocalAddr().String()
-}
-
-// pyEchoServer echoes every connection until the client half-closes, then
-// closes it, so the client sees its bytes and then EOF.
-func pyEchoServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-		wg    sync.WaitGroup
-	)
-	accepted := make(chan struct{})
-	go func() {
-		defer close(accepted)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns[c] = true
-			mu.Unlock()
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				io.Copy(c, c)
-				c.Close()
-			}()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-accepted
-		mu.Lock()
-		for c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
-	return ln.Addr().String()
-}
-
-// resetServer reads n bytes of each connection, then resets it (a close
-// with SO_LINGER 0 sends RST).
-func resetServer(t *testing.T, n int) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Go(func() {
-				defer c.Close()
-				if _, err := io.ReadFull(c, make([]byte, n)); err == nil {
-					c.(*net.TCPConn).SetLinger(0)
-				}
-			})
-		}
-	})
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return ln.Addr().String()
 }
 
 // pyOutcome is one step's outcome, in the form the Python side prints.

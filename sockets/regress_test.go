@@ -4,8 +4,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockplay/sockplay/internal/testkit"
 )
 
 // Regression tests: each would have caught a bug found in review.
@@ -34,7 +37,7 @@ func awaitPending(t *testing.T, s *Session, n int) {
 // close itself can end.
 func TestCloseWithQueuedAutorecv(t *testing.T) {
 	s := newTestSession(t)
-	id := connected(t, s, silentServer(t))
+	id := connected(t, s, testkit.SilentServer(t))
 	recv := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Origin{})
 	awaitPending(t, s, 1)
 	mustOK(t, s, op("autorecv", id, Args{}))
@@ -45,7 +48,7 @@ func TestCloseWithQueuedAutorecv(t *testing.T) {
 // Stopping an autorecv that has not started must not touch the recv that
 // holds the read lane.
 func TestAutorecvOffLeavesPendingRecv(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	recv := s.Submit(op("recv", id, Args{Bufsize: ip(16)}), Origin{})
@@ -60,7 +63,7 @@ func TestAutorecvOffLeavesPendingRecv(t *testing.T) {
 
 // A timeout's expired deadline must not leak into later calls.
 func TestStaleDeadlines(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	mustOK(t, s, op("settimeout", id, Args{Timeout: seconds(0.1)}))
@@ -75,7 +78,7 @@ func TestStaleDeadlines(t *testing.T) {
 
 	// The write side: fill the pipe to a peer that never reads until a
 	// timeout; then non-blocking sends end in EAGAIN, never in a timeout.
-	w := connected(t, s, silentServer(t))
+	w := connected(t, s, testkit.SilentServer(t))
 	big := text(strings.Repeat("x", 16<<20))
 	mustOK(t, s, op("settimeout", w, Args{Timeout: seconds(0.2)}))
 	wantErr(t, do(t, s, op("sendall", w, Args{Data: big})), "TimeoutError", "")
@@ -86,7 +89,7 @@ func TestStaleDeadlines(t *testing.T) {
 // A tiny timeout on a socket that is already readable returns the data,
 // as CPython's poll-then-recv does.
 func TestTinyTimeoutWithDataReady(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	mustOK(t, s, op("send", id, Args{Data: text("x")}))
@@ -100,7 +103,7 @@ func TestTinyTimeoutWithDataReady(t *testing.T) {
 // Closing a session while socket() calls race it must leave no fd open.
 func TestCloseRacesSubmit(t *testing.T) {
 	m := newTestManager(t, Config{})
-	base := countFDs(t)
+	before := testkit.CountLeaks(t, true)
 	for i := 0; i < 200; i++ {
 		s, _ := m.Create()
 		var wg sync.WaitGroup
@@ -114,14 +117,12 @@ func TestCloseRacesSubmit(t *testing.T) {
 		m.End(s.ID())
 		wg.Wait()
 	}
-	if n := countFDs(t); n != base {
-		t.Fatalf("socket fds %d → %d after closing racing sessions", base, n)
-	}
+	before.Check(t, 10*time.Second)
 }
 
 // "send, then shutdown(SHUT_WR)" must deliver every byte before the EOF.
 func TestSendchunksThenShutdown(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	chunks := s.Submit(op("sendchunks", id, Args{Data: text("hello world"), Chunk: ip(4), Delay: new(0.02)}), Origin{})
@@ -144,7 +145,7 @@ func TestSendchunksThenShutdown(t *testing.T) {
 
 // A call keeps the mode it was made in, even while it waits its turn.
 func TestQueuedCallKeepsItsMode(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	a := s.Submit(op("recv", id, Args{Bufsize: ip(5)}), Origin{})

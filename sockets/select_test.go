@@ -3,6 +3,8 @@ package sockets
 import (
 	"testing"
 	"time"
+
+	"github.com/sockplay/sockplay/internal/testkit"
 )
 
 // TestSelectWaits: a select with no timeout is pending until a socket is
@@ -12,8 +14,8 @@ func TestSelectWaits(t *testing.T) {
 	for _, end := range []string{"data", "close", "session end"} {
 		t.Run(end, func(t *testing.T) {
 			s := newTestSession(t)
-			a := connected(t, s, pyEchoServer(t))
-			b := connected(t, s, silentServer(t))
+			a := connected(t, s, testkit.EchoServer(t))
+			b := connected(t, s, testkit.SilentServer(t))
 			sel := s.Submit(op("select", "", Args{RList: []string{b, a}}), Origin{})
 			awaitPending(t, s, 1)
 			var ev Event

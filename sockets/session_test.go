@@ -4,12 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"os"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 )
 
@@ -27,16 +26,6 @@ func newTestSession(t *testing.T) *Session {
 		t.Fatal(err)
 	}
 	return s
-}
-
-func startLabs(t *testing.T) *labs.Server {
-	t.Helper()
-	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
 }
 
 // do runs op and returns its event, failing the test if none comes.
@@ -86,46 +75,8 @@ func connected(t testing.TB, s *Session, addr string) string {
 	return id
 }
 
-// silentServer accepts connections and holds them open without a word.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	var conns []net.Conn
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				for _, c := range conns {
-					c.Close()
-				}
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return ln.Addr().String()
-}
-
-// closedPort is a loopback port nothing listens on.
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestPartialReads(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	ev := mustOK(t, s, op("sendall", id, Args{Data: text("hello world")}))
@@ -145,7 +96,7 @@ func TestPartialReads(t *testing.T) {
 
 func TestRecvTimeout(t *testing.T) {
 	s := newTestSession(t)
-	id := connected(t, s, silentServer(t))
+	id := connected(t, s, testkit.SilentServer(t))
 	mustOK(t, s, op("settimeout", id, Args{Timeout: seconds(0.2)}))
 	ev := do(t, s, op("recv", id, Args{Bufsize: ip(4)}))
 	wantErr(t, ev, "TimeoutError", "")
@@ -160,7 +111,7 @@ func TestRecvTimeout(t *testing.T) {
 func TestConnectRefused(t *testing.T) {
 	s := newTestSession(t)
 	id := mustOK(t, s, op("socket", "", Args{})).Result.Sock
-	ev := do(t, s, op("connect", id, Args{Addr: closedPort(t)}))
+	ev := do(t, s, op("connect", id, Args{Addr: testkit.ClosedPort(t)}))
 	wantErr(t, ev, "ConnectionRefusedError", "ECONNREFUSED")
 	if ev.Error.Num != 111 || ev.Error.Msg != "Connection refused" {
 		t.Errorf("error = %+v", ev.Error)
@@ -171,12 +122,12 @@ func TestNonBlockingConnect(t *testing.T) {
 	s := newTestSession(t)
 	id := mustOK(t, s, op("socket", "", Args{})).Result.Sock
 	mustOK(t, s, op("setblocking", id, Args{Flag: bp(false)}))
-	ev := do(t, s, op("connect", id, Args{Addr: silentServer(t)}))
+	ev := do(t, s, op("connect", id, Args{Addr: testkit.SilentServer(t)}))
 	wantErr(t, ev, "BlockingIOError", "EINPROGRESS")
 }
 
 func TestEOFAfterHalfClose(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	mustOK(t, s, op("sendall", id, Args{Data: text("bye")}))
@@ -202,7 +153,7 @@ func TestEOFAfterHalfClose(t *testing.T) {
 
 func TestNonBlockingRecv(t *testing.T) {
 	s := newTestSession(t)
-	id := connected(t, s, silentServer(t))
+	id := connected(t, s, testkit.SilentServer(t))
 	mustOK(t, s, op("setblocking", id, Args{Flag: bp(false)}))
 	ev := do(t, s, op("recv", id, Args{Bufsize: ip(4)}))
 	wantErr(t, ev, "BlockingIOError", "EAGAIN")
@@ -230,7 +181,7 @@ func awaitState(t *testing.T, s *Session, what string, cond func(State) bool) St
 
 func TestPendingRecvEndsOnClose(t *testing.T) {
 	s := newTestSession(t)
-	id := connected(t, s, silentServer(t))
+	id := connected(t, s, testkit.SilentServer(t))
 	ch := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Origin{Reply: json.RawMessage(`"r1"`)})
 	awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 && st.Pending[0].Op == "recv" })
 	mustOK(t, s, op("close", id, Args{}))
@@ -245,7 +196,7 @@ func TestPendingRecvEndsOnClose(t *testing.T) {
 }
 
 func TestRecvWhilePendingSendsStillGo(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	recv := s.Submit(op("recv", id, Args{Bufsize: ip(64)}), Origin{})
@@ -257,7 +208,7 @@ func TestRecvWhilePendingSendsStillGo(t *testing.T) {
 }
 
 func TestAutoRecvDrip(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("drip"))
 	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(1024)}))
@@ -302,7 +253,7 @@ func TestAutoRecvDrip(t *testing.T) {
 }
 
 func TestEventSeqAndOneEventPerOp(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	for i := 0; i < 20; i++ {
@@ -390,7 +341,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestRecvBufsizeEdges(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	// Nothing has been sent: recv(0) must not wait for data (CPython
@@ -408,7 +359,7 @@ func TestRecvBufsizeEdges(t *testing.T) {
 
 func TestSendallTimeoutReportsCount(t *testing.T) {
 	s := newTestSession(t)
-	id := connected(t, s, silentServer(t))
+	id := connected(t, s, testkit.SilentServer(t))
 	mustOK(t, s, op("settimeout", id, Args{Timeout: seconds(0.3)}))
 	big := strings.Repeat("x", 16<<20)
 	ev := do(t, s, op("sendall", id, Args{Data: text(big)}))
@@ -419,7 +370,7 @@ func TestSendallTimeoutReportsCount(t *testing.T) {
 }
 
 func TestSendchunks(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
 	ev := mustOK(t, s, op("sendchunks", id, Args{Data: text("hello world"), Chunk: ip(4), Delay: new(0.01)}))
@@ -485,33 +436,16 @@ func TestEventJSON(t *testing.T) {
 	}
 }
 
-// countFDs counts this process's socket file descriptors; other fds come
-// and go with the test harness.
-func countFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skip("no /proc/self/fd")
-	}
-	n := 0
-	for _, e := range ents {
-		if l, _ := os.Readlink("/proc/self/fd/" + e.Name()); strings.HasPrefix(l, "socket:") {
-			n++
-		}
-	}
-	return n
-}
-
 // TestNoLeaks closes sessions that have connected sockets, a pending recv
 // and a running autorecv, and checks goroutines and fds are all returned.
 func TestNoLeaks(t *testing.T) {
-	l := startLabs(t)
+	l := testkit.Labs(t)
 	m := newTestManager(t, Config{})
 	// Warm up so lazily started runtime goroutines are not counted.
 	s0, _ := m.Create()
 	connected(t, s0, l.Addr("echo"))
 	m.End(s0.ID())
-	baseG, baseFD := runtime.NumGoroutine(), countFDs(t)
+	before := testkit.CountLeaks(t, true)
 	for i := 0; i < 10; i++ {
 		s, _ := m.Create()
 		a := connected(t, s, l.Addr("echo"))
@@ -522,21 +456,7 @@ func TestNoLeaks(t *testing.T) {
 		awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 })
 		m.End(s.ID())
 	}
-	// The labs' side of each connection ends asynchronously; wait for the
-	// counts to come back rather than sleeping a guess.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		g, fd := runtime.NumGoroutine(), countFDs(t)
-		if g <= baseG && fd <= baseFD {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("leak: goroutines %d→%d, fds %d→%d\n%s", baseG, g, baseFD, fd, buf[:runtime.Stack(buf, true)])
-		}
-		runtime.Gosched()
-		time.Sleep(10 * time.Millisecond)
-	}
+	before.Check(t, 10*time.Second)
 }
 
 // TestSharedState: viewers asking for the same version share one snapshot;

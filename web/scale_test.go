@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +14,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/sockets"
 )
 
@@ -32,7 +29,7 @@ const scaleSessions = 1000
 func TestThousandSessions(t *testing.T) {
 	m := sockets.NewManager(sockets.Config{})
 	srv := httptest.NewServer(New(Config{Sessions: m}))
-	peer := holdingListener(t)
+	peer := testkit.DiscardServer(t)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: scaleWorkers}, Timeout: 10 * time.Second}
 	t.Cleanup(func() {
 		client.CloseIdleConnections()
@@ -51,7 +48,7 @@ func TestThousandSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	client.CloseIdleConnections()
-	baseG, baseFD := runtime.NumGoroutine(), countAllFDs(t)
+	before := testkit.CountLeaks(t, false)
 
 	open, err := sc.open(scaleSessions)
 	if err != nil {
@@ -63,10 +60,11 @@ func TestThousandSessions(t *testing.T) {
 	// Each session holds at least the WebSocket's two ends, its TCP socket
 	// and the peer's end, and its UDP socket: were they not all open at
 	// once, the leak check below would prove little.
-	if fd := countAllFDs(t); fd < baseFD+5*scaleSessions {
-		t.Errorf("with %d sessions open, %d fds (baseline %d): fewer than 5 a session", scaleSessions, fd, baseFD)
+	peak := testkit.CountLeaks(t, false)
+	if peak.FDs < before.FDs+5*scaleSessions {
+		t.Errorf("with %d sessions open, %d fds (baseline %d): fewer than 5 a session", scaleSessions, peak.FDs, before.FDs)
 	}
-	t.Logf("peak: %d goroutines, %d fds (baseline: %d goroutines, %d fds)", runtime.NumGoroutine(), countAllFDs(t), baseG, baseFD)
+	t.Logf("peak: %d goroutines, %d fds (baseline: %d goroutines, %d fds)", peak.Goroutines, peak.FDs, before.Goroutines, before.FDs)
 	if n := m.Len(); n != scaleSessions {
 		t.Errorf("the manager has %d sessions, want %d", n, scaleSessions)
 	}
@@ -79,19 +77,8 @@ func TestThousandSessions(t *testing.T) {
 	}
 
 	// Connections end on both sides asynchronously (the server's handler
-	// goroutines, the peer's reads seeing EOF): await the counts.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		g, fd := runtime.NumGoroutine(), countAllFDs(t)
-		if g <= baseG && fd <= baseFD {
-			return
-		}
-		if time.Now().After(deadline) {
-			buf := make([]byte, 4<<20)
-			t.Fatalf("leak after %d sessions: goroutines %d→%d, fds %d→%d\n%s", scaleSessions, baseG, g, baseFD, fd, buf[:runtime.Stack(buf, true)])
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// goroutines, the peer's reads seeing EOF): Check awaits the counts.
+	before.Check(t, 20*time.Second)
 }
 
 // scaleWorkers is how many sessions are opened or closed concurrently:
@@ -229,46 +216,4 @@ func (sc *scaleClient) close(open []scaleSession) error {
 	close(next)
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// holdingListener accepts TCP connections on loopback and holds each until
-// its other end closes, then closes it too: the peer of every session's
-// TCP socket.
-func holdingListener(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns sync.WaitGroup
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns.Go(func() {
-				defer c.Close()
-				io.Copy(io.Discard, c)
-			})
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		conns.Wait()
-	})
-	return ln.Addr().String()
-}
-
-// countAllFDs counts this process's open file descriptors, of any kind.
-func countAllFDs(t *testing.T) int {
-	t.Helper()
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Skipf("cannot count fds: %v", err)
-	}
-	return len(ents)
 }

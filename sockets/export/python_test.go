@@ -13,23 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
 	"github.com/sockplay/sockplay/sockets/lessons"
 )
-
-func findPython(t *testing.T) string {
-	t.Helper()
-	if p, err := exec.LookPath("python3"); err == nil {
-		return p
-	}
-	if os.Getenv("SOCKPLAY_REQUIRE_PYTHON") != "" {
-		t.Fatal("python3 not found and SOCKPLAY_REQUIRE_PYTHON is set")
-	}
-	t.Skip("python3 not found: the exported script cannot be run")
-	return ""
-}
 
 // session runs ops through the engine, failing on a missing event.
 type session struct {
@@ -110,7 +99,7 @@ func pyBytesValue(t *testing.T, v string) []byte {
 // deterministic calls, and the same bytes in total per socket for reads of
 // a stream, whose split depends on timing.
 func TestExportReplaysWithPython(t *testing.T) {
-	py := findPython(t)
+	py := testkit.Python(t)
 	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -140,7 +129,7 @@ func TestExportReplaysWithPython(t *testing.T) {
 	awaitEOF(t, ss, "s2")
 	// A refused connect; a name lookup.
 	s.do(op("socket", "", sockets.Args{}))
-	s.do(op("connect", "s3", sockets.Args{Addr: closedPort(t)}))
+	s.do(op("connect", "s3", sockets.Args{Addr: testkit.ClosedPort(t)}))
 	s.do(sockets.Op{Op: "getaddrinfo", Args: sockets.Args{Host: "127.0.0.1", Port: json.RawMessage("80")}})
 	// A server on an ephemeral port, and its client.
 	s.do(op("socket", "", sockets.Args{}))
@@ -355,22 +344,11 @@ func awaitEOF(t *testing.T, s *sockets.Session, sock string) {
 	}
 }
 
-func closedPort(t *testing.T) string {
-	t.Helper()
-	m := sockets.NewManager(sockets.Config{StatsInterval: -1})
-	defer m.Close()
-	s, _ := m.Create()
-	ctx := context.Background()
-	s.Do(ctx, op("socket", "", sockets.Args{}))
-	ev, _ := s.Do(ctx, op("bind", "s1", sockets.Args{Addr: "127.0.0.1:0"}))
-	return ev.Result.Local // closed with its session
-}
-
 // TestExportLessonsReplay runs every lesson in a session against the labs,
 // exports the session, and replays it with python3: each lesson's results
 // must be what Python gets with the same calls.
 func TestExportLessonsReplay(t *testing.T) {
-	py := findPython(t)
+	py := testkit.Python(t)
 	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)

@@ -6,17 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 )
 
+// startLabs starts the labs, and says where each is as the lessons ask.
 func startLabs(t *testing.T) (*labs.Server, Labs) {
-	t.Helper()
-	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
+	l := testkit.Labs(t)
 	return l, l.AddrOf
 }
 
