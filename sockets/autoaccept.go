@@ -1,9 +1,6 @@
 package sockets
 
 import (
-	"errors"
-	"os"
-
 	"golang.org/x/sys/unix"
 
 	"github.com/sockplay/sockplay/sockets/internal/eventlog"
@@ -44,14 +41,11 @@ func (s *Session) runAutoaccept(k *Socket, loop *autoLoop) {
 		}
 		start := s.now()
 		nfd, serr = 0, nil
-		err := k.rc.Read(try)
-		if err == nil {
-			err = serr
-		}
-		if err != nil && loop.stopped(k) {
+		err, quit, again := loop.ready(k, try, &serr)
+		if quit {
 			return
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if again {
 			continue
 		}
 		ev := Event{Start: start, Sock: k.id, Op: "accept", Auto: true}

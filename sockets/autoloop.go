@@ -1,6 +1,8 @@
 package sockets
 
 import (
+	"errors"
+	"os"
 	"time"
 )
 
@@ -122,6 +124,26 @@ func (l *autoLoop) begin(k *Socket) bool {
 	}
 	l.started = true
 	return k.f.SetReadDeadline(time.Time{}) == nil
+}
+
+// ready waits until the socket is ready and try has made the loop's call
+// (a recv or an accept), whose own error try leaves in *serr. It reports
+// that error; quit, when the loop was stopped or its socket closed while
+// it waited (the stop or the close is the event then: a call that never
+// happened has none); and again, when what woke it was a stopper's
+// deadline that outlived its stop, so the loop should look again.
+func (l *autoLoop) ready(k *Socket, try func(fd uintptr) bool, serr *error) (err error, quit, again bool) {
+	err = k.rc.Read(try)
+	if err == nil {
+		err = *serr
+	}
+	switch {
+	case err != nil && l.stopped(k):
+		return nil, true, false
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, false, true
+	}
+	return err, false, false
 }
 
 // stopped reports whether the loop was stopped or its socket closed.

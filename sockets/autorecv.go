@@ -1,8 +1,6 @@
 package sockets
 
 import (
-	"errors"
-	"os"
 	"sync/atomic"
 	"unsafe"
 
@@ -87,16 +85,11 @@ func (s *Session) runAutorecv(k *Socket, loop *autoLoop) {
 		}
 		start := s.now()
 		n, from, serr = 0, nil, nil
-		err := k.rc.Read(try)
-		if err == nil {
-			err = serr
-		}
-		if err != nil && loop.stopped(k) {
-			// Stopped or closed while waiting: the stop or the close is
-			// the event; a call that never happened has none.
+		err, quit, again := loop.ready(k, try, &serr)
+		if quit {
 			return
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
+		if again {
 			continue
 		}
 		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: args, Auto: true}

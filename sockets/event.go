@@ -20,25 +20,33 @@ type Result struct {
 	Timeout *float64 `json:"timeout,omitempty"`
 	On      *bool    `json:"on,omitempty"`
 	Bufsize int      `json:"bufsize,omitempty"`
-	EOF     bool     `json:"eof,omitempty"`
 	Note    string   `json:"note,omitempty"`
 	// Addr is recvfrom's sender, or gethostbyname's answer.
 	Addr string `json:"addr,omitempty"`
-	// Truncated marks a datagram larger than bufsize; Size is its real
-	// length (MSG_TRUNC), the rest of it is gone.
+	// EOF marks a stream's recv that returned b''. Truncated marks a
+	// datagram larger than bufsize; Size is its real length (MSG_TRUNC),
+	// the rest of it is gone. (The two flags side by side keep a Result,
+	// of which autorecv keeps one an event, a word smaller.)
+	EOF       bool `json:"eof,omitempty"`
 	Truncated bool `json:"truncated,omitempty"`
 	Size      int  `json:"size,omitempty"`
 	// Value is getsockopt's answer.
 	Value any `json:"value,omitempty"`
 	// AddrInfo is getaddrinfo's list.
 	AddrInfo []AddrInfo `json:"addrinfo,omitempty"`
-	// RList, WList and XList are select's ready sockets, each list in the
-	// order the call gave them.
+	// Ready is select's answer (a pointer, so that it costs the Result of
+	// every other op one word).
+	*Ready
+	// Stats is the kernel's view of a socket (op "stats").
+	Stats *KStats `json:"stats,omitempty"`
+}
+
+// Ready is select's ready sockets, each list in the order the call gave
+// them.
+type Ready struct {
 	RList []string `json:"rlist,omitempty"`
 	WList []string `json:"wlist,omitempty"`
 	XList []string `json:"xlist,omitempty"`
-	// Stats is the kernel's view of a socket (op "stats").
-	Stats *KStats `json:"stats,omitempty"`
 }
 
 // AddrInfo is one getaddrinfo result.

@@ -124,7 +124,7 @@ func selectOp(c *call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
+	res := &Result{Ready: &Ready{}}
 	if revents == nil {
 		return res, nil
 	}

@@ -214,7 +214,6 @@ func compactRecv(ev *sockets.Event, conn uint64) bool {
 		a.RList == nil && a.WList == nil && a.XList == nil
 	resultRest := r.Sock == "" && r.Family == "" && r.Type == "" && r.Local == "" && r.Peer == "" && r.Mode == "" &&
 		r.Timeout == nil && r.On == nil && r.Bufsize == 0 && !r.EOF && r.Note == "" && r.Addr == "" &&
-		!r.Truncated && r.Size == 0 && r.Value == nil && r.AddrInfo == nil && r.Stats == nil &&
-		r.RList == nil && r.WList == nil && r.XList == nil
+		!r.Truncated && r.Size == 0 && r.Value == nil && r.AddrInfo == nil && r.Stats == nil && r.Ready == nil
 	return argsRest && resultRest
 }

@@ -218,6 +218,14 @@ func dialBinary(ctx context.Context, t *testing.T, e *testEnv, path string) *web
 	}
 	t.Cleanup(func() { c.CloseNow() })
 	c.SetReadLimit(16 << 20)
+	// The server says hello once the connection reads the session's log:
+	// an op sent before then could make events this reader is too late
+	// to see.
+	typ, b, err := c.Read(ctx)
+	var hello struct{ Type string }
+	if err != nil || typ != websocket.MessageText || json.Unmarshal(b, &hello) != nil || hello.Type != "hello" {
+		t.Fatalf("no hello: %v %q", err, b)
+	}
 	return c
 }
 

@@ -197,7 +197,11 @@ func ResultRepr(ev sockets.Event) string {
 		}
 		return "[" + strings.Join(parts, ", ") + "]"
 	case "select":
-		return fmt.Sprintf("(%s, %s, %s)", pyList(r.RList), pyList(r.WList), pyList(r.XList))
+		var rd sockets.Ready
+		if r.Ready != nil {
+			rd = *r.Ready
+		}
+		return fmt.Sprintf("(%s, %s, %s)", pyList(rd.RList), pyList(rd.WList), pyList(rd.XList))
 	}
 	return "None"
 }
