@@ -1,0 +1,333 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/labs"
+	"github.com/sockplay/sockplay/static"
+)
+
+// newPythonEnv is newEnv with the vendored Pyodide served beside the
+// router, as the server mounts it.
+func newPythonEnv(t testing.TB, cfg sockets.Config) *testEnv {
+	t.Helper()
+	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := sockets.NewManager(cfg)
+	mux := http.NewServeMux()
+	mux.Handle(static.PyodidePath, static.PyodideHandler())
+	mux.Handle("/", New(Config{Sessions: m, Labs: l}))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		srv.Close()
+		m.Close()
+		l.Close()
+	})
+	return &testEnv{srv: srv, labs: l, mgr: m}
+}
+
+// pyResult is what window.sockplay.python.run resolves with.
+type pyResult struct {
+	Stdout    string `json:"stdout"`
+	Stderr    string `json:"stderr"`
+	Exception *struct {
+		Type    string `json:"type"`
+		Message string `json:"message"`
+	} `json:"exception"`
+}
+
+// pyPage is a session's page with Python loaded.
+type pyPage struct {
+	*browser
+	e       *testEnv
+	session string
+}
+
+func openPython(t testing.TB, e *testEnv) *pyPage {
+	t.Helper()
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	p := &pyPage{browser: b, e: e}
+	var err error
+	if p.session, err = chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("app").dataset.session`)); err != nil {
+		t.Fatal(err)
+	}
+	ready := p.eval(t, `sockplay.python.ready().then(r => JSON.stringify(r))`)
+	var r struct {
+		JSPI struct {
+			Plain       bool   `json:"plain"`
+			CanRunSync  bool   `json:"can_run_sync"`
+			PythonVersn string `json:"version"`
+		} `json:"jspi"`
+	}
+	if err := json.Unmarshal([]byte(ready), &r); err != nil {
+		t.Fatalf("ready: %q: %v", ready, err)
+	}
+	if !r.JSPI.CanRunSync || !strings.HasPrefix(r.JSPI.PythonVersn, "3.14") {
+		t.Fatalf("Python ready as %s: want CPython 3.14 able to block through run_sync (JSPI)", ready)
+	}
+	t.Logf("Python ready: %s", ready)
+	return p
+}
+
+// eval runs JS that resolves with a string.
+func (p *pyPage) eval(t testing.TB, js string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 60*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("%s: %v (page errors: %v)", js, err, p.pageErrors())
+	}
+	return s
+}
+
+// run runs a program through the page's hook.
+func (p *pyPage) run(t testing.TB, source, stdin string) pyResult {
+	t.Helper()
+	src, _ := json.Marshal(source)
+	in, _ := json.Marshal(stdin)
+	out := p.eval(t, fmt.Sprintf(`sockplay.python.run(%s, {stdin: %s}).then(r => JSON.stringify(r))`, src, in))
+	var r pyResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("run: %q: %v", out, err)
+	}
+	return r
+}
+
+// ok runs a program that must end without an exception.
+func (p *pyPage) ok(t testing.TB, source, stdin string) string {
+	t.Helper()
+	r := p.run(t, source, stdin)
+	if r.Exception != nil {
+		t.Fatalf("the program raised %s: %s\nstdout:\n%s\nstderr:\n%s", r.Exception.Type, r.Exception.Message, r.Stdout, r.Stderr)
+	}
+	return r.Stdout
+}
+
+func (e *testEnv) labAddr(t testing.TB, name, proto string) string {
+	t.Helper()
+	for _, l := range e.labs.Labs() {
+		if l.Name == name && l.Proto == proto {
+			return l.Addr
+		}
+	}
+	t.Fatalf("no %s lab over %s", name, proto)
+	return ""
+}
+
+// pyAddr is "host:port" as a Python tuple.
+func pyAddr(addr string) string {
+	host, port, _ := strings.Cut(addr, ":")
+	return fmt.Sprintf("(%q, %s)", host, port)
+}
+
+func TestPythonPrograms(t *testing.T) {
+	e := newPythonEnv(t, sockets.Config{})
+	p := openPython(t, e)
+	echo := pyAddr(e.labAddr(t, "echo", "tcp"))
+
+	t.Run("echo client", func(t *testing.T) {
+		out := p.ok(t, `import socket
+
+HOST, PORT = `+echo+`
+with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    s.connect((HOST, PORT))
+    s.sendall(b"Hello, world")
+    data = s.recv(1024)
+print(f"Received {data!r}")
+`, "")
+		if out != "Received b'Hello, world'\n" {
+			t.Fatalf("stdout %q", out)
+		}
+		// The calls are the session's events, as the page's own are.
+		evs := p.e.events(t, p.session)
+		var ops []string
+		for _, ev := range evs {
+			if ev.Op != "stats" {
+				ops = append(ops, ev.Op)
+			}
+		}
+		if got := strings.Join(ops, " "); !strings.HasSuffix(got, "socket connect sendall recv close") {
+			t.Fatalf("events %s, want the program's calls", got)
+		}
+	})
+
+	t.Run("refused connect", func(t *testing.T) {
+		r := p.run(t, `import socket
+s = socket.socket()
+try:
+    s.connect(("127.0.0.1", 1))
+except ConnectionRefusedError as e:
+    print(type(e).__name__, e.errno, e.strerror, isinstance(e, socket.error))
+s.close()
+print(s.connect_ex(("127.0.0.1", 1)) if False else socket.socket().connect_ex(("127.0.0.1", 1)))
+socket.create_connection(("127.0.0.1", 1))
+`, "")
+		if r.Stdout != "ConnectionRefusedError 111 Connection refused True\n111\n" {
+			t.Errorf("stdout %q", r.Stdout)
+		}
+		if r.Exception == nil || r.Exception.Type != "ConnectionRefusedError" || r.Exception.Message != "[Errno 111] Connection refused" {
+			t.Errorf("exception %+v, want ConnectionRefusedError [Errno 111]", r.Exception)
+		}
+		if !strings.Contains(r.Stderr, `File "main.py", line 9, in <module>`) || !strings.HasSuffix(r.Stderr, "ConnectionRefusedError: [Errno 111] Connection refused\n") {
+			t.Errorf("traceback:\n%s", r.Stderr)
+		}
+	})
+
+	t.Run("timeout", func(t *testing.T) {
+		r := p.run(t, `import socket
+s = socket.create_connection(`+echo+`, timeout=0.2)
+print(s.gettimeout(), socket.timeout is TimeoutError)
+s.recv(10)
+`, "")
+		if r.Stdout != "0.2 True\n" || r.Exception == nil || r.Exception.Type != "TimeoutError" || r.Exception.Message != "timed out" {
+			t.Fatalf("stdout %q exception %+v, want TimeoutError: timed out", r.Stdout, r.Exception)
+		}
+	})
+
+	t.Run("input", func(t *testing.T) {
+		out := p.ok(t, `name = input("name? ")
+n = int(input())
+print(f"hello {name} x{n}")
+try:
+    input()
+except EOFError as e:
+    print("EOF:", e)
+`, "ada\n3\n")
+		if out != "name? hello ada x3\nEOF: EOF when reading a line\n" {
+			t.Fatalf("stdout %q", out)
+		}
+	})
+
+	t.Run("thread per client", func(t *testing.T) {
+		out := p.ok(t, `import socket, threading
+
+def handle(conn, addr):
+    with conn:
+        while data := conn.recv(1024):
+            conn.sendall(data.upper())
+
+srv = socket.create_server(("127.0.0.1", 0))
+port = srv.getsockname()[1]
+
+def serve():
+    for _ in range(3):
+        conn, addr = srv.accept()
+        threading.Thread(target=handle, args=(conn, addr)).start()
+
+threading.Thread(target=serve, daemon=True).start()
+results = {}
+lock = threading.Lock()
+
+def client(i):
+    with socket.create_connection(("127.0.0.1", port)) as c:
+        c.sendall(b"hello from client %d" % i)
+        got = c.recv(1024)
+    with lock:
+        results[i] = got
+
+ts = [threading.Thread(target=client, args=(i,), name=f"client-{i}") for i in range(3)]
+for t in ts: t.start()
+for t in ts: t.join()
+srv.close()
+for i in sorted(results): print(i, results[i])
+`, "")
+		want := "0 b'HELLO FROM CLIENT 0'\n1 b'HELLO FROM CLIENT 1'\n2 b'HELLO FROM CLIENT 2'\n"
+		if out != want {
+			t.Fatalf("stdout %q, want %q", out, want)
+		}
+	})
+
+	t.Run("stop during a blocking recv", func(t *testing.T) {
+		started := p.eval(t, `(async () => {
+			let printed;
+			const seen = new Promise(r => printed = r);
+			window.pyRun = sockplay.python.run("import socket\ns = socket.create_connection(`+strings.ReplaceAll(echo, `"`, `\"`)+`)\nprint('waiting', flush=True)\ns.recv(10)\nprint('never')", {onStdout: printed});
+			return await seen;
+		})()`)
+		if started != "waiting\n" {
+			t.Fatalf("printed %q", started)
+		}
+		b := p.e.events(t, p.session)
+		sock := b[len(b)-1].Sock
+		p.eval(t, `(sockplay.python.stop(), "")`)
+		got := p.eval(t, `window.pyRun.then(r => JSON.stringify(r))`)
+		if !strings.Contains(got, `"exception":{"type":"Stopped"`) || strings.Contains(got, "never") {
+			t.Fatalf("stopped run: %s", got)
+		}
+		// Its socket is closed, the pending recv with it; and the next
+		// program runs in a fresh worker.
+		p.e.awaitEvent(t, p.session, func(ev sockets.Event) bool { return ev.Op == "close" && ev.Sock == sock })
+		if out := p.ok(t, `print("again")`, ""); out != "again\n" {
+			t.Fatalf("after stop: %q", out)
+		}
+	})
+	p.noErrors(t)
+}
+
+// events is the session's log, read over HTTP.
+func (e *testEnv) events(t testing.TB, id string) []sockets.Event {
+	t.Helper()
+	resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var evs []sockets.Event
+	dec := json.NewDecoder(resp.Body)
+	for dec.More() {
+		var ev sockets.Event
+		if err := dec.Decode(&ev); err != nil {
+			t.Fatal(err)
+		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// awaitEvent waits for an event of session id that ok accepts.
+func (e *testEnv) awaitEvent(t testing.TB, id string, ok func(sockets.Event) bool) {
+	t.Helper()
+	resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + "/events?follow=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	done := make(chan bool, 1)
+	go func() {
+		dec := json.NewDecoder(resp.Body)
+		for {
+			var ev sockets.Event
+			if dec.Decode(&ev) != nil {
+				done <- false
+				return
+			}
+			if ok(ev) {
+				done <- true
+				return
+			}
+		}
+	}()
+	select {
+	case found := <-done:
+		if !found {
+			t.Fatal("the event stream ended before the event came")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the event did not come")
+	}
+}
