@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -330,4 +331,221 @@ func (e *testEnv) awaitEvent(t testing.TB, id string, ok func(sockets.Event) boo
 	case <-time.After(15 * time.Second):
 		t.Fatal("the event did not come")
 	}
+}
+
+// runHostPython runs source in the host's CPython, in a directory of its
+// own (for AF_UNIX names), and returns its stdout; the test is skipped
+// without python3.
+func runHostPython(t *testing.T, source string) string {
+	t.Helper()
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 on this host to compare with")
+	}
+	cmd := exec.Command(py, "-")
+	cmd.Dir = t.TempDir()
+	cmd.Stdin = strings.NewReader(source)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("host CPython: %v\n%s", err, stderr.String())
+	}
+	return string(out)
+}
+
+// TestPythonMatchesCPython runs programs that cover the socket module as
+// the tutorials and the HOWTO use it, in the page and in the host's
+// CPython against the same labs: their outputs must be the same.
+func TestPythonMatchesCPython(t *testing.T) {
+	e := newPythonEnv(t, sockets.Config{})
+	p := openPython(t, e)
+	labs := fmt.Sprintf("ECHO = %s\nUPPER = %s\n", pyAddr(e.labAddr(t, "echo", "tcp")), pyAddr(e.labAddr(t, "upper", "udp")))
+	for _, c := range []struct{ name, source string }{
+		{"module", `import socket
+print(socket.error is OSError, socket.timeout is TimeoutError, issubclass(socket.gaierror, OSError), issubclass(socket.herror, OSError))
+print(socket.AF_UNIX, socket.AF_INET, socket.AF_INET6, socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOL_SOCKET)
+print(socket.SO_REUSEADDR, socket.SO_REUSEPORT, socket.SO_RCVBUF, socket.SO_SNDBUF, socket.SO_KEEPALIVE, socket.SO_LINGER)
+print(socket.IPPROTO_TCP, socket.TCP_NODELAY, socket.SHUT_RD, socket.SHUT_WR, socket.SHUT_RDWR, socket.MSG_PEEK, socket.SOMAXCONN)
+print(repr(socket.AF_INET), repr(socket.SOCK_DGRAM), socket.AddressFamily(1).name)
+print(socket.htons(0x1234) == 0x3412, socket.inet_aton("127.0.0.1"), socket.inet_ntoa(b"\x7f\x00\x00\x01"))
+s = socket.socket()
+print(s.family, s.type, s.proto, repr(s.family), s.gettimeout(), s.getblocking(), s.fileno() > 2)
+try:
+    s.send("hello")
+except TypeError as e:
+    print("TypeError:", e)
+try:
+    s.bind("127.0.0.1:80")
+except TypeError as e:
+    print("TypeError:", e)
+s.close()
+s.close()
+print(s.fileno(), "closed" in repr(s))
+try:
+    s.recv(1)
+except OSError as e:
+    print(type(e).__name__, e.errno)
+`},
+		{"timeouts", `import socket
+socket.setdefaulttimeout(2.5)
+print(socket.getdefaulttimeout())
+srv = socket.create_server(("127.0.0.1", 0))
+print(srv.gettimeout())
+c = socket.create_connection(srv.getsockname())
+conn, addr = srv.accept()
+print(conn.gettimeout(), c.gettimeout(), addr[0])
+socket.setdefaulttimeout(None)
+srv.settimeout(1.0)
+c2 = socket.create_connection(srv.getsockname())
+conn2, _ = srv.accept()
+print(conn2.gettimeout(), conn2.getblocking())
+conn2.setblocking(False)
+print(conn2.gettimeout(), conn2.getblocking())
+try:
+    conn2.recv(10)
+except BlockingIOError as e:
+    print("BlockingIOError", e.errno)
+conn2.settimeout(0.1)
+try:
+    conn2.recv(10)
+except socket.timeout as e:
+    print("timeout:", e, e.errno)
+try:
+    conn2.settimeout(-1)
+except ValueError as e:
+    print("ValueError:", e)
+for s in (srv, c, conn, c2, conn2):
+    s.close()
+`},
+		{"echo: recv_into, makefile", `import socket
+with socket.create_connection(ECHO) as s:
+    s.sendall(b"hello world")
+    buf = bytearray(5)
+    print(s.recv_into(buf), buf)
+    print(s.recv_into(memoryview(buf)[1:], 3), buf)
+    print(s.recv(3))
+    f = s.makefile("rw", encoding="utf-8", newline="")
+    f.write("line one\nline two\n")
+    f.flush()
+    print(repr(f.readline()), repr(f.readline()))
+    b = s.makefile("rwb", buffering=0)
+    b.write(b"bytes\n")
+    print(b.read(6))
+    f.close(); b.close()
+    print(s.fileno() > 0)
+    s.shutdown(socket.SHUT_WR)
+    print(s.recv(10))
+print(s.fileno())
+`},
+		{"udp: sendto, recvfrom_into", `import socket
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+print(u.sendto(b"hello", UPPER))
+data, addr = u.recvfrom(1024)
+print(data, addr == UPPER)
+buf = bytearray(3)
+u.sendto(b"abcdef", UPPER)
+n, addr = u.recvfrom_into(buf)
+print(n, buf, addr == UPPER)
+u.close()
+`},
+		{"names", `import socket
+print(socket.gethostbyname("localhost"), socket.gethostbyname("127.0.0.1"))
+print(socket.getaddrinfo("127.0.0.1", 7007, type=socket.SOCK_STREAM))
+print(socket.getaddrinfo("localhost", 80, socket.AF_INET))
+try:
+    socket.getaddrinfo("127.0.0.1", "nosuchservice")
+except socket.gaierror as e:
+    print(repr(e), e.errno)
+h = socket.gethostname()
+print(type(h).__name__, socket.gethostbyname(h).startswith("127."))
+`},
+		{"socketpair and unix", `import socket
+a, b = socket.socketpair()
+print(a.family, b.family, a.type)
+a.sendall(b"ping")
+print(b.recv(4))
+a.close(); b.close()
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind("demo.sock")
+srv.listen()
+print(srv.getsockname())
+c = socket.socket(socket.AF_UNIX)
+c.connect("demo.sock")
+conn, addr = srv.accept()
+c.sendall(b"over unix")
+print(conn.recv(100), repr(addr), c.getpeername())
+for s in (c, conn, srv):
+    s.close()
+`},
+		{"threads", `import threading, time, queue, _thread
+ev, cond, rl, q, out = threading.Event(), threading.Condition(), threading.RLock(), queue.Queue(), []
+def producer():
+    for i in range(3):
+        time.sleep(0.01)
+        q.put(i)
+    q.put(None)
+def consumer():
+    while (x := q.get()) is not None:
+        with rl:
+            with rl:
+                out.append((x, threading.current_thread().name))
+    ev.set()
+threading.Thread(target=producer).start()
+c = threading.Thread(target=consumer, name="consumer")
+c.start()
+print(ev.wait(5), out)
+c.join()
+print(c.is_alive(), c.name)
+lk, done = _thread.allocate_lock(), []
+lk.acquire()
+_thread.start_new_thread(lambda a: (done.append(a), lk.release()), (7,))
+print(lk.acquire(timeout=5), done, lk.acquire(timeout=0.05), lk.locked())
+with cond:
+    t = threading.Thread(target=lambda: (cond.acquire(), cond.notify(), cond.release()))
+    t.start()
+    print(cond.wait(5))
+t.join()
+local = threading.local()
+local.x = 1
+def g():
+    local.x = 2
+    print("in thread", local.x)
+tt = threading.Thread(target=g)
+tt.start(); tt.join()
+print(local.x)
+sem, order = threading.Semaphore(2), []
+def worker(i):
+    with sem:
+        order.append(i)
+        time.sleep(0.02)
+ws = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+for w in ws: w.start()
+for w in ws: w.join()
+print(sorted(order))
+timer = threading.Timer(0.01, lambda: print("timer"))
+timer.start(); timer.join()
+print(threading.active_count(), threading.current_thread().name, threading.main_thread().name)
+`},
+		{"options", `import socket, struct
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+print(s.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) != 0)
+s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, True)
+print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+print(struct.unpack("ii", s.getsockopt(socket.SOL_SOCKET, socket.SO_LINGER, 8)))
+print(s.getsockopt(socket.SOL_SOCKET, socket.SO_TYPE))
+s.close()
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			src := labs + c.source
+			got := p.ok(t, src, "")
+			if want := runHostPython(t, src); got != want {
+				t.Fatalf("the page's Python printed\n%s\nCPython on the host printed\n%s", got, want)
+			}
+		})
+	}
+	p.noErrors(t)
 }
