@@ -549,3 +549,94 @@ s.close()
 	}
 	p.noErrors(t)
 }
+
+// TestPythonSelect: select.select, selectors and socketserver on the
+// engine's select op, compared with the host's CPython.
+func TestPythonSelect(t *testing.T) {
+	if !sockets.Ops["select"] {
+		t.Skip("the engine has no select op yet: select, selectors and socketserver cannot run")
+	}
+	e := newPythonEnv(t, sockets.Config{})
+	p := openPython(t, e)
+	labs := fmt.Sprintf("ECHO = %s\n", pyAddr(e.labAddr(t, "echo", "tcp")))
+	for _, c := range []struct{ name, source string }{
+		{"select server", `import select, socket
+srv = socket.create_server(("127.0.0.1", 0))
+srv.setblocking(False)
+clients = [socket.create_connection(srv.getsockname()) for _ in range(3)]
+for i, c in enumerate(clients):
+    c.sendall(b"msg %d" % i)
+inputs, got = [srv], []
+while len(got) < 3:
+    readable, _, _ = select.select(inputs, [], [], 5)
+    for s in readable:
+        if s is srv:
+            conn, _ = srv.accept()
+            inputs.append(conn)
+        else:
+            data = s.recv(100)
+            got.append(data)
+            s.sendall(data.upper())
+            inputs.remove(s)
+print(sorted(got), [c.recv(100) for c in clients])
+print(select.select([clients[0]], [clients[0]], [], 0)[1] == [clients[0]])
+# The server's end of clients[0] was garbage, so closed: EOF is readable.
+print(select.select([clients[0]], [], [], 0.05)[0] == [clients[0]], clients[0].recv(10))
+print(select.select([clients[2]], [], [], 0.05))
+try:
+    select.select([], [], [], -1)
+except ValueError as e:
+    print("ValueError:", e)
+`},
+		{"selectors echo", labs + `import selectors, socket
+sel = selectors.DefaultSelector()
+s = socket.create_connection(ECHO)
+s.setblocking(False)
+sel.register(s, selectors.EVENT_READ | selectors.EVENT_WRITE)
+sent, got = False, b""
+while len(got) < 5:
+    for key, mask in sel.select(timeout=5):
+        if mask & selectors.EVENT_WRITE and not sent:
+            key.fileobj.send(b"hello")
+            sent = True
+            sel.modify(s, selectors.EVENT_READ)
+        elif mask & selectors.EVENT_READ:
+            got += key.fileobj.recv(100)
+print(got)
+sel.close()
+s.close()
+`},
+		{"socketserver", `import socket, socketserver, threading
+class Upper(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(self.rfile.readline().upper())
+with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Upper) as srv:
+    t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05})
+    t.start()
+    for i in range(2):
+        with socket.create_connection(srv.server_address) as c:
+            c.sendall(b"line %d\n" % i)
+            print(c.makefile("rb").readline())
+    srv.shutdown()
+    t.join()
+class Echo(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data[::-1], self.client_address)
+with socketserver.UDPServer(("127.0.0.1", 0), Echo) as udp:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"abc", udp.server_address)
+    udp.handle_request()
+    print(u.recvfrom(10)[0])
+    u.close()
+`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got := p.ok(t, c.source, "")
+			if want := runHostPython(t, c.source); got != want {
+				t.Fatalf("the page's Python printed\n%s\nCPython on the host printed\n%s", got, want)
+			}
+		})
+	}
+	p.noErrors(t)
+}

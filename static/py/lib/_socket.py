@@ -13,6 +13,7 @@ import base64
 import ipaddress
 import math
 import struct
+import weakref
 
 import _sockplay
 import _sockplay_js as _js
@@ -139,9 +140,11 @@ _LEVELS = {SOL_SOCKET: ("SOL_SOCKET", "SO_"), IPPROTO_TCP: ("IPPROTO_TCP", "TCP_
 
 _default_timeout = None
 
-# fd → the engine's socket id; and the sockets of this run still open.
+# fd → the engine's socket id; the sockets of this run still open; and
+# their socket objects, to close them when the run ends.
 _fds = {}
 open_socks = {}
+_objects = weakref.WeakValueDictionary()
 
 
 def _new_fd(sid):
@@ -292,10 +295,13 @@ class socket:
             _js.sock(self._sid, True)
             if nonblock:
                 self._set_timeout(0.0)
-                return
+        try:
+            _objects[self._sid] = self
+        except TypeError:
+            pass  # the bare _socket.socket of socketpair, detached at once
         # CPython gives every new socket object the default timeout, an
         # accepted one included.
-        if _default_timeout is not None and self._timeout != _default_timeout:
+        if _default_timeout is not None and self._timeout is None:
             self._set_timeout(_default_timeout)
 
     # ---- what the socket is -------------------------------------------
@@ -482,6 +488,18 @@ class socket:
             _sockplay.result({"op": "close", "sock": sid})
         except ConnectionResetError:
             pass
+
+    def __del__(self):
+        # As CPython's socket objects do, one that is garbage is closed
+        # (without waiting: a finalizer may run where Python cannot).
+        fd = getattr(self, "_fd", -1)
+        if fd == -1:
+            return
+        self._fd = -1
+        _fds.pop(fd, None)
+        if open_socks.pop(self._sid, None) is not None:
+            _js.sock(self._sid, False)
+            _sockplay.send_nowait({"op": "close", "sock": self._sid})
 
     def detach(self):
         fd, self._fd = self._fd, -1

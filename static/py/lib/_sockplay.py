@@ -88,6 +88,12 @@ def call(op):
         raise EngineRefused(err["code"], err["msg"])
 
 
+def send_nowait(op):
+    """Send op without waiting for its event: for a close from a
+    finalizer, which may run where Python cannot wait."""
+    js.op(json.dumps(op, separators=(",", ":")))
+
+
 def result(op):
     """call(op) and return its result, or raise its error as CPython would."""
     ev = call(op)

@@ -200,13 +200,17 @@ def run(source, filename):
     sys.stdout.flush()
     sys.stderr.flush()
     for sid in list(_socket.open_socks):
-        for fd, s in list(_socket._fds.items()):
-            if s == sid:
-                del _socket._fds[fd]
-        _socket.open_socks.pop(sid, None)
-        _js.sock(sid, False)
+        obj = _socket._objects.get(sid)
         try:
+            if obj is not None:
+                obj.close()
+                continue
+            for fd, s in list(_socket._fds.items()):
+                if s == sid:
+                    del _socket._fds[fd]
+            _socket.open_socks.pop(sid, None)
+            _js.sock(sid, False)
             _sockplay.call({"op": "close", "sock": sid})
-        except _sockplay.EngineRefused:
+        except (OSError, _sockplay.EngineRefused):
             pass
     return json.dumps({"exception": exc, "threads": _threads.alive()})
