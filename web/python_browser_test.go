@@ -253,6 +253,27 @@ for i in sorted(results): print(i, results[i])
 		}
 	})
 
+	// Every op says where in the program it was made: the user's file and
+	// line (past the standard library's frames), and the thread's name.
+	t.Run("origin", func(t *testing.T) {
+		out := p.ok(t, `import _sockplay, socket, threading
+def where():
+    return _sockplay.origin()
+print(where())
+t = threading.Thread(target=lambda: print(where()), name="worker-1")
+t.start(); t.join()
+c = socket.create_connection(`+echo+`)
+print(_sockplay.last_origin)
+c.close()
+`, "")
+		want := "{'thread': 'MainThread', 'file': 'main.py', 'line': 3}\n" +
+			"{'thread': 'worker-1', 'file': 'main.py', 'line': 3}\n" +
+			"{'thread': 'MainThread', 'file': 'main.py', 'line': 7}\n"
+		if out != want {
+			t.Fatalf("origins\n%s\nwant\n%s", out, want)
+		}
+	})
+
 	t.Run("stop during a blocking recv", func(t *testing.T) {
 		started := p.eval(t, `(async () => {
 			let printed;

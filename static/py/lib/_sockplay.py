@@ -20,6 +20,9 @@ _LIB = "/lib/"
 # so the first refusal turns it off for this worker.
 send_origin = True
 
+# Where the last op was made (what a Step shows as the current line).
+last_origin = None
+
 # The green thread running now (its ident); set by the scheduler in
 # _sockplay_thread, restored by wait() after every switch.
 current = 1
@@ -69,8 +72,11 @@ def call(op):
     global send_origin
     delay = 0.005
     while True:
+        o = origin()
         if send_origin:
-            op["origin"] = origin()
+            op["origin"] = o
+        global last_origin
+        last_origin = o
         ev = json.loads(wait(js.op(json.dumps(op, separators=(",", ":")))))
         if ev.get("type") != "error":
             return ev
