@@ -253,6 +253,16 @@ for i in sorted(results): print(i, results[i])
 		}
 	})
 
+	t.Run("select before the engine has it", func(t *testing.T) {
+		if sockets.Ops["select"] {
+			t.Skip("the engine has its select op: TestPythonSelect runs it")
+		}
+		r := p.run(t, "import select, socket\ns = socket.socket()\nselect.select([s], [], [], 0)\n", "")
+		if r.Exception == nil || r.Exception.Type != "NotImplementedError" || !strings.Contains(r.Exception.Message, "the engine's select op") {
+			t.Fatalf("exception %+v, want NotImplementedError naming the missing op", r.Exception)
+		}
+	})
+
 	// Every op says where in the program it was made: the user's file and
 	// line (past the standard library's frames), and the thread's name.
 	t.Run("origin", func(t *testing.T) {

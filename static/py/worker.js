@@ -36,11 +36,14 @@ const post = (m) => self.postMessage(m);
 const bridge = {
   // op sends one op (JSON text without "id") and resolves with the raw
   // text of its answer: the event with "reply", or an "error" message.
+  // A socket that dropped (the server restarted, the network blinked) is
+  // opened again for the next op; ops that were waiting on it fail.
   op(json) {
-    if (!ws || ws.readyState !== WebSocket.OPEN) return Promise.resolve('{"type":"error","error":{"code":"not_connected","msg":"the connection to the session is closed"}}');
-    const id = nextId++;
-    ws.send(`{"id":${id},${json.slice(1)}`);
-    return new Promise((resolve) => waiting.set(id, resolve));
+    if (ws && ws.readyState === WebSocket.OPEN) return send(json);
+    return reconnect().then(
+      () => send(json),
+      (e) => JSON.stringify({ type: "error", error: { code: "not_connected", msg: `the connection to the session is lost: ${e.message}` } }),
+    );
   },
   sleep(seconds) {
     return new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000)));
@@ -93,6 +96,21 @@ const bridge = {
   },
 };
 
+function send(json) {
+  const id = nextId++;
+  ws.send(`{"id":${id},${json.slice(1)}`);
+  return new Promise((resolve) => waiting.set(id, resolve));
+}
+
+let sessionID = null;
+let reconnecting = null;
+function reconnect() {
+  if (!reconnecting) {
+    reconnecting = openSocket(sessionID).then((s) => (ws = s)).finally(() => (reconnecting = null));
+  }
+  return reconnecting;
+}
+
 async function lastSeq(session) {
   const r = await fetch(`/api/sessions/${session}`, { cache: "no-store" });
   if (!r.ok) throw new Error(`session ${session}: ${r.status} ${await r.text()}`);
@@ -131,6 +149,7 @@ async function openSocket(session) {
 }
 
 async function init(session) {
+  sessionID = session;
   const ms = {};
   let t = performance.now();
   const lap = (name) => {

@@ -57,11 +57,13 @@ def origin():
     return o
 
 
-class EngineRefused(Exception):
-    """An op the engine refused before running it (a malformed op)."""
+class EngineRefused(OSError):
+    """An op that never ran: the engine refused it (a malformed op), or
+    the connection to the session is lost. An OSError, as a program that
+    handles socket errors should handle it too."""
 
     def __init__(self, code, msg):
-        super().__init__(msg)
+        super().__init__("sockplay could not make the call: %s" % msg)
         self.code = code
 
 

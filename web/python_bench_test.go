@@ -1,0 +1,230 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/sockplay/sockplay/sockets"
+)
+
+// loadJS loads Python in the page and says how long it took, the longest
+// gap in a timer loop on the page's main thread meanwhile (the longest
+// task, within a timer's 4 ms), and the long tasks (50 ms or more) the
+// browser saw.
+const loadJS = `(async () => {
+	const longs = [];
+	const obs = new PerformanceObserver((l) => longs.push(...l.getEntries().map((e) => Math.round(e.duration))));
+	obs.observe({ type: "longtask" });
+	let maxGap = 0, last = performance.now(), going = true;
+	const tick = () => {
+		const now = performance.now();
+		maxGap = Math.max(maxGap, now - last);
+		last = now;
+		if (going) setTimeout(tick, 0);
+	};
+	setTimeout(tick, 0);
+	const t0 = performance.now();
+	const r = await sockplay.python.ready();
+	const ms = performance.now() - t0;
+	going = false;
+	obs.disconnect();
+	return JSON.stringify({ ms, steps: r.ms, maxGap, longs });
+})()`
+
+type loadFigures struct {
+	MS     float64            `json:"ms"`
+	Steps  map[string]float64 `json:"steps"`
+	MaxGap float64            `json:"maxGap"`
+	Longs  []float64          `json:"longs"`
+}
+
+// BenchmarkPython measures Python in the page in headless Chromium:
+//
+//	SOCKPLAY_REQUIRE_BROWSER=1 go test ./web -run '^$' -bench BenchmarkPython -benchtime 1x
+//
+// load: until Python is ready, cold (a fresh browser profile) and cached
+// (the page reloaded); the longest main-thread task meanwhile; the
+// browser's memory before and after (all of Chromium's processes' RSS).
+// calls: round trips from Python of getsockname and of sendall+recv
+// against the echo lab (median and p99), a tight recv(1) loop on one
+// thread and on 8, and for comparison the same op from the page's main
+// thread over a WebSocket and a postMessage round trip to a worker (what
+// forwarding the worker's ops through the page would add).
+func BenchmarkPython(b *testing.B) {
+	e := newPythonEnv(b, sockets.Config{})
+	b.Run("load", func(b *testing.B) {
+		for range b.N {
+			br := newBrowser(b)
+			br.do(b, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+			br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+			rss0 := browserRSS(b, br)
+			cold := load(b, br)
+			rss1 := browserRSS(b, br)
+			b.ReportMetric(cold.MS, "cold-ms")
+			b.ReportMetric(cold.MaxGap, "cold-longest-task-ms")
+			b.ReportMetric(float64(len(cold.Longs)), "cold-long-tasks")
+			b.ReportMetric(float64(rss1-rss0)/(1<<20), "python-MiB")
+			b.Logf("cold: %+v; Chromium RSS %d → %d MiB", cold, rss0>>20, rss1>>20)
+			for i := range 2 {
+				br.do(b, "reload", chromedp.Reload())
+				br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+				cached := load(b, br)
+				b.Logf("cached %d: %+v", i+1, cached)
+				if i == 1 {
+					b.ReportMetric(cached.MS, "cached-ms")
+					b.ReportMetric(cached.MaxGap, "cached-longest-task-ms")
+				}
+			}
+			heap := (&pyPage{browser: br, e: e}).ok(b, "import pyodide_js\nprint(pyodide_js._module.HEAP8.length)", "")
+			if n, err := strconv.Atoi(strings.TrimSpace(heap)); err == nil {
+				b.ReportMetric(float64(n)/(1<<20), "wasm-heap-MiB")
+			}
+		}
+	})
+	b.Run("calls", func(b *testing.B) {
+		p := openPython(b, e)
+		echo := pyAddr(e.labAddr(b, "echo", "tcp"))
+		for range b.N {
+			out := p.ok(b, `import json, socket, threading, time
+N = 2000
+def pct(xs):
+    xs = sorted(xs)
+    return [round(xs[len(xs) // 2] * 1e6), round(xs[int(len(xs) * 0.99)] * 1e6)]
+s = socket.create_connection(`+echo+`)
+g = []
+for _ in range(N):
+    t = time.perf_counter()
+    s.getsockname()
+    g.append(time.perf_counter() - t)
+e = []
+for _ in range(N):
+    t = time.perf_counter()
+    s.sendall(b"x" * 32)
+    n = 0
+    while n < 32:
+        n += len(s.recv(32 - n))
+    e.append(time.perf_counter() - t)
+M = 5000
+s.sendall(b"y" * M)
+t = time.perf_counter()
+for _ in range(M):
+    s.recv(1)
+one = M / (time.perf_counter() - t)
+s.close()
+def reader(c, m):
+    for _ in range(m):
+        c.recv(1)
+conns = [socket.create_connection(`+echo+`) for _ in range(8)]
+for c in conns:
+    c.sendall(b"z" * 1000)
+ts = [threading.Thread(target=reader, args=(c, 1000)) for c in conns]
+t = time.perf_counter()
+for th in ts: th.start()
+for th in ts: th.join()
+eight = 8000 / (time.perf_counter() - t)
+for c in conns: c.close()
+print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "recv1x8": round(eight)}))
+`, "")
+			var f struct {
+				Getsockname, Echo []float64
+				Recv1, Recv1x8    float64
+			}
+			if err := json.Unmarshal([]byte(out), &f); err != nil {
+				b.Fatalf("%q: %v", out, err)
+			}
+			b.ReportMetric(f.Getsockname[0], "getsockname-p50-µs")
+			b.ReportMetric(f.Getsockname[1], "getsockname-p99-µs")
+			b.ReportMetric(f.Echo[0], "echo-p50-µs")
+			b.ReportMetric(f.Echo[1], "echo-p99-µs")
+			b.ReportMetric(f.Recv1, "recv1-calls/s")
+			b.ReportMetric(f.Recv1x8, "recv1-8threads-calls/s")
+
+			js := p.eval(b, fmt.Sprintf(`(async () => {
+				const pct = (xs) => { xs.sort((a, b) => a - b); return [Math.round(xs[xs.length >> 1] * 1000), Math.round(xs[Math.floor(xs.length * 0.99)] * 1000)]; };
+				const ws = new WebSocket(location.origin.replace("http", "ws") + "/api/sessions/%s/ws?since=" + (await (await fetch("/api/sessions/%s")).json()).last_seq);
+				await new Promise((r) => (ws.onopen = r));
+				let id = 0, answer;
+				ws.onmessage = (m) => { if (m.data.startsWith('{"reply":')) answer(JSON.parse(m.data)); };
+				const op = (o) => new Promise((r) => { answer = r; ws.send(JSON.stringify({ id: ++id, ...o })); });
+				const sock = (await op({ op: "socket" })).result.sock;
+				const rt = [];
+				for (let i = 0; i < 2000; i++) { const t = performance.now(); await op({ op: "getsockname", sock }); rt.push(performance.now() - t); }
+				await op({ op: "close", sock });
+				ws.close();
+				const w = new Worker(URL.createObjectURL(new Blob(["onmessage = (e) => postMessage(e.data)"], { type: "text/javascript" })));
+				const pm = [];
+				for (let i = 0; i < 2000; i++) { const t = performance.now(); await new Promise((r) => { w.onmessage = r; w.postMessage('{"reply":1,"seq":1,"op":"getsockname","ok":true,"result":{"local":"127.0.0.1:5000"}}'); }); pm.push(performance.now() - t); }
+				w.terminate();
+				return JSON.stringify({ page: pct(rt), postMessage: pct(pm) });
+			})()`, p.session, p.session))
+			var jf struct{ Page, PostMessage []float64 }
+			if err := json.Unmarshal([]byte(js), &jf); err != nil {
+				b.Fatalf("%q: %v", js, err)
+			}
+			b.ReportMetric(jf.Page[0], "page-ws-getsockname-p50-µs")
+			b.ReportMetric(jf.Page[1], "page-ws-getsockname-p99-µs")
+			b.ReportMetric(jf.PostMessage[0], "postMessage-rt-p50-µs")
+			b.ReportMetric(jf.PostMessage[1], "postMessage-rt-p99-µs")
+			b.Logf("python %s; page %s", out, js)
+		}
+	})
+}
+
+func load(b *testing.B, br *browser) loadFigures {
+	b.Helper()
+	out := (&pyPage{browser: br}).eval(b, loadJS)
+	var f loadFigures
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		b.Fatalf("%q: %v", out, err)
+	}
+	return f
+}
+
+// browserRSS is the resident memory of Chromium's processes (the browser
+// and its children, the page's renderer, where the worker runs, among
+// them), from /proc.
+func browserRSS(b *testing.B, br *browser) int64 {
+	b.Helper()
+	c := chromedp.FromContext(br.ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		b.Skip("no Chromium process to measure")
+	}
+	root := c.Browser.Process().Pid
+	parent := map[int]int{}
+	rss := map[int]int64{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.Split(d, "/")[2])
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "PPid:" {
+				parent[pid], _ = strconv.Atoi(f[1])
+			}
+			if len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				rss[pid] = kb << 10
+			}
+		}
+	}
+	var total int64
+	for pid, n := range rss {
+		for p := pid; p != 0; p = parent[p] {
+			if p == root {
+				total += n
+				break
+			}
+		}
+	}
+	return total
+}
