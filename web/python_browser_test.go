@@ -661,6 +661,28 @@ with socketserver.UDPServer(("127.0.0.1", 0), Echo) as udp:
     print(u.recvfrom(10)[0])
     u.close()
 `},
+		{"asyncio", labs + `import asyncio
+async def handle(reader, writer):
+    data = await reader.readline()
+    writer.write(data.upper())
+    await writer.drain()
+    writer.close()
+    await writer.wait_closed()
+async def main():
+    srv = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = srv.sockets[0].getsockname()[1]
+    async with srv:
+        r, w = await asyncio.open_connection("127.0.0.1", port)
+        w.write(b"hello asyncio\n")
+        print(await r.readline())
+        w.close()
+        await w.wait_closed()
+        r2, w2 = await asyncio.open_connection(*ECHO)
+        w2.write(b"echo\n")
+        print(await asyncio.wait_for(r2.readline(), 5))
+        w2.close()
+asyncio.run(main())
+`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := p.ok(t, c.source, "")

@@ -8,6 +8,7 @@ through wait() below, which also keeps track of which green thread runs.
 
 import json
 import sys
+from _asyncio import _get_running_loop, _set_running_loop
 
 import _sockplay_js as js
 from pyodide.ffi import run_sync
@@ -20,6 +21,10 @@ _LIB = "/lib/"
 # so the first refusal turns it off for this worker.
 send_origin = True
 
+# Pyodide's event loop, which runs the promises Python waits on (set by
+# _sockplay_run.install).
+webloop = None
+
 # Where the last op was made (what a Step shows as the current line).
 last_origin = None
 
@@ -28,14 +33,34 @@ last_origin = None
 current = 1
 
 
-def wait(awaitable):
-    """Block this green thread until awaitable settles; the others run."""
+def wait(make, *args):
+    """Block this green thread until the promise make(*args) returns
+    settles; the others run.
+
+    A JS promise becomes a Python future of the loop running when it
+    crosses over, and run_sync waits on the running loop: both must be
+    Pyodide's (WebLoop), which JS drives, and not a loop of the program's
+    (asyncio.run's), which waits right here and would never run them. The
+    program's is put back after."""
     global current
     me = current
+    loop = _get_running_loop()
+    if loop is not webloop:
+        _set_running_loop(webloop)
     try:
-        return run_sync(awaitable)
+        return run_sync(make(*args))
     finally:
         current = me
+        if _get_running_loop() is not loop:
+            _set_running_loop(loop)
+
+
+def enter(ident):
+    """Start running green thread ident: each entry into Python is a
+    thread state of its own, where the caller's (WebLoop) was running."""
+    global current
+    current = ident
+    _set_running_loop(None)
 
 
 def thread_name():
@@ -79,7 +104,7 @@ def call(op):
             op["origin"] = o
         global last_origin
         last_origin = o
-        ev = json.loads(wait(js.op(json.dumps(op, separators=(",", ":")))))
+        ev = json.loads(wait(js.op, json.dumps(op, separators=(",", ":"))))
         if ev.get("type") != "error":
             return ev
         err = ev["error"]
@@ -90,7 +115,7 @@ def call(op):
         if err["code"] == "rate_limited":
             # -max-ops-per-sec: the program slows down to the session's
             # limit, as a program on a slow link would, rather than fail.
-            wait(js.sleep(delay))
+            wait(js.sleep, delay)
             delay = min(delay * 2, 0.25)
             continue
         raise EngineRefused(err["code"], err["msg"])

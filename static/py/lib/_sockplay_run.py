@@ -98,7 +98,7 @@ class _In(io.TextIOBase):
     def readline(self, size=-1):
         sys.stdout.flush()
         sys.stderr.flush()
-        line = _sockplay.wait(_js.input(sys.stdout.partial))
+        line = _sockplay.wait(_js.input, sys.stdout.partial)
         sys.stdout.partial = ""
         if line is None:
             return ""
@@ -119,10 +119,11 @@ def sleep(secs):
         raise TypeError("'%s' object cannot be interpreted as an integer or float" % type(secs).__name__)
     if secs < 0:
         raise ValueError("sleep length must be non-negative")
-    _sockplay.wait(_js.sleep(secs))
+    _sockplay.wait(_js.sleep, secs)
 
 
 def install():
+    _sockplay.webloop = _sockplay._get_running_loop()
     for name in list(sys.modules):
         if name.split(".")[0] in _STALE:
             del sys.modules[name]
@@ -177,13 +178,15 @@ def run(source, filename):
     import _socket
     import traceback
 
-    _sockplay.current = _threads._MAIN
+    _sockplay.enter(_threads._MAIN)
     main = types.ModuleType("__main__")
     main.__file__ = filename
     main.__builtins__ = builtins
     sys.modules["__main__"] = main
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     exc = None
+    # A program is a script: no event loop runs (enter() took Pyodide's
+    # away), so asyncio.run() starts a selector loop on the shim's select.
     for step in (lambda: exec(compile(source, filename, "exec"), main.__dict__), _threads._shutdown):
         try:
             step()

@@ -86,7 +86,7 @@ class LockType:
         self._waiters.append(w)
         got = False
         try:
-            got = bool(_sockplay.wait(w.promise))
+            got = bool(_sockplay.wait(getattr, w, "promise"))
         finally:
             if not got:
                 try:
@@ -157,7 +157,7 @@ class _ThreadHandle:
         w = _wait(-1 if timeout is None else timeout)
         self._waiters.append(w)
         try:
-            _sockplay.wait(w.promise)
+            _sockplay.wait(getattr, w, "promise")
         finally:
             if w in self._waiters:
                 self._waiters.remove(w)
@@ -233,7 +233,7 @@ def _spawn(function, handle, daemon):
     _running[ident] = handle
 
     def entry():
-        _sockplay.current = ident
+        _sockplay.enter(ident)
         try:
             function()
         finally:

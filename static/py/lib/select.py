@@ -42,9 +42,9 @@ def _select(rfds, wfds, xfds, timeout):
     if not (rfds or wfds or xfds):
         # Nothing to wait for: select() only sleeps, as on Linux.
         if timeout is None:
-            _sockplay.wait(_js.waiter(-1).promise)
+            _sockplay.wait(lambda: _js.waiter(-1).promise)
         elif timeout > 0:
-            _sockplay.wait(_js.sleep(timeout))
+            _sockplay.wait(_js.sleep, timeout)
         return [], [], []
     by_sid = {}
     op = {"op": "select"}
