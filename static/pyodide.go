@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"path"
 	"strings"
@@ -36,9 +37,12 @@ var pyodideTypes = map[string]string{
 	".zip":  "application/zip",
 }
 
-// pyodideFile is one file of the core as it is served.
+// pyodideFile is one file of the core as it is served: read from the
+// binary's data each time (embed's files seek and read in place, so the
+// 6 MB are never copied onto the heap).
 type pyodideFile struct {
-	data  []byte // gzipped when gzipped is set
+	path  string // in pyodideFS; gzipped when gzip is set
+	size  int64
 	gzip  bool
 	ctype string
 	etag  string
@@ -79,11 +83,17 @@ func readPyodide(fsys embed.FS) (*pyodideCore, error) {
 		if f.ctype == "" {
 			return nil, fmt.Errorf("pyodide/SHA256SUMS: no content type for %s", name)
 		}
-		if f.data, err = fsys.ReadFile("pyodide/" + name + ".gz"); err == nil {
+		f.path = "pyodide/" + name + ".gz"
+		st, err := fs.Stat(fsys, f.path)
+		if err == nil {
 			f.gzip = true
-		} else if f.data, err = fsys.ReadFile("pyodide/" + name); err != nil {
-			return nil, fmt.Errorf("pyodide/SHA256SUMS lists %s, which is not vendored", name)
+		} else {
+			f.path = "pyodide/" + name
+			if st, err = fs.Stat(fsys, f.path); err != nil {
+				return nil, fmt.Errorf("pyodide/SHA256SUMS lists %s, which is not vendored", name)
+			}
 		}
+		f.size = st.Size()
 		c.files[name] = f
 		c.sums[name] = sum
 	}
@@ -144,25 +154,30 @@ func PyodideHandler() http.Handler {
 			w.WriteHeader(http.StatusNotModified)
 			return
 		}
-		if !f.gzip || acceptsGzip(r) {
+		plain := !f.gzip || acceptsGzip(r)
+		if plain {
 			if f.gzip {
 				h.Set("Content-Encoding", "gzip")
 			}
-			h.Set("Content-Length", fmt.Sprint(len(f.data)))
-			if r.Method == http.MethodGet {
-				_, _ = w.Write(f.data)
-			}
-			return
+			h.Set("Content-Length", fmt.Sprint(f.size))
 		}
 		if r.Method == http.MethodHead {
 			return
 		}
-		zr, err := gzip.NewReader(bytes.NewReader(f.data))
+		file, err := pyodideFS.Open(f.path)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
-		_, _ = io.Copy(w, zr)
+		defer file.Close()
+		var body io.Reader = file
+		if !plain {
+			if body, err = gzip.NewReader(file); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		_, _ = io.Copy(w, body)
 	})
 }
 

@@ -25,7 +25,10 @@ func TestPyodideManifest(t *testing.T) {
 			t.Errorf("%s is not vendored", name)
 			continue
 		}
-		b := f.data
+		b, err := pyodideFS.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if f.gzip {
 			zr, err := gzip.NewReader(bytes.NewReader(b))
 			if err != nil {
