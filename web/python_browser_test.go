@@ -391,7 +391,7 @@ func runHostPython(t *testing.T, source string) string {
 func TestPythonMatchesCPython(t *testing.T) {
 	e := newPythonEnv(t, sockets.Config{})
 	p := openPython(t, e)
-	labs := fmt.Sprintf("ECHO = %s\nUPPER = %s\n", pyAddr(e.labAddr(t, "echo", "tcp")), pyAddr(e.labAddr(t, "upper", "udp")))
+	labs := fmt.Sprintf("ECHO = %s\nUPPER = %s\nHTTP = %s\n", pyAddr(e.labAddr(t, "echo", "tcp")), pyAddr(e.labAddr(t, "upper", "udp")), pyAddr(e.labAddr(t, "http", "tcp")))
 	for _, c := range []struct{ name, source string }{
 		{"module", `import socket
 print(socket.error is OSError, socket.timeout is TimeoutError, issubclass(socket.gaierror, OSError), issubclass(socket.herror, OSError))
@@ -557,6 +557,34 @@ print(sorted(order))
 timer = threading.Timer(0.01, lambda: print("timer"))
 timer.start(); timer.join()
 print(threading.active_count(), threading.current_thread().name, threading.main_thread().name)
+`},
+		{"ipv6", `import socket
+srv = socket.create_server(("::1", 0), family=socket.AF_INET6)
+host, port, flow, scope = srv.getsockname()
+print(host, flow, scope, srv.family)
+c = socket.create_connection(("::1", port))
+conn, addr = srv.accept()
+print(c.getpeername() == srv.getsockname(), addr[0], c.family, conn.getsockname()[0])
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+u.bind(("::1", 0))
+u.sendto(b"v6", u.getsockname())
+print(u.recvfrom(10)[0], socket.getaddrinfo("::1", 80, socket.AF_INET6, socket.SOCK_STREAM)[0][4])
+for s in (srv, c, conn, u):
+    s.close()
+`},
+		{"http by hand and http.client", `import socket, http.client
+s = socket.create_connection(HTTP)
+s.send(b"GET /hello HTTP/1.0\r\n\r\n")
+reply = b""
+while chunk := s.recv(4096):
+    reply += chunk
+s.close()
+print(reply.split(b"\r\n")[0], reply.split(b"\r\n\r\n", 1)[1])
+c = http.client.HTTPConnection(*HTTP, timeout=5)
+c.request("GET", "/hello")
+r = c.getresponse()
+print(r.status, r.reason, r.read())
+c.close()
 `},
 		{"options", `import socket, struct
 s = socket.socket()
