@@ -1,15 +1,19 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
 
 	"github.com/sockplay/sockplay/sockets"
 )
@@ -187,6 +191,9 @@ print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "r
 			if err := json.Unmarshal([]byte(js), &jf); err != nil {
 				b.Fatalf("%q: %v", js, err)
 			}
+			g50, g99 := goRoundTrips(b, e, p.session, 2000)
+			b.ReportMetric(g50, "go-ws-getsockname-p50-µs")
+			b.ReportMetric(g99, "go-ws-getsockname-p99-µs")
 			b.ReportMetric(jf.Page[0], "page-ws-getsockname-p50-µs")
 			b.ReportMetric(jf.Page[1], "page-ws-getsockname-p99-µs")
 			b.ReportMetric(jf.PostMessage[0], "postMessage-rt-p50-µs")
@@ -194,6 +201,37 @@ print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "r
 			b.Logf("python %s; page %s", out, js)
 		}
 	})
+}
+
+// BenchmarkPythonDefaultLimits: the file lab's 262,144 bytes read with
+// recv(1024) in a loop, and a recv(1) loop, under the server's default
+// -max-ops-per-sec (1000).
+func BenchmarkPythonDefaultLimits(b *testing.B) {
+	e := newPythonEnv(b, sockets.Config{MaxOpsPerSec: 1000})
+	p := openPython(b, e)
+	for range b.N {
+		out := p.ok(b, `import json, socket, time
+t = time.perf_counter()
+with socket.create_connection(`+pyAddr(e.labAddr(b, "file", "tcp"))+`) as f:
+    n = 0
+    while chunk := f.recv(1024):
+        n += len(chunk)
+file_ms = (time.perf_counter() - t) * 1000
+with socket.create_connection(`+pyAddr(e.labAddr(b, "echo", "tcp"))+`) as s:
+    s.sendall(b"x" * 3000)
+    t = time.perf_counter()
+    for _ in range(3000):
+        s.recv(1)
+    recv1 = 3000 / (time.perf_counter() - t)
+print(json.dumps([n, round(file_ms), round(recv1)]))
+`, "")
+		var f []float64
+		if err := json.Unmarshal([]byte(out), &f); err != nil || len(f) != 3 || f[0] != 262144 {
+			b.Fatalf("%q: %v", out, err)
+		}
+		b.ReportMetric(f[1], "file-lab-recv1024-ms")
+		b.ReportMetric(f[2], "recv1-calls/s")
+	}
 }
 
 func load(b *testing.B, br *browser, js string) loadFigures {
@@ -246,4 +284,47 @@ func browserRSS(b *testing.B, br *browser) int64 {
 		}
 	}
 	return total
+}
+
+// goRoundTrips times n getsockname ops from a Go WebSocket client in
+// session id: the server's share of a round trip, with no browser.
+func goRoundTrips(b *testing.B, e *testEnv, id string, n int) (p50, p99 float64) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	last := e.events(b, id)
+	url := strings.Replace(e.srv.URL, "http", "ws", 1) + "/api/sessions/" + id + "/ws?since=" + strconv.FormatInt(last[len(last)-1].Seq, 10)
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+	op := func(id int, body string) map[string]any {
+		if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"id":%d,%s`, id, body[1:]))); err != nil {
+			b.Fatal(err)
+		}
+		prefix := fmt.Sprintf(`{"reply":%d,`, id)
+		for {
+			_, m, err := c.Read(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if strings.HasPrefix(string(m), prefix) {
+				var ev map[string]any
+				_ = json.Unmarshal(m, &ev)
+				return ev
+			}
+		}
+	}
+	sock := op(1, `{"op":"socket"}`)["result"].(map[string]any)["sock"].(string)
+	rt := make([]float64, n)
+	for i := range rt {
+		t0 := time.Now()
+		op(i+2, `{"op":"getsockname","sock":"`+sock+`"}`)
+		rt[i] = float64(time.Since(t0).Microseconds())
+	}
+	op(n+2, `{"op":"close","sock":"`+sock+`"}`)
+	sort.Float64s(rt)
+	return rt[n/2], rt[n*99/100]
 }
