@@ -469,6 +469,17 @@ with socket.create_connection(ECHO) as s:
     print(s.recv(10))
 print(s.fileno())
 `},
+		{"sendfile", `import socket, os
+with open("payload.bin", "wb") as f:
+    f.write(bytes(range(256)) * 40)
+with socket.create_connection(ECHO) as s, open("payload.bin", "rb") as f:
+    print(s.sendfile(f, 100, 5000), f.tell())
+    got = b""
+    while len(got) < 5000:
+        got += s.recv(8192)
+    print(got == (bytes(range(256)) * 40)[100:5100])
+os.remove("payload.bin")
+`},
 		{"udp: sendto, recvfrom_into", `import socket
 u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 print(u.sendto(b"hello", UPPER))
@@ -720,4 +731,27 @@ asyncio.run(main())
 		})
 	}
 	p.noErrors(t)
+}
+
+// TestPythonRateLimit: a program that makes more ops than
+// -max-ops-per-sec allows slows down to the limit and never sees it.
+func TestPythonRateLimit(t *testing.T) {
+	e := newPythonEnv(t, sockets.Config{MaxOpsPerSec: 40})
+	p := openPython(t, e)
+	out := p.ok(t, `import socket
+s = socket.socket()
+for _ in range(100):
+    s.getsockname()
+s.close()
+print("done")
+`, "")
+	n := 0
+	for _, ev := range e.events(t, p.session) {
+		if ev.Op == "getsockname" && ev.OK {
+			n++
+		}
+	}
+	if out != "done\n" || n != 100 {
+		t.Fatalf("stdout %q and %d getsockname events, want done and 100", out, n)
+	}
 }

@@ -136,6 +136,12 @@ def install():
 
     # queue's C SimpleQueue would block the whole worker.
     queue.SimpleQueue = queue._PySimpleQueue
+    # os.sendfile needs a kernel socket; socket.sendfile then falls back
+    # to send() in a loop, as CPython does where sendfile is missing.
+    def _sendfile_use_sendfile(self, file, offset=0, count=None):
+        raise socket._GiveupOnSendfile("sockplay's sockets are the session's, not this process's")
+
+    socket.socket._sendfile_use_sendfile = _sendfile_use_sendfile
     time.sleep = sleep
     sys.stdout = _Out("stdout")
     sys.stderr = _Out("stderr")
