@@ -10,6 +10,7 @@ import { createLog, bytesOf } from "./log.js";
 import { initUI } from "./ui.js";
 import { initViews, showData } from "./views.js";
 import { decodeBatch } from "./wire.js";
+import "./py/python.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;

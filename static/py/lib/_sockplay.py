@@ -1,0 +1,157 @@
+"""The bridge between Python and the session: every socket call is an op
+sent to sockplay's engine, and Python waits for its event.
+
+Waiting is pyodide.ffi.run_sync on a JS promise (JSPI): it suspends this
+green thread's stack and lets the others run. Every blocking point goes
+through wait() below, which also keeps track of which green thread runs.
+"""
+
+import json
+import sys
+from _asyncio import _get_running_loop, _set_running_loop
+
+import _sockplay_js as js
+from pyodide.ffi import run_sync
+
+# Python's own files and the shim's: an op's origin is the first frame
+# outside them, the line of the user's program that made the call.
+_LIB = "/lib/"
+
+# Whether the engine accepts an op's "origin"; it refuses unknown fields,
+# so the first refusal turns it off for this worker.
+send_origin = True
+
+# Pyodide's event loop, which runs the promises Python waits on (set by
+# _sockplay_run.install).
+webloop = None
+
+# Where the last op was made (what a Step shows as the current line).
+last_origin = None
+
+# The green thread running now (its ident); set by the scheduler in
+# _sockplay_thread, restored by wait() after every switch.
+current = 1
+
+
+def wait(make, *args):
+    """Block this green thread until the promise make(*args) returns
+    settles; the others run.
+
+    A JS promise becomes a Python future of the loop running when it
+    crosses over, and run_sync waits on the running loop: both must be
+    Pyodide's (WebLoop), which JS drives, and not a loop of the program's
+    (asyncio.run's), which waits right here and would never run them. The
+    program's is put back after."""
+    global current
+    me = current
+    loop = _get_running_loop()
+    if loop is not webloop:
+        _set_running_loop(webloop)
+    try:
+        return run_sync(make(*args))
+    finally:
+        current = me
+        if _get_running_loop() is not loop:
+            _set_running_loop(loop)
+
+
+def enter(ident):
+    """Start running green thread ident: each entry into Python is a
+    thread state of its own, where the caller's (WebLoop) was running."""
+    global current
+    current = ident
+    _set_running_loop(None)
+
+
+def thread_name():
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return "MainThread"
+    t = threading._active.get(current)
+    return t.name if t is not None else "Thread-%d" % current
+
+
+def origin():
+    f = sys._getframe(1)
+    while f is not None and f.f_code.co_filename.startswith(_LIB):
+        f = f.f_back
+    o = {"thread": thread_name()}
+    if f is not None:
+        o["file"] = f.f_code.co_filename
+        o["line"] = f.f_lineno
+    return o
+
+
+class EngineRefused(OSError):
+    """An op that never ran: the engine refused it (a malformed op), or
+    the connection to the session is lost. An OSError, as a program that
+    handles socket errors should handle it too."""
+
+    def __init__(self, code, msg):
+        super().__init__("sockplay could not make the call: %s" % msg)
+        self.code = code
+
+
+def call(op):
+    """Send op (a dict) and return its event (a dict). An op refused for
+    the rate limit is sent again once the limit allows; any other refusal
+    raises EngineRefused."""
+    global send_origin
+    delay = 0.005
+    while True:
+        o = origin()
+        if send_origin:
+            op["origin"] = o
+        global last_origin
+        last_origin = o
+        ev = json.loads(wait(js.op, json.dumps(op, separators=(",", ":"))))
+        if ev.get("type") != "error":
+            return ev
+        err = ev["error"]
+        if err["code"] == "bad_request" and send_origin and 'unknown field "origin"' in err["msg"]:
+            send_origin = False
+            op.pop("origin", None)
+            continue
+        if err["code"] == "rate_limited":
+            # -max-ops-per-sec: the program slows down to the session's
+            # limit, as a program on a slow link would, rather than fail.
+            wait(js.sleep, delay)
+            delay = min(delay * 2, 0.25)
+            continue
+        raise EngineRefused(err["code"], err["msg"])
+
+
+def send_nowait(op):
+    """Send op without waiting for its event: for a close from a
+    finalizer, which may run where Python cannot wait."""
+    js.op(json.dumps(op, separators=(",", ":")))
+
+
+def result(op):
+    """call(op) and return its result, or raise its error as CPython would."""
+    ev = call(op)
+    if ev.get("ok"):
+        return ev.get("result") or {}
+    raise exception(ev["error"])
+
+
+def exception(err):
+    """The Python exception for an event's error: CPython's class, errno
+    and message (`[Errno 111] Connection refused`)."""
+    import builtins
+
+    name = err.get("exc") or "OSError"
+    cls = None
+    if name in ("gaierror", "herror", "timeout"):
+        import _socket
+
+        cls = getattr(_socket, name)
+    else:
+        cls = getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, BaseException)):
+        cls = OSError
+    msg = err.get("msg", "")
+    num = err.get("num")
+    if num is not None and issubclass(cls, OSError):
+        return cls(num, msg)
+    return cls(msg)

@@ -1,0 +1,145 @@
+package static
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+)
+
+// TestPyodideManifest: every vendored file is, once ungzipped, the file
+// whose sha256 SHA256SUMS records, and the core is all there.
+func TestPyodideManifest(t *testing.T) {
+	c, err := loadPyodide()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"pyodide.asm.wasm", "pyodide.asm.mjs", "pyodide.mjs", "pyodide-lock.json", "python_stdlib.zip"} {
+		f, ok := c.files[name]
+		if !ok {
+			t.Errorf("%s is not vendored", name)
+			continue
+		}
+		b, err := pyodideFS.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.gzip {
+			zr, err := gzip.NewReader(bytes.NewReader(b))
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if b, err = io.ReadAll(zr); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != c.sums[name] {
+			t.Errorf("%s: sha256 %s, SHA256SUMS says %s", name, got, c.sums[name])
+		}
+	}
+	if _, err := pyodideFS.ReadFile("pyodide/LICENSE"); err != nil {
+		t.Errorf("the licence is not vendored: %v", err)
+	}
+	if v := PyodideVersion(); !strings.HasPrefix(v, "314.0.") {
+		t.Errorf("PyodideVersion() = %q, want a 314.0.x release (CPython 3.14)", v)
+	}
+}
+
+func TestPyodideHandler(t *testing.T) {
+	srv := httptest.NewServer(PyodideHandler())
+	t.Cleanup(srv.Close)
+	v := PyodideVersion()
+	get := func(t *testing.T, method, path string, hdr map[string]string) (*http.Response, []byte) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		// The transport would otherwise ask for gzip and undo it unseen.
+		resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, b
+	}
+	gz := map[string]string{"Accept-Encoding": "gzip, deflate, br, zstd"}
+	for _, c := range []struct {
+		name, ctype, encoding string
+	}{
+		{"pyodide.asm.wasm", "application/wasm", "gzip"},
+		{"pyodide.mjs", "text/javascript; charset=utf-8", "gzip"},
+		{"pyodide.asm.mjs", "text/javascript; charset=utf-8", "gzip"},
+		{"pyodide-lock.json", "application/json", "gzip"},
+		{"python_stdlib.zip", "application/zip", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, body := get(t, "GET", PyodidePath+v+"/"+c.name, gz)
+			if resp.StatusCode != 200 {
+				t.Fatalf("status %s", resp.Status)
+			}
+			for k, want := range map[string]string{
+				"Content-Type": c.ctype, "Content-Encoding": c.encoding,
+				"Cache-Control": "public, max-age=31536000, immutable", "Vary": "Accept-Encoding",
+			} {
+				if got := resp.Header.Get(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+			plain := body
+			if c.encoding == "gzip" {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				plain, _ = io.ReadAll(zr)
+			}
+			// Without gzip: the same bytes, decompressed by the server.
+			resp2, body2 := get(t, "GET", PyodidePath+v+"/"+c.name, map[string]string{"Accept-Encoding": "gzip;q=0, identity"})
+			if resp2.Header.Get("Content-Encoding") != "" || !bytes.Equal(body2, plain) {
+				t.Errorf("without gzip: encoding %q, %d bytes, want the %d plain bytes", resp2.Header.Get("Content-Encoding"), len(body2), len(plain))
+			}
+			resp3, _ := get(t, "GET", PyodidePath+v+"/"+c.name, map[string]string{"If-None-Match": resp.Header.Get("ETag")})
+			if resp3.StatusCode != http.StatusNotModified {
+				t.Errorf("revalidation: %s, want 304", resp3.Status)
+			}
+		})
+	}
+	for _, path := range []string{PyodidePath + "0.0.1/pyodide.mjs", PyodidePath + v + "/SHA256SUMS", PyodidePath + v + "/../LICENSE", PyodidePath + v + "/"} {
+		if resp, _ := get(t, "GET", path, nil); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %s, want 404", path, resp.Status)
+		}
+	}
+	resp, body := get(t, "GET", PyodidePath+"version.js", nil)
+	if want := `export const pyodideURL = "` + PyodidePath + v + `/";`; resp.StatusCode != 200 || !strings.Contains(string(body), want) || resp.Header.Get("Cache-Control") != "no-cache" {
+		t.Errorf("version.js: %s %q %q, want %s", resp.Status, resp.Header.Get("Cache-Control"), body, want)
+	}
+	if resp, _ := get(t, "POST", PyodidePath+"version.js", nil); resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST: %s", resp.Status)
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for h, want := range map[string]bool{
+		"": false, "gzip": true, "deflate, gzip;q=1.0": true, "gzip;q=0": false, "br": false, "*": true, "GZIP": true, "identity, gzip; q=0": false,
+	} {
+		r := httptest.NewRequest("GET", "/", nil)
+		r.Header.Set("Accept-Encoding", h)
+		if got := acceptsGzip(r); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", h, got, want)
+		}
+	}
+}

@@ -1,0 +1,330 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/coder/websocket"
+
+	"github.com/sockplay/sockplay/sockets"
+)
+
+// watchJS is a JS function that runs fn() while it watches the page's
+// main thread: the longest gap in a timer loop meanwhile (the longest
+// task, within a timer's 4 ms) and the long tasks (50 ms or more) the
+// browser saw; it resolves with {ms, value, maxGap, longs}.
+const watchJS = `async (fn) => {
+	const longs = [];
+	const obs = new PerformanceObserver((l) => longs.push(...l.getEntries().map((e) => Math.round(e.duration))));
+	obs.observe({ type: "longtask" });
+	let maxGap = 0, last = performance.now(), going = true;
+	const tick = () => {
+		const now = performance.now();
+		maxGap = Math.max(maxGap, now - last);
+		last = now;
+		if (going) setTimeout(tick, 0);
+	};
+	setTimeout(tick, 0);
+	const t0 = performance.now();
+	const value = await fn();
+	const ms = performance.now() - t0;
+	going = false;
+	obs.disconnect();
+	return { ms, value, maxGap, longs };
+}`
+
+// loadJS loads Python in the page, watching the main thread.
+const loadJS = `(` + watchJS + `)(() => sockplay.python.ready()).then((r) => JSON.stringify({ ...r, steps: r.value.ms }))`
+
+// idleJS watches the page's main thread for two seconds, Python aside:
+// what the page itself costs.
+const idleJS = `(` + watchJS + `)(() => new Promise((r) => setTimeout(r, 2000))).then((r) => JSON.stringify(r))`
+
+type loadFigures struct {
+	MS     float64            `json:"ms"`
+	Value  json.RawMessage    `json:"value"`
+	Steps  map[string]float64 `json:"steps"`
+	MaxGap float64            `json:"maxGap"`
+	Longs  []float64          `json:"longs"`
+}
+
+// BenchmarkPython measures Python in the page in headless Chromium:
+//
+//	SOCKPLAY_REQUIRE_BROWSER=1 go test ./web -run '^$' -bench BenchmarkPython -benchtime 1x
+//
+// load: until Python is ready, cold (a fresh browser profile) and cached
+// (the page reloaded); the longest main-thread task meanwhile; the
+// browser's memory before and after (all of Chromium's processes' RSS).
+// calls: round trips from Python of getsockname and of sendall+recv
+// against the echo lab (median and p99), a tight recv(1) loop on one
+// thread and on 8, and for comparison the same op from the page's main
+// thread over a WebSocket and a postMessage round trip to a worker (what
+// forwarding the worker's ops through the page would add).
+func BenchmarkPython(b *testing.B) {
+	e := newPythonEnv(b, sockets.Config{})
+	b.Run("load", func(b *testing.B) {
+		for range b.N {
+			br := newBrowser(b)
+			br.do(b, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+			br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+			idle := load(b, br, idleJS)
+			b.ReportMetric(idle.MaxGap, "idle-longest-task-ms")
+			rss0 := browserRSS(b, br)
+			cold := load(b, br, loadJS)
+			rss1 := browserRSS(b, br)
+			b.ReportMetric(cold.MS, "cold-ms")
+			b.ReportMetric(cold.MaxGap, "cold-longest-task-ms")
+			b.ReportMetric(float64(len(cold.Longs)), "cold-long-tasks")
+			b.ReportMetric(float64(rss1-rss0)/(1<<20), "python-MiB")
+			b.Logf("cold: %.0f ms (steps %v), longest main-thread task %.0f ms, long tasks %v; Chromium RSS %d → %d MiB", cold.MS, cold.Steps, cold.MaxGap, cold.Longs, rss0>>20, rss1>>20)
+			for i := range 2 {
+				br.do(b, "reload", chromedp.Reload())
+				br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+				cached := load(b, br, loadJS)
+				b.Logf("cached %d: %.0f ms (steps %v), longest main-thread task %.0f ms, long tasks %v", i+1, cached.MS, cached.Steps, cached.MaxGap, cached.Longs)
+				if i == 1 {
+					b.ReportMetric(cached.MS, "cached-ms")
+					b.ReportMetric(cached.MaxGap, "cached-longest-task-ms")
+				}
+			}
+			heap := (&pyPage{browser: br, e: e}).ok(b, "import pyodide_js\nprint(pyodide_js._module.HEAP8.length)", "")
+			if n, err := strconv.Atoi(strings.TrimSpace(heap)); err == nil {
+				b.ReportMetric(float64(n)/(1<<20), "wasm-heap-MiB")
+			}
+		}
+	})
+	b.Run("calls", func(b *testing.B) {
+		p := openPython(b, e)
+		echo := pyAddr(e.labAddr(b, "echo", "tcp"))
+		for range b.N {
+			prog := `import json, socket, threading, time
+N = 2000
+def pct(xs):
+    xs = sorted(xs)
+    return [round(xs[len(xs) // 2] * 1e6), round(xs[int(len(xs) * 0.99)] * 1e6)]
+s = socket.create_connection(` + echo + `)
+g = []
+for _ in range(N):
+    t = time.perf_counter()
+    s.getsockname()
+    g.append(time.perf_counter() - t)
+e = []
+for _ in range(N):
+    t = time.perf_counter()
+    s.sendall(b"x" * 32)
+    n = 0
+    while n < 32:
+        n += len(s.recv(32 - n))
+    e.append(time.perf_counter() - t)
+M = 5000
+s.sendall(b"y" * M)
+t = time.perf_counter()
+for _ in range(M):
+    s.recv(1)
+one = M / (time.perf_counter() - t)
+s.close()
+def reader(c, m):
+    for _ in range(m):
+        c.recv(1)
+conns = [socket.create_connection(` + echo + `) for _ in range(8)]
+for c in conns:
+    c.sendall(b"z" * 1000)
+ts = [threading.Thread(target=reader, args=(c, 1000)) for c in conns]
+t = time.perf_counter()
+for th in ts: th.start()
+for th in ts: th.join()
+eight = 8000 / (time.perf_counter() - t)
+for c in conns: c.close()
+print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "recv1x8": round(eight)}))
+`
+			src, _ := json.Marshal(prog)
+			watched := load(b, p.browser, `(`+watchJS+`)(() => sockplay.python.run(`+string(src)+`)).then((r) => JSON.stringify(r))`)
+			var res pyResult
+			if err := json.Unmarshal(watched.Value, &res); err != nil || res.Exception != nil {
+				b.Fatalf("the program: %s (%v)", watched.Value, err)
+			}
+			out := res.Stdout
+			b.ReportMetric(watched.MaxGap, "running-longest-task-ms")
+			b.ReportMetric(float64(len(watched.Longs)), "running-long-tasks")
+			var f struct {
+				Getsockname, Echo []float64
+				Recv1, Recv1x8    float64
+			}
+			if err := json.Unmarshal([]byte(out), &f); err != nil {
+				b.Fatalf("%q: %v", out, err)
+			}
+			b.ReportMetric(f.Getsockname[0], "getsockname-p50-µs")
+			b.ReportMetric(f.Getsockname[1], "getsockname-p99-µs")
+			b.ReportMetric(f.Echo[0], "echo-p50-µs")
+			b.ReportMetric(f.Echo[1], "echo-p99-µs")
+			b.ReportMetric(f.Recv1, "recv1-calls/s")
+			b.ReportMetric(f.Recv1x8, "recv1-8threads-calls/s")
+
+			js := p.eval(b, fmt.Sprintf(`(async () => {
+				const pct = (xs) => { xs.sort((a, b) => a - b); return [Math.round(xs[xs.length >> 1] * 1000), Math.round(xs[Math.floor(xs.length * 0.99)] * 1000)]; };
+				const ws = new WebSocket(location.origin.replace("http", "ws") + "/api/sessions/%s/ws?since=" + (await (await fetch("/api/sessions/%s")).json()).last_seq);
+				await new Promise((r) => (ws.onopen = r));
+				let id = 0, answer;
+				ws.onmessage = (m) => { if (m.data.startsWith('{"reply":')) answer(JSON.parse(m.data)); };
+				const op = (o) => new Promise((r) => { answer = r; ws.send(JSON.stringify({ id: ++id, ...o })); });
+				const sock = (await op({ op: "socket" })).result.sock;
+				const rt = [];
+				for (let i = 0; i < 2000; i++) { const t = performance.now(); await op({ op: "getsockname", sock }); rt.push(performance.now() - t); }
+				await op({ op: "close", sock });
+				ws.close();
+				const w = new Worker(URL.createObjectURL(new Blob(["onmessage = (e) => postMessage(e.data)"], { type: "text/javascript" })));
+				const pm = [];
+				for (let i = 0; i < 2000; i++) { const t = performance.now(); await new Promise((r) => { w.onmessage = r; w.postMessage('{"reply":1,"seq":1,"op":"getsockname","ok":true,"result":{"local":"127.0.0.1:5000"}}'); }); pm.push(performance.now() - t); }
+				w.terminate();
+				return JSON.stringify({ page: pct(rt), postMessage: pct(pm) });
+			})()`, p.session, p.session))
+			var jf struct{ Page, PostMessage []float64 }
+			if err := json.Unmarshal([]byte(js), &jf); err != nil {
+				b.Fatalf("%q: %v", js, err)
+			}
+			g50, g99 := goRoundTrips(b, e, p.session, 2000)
+			b.ReportMetric(g50, "go-ws-getsockname-p50-µs")
+			b.ReportMetric(g99, "go-ws-getsockname-p99-µs")
+			b.ReportMetric(jf.Page[0], "page-ws-getsockname-p50-µs")
+			b.ReportMetric(jf.Page[1], "page-ws-getsockname-p99-µs")
+			b.ReportMetric(jf.PostMessage[0], "postMessage-rt-p50-µs")
+			b.ReportMetric(jf.PostMessage[1], "postMessage-rt-p99-µs")
+			b.Logf("python %s; page %s", out, js)
+		}
+	})
+}
+
+// BenchmarkPythonDefaultLimits: the file lab's 262,144 bytes read with
+// recv(1024) in a loop, and a recv(1) loop, under the server's default
+// -max-ops-per-sec (1000).
+func BenchmarkPythonDefaultLimits(b *testing.B) {
+	e := newPythonEnv(b, sockets.Config{MaxOpsPerSec: 1000})
+	p := openPython(b, e)
+	for range b.N {
+		out := p.ok(b, `import json, socket, time
+t = time.perf_counter()
+with socket.create_connection(`+pyAddr(e.labAddr(b, "file", "tcp"))+`) as f:
+    n = 0
+    while chunk := f.recv(1024):
+        n += len(chunk)
+file_ms = (time.perf_counter() - t) * 1000
+with socket.create_connection(`+pyAddr(e.labAddr(b, "echo", "tcp"))+`) as s:
+    s.sendall(b"x" * 3000)
+    t = time.perf_counter()
+    for _ in range(3000):
+        s.recv(1)
+    recv1 = 3000 / (time.perf_counter() - t)
+print(json.dumps([n, round(file_ms), round(recv1)]))
+`, "")
+		var f []float64
+		if err := json.Unmarshal([]byte(out), &f); err != nil || len(f) != 3 || f[0] != 262144 {
+			b.Fatalf("%q: %v", out, err)
+		}
+		b.ReportMetric(f[1], "file-lab-recv1024-ms")
+		b.ReportMetric(f[2], "recv1-calls/s")
+	}
+}
+
+func load(b *testing.B, br *browser, js string) loadFigures {
+	b.Helper()
+	out := (&pyPage{browser: br}).eval(b, js)
+	var f loadFigures
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		b.Fatalf("%q: %v", out, err)
+	}
+	return f
+}
+
+// browserRSS is the resident memory of Chromium's processes (the browser
+// and its children, the page's renderer, where the worker runs, among
+// them), from /proc.
+func browserRSS(b *testing.B, br *browser) int64 {
+	b.Helper()
+	c := chromedp.FromContext(br.ctx)
+	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
+		b.Skip("no Chromium process to measure")
+	}
+	root := c.Browser.Process().Pid
+	parent := map[int]int{}
+	rss := map[int]int64{}
+	dirs, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, d := range dirs {
+		data, err := os.ReadFile(d)
+		if err != nil {
+			continue
+		}
+		pid, _ := strconv.Atoi(strings.Split(d, "/")[2])
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) >= 2 && f[0] == "PPid:" {
+				parent[pid], _ = strconv.Atoi(f[1])
+			}
+			if len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				rss[pid] = kb << 10
+			}
+		}
+	}
+	var total int64
+	for pid, n := range rss {
+		for p := pid; p != 0; p = parent[p] {
+			if p == root {
+				total += n
+				break
+			}
+		}
+	}
+	return total
+}
+
+// goRoundTrips times n getsockname ops from a Go WebSocket client in
+// session id: the server's share of a round trip, with no browser.
+func goRoundTrips(b *testing.B, e *testEnv, id string, n int) (p50, p99 float64) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	last := e.events(b, id)
+	url := strings.Replace(e.srv.URL, "http", "ws", 1) + "/api/sessions/" + id + "/ws?since=" + strconv.FormatInt(last[len(last)-1].Seq, 10)
+	c, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(16 << 20)
+	op := func(id int, body string) map[string]any {
+		if err := c.Write(ctx, websocket.MessageText, []byte(fmt.Sprintf(`{"id":%d,%s`, id, body[1:]))); err != nil {
+			b.Fatal(err)
+		}
+		prefix := fmt.Sprintf(`{"reply":%d,`, id)
+		for {
+			_, m, err := c.Read(ctx)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if strings.HasPrefix(string(m), prefix) {
+				var ev map[string]any
+				_ = json.Unmarshal(m, &ev)
+				return ev
+			}
+		}
+	}
+	sock := op(1, `{"op":"socket"}`)["result"].(map[string]any)["sock"].(string)
+	rt := make([]float64, n)
+	for i := range rt {
+		t0 := time.Now()
+		op(i+2, `{"op":"getsockname","sock":"`+sock+`"}`)
+		rt[i] = float64(time.Since(t0).Microseconds())
+	}
+	op(n+2, `{"op":"close","sock":"`+sock+`"}`)
+	sort.Float64s(rt)
+	return rt[n/2], rt[n*99/100]
+}
