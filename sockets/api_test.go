@@ -43,7 +43,7 @@ func TestTCPServer(t *testing.T) {
 	}
 	addr := mustOK(t, s, op("getsockname", srv, Args{})).Result.Local
 	mustOK(t, s, op("listen", srv, Args{Backlog: ip(5)}))
-	acc := s.Submit(op("accept", srv, Args{}), Origin{})
+	acc := s.Submit(op("accept", srv, Args{}), Submitter{})
 	awaitPending(t, s, 1)
 	cli := connected(t, s, addr)
 	aev := <-acc
@@ -434,7 +434,7 @@ func TestHalfClose(t *testing.T) {
 	}
 	// SHUT_RD wakes a recv that is blocked, with b''.
 	other := connected(t, s, stateOf(t, s, srv).Local)
-	recv := s.Submit(op("recv", other, Args{Bufsize: ip(8)}), Origin{})
+	recv := s.Submit(op("recv", other, Args{Bufsize: ip(8)}), Submitter{})
 	awaitPending(t, s, 1)
 	mustOK(t, s, op("shutdown", other, Args{How: new(How(unix.SHUT_RD))}))
 	if ev := <-recv; !ev.OK || *ev.Result.N != 0 {
@@ -522,7 +522,7 @@ func TestRecvall(t *testing.T) {
 	mustOK(t, s, op("listen", srv, Args{}))
 	cli := connected(t, s, stateOf(t, s, srv).Local)
 	conn := mustOK(t, s, op("accept", srv, Args{})).Result.Sock
-	all := s.Submit(op("recvall", conn, Args{Bufsize: ip(10)}), Origin{})
+	all := s.Submit(op("recvall", conn, Args{Bufsize: ip(10)}), Submitter{})
 	awaitPending(t, s, 1)
 	mustOK(t, s, op("sendchunks", cli, Args{Data: text("0123456789"), Chunk: ip(3), Delay: new(0.01)}))
 	ev := <-all

@@ -12,7 +12,7 @@ type call struct {
 	id    int64
 	op    Op
 	spec  *opSpec
-	from  Origin
+	from  Submitter
 	start int64
 	sock  *Socket
 	// tmo is the socket's mode when the call was made: a call queued
@@ -26,7 +26,7 @@ type call struct {
 // finish turns the outcome into the op's one event.
 func (c *call) finish(res *Result, err error) {
 	ev := Event{Call: c.id, Start: c.start, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op),
-		Reply: c.from.Reply, Origin: c.from.Conn, Result: res}
+		Reply: c.from.Reply, Conn: c.from.Conn, Origin: c.op.Origin, Result: res}
 	if err != nil {
 		ev.Error = asError(err)
 	} else {
@@ -53,6 +53,11 @@ func (c *call) dispatch() {
 	c.spec = opTable[c.op.Op]
 	if c.spec == nil {
 		c.finish(nil, errType("unknown op %q", c.op.Op))
+		return
+	}
+	if err := c.op.Origin.check(); err != nil {
+		c.op.Origin = nil
+		c.finish(nil, err)
 		return
 	}
 	if err := checkArgs(c.op.Op, c.spec, &c.op.Args); err != nil {
@@ -136,7 +141,7 @@ func (c *call) validate() error {
 // if the session has ended, it runs abandon and answers that instead.
 func (c *call) goPending(fn, abandon func()) {
 	c.s.mu.Lock()
-	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start}
+	c.s.pending[c.id] = Pending{Call: c.id, Sock: c.op.Sock, Op: c.op.Op, Args: argsOf(c.op), Start: c.start, Origin: c.op.Origin}
 	c.s.notifyLocked(true)
 	c.s.mu.Unlock()
 	if !c.s.goRun(fn) {

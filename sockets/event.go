@@ -78,14 +78,41 @@ type Event struct {
 	// Parent is the call of the helper op (sendchunks, recvall) that made
 	// this event, one of its parts.
 	Parent int64 `json:"parent,omitempty"`
-	// Reply is the id (raw JSON) the submitting client gave its op; Origin
+	// Reply is the id (raw JSON) the submitting client gave its op; Conn
 	// says which client that was, so that only it is told "reply".
-	Reply  json.RawMessage `json:"reply,omitempty"`
-	Origin uint64          `json:"-"`
+	Reply json.RawMessage `json:"reply,omitempty"`
+	Conn  uint64          `json:"-"`
+	// Origin is where in a program the call was made, when a program
+	// made it (the page's Python says so).
+	Origin *Origin `json:"origin,omitempty"`
 }
 
-// Origin identifies who submitted an op, so the answer can carry their id.
+// Origin is where in a program a call was made: the file, line and
+// thread of the Python code that made it (the page's Python, which runs
+// programs in the session, sends it with each op).
 type Origin struct {
+	File   string `json:"file,omitempty"`
+	Line   int    `json:"line,omitempty"`
+	Thread string `json:"thread,omitempty"`
+}
+
+// maxOriginText bounds an origin's file and thread names: they are
+// names, not data.
+const maxOriginText = 256
+
+func (o *Origin) check() *Error {
+	if o == nil {
+		return nil
+	}
+	if len(o.File) > maxOriginText || len(o.Thread) > maxOriginText || o.Line < 0 {
+		return errValue("origin: file and thread are names of at most %d bytes, and line is not negative", maxOriginText)
+	}
+	return nil
+}
+
+// Submitter identifies who submitted an op, so the answer can carry their
+// id.
+type Submitter struct {
 	Conn  uint64
 	Reply json.RawMessage
 }

@@ -116,8 +116,8 @@ func TestLimits(t *testing.T) {
 		a := newSock(t, s, "inet", "stream")
 		mustOK(t, s, op("connect", a, Args{Addr: ln.Addr().String()}))
 		// A connect queued behind a blocking recv stays pending.
-		recv := s.Submit(op("recv", a, Args{Bufsize: ip(1)}), Origin{})
-		queued := s.Submit(op("connect", a, Args{Addr: ln.Addr().String()}), Origin{})
+		recv := s.Submit(op("recv", a, Args{Bufsize: ip(1)}), Submitter{})
+		queued := s.Submit(op("connect", a, Args{Addr: ln.Addr().String()}), Submitter{})
 		awaitState(t, s, "2 pending", func(st State) bool { return len(st.Pending) == 2 })
 		b := newSock(t, s, "inet", "stream")
 		wantLimit(t, do(t, s, op("connect", b, Args{Addr: ln.Addr().String()})), "-max-pending-connects")
@@ -184,7 +184,7 @@ func TestLimits(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, id := range ids {
 			wg.Go(func() {
-				got <- <-s.Submit(op("connect", id, Args{Addr: addr}), Origin{})
+				got <- <-s.Submit(op("connect", id, Args{Addr: addr}), Submitter{})
 			})
 		}
 		// Those refused answer at once; those admitted never answer.

@@ -16,6 +16,9 @@ type Op struct {
 	Op   string `json:"op"`
 	Sock string `json:"sock,omitempty"`
 	Args
+	// Origin says where in a program the call was made; the op's event
+	// carries it on.
+	Origin *Origin `json:"origin,omitempty"`
 }
 
 // Args are an op's arguments. Pointers and Timeout tell "absent" from zero,

@@ -154,7 +154,7 @@ func sendchunksOp(c *call) (*Result, error) {
 		end := min(off+*a.Chunk, len(data))
 		start := c.s.now()
 		n, err := k.send(data[off:end], c.tmo, nil)
-		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true, Parent: c.id}
+		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true, Parent: c.id, Origin: c.op.Origin}
 		if err != nil {
 			ev.Error = asError(err)
 			c.s.append(ev, false)
@@ -212,7 +212,7 @@ func recvallOp(c *call) (*Result, error) {
 		start := c.s.now()
 		n := want - len(got)
 		r, err := k.recv(n, c.tmo)
-		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: &Args{Bufsize: intp(n)}, Auto: true, Parent: c.id}
+		ev := Event{Start: start, Sock: k.id, Op: "recv", Args: &Args{Bufsize: intp(n)}, Auto: true, Parent: c.id, Origin: c.op.Origin}
 		if err != nil {
 			ev.Error = asError(err)
 			c.s.append(ev, false)

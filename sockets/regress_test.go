@@ -38,7 +38,7 @@ func awaitPending(t *testing.T, s *Session, n int) {
 func TestCloseWithQueuedAutorecv(t *testing.T) {
 	s := newTestSession(t)
 	id := connected(t, s, testkit.SilentServer(t))
-	recv := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Origin{})
+	recv := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Submitter{})
 	awaitPending(t, s, 1)
 	mustOK(t, s, op("autorecv", id, Args{}))
 	mustOK(t, s, op("close", id, Args{}))
@@ -51,7 +51,7 @@ func TestAutorecvOffLeavesPendingRecv(t *testing.T) {
 	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
-	recv := s.Submit(op("recv", id, Args{Bufsize: ip(16)}), Origin{})
+	recv := s.Submit(op("recv", id, Args{Bufsize: ip(16)}), Submitter{})
 	awaitPending(t, s, 1)
 	mustOK(t, s, op("autorecv", id, Args{}))
 	mustOK(t, s, op("autorecv", id, Args{On: bp(false)}))
@@ -111,7 +111,7 @@ func TestCloseRacesSubmit(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				<-s.Submit(op("socket", "", Args{}), Origin{})
+				<-s.Submit(op("socket", "", Args{}), Submitter{})
 			}()
 		}
 		m.End(s.ID())
@@ -125,7 +125,7 @@ func TestSendchunksThenShutdown(t *testing.T) {
 	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
-	chunks := s.Submit(op("sendchunks", id, Args{Data: text("hello world"), Chunk: ip(4), Delay: new(0.02)}), Origin{})
+	chunks := s.Submit(op("sendchunks", id, Args{Data: text("hello world"), Chunk: ip(4), Delay: new(0.02)}), Submitter{})
 	mustOK(t, s, op("shutdown", id, Args{How: new(How(unix.SHUT_WR))}))
 	if ev := <-chunks; !ev.OK || *ev.Result.N != 11 {
 		t.Fatalf("sendchunks: %+v %v", ev.Result, ev.Error)
@@ -148,8 +148,8 @@ func TestQueuedCallKeepsItsMode(t *testing.T) {
 	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
-	a := s.Submit(op("recv", id, Args{Bufsize: ip(5)}), Origin{})
-	b := s.Submit(op("recv", id, Args{Bufsize: ip(5)}), Origin{})
+	a := s.Submit(op("recv", id, Args{Bufsize: ip(5)}), Submitter{})
+	b := s.Submit(op("recv", id, Args{Bufsize: ip(5)}), Submitter{})
 	awaitPending(t, s, 2)
 	mustOK(t, s, op("setblocking", id, Args{Flag: bp(false)}))
 	mustOK(t, s, op("send", id, Args{Data: text("hello")}))
@@ -197,7 +197,7 @@ func TestSocketLimitUnderConcurrency(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if ev := <-s.Submit(op("socket", "", Args{}), Origin{}); ev.OK {
+			if ev := <-s.Submit(op("socket", "", Args{}), Submitter{}); ev.OK {
 				mu.Lock()
 				ok++
 				mu.Unlock()

@@ -16,7 +16,7 @@ func TestSelectWaits(t *testing.T) {
 			s := newTestSession(t)
 			a := connected(t, s, testkit.EchoServer(t))
 			b := connected(t, s, testkit.SilentServer(t))
-			sel := s.Submit(op("select", "", Args{RList: []string{b, a}}), Origin{})
+			sel := s.Submit(op("select", "", Args{RList: []string{b, a}}), Submitter{})
 			awaitPending(t, s, 1)
 			var ev Event
 			switch end {

@@ -57,11 +57,12 @@ type Session struct {
 // Pending is a call that has been submitted and has not produced its event
 // yet: a blocking recv, a connect in progress, or an op queued behind one.
 type Pending struct {
-	Call  int64  `json:"call"`
-	Sock  string `json:"sock,omitempty"`
-	Op    string `json:"op"`
-	Args  *Args  `json:"args,omitempty"`
-	Start int64  `json:"start"`
+	Call   int64   `json:"call"`
+	Sock   string  `json:"sock,omitempty"`
+	Op     string  `json:"op"`
+	Args   *Args   `json:"args,omitempty"`
+	Start  int64   `json:"start"`
+	Origin *Origin `json:"origin,omitempty"`
 }
 
 // SocketInfo is one socket's state as viewers show it.
@@ -313,7 +314,7 @@ func (s *Session) idleSince() time.Time {
 
 // Do submits op and waits for its event.
 func (s *Session) Do(ctx context.Context, op Op) (Event, error) {
-	ch := s.Submit(op, Origin{})
+	ch := s.Submit(op, Submitter{})
 	select {
 	case ev := <-ch:
 		return ev, nil
@@ -325,7 +326,7 @@ func (s *Session) Do(ctx context.Context, op Op) (Event, error) {
 // Submit starts op and returns a channel that gets its event. Ops are
 // ordered at submission: whatever Submit is called with first on a socket
 // is queued first, whichever goroutine runs it.
-func (s *Session) Submit(op Op, from Origin) <-chan Event {
+func (s *Session) Submit(op Op, from Submitter) <-chan Event {
 	reply := make(chan Event, 1)
 	s.mu.Lock()
 	if s.closed {

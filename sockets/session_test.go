@@ -182,7 +182,7 @@ func awaitState(t *testing.T, s *Session, what string, cond func(State) bool) St
 func TestPendingRecvEndsOnClose(t *testing.T) {
 	s := newTestSession(t)
 	id := connected(t, s, testkit.SilentServer(t))
-	ch := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Origin{Reply: json.RawMessage(`"r1"`)})
+	ch := s.Submit(op("recv", id, Args{Bufsize: ip(4)}), Submitter{Reply: json.RawMessage(`"r1"`)})
 	awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 && st.Pending[0].Op == "recv" })
 	mustOK(t, s, op("close", id, Args{}))
 	ev := <-ch
@@ -199,7 +199,7 @@ func TestRecvWhilePendingSendsStillGo(t *testing.T) {
 	l := testkit.Labs(t)
 	s := newTestSession(t)
 	id := connected(t, s, l.Addr("echo"))
-	recv := s.Submit(op("recv", id, Args{Bufsize: ip(64)}), Origin{})
+	recv := s.Submit(op("recv", id, Args{Bufsize: ip(64)}), Submitter{})
 	awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 })
 	mustOK(t, s, op("send", id, Args{Data: text("ping")}))
 	if ev := <-recv; !ev.OK || string(ev.Result.B64) != "ping" {
@@ -452,7 +452,7 @@ func TestNoLeaks(t *testing.T) {
 		b := connected(t, s, l.Addr("drip"))
 		connected(t, s, l.Addr("echo"))
 		mustOK(t, s, op("autorecv", b, Args{}))
-		s.Submit(op("recv", a, Args{Bufsize: ip(10)}), Origin{})
+		s.Submit(op("recv", a, Args{Bufsize: ip(10)}), Submitter{})
 		awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 })
 		m.End(s.ID())
 	}

@@ -106,7 +106,7 @@ func (h *handler) runOp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	select {
-	case ev := <-s.Submit(op.Op, sockets.Origin{}):
+	case ev := <-s.Submit(op.Op, sockets.Submitter{}):
 		writeJSON(w, http.StatusOK, ev)
 	case <-r.Context().Done():
 	}

@@ -122,7 +122,7 @@ type apiError struct {
 // once for all viewers; the reply, when there is one for this client, is
 // spliced in after the brace.
 func encodeEvent(b []byte, ev *sockets.Event, conn uint64) []byte {
-	if ev.Origin != conn || conn == 0 || len(ev.Reply) == 0 {
+	if ev.Conn != conn || conn == 0 || len(ev.Reply) == 0 {
 		return b
 	}
 	out := make([]byte, 0, len(b)+len(ev.Reply)+10)

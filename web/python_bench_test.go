@@ -70,7 +70,7 @@ type loadFigures struct {
 // thread over a WebSocket and a postMessage round trip to a worker (what
 // forwarding the worker's ops through the page would add).
 func BenchmarkPython(b *testing.B) {
-	e := newPythonEnv(b, sockets.Config{})
+	e := newLabsEnv(b, sockets.Config{})
 	b.Run("load", func(b *testing.B) {
 		for range b.N {
 			br := newBrowser(b)
@@ -207,7 +207,7 @@ print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "r
 // recv(1024) in a loop, and a recv(1) loop, under the server's default
 // -max-ops-per-sec (1000).
 func BenchmarkPythonDefaultLimits(b *testing.B) {
-	e := newPythonEnv(b, sockets.Config{MaxOpsPerSec: 1000})
+	e := newLabsEnv(b, sockets.Config{MaxOpsPerSec: 1000})
 	p := openPython(b, e)
 	for range b.N {
 		out := p.ok(b, `import json, socket, time

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
 	"strings"
 	"testing"
@@ -14,30 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/sockplay/sockplay/sockets"
-	"github.com/sockplay/sockplay/sockets/labs"
-	"github.com/sockplay/sockplay/static"
 )
-
-// newPythonEnv is newEnv with the vendored Pyodide served beside the
-// router, as the server mounts it.
-func newPythonEnv(t testing.TB, cfg sockets.Config) *testEnv {
-	t.Helper()
-	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := sockets.NewManager(cfg)
-	mux := http.NewServeMux()
-	mux.Handle(static.PyodidePath, static.PyodideHandler())
-	mux.Handle("/", New(Config{Sessions: m, Labs: l}))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		srv.Close()
-		m.Close()
-		l.Close()
-	})
-	return &testEnv{srv: srv, labs: l, mgr: m}
-}
 
 // pyResult is what window.sockplay.python.run resolves with.
 type pyResult struct {
@@ -137,7 +113,7 @@ func pyAddr(addr string) string {
 }
 
 func TestPythonPrograms(t *testing.T) {
-	e := newPythonEnv(t, sockets.Config{})
+	e := newLabsEnv(t, sockets.Config{})
 	p := openPython(t, e)
 	echo := pyAddr(e.labAddr(t, "echo", "tcp"))
 
@@ -253,16 +229,6 @@ for i in sorted(results): print(i, results[i])
 		}
 	})
 
-	t.Run("select before the engine has it", func(t *testing.T) {
-		if sockets.Ops["select"] {
-			t.Skip("the engine has its select op: TestPythonSelect runs it")
-		}
-		r := p.run(t, "import select, socket\ns = socket.socket()\nselect.select([s], [], [], 0)\n", "")
-		if r.Exception == nil || r.Exception.Type != "NotImplementedError" || !strings.Contains(r.Exception.Message, "the engine's select op") {
-			t.Fatalf("exception %+v, want NotImplementedError naming the missing op", r.Exception)
-		}
-	})
-
 	// Every op says where in the program it was made: the user's file and
 	// line (past the standard library's frames), and the thread's name.
 	t.Run("origin", func(t *testing.T) {
@@ -281,6 +247,17 @@ c.close()
 			"{'thread': 'MainThread', 'file': 'main.py', 'line': 7}\n"
 		if out != want {
 			t.Fatalf("origins\n%s\nwant\n%s", out, want)
+		}
+		// The engine takes it with the op and puts it in the op's event.
+		s, _ := p.e.mgr.Get(p.session)
+		var connect *sockets.Event
+		for _, ev := range s.EventsAfter(0, 0) {
+			if ev.Op == "connect" {
+				connect = &ev
+			}
+		}
+		if connect == nil || connect.Origin == nil || *connect.Origin != (sockets.Origin{File: "main.py", Line: 7, Thread: "MainThread"}) {
+			t.Fatalf("the connect's event: %+v", connect)
 		}
 	})
 
@@ -389,7 +366,7 @@ func runHostPython(t *testing.T, source string) string {
 // the tutorials and the HOWTO use it, in the page and in the host's
 // CPython against the same labs: their outputs must be the same.
 func TestPythonMatchesCPython(t *testing.T) {
-	e := newPythonEnv(t, sockets.Config{})
+	e := newLabsEnv(t, sockets.Config{})
 	p := openPython(t, e)
 	labs := fmt.Sprintf("ECHO = %s\nUPPER = %s\nHTTP = %s\n", pyAddr(e.labAddr(t, "echo", "tcp")), pyAddr(e.labAddr(t, "upper", "udp")), pyAddr(e.labAddr(t, "http", "tcp")))
 	for _, c := range []struct{ name, source string }{
@@ -623,10 +600,7 @@ s.close()
 // TestPythonSelect: select.select, selectors and socketserver on the
 // engine's select op, compared with the host's CPython.
 func TestPythonSelect(t *testing.T) {
-	if !sockets.Ops["select"] {
-		t.Skip("the engine has no select op yet: select, selectors and socketserver cannot run")
-	}
-	e := newPythonEnv(t, sockets.Config{})
+	e := newLabsEnv(t, sockets.Config{})
 	p := openPython(t, e)
 	labs := fmt.Sprintf("ECHO = %s\n", pyAddr(e.labAddr(t, "echo", "tcp")))
 	for _, c := range []struct{ name, source string }{
@@ -736,7 +710,7 @@ asyncio.run(main())
 // TestPythonRateLimit: a program that makes more ops than
 // -max-ops-per-sec allows slows down to the limit and never sees it.
 func TestPythonRateLimit(t *testing.T) {
-	e := newPythonEnv(t, sockets.Config{MaxOpsPerSec: 40})
+	e := newLabsEnv(t, sockets.Config{MaxOpsPerSec: 40})
 	p := openPython(t, e)
 	out := p.ok(t, `import socket
 s = socket.socket()

@@ -87,6 +87,7 @@ func New(cfg Config) http.Handler {
 	// Token-free: the page's files and a watch link's page.
 	r.Group(func(r chi.Router) {
 		r.Use(a.freeToLook)
+		r.Handle(static.PyodidePath+"*", static.PyodideHandler())
 		r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 		r.Get("/w/{token}", h.watchPage)
 	})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 )
@@ -27,7 +28,7 @@ type testEnv struct {
 
 // newEnvWith is a server on a manager of cfg, without labs, closed when
 // the test ends.
-func newEnvWith(t *testing.T, cfg sockets.Config) *testEnv {
+func newEnvWith(t testing.TB, cfg sockets.Config) *testEnv {
 	t.Helper()
 	m := sockets.NewManager(cfg)
 	srv := httptest.NewServer(New(Config{Sessions: m}))
@@ -38,21 +39,20 @@ func newEnvWith(t *testing.T, cfg sockets.Config) *testEnv {
 	return &testEnv{srv: srv, mgr: m}
 }
 
-func newEnv(t *testing.T) *testEnv {
+// newLabsEnv is a server on a manager of cfg with the labs running.
+func newLabsEnv(t testing.TB, cfg sockets.Config) *testEnv {
 	t.Helper()
-	l, err := labs.Start(labs.Config{Host: "127.0.0.1", DripPause: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := sockets.NewManager(sockets.Config{})
+	l := testkit.Labs(t)
+	m := sockets.NewManager(cfg)
 	srv := httptest.NewServer(New(Config{Sessions: m, Labs: l}))
 	t.Cleanup(func() {
 		srv.Close()
 		m.Close()
-		l.Close()
 	})
 	return &testEnv{srv: srv, labs: l, mgr: m}
 }
+
+func newEnv(t *testing.T) *testEnv { return newLabsEnv(t, sockets.Config{}) }
 
 func newBenchServer(m *sockets.Manager) *httptest.Server {
 	return httptest.NewServer(New(Config{Sessions: m}))
@@ -434,7 +434,7 @@ func TestSessionEndSendsEverything(t *testing.T) {
 		e.ok(t, id, `{"op":"socket","type":"dgram"}`)
 		e.ok(t, id, `{"op":"bind","sock":"s1","addr":"127.0.0.1:0"}`)
 		for i := 0; i < 10; i++ {
-			s.Submit(sockets.Op{Op: "recv", Sock: "s1", Args: sockets.Args{Bufsize: new(64)}}, sockets.Origin{})
+			s.Submit(sockets.Op{Op: "recv", Sock: "s1", Args: sockets.Args{Bufsize: new(64)}}, sockets.Submitter{})
 		}
 		awaitSession(t, s, "10 pending recvs", func(s *sockets.Session) bool { return len(s.State().Pending) == 10 })
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

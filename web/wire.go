@@ -193,10 +193,10 @@ func appendJSONRecord(buf, js []byte, ev *sockets.Event, conn uint64) []byte {
 // whole: every field it does not carry must be zero. (A test sets each
 // field of Event, Args and Result in turn to keep this list complete.)
 func compactRecv(ev *sockets.Event, conn uint64) bool {
-	if ev.Op != "recv" || !ev.OK || ev.Error != nil || ev.Seq < 0 || ev.Start < 0 || ev.T < ev.Start || ev.Call < 0 || ev.Parent < 0 {
+	if ev.Op != "recv" || !ev.OK || ev.Error != nil || ev.Origin != nil || ev.Seq < 0 || ev.Start < 0 || ev.T < ev.Start || ev.Call < 0 || ev.Parent < 0 {
 		return false
 	}
-	if len(ev.Reply) > 0 && ev.Origin == conn && conn != 0 {
+	if len(ev.Reply) > 0 && ev.Conn == conn && conn != 0 {
 		return false
 	}
 	for i := 0; i < len(ev.Sock); i++ {

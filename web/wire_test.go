@@ -253,9 +253,9 @@ func wireCases(conn uint64) []wireCase {
 	from.Op = "recvfrom"
 	from.Result.Addr = "127.0.0.1:9"
 	mine := plainRecv()
-	mine.Origin, mine.Reply = conn, json.RawMessage(`"op-3"`)
+	mine.Conn, mine.Reply = conn, json.RawMessage(`"op-3"`)
 	theirs := plainRecv()
-	theirs.Origin, theirs.Reply = conn+1, json.RawMessage(`5`)
+	theirs.Conn, theirs.Reply = conn+1, json.RawMessage(`5`)
 	failed := sockets.Event{Seq: 20, T: 9, Start: 1, Sock: "s2", Op: "connect", Args: &sockets.Args{Addr: "127.0.0.1:1"},
 		Error: &sockets.Error{Errno: "ECONNREFUSED", Exc: "ConnectionRefusedError", Msg: "connection refused"}}
 	send := sockets.Event{Seq: 21, T: 10, Start: 10, Sock: "s1", Op: "send", Args: &sockets.Args{Data: sockets.B64Data([]byte("hi\x00"))},
@@ -338,7 +338,7 @@ func TestWireCompactIsWhole(t *testing.T) {
 	carried := map[string]bool{
 		"Event.Seq": true, "Event.T": true, "Event.Start": true, "Event.Call": true, "Event.Sock": true,
 		"Event.Op": true, "Event.Args": true, "Event.OK": true, "Event.Result": true, "Event.Auto": true,
-		"Event.Parent": true, "Event.Origin": true, "Event.Reply": true,
+		"Event.Parent": true, "Event.Conn": true, "Event.Reply": true,
 		"Args.Bufsize": true, "Result.N": true, "Result.B64": true,
 	}
 	check := func(name string, set func(ev *sockets.Event)) {

@@ -270,7 +270,7 @@ func (h *handler) readOps(ctx context.Context, cancel context.CancelFunc, c *web
 			}
 			continue
 		}
-		s.Submit(op.Op, sockets.Origin{Conn: conn, Reply: op.ID})
+		s.Submit(op.Op, sockets.Submitter{Conn: conn, Reply: op.ID})
 	}
 }
 

@@ -17,10 +17,6 @@ from pyodide.ffi import run_sync
 # outside them, the line of the user's program that made the call.
 _LIB = "/lib/"
 
-# Whether the engine accepts an op's "origin"; it refuses unknown fields,
-# so the first refusal turns it off for this worker.
-send_origin = True
-
 # Pyodide's event loop, which runs the promises Python waits on (set by
 # _sockplay_run.install).
 webloop = None
@@ -96,22 +92,14 @@ def call(op):
     """Send op (a dict) and return its event (a dict). An op refused for
     the rate limit is sent again once the limit allows; any other refusal
     raises EngineRefused."""
-    global send_origin
+    global last_origin
     delay = 0.005
     while True:
-        o = origin()
-        if send_origin:
-            op["origin"] = o
-        global last_origin
-        last_origin = o
+        op["origin"] = last_origin = origin()
         ev = json.loads(wait(js.op, json.dumps(op, separators=(",", ":"))))
         if ev.get("type") != "error":
             return ev
         err = ev["error"]
-        if err["code"] == "bad_request" and send_origin and 'unknown field "origin"' in err["msg"]:
-            send_origin = False
-            op.pop("origin", None)
-            continue
         if err["code"] == "rate_limited":
             # -max-ops-per-sec: the program slows down to the session's
             # limit, as a program on a slow link would, rather than fail.
