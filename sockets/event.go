@@ -21,7 +21,8 @@ type Result struct {
 	On      *bool    `json:"on,omitempty"`
 	Bufsize int      `json:"bufsize,omitempty"`
 	Note    string   `json:"note,omitempty"`
-	// Addr is recvfrom's sender, or gethostbyname's answer.
+	// Addr is recvfrom's sender, or gethostbyname's or gethostname's
+	// answer.
 	Addr string `json:"addr,omitempty"`
 	// EOF marks a stream's recv that returned b''. Truncated marks a
 	// datagram larger than bufsize; Size is its real length (MSG_TRUNC),
@@ -167,8 +168,11 @@ func payload(ev *Event) []byte {
 // result and of the data it sent.
 func holding(ev *Event) eventlog.Holding {
 	n := len(payload(ev))
-	if a := ev.Args; a != nil && a.Data != nil && a.Data.B64 != nil {
-		n += len(*a.Data.B64)
+	if a := ev.Args; a != nil {
+		if a.Data != nil && a.Data.B64 != nil {
+			n += len(*a.Data.B64)
+		}
+		n += len(a.Text)
 	}
 	return eventlog.Bytes(n)
 }

@@ -51,6 +51,10 @@ type Args struct {
 	RList []string `json:"rlist,omitempty"`
 	WList []string `json:"wlist,omitempty"`
 	XList []string `json:"xlist,omitempty"`
+	// python: what a program in the page did that is not a socket call
+	// (see pythonKinds), and its text.
+	Kind string `json:"kind,omitempty"`
+	Text string `json:"text,omitempty"`
 	// Requested is set by the engine when it capped bufsize.
 	Requested *int `json:"requested,omitempty"`
 }

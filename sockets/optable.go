@@ -100,6 +100,12 @@ var opTable = map[string]*opSpec{
 	"gethostbyname": {OpInfo: OpInfo{Args: []string{"host"}, Blocks: true,
 		Py: "socket.gethostbyname({host})", Result: "host"},
 		run: gethostbynameOp},
+	"gethostname": {OpInfo: OpInfo{
+		Py: "socket.gethostname()", Result: "host"},
+		run: gethostnameOp},
+	"python": {OpInfo: OpInfo{Args: []string{"kind", "text"},
+		Py: "# {kind}: {text}", Result: "none"},
+		check: checkPython, run: pythonOp},
 	"select": {OpInfo: OpInfo{Args: []string{"rlist", "wlist", "xlist", "timeout"}, Blocks: true,
 		Py: "select.select({rlist}, {wlist}, {xlist}, {timeout?})", Result: "select"},
 		check: checkSelect, run: selectOp},

@@ -83,6 +83,8 @@ const args = {
   rlist: (a) => pyList(a.rlist),
   wlist: (a) => pyList(a.wlist),
   xlist: (a) => pyList(a.xlist),
+  kind: (a) => a.kind,
+  text: (a, m, short) => (short ? shorten(pyStr(a.text || "")) : pyStr(a.text || "")),
 };
 
 // pyList is a list of sockets, by their names.

@@ -55,6 +55,8 @@ var validOps = []string{
 	`{"op":"getaddrinfo","host":"::1","port":null,"family":"inet6"}`,
 	`{"op":"select","rlist":["s1","s2"],"wlist":[],"xlist":["s1"],"timeout":1.5}`,
 	`{"op":"select","wlist":["s3"],"timeout":null}`,
+	`{"op":"gethostname"}`,
+	`{"op":"python","kind":"run","text":"import socket\n","origin":{"file":"echo.py"}}`,
 	`{"op":"recv","sock":"s1","bufsize":4,"origin":{"file":"main.py","line":3,"thread":"MainThread"}}`,
 	`{"op":"gethostbyname","host":"box.test"}`,
 	// Bad UTF-8 and lone surrogates are decoded as U+FFFD, not refused.

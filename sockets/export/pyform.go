@@ -138,6 +138,10 @@ func pyArg(a *sockets.Args, name string) string {
 		return pyList(a.WList)
 	case "xlist":
 		return pyList(a.XList)
+	case "kind":
+		return a.Kind
+	case "text":
+		return pyStr(a.Text)
 	}
 	return name
 }
