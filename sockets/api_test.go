@@ -238,14 +238,37 @@ func TestUnixSockets(t *testing.T) {
 	}
 
 	x := newSock(t, s, "unix", "")
-	for _, bad := range []string{"../escape.sock", "/tmp/outside.sock", "@abstract", "\x00abstract", "sub/../../x.sock"} {
+	for _, bad := range []string{"../escape.sock", "@abstract", "\x00abstract", "sub/../../x.sock"} {
 		wantErr(t, do(t, s, op("bind", x, Args{Addr: bad})), "PermissionError", "")
 		wantErr(t, do(t, s, op("connect", x, Args{Addr: bad})), "PermissionError", "")
 	}
 	dir := s.dir
-	if _, err := os.Stat(dir + "/demo.sock"); err != nil {
+	if _, err := os.Stat(dir + "/cwd/demo.sock"); err != nil {
 		t.Fatalf("demo.sock is not in the session's directory: %v", err)
 	}
+
+	// An absolute path is the program's own, under the session's
+	// directory; the event says where its file really is, and the
+	// program's os.unlink of it reaches it.
+	abs := newSock(t, s, "unix", "")
+	ev := mustOK(t, s, op("bind", abs, Args{Addr: "/tmp/../tmp/echo.sock"}))
+	real := dir + "/root/tmp/echo.sock"
+	if ev.Result.Local != "/tmp/echo.sock" || !strings.Contains(ev.Result.Note, real) {
+		t.Fatalf("bound as %q, note %q; want /tmp/echo.sock, its file %s", ev.Result.Local, ev.Result.Note, real)
+	}
+	if _, err := os.Stat(real); err != nil {
+		t.Fatal(err)
+	}
+	mustOK(t, s, op("close", abs, Args{}))
+	again := newSock(t, s, "unix", "")
+	wantErr(t, do(t, s, op("bind", again, Args{Addr: "/tmp/echo.sock"})), "OSError", "EADDRINUSE")
+	mustOK(t, s, op("unlink", "", Args{Addr: "/tmp/echo.sock"}))
+	mustOK(t, s, op("bind", again, Args{Addr: "/tmp/echo.sock"}))
+	mustOK(t, s, op("unlink", "", Args{Addr: "/tmp/echo.sock"}))
+	if ev := do(t, s, op("unlink", "", Args{Addr: "/tmp/echo.sock"})); ev.OK || ev.Error.Exc != "FileNotFoundError" || ev.Error.Msg != "No such file or directory: '/tmp/echo.sock'" {
+		t.Fatalf("unlink of a file that is gone: %+v", ev.Error)
+	}
+	wantErr(t, do(t, s, op("unlink", "", Args{Addr: "../x"})), "PermissionError", "")
 	m.End(s.ID())
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the session's directory %s survived the session: %v", dir, err)

@@ -28,9 +28,21 @@ func (s *Session) sockaddrFor(ctx context.Context, k *Socket, op, addr string) (
 	return resolve(ctx, s.cfg.Resolver, k.family, op, addr)
 }
 
-// unixPath confines AF_UNIX names to the session's own directory: "demo.sock"
-// is that directory's file; anything that would reach outside it is
-// refused, and so is the abstract namespace, which is shared by the host.
+// AF_UNIX names live in the session's own directory D, removed with the
+// session: a relative name ("demo.sock") is a file of D/cwd, as for a
+// program that runs there; an absolute one ("/tmp/foo") is the same path
+// under D/root, so that a program's own paths work unchanged and still
+// stay inside D. A socket's name is shown as the program gave it.
+const (
+	unixCwd  = "cwd"
+	unixRoot = "root"
+)
+
+// unixPath maps an AF_UNIX name into the session's directory. A relative
+// name that climbs out of it ("../x") is refused, and so is the abstract
+// namespace, which the host shares. For bind, the directories an absolute
+// path names are made, as they would be there on a machine where the
+// program runs (/tmp, say).
 func (s *Session) unixPath(op, name string) (string, *Error) {
 	if name == "" {
 		return "", errType("%s(): an AF_UNIX address is a path, such as \"demo.sock\"", op)
@@ -41,18 +53,69 @@ func (s *Session) unixPath(op, name string) (string, *Error) {
 	// The kernel reads the path up to its first NUL (as Python passes it):
 	// that part is what must stay inside the directory.
 	visible, _, _ := strings.Cut(name, "\x00")
-	if !filepath.IsLocal(visible) {
+	under := unixCwd
+	if filepath.IsAbs(visible) {
+		under, visible = unixRoot, strings.TrimPrefix(filepath.Clean(visible), "/")
+		if visible == "" {
+			return "", errnoError(unix.EISDIR)
+		}
+	} else if !filepath.IsLocal(visible) {
 		return "", &Error{Exc: "PermissionError", Msg: fmt.Sprintf("%s(): %q is outside this session's directory: AF_UNIX paths are names inside it, such as \"demo.sock\"", op, name)}
 	}
 	dir, err := s.unixDir()
 	if err != nil {
 		return "", asError(err)
 	}
-	full := filepath.Join(dir, visible)
-	if len(full) >= 108 {
-		return "", &Error{Exc: "OSError", Msg: "AF_UNIX path too long"}
+	full := filepath.Join(dir, under, visible)
+	if len(full) >= len(unix.RawSockaddrUnix{}.Path) {
+		return "", &Error{Exc: "OSError", Msg: fmt.Sprintf("AF_UNIX path too long: in this session's directory %q is %s, %d bytes of the %d the kernel takes", name, full, len(full), len(unix.RawSockaddrUnix{}.Path)-1)}
+	}
+	if op == "bind" && under == unixRoot {
+		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
+			return "", asError(err)
+		}
 	}
 	return full, nil
+}
+
+func checkUnlink(c *call) error {
+	if c.op.Args.Addr == "" {
+		return errType("unlink() missing required argument 'path'")
+	}
+	return nil
+}
+
+// unlinkOp is os.unlink of an AF_UNIX path, in the session's directory
+// where the session's sockets have their files: a server that removes its
+// old socket file before it binds (as the tutorials' do) runs unchanged.
+func unlinkOp(c *call) (*Result, error) {
+	p, perr := c.s.unixPath("unlink", c.op.Args.Addr)
+	if perr != nil {
+		return nil, perr
+	}
+	if err := unix.Unlink(p); err != nil {
+		e := errnoError(err.(unix.Errno))
+		e.Msg += ": " + pyQuote(c.op.Args.Addr) // as os.unlink's message names the file
+		return nil, e
+	}
+	return &Result{Note: "removed " + p}, nil
+}
+
+// pyQuote is a str's repr, for a file name in a message.
+func pyQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" }
+
+// unixName is how a socket's AF_UNIX path reads: as the program gave it.
+func unixName(dir, path string) (string, bool) {
+	if dir == "" {
+		return "", false
+	}
+	if rel, ok := strings.CutPrefix(path, filepath.Join(dir, unixCwd)+"/"); ok {
+		return rel, true
+	}
+	if rel, ok := strings.CutPrefix(path, filepath.Join(dir, unixRoot)+"/"); ok {
+		return "/" + rel, true
+	}
+	return "", false
 }
 
 // unixDir is the session's directory for AF_UNIX sockets, made on first
@@ -68,6 +131,10 @@ func (s *Session) unixDir() (string, error) {
 	}
 	dir, err := os.MkdirTemp(s.cfg.UnixDir, "sockplay-"+s.id[:6]+"-")
 	if err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(filepath.Join(dir, unixCwd), 0o700); err != nil {
+		os.RemoveAll(dir)
 		return "", err
 	}
 	s.dir = dir

@@ -56,7 +56,7 @@ func connectOp(c *call) (*Result, error) {
 		// A datagram socket's connect only fixes its peer.
 		k.state = "connected"
 	}
-	return &Result{Local: k.local, Peer: k.peer}, nil
+	return &Result{Local: k.local, Peer: k.peer, Note: whereUnix(sa)}, nil
 }
 
 func acceptOp(c *call) (*Result, error) {

@@ -50,7 +50,15 @@ func bindOp(c *call) (*Result, error) {
 	if k.state == "new" {
 		k.state = "bound"
 	}
-	return &Result{Local: k.local}, nil
+	return &Result{Local: k.local, Note: whereUnix(sa)}, nil
+}
+
+// whereUnix says where an AF_UNIX socket's file really is.
+func whereUnix(sa unix.Sockaddr) string {
+	if u, ok := sa.(*unix.SockaddrUnix); ok {
+		return "the file is " + u.Name + ", in this session's directory"
+	}
+	return ""
 }
 
 // checkBacklog refuses a backlog that is no C int, as CPython's argument

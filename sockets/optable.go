@@ -103,6 +103,9 @@ var opTable = map[string]*opSpec{
 	"gethostname": {OpInfo: OpInfo{
 		Py: "socket.gethostname()", Result: "host"},
 		run: gethostnameOp},
+	"unlink": {OpInfo: OpInfo{Args: []string{"addr"},
+		Py: "os.unlink({addr})", Result: "none"},
+		check: checkUnlink, run: unlinkOp},
 	"python": {OpInfo: OpInfo{Args: []string{"kind", "text"},
 		Py: "# {kind}: {text}", Result: "none"},
 		check: checkPython, run: pythonOp},

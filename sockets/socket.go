@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -414,8 +413,8 @@ func (k *Socket) fmtAddr(sa unix.Sockaddr) string {
 		if u.Name == "@" {
 			return ""
 		}
-		if rel, found := strings.CutPrefix(u.Name, k.unixDir+"/"); found && k.unixDir != "" {
-			return rel
+		if name, ok := unixName(k.unixDir, u.Name); ok {
+			return name
 		}
 	}
 	return formatSockaddr(sa)
