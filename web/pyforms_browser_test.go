@@ -29,6 +29,7 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 			Result: &sockets.Result{AddrInfo: []sockets.AddrInfo{{Family: "inet", Type: "stream", Proto: 6, Addr: "127.0.0.1:80"}}}},
 		{Op: "getaddrinfo", Args: &sockets.Args{Host: "it's", Port: json.RawMessage(`"http"`)}, OK: true, Result: &sockets.Result{}},
 		{Op: "gethostbyname", Args: &sockets.Args{Host: "localhost"}, OK: true, Result: &sockets.Result{Addr: "127.0.0.1"}},
+		{Op: "unlink", Args: &sockets.Args{Addr: "/tmp/echo.sock"}, OK: true, Result: &sockets.Result{}},
 		{Op: "gethostname", OK: true, Result: &sockets.Result{Addr: "lab-1"}},
 		{Op: "python", Args: &sockets.Args{Kind: "stdout", Text: "it's\n\tdone"}, OK: true, Result: &sockets.Result{}},
 		{Op: "select", Args: &sockets.Args{RList: []string{"s1", "s2"}, XList: []string{"s1"}, Timeout: sockets.Timeout{Set: true, Seconds: 1.5}}, OK: true,
