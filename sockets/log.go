@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"encoding/json"
 	"sync/atomic"
 	"time"
 )
@@ -89,7 +88,7 @@ func (ev Event) JSON() []byte {
 		}
 	}
 	ev.Reply = nil
-	b, _ := json.Marshal(ev) // an Event always encodes
+	b := marshalEvent(&ev)
 	if ev.enc != nil {
 		ev.enc.b.Store(&b)
 	}

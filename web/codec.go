@@ -133,3 +133,18 @@ func encodeEvent(ev sockets.Event, conn uint64) []byte {
 	out = append(out, ',')
 	return append(out, b[1:]...)
 }
+
+// appendEvent appends ev as encodeEvent renders it for conn, into memory
+// the caller uses again: a big event's JSON is written straight there
+// (see sockets.Event.AppendJSON).
+func appendEvent(dst []byte, ev *sockets.Event, conn uint64) []byte {
+	if ev.Origin != conn || conn == 0 || len(ev.Reply) == 0 {
+		return ev.AppendJSON(dst)
+	}
+	dst = append(dst, `{"reply":`...)
+	dst = append(dst, ev.Reply...)
+	dst = append(dst, ',')
+	at := len(dst)
+	dst = ev.AppendJSON(dst)
+	return append(dst[:at], dst[at+1:]...) // the event's own brace is already there
+}

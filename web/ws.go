@@ -182,12 +182,15 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				err = wire.write(wctx, c)
 				wcancel()
 			case batched:
+				// The message is a copy: the events go back before
+				// it is written (done below then does nothing).
 				buf, sent = appendBatch(buf[:0], evs, conn)
+				done()
 				err = write(websocket.MessageText, buf)
 			default: // one event a message
 				for ; sent < len(evs) && err == nil; sent++ {
-					// The event's shared encoding: never append to it.
-					err = write(websocket.MessageText, encodeEvent(evs[sent], conn))
+					buf = appendEvent(buf[:0], &evs[sent], conn)
+					err = write(websocket.MessageText, buf)
 				}
 			}
 			done()
@@ -296,20 +299,23 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 	return false, false, errors.New(`batch must be 0 or 1`)
 }
 
-// appendBatch appends to buf as many of evs as fit in about batchBytes (at
-// least one) as a JSON array, and says how many.
+// appendBatch appends to buf evs as a JSON array, up to the one that
+// takes it past batchBytes, and says how many. Each event's JSON is
+// written into buf as it is made (see appendEvent), so the array is
+// never a second copy of events the log keeps; the message is at most
+// one event past batchBytes.
 func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int) {
+	start := len(buf)
 	buf = append(buf, '[')
 	sent := 0
-	for _, ev := range evs {
-		b := encodeEvent(ev, conn)
-		if sent > 0 && len(buf)+len(b) > batchBytes {
-			break // it goes first in the next message
-		}
+	for i := range evs {
 		if sent > 0 {
+			if len(buf)-start >= batchBytes {
+				break // the rest go in the next message
+			}
 			buf = append(buf, ',')
 		}
-		buf = append(buf, b...)
+		buf = appendEvent(buf, &evs[i], conn)
 		sent++
 	}
 	return append(buf, ']'), sent

@@ -1,0 +1,445 @@
+package sockets
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"slices"
+	"strconv"
+	"sync"
+	"unicode/utf8"
+)
+
+// The event's JSON, written by hand: byte for byte what json.Marshal(ev)
+// gives (TestEventJSONMatchesMarshal, FuzzEventJSON), without its
+// reflection, its copy out of its own buffer, or its base64 encoder,
+// which did a gigabyte a second and was most of the CPU of a JSON stream.
+// A fast stream's event is a recv of up to 64 KiB, so its base64 is
+// written straight into the destination, three times as fast (see
+// appendBase64). The few values that are JSON of the client's own
+// (a reply id, setsockopt's value, getaddrinfo's port, getsockopt's
+// answer) go through encoding/json, as they did.
+
+// AppendJSON appends the event's JSON without reply, the bytes of JSON.
+// A small event's is the encoding shared by every viewer, made once. A
+// big one's (a recv of more than bigJSON bytes) is written straight into
+// dst and not kept, unless some viewer had it made already: the log
+// would otherwise hold a second, base64 copy of a fast stream (allocated,
+// zeroed and collected at a gigabyte a second) that no viewer of the
+// page's binary form reads, while a reader of the JSON forms writes it
+// in its own buffer in about the time a copy of the kept one would take.
+func (ev Event) AppendJSON(dst []byte) []byte {
+	if ev.enc != nil {
+		if b := ev.enc.b.Load(); b != nil {
+			return append(dst, *b...)
+		}
+	}
+	if len(ev.Result.payload())+ev.Args.dataLen() <= bigJSON {
+		return append(dst, ev.JSON()...)
+	}
+	ev.Reply = nil
+	return appendEventJSON(dst, &ev)
+}
+
+// bigJSON is the payload past which an event's JSON gets a buffer of its
+// estimated size to be written in; a smaller one is written in scratch
+// memory and copied, so that it keeps no more memory than it needs.
+const bigJSON = 4 << 10
+
+// marshalEvent is json.Marshal(ev) in a buffer of its own (nil if the
+// event cannot be encoded, as json.Marshal fails on it).
+func marshalEvent(ev *Event) []byte {
+	if p := len(ev.Result.payload()) + ev.Args.dataLen(); p > bigJSON {
+		b := appendEventJSON(make([]byte, 0, 512+base64.StdEncoding.EncodedLen(p)), ev)
+		if len(b) == 0 {
+			return nil
+		}
+		return b
+	}
+	sp := jsonScratch.Get().(*[]byte)
+	b := appendEventJSON((*sp)[:0], ev)
+	var out []byte
+	if len(b) > 0 {
+		out = append([]byte(nil), b...)
+	}
+	if cap(b) <= 4*bigJSON {
+		*sp = b
+	}
+	jsonScratch.Put(sp)
+	return out
+}
+
+// jsonScratch holds the buffers small events' JSON is written in.
+var jsonScratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// appendEventJSON appends ev as json.Marshal(ev) encodes it, reply
+// included, or nothing if json.Marshal would fail (a value of the
+// client's that is not JSON, a float that is not finite).
+func appendEventJSON(dst []byte, ev *Event) []byte {
+	start := len(dst)
+	e := jsonWriter{b: dst}
+	e.b = append(e.b, `{"seq":`...)
+	e.b = strconv.AppendInt(e.b, ev.Seq, 10)
+	e.field = true
+	e.key(`"t":`)
+	e.b = strconv.AppendInt(e.b, ev.T, 10)
+	e.key(`"start":`)
+	e.b = strconv.AppendInt(e.b, ev.Start, 10)
+	e.int64(`"call":`, ev.Call)
+	e.str(`"sock":`, ev.Sock)
+	e.key(`"op":`)
+	e.b = appendJSONString(e.b, ev.Op)
+	if ev.Args != nil {
+		e.key(`"args":`)
+		e.args(ev.Args)
+	}
+	e.key(`"ok":`)
+	e.b = strconv.AppendBool(e.b, ev.OK)
+	if ev.Result != nil {
+		e.key(`"result":`)
+		e.result(ev.Result)
+	}
+	if r := ev.Error; r != nil {
+		e.key(`"error":`)
+		e.open()
+		e.str(`"errno":`, r.Errno)
+		e.int(`"num":`, r.Num)
+		e.key(`"exc":`)
+		e.b = appendJSONString(e.b, r.Exc)
+		e.key(`"msg":`)
+		e.b = appendJSONString(e.b, r.Msg)
+		e.close()
+	}
+	e.bool(`"auto":`, ev.Auto)
+	e.int64(`"parent":`, ev.Parent)
+	e.raw(`"reply":`, ev.Reply)
+	e.b = append(e.b, '}')
+	if e.failed {
+		return dst[:start]
+	}
+	return e.b
+}
+
+// jsonWriter appends JSON to b. field says whether the object being
+// written has a field yet (a key then needs a comma before it); failed,
+// that a value could not be encoded.
+type jsonWriter struct {
+	b      []byte
+	field  bool
+	failed bool
+}
+
+// key appends a key (`"name":`), after a comma unless it is the object's
+// first.
+func (e *jsonWriter) key(k string) {
+	if e.field {
+		e.b = append(e.b, ',')
+	}
+	e.field = true
+	e.b = append(e.b, k...)
+}
+
+// open and close write an object that is a field's value: once it is
+// closed, the object around it has a field.
+func (e *jsonWriter) open() {
+	e.b = append(e.b, '{')
+	e.field = false
+}
+
+func (e *jsonWriter) close() {
+	e.b = append(e.b, '}')
+	e.field = true
+}
+
+// The omitempty fields: each is left out when zero (a nil pointer, an
+// empty string).
+
+func (e *jsonWriter) int64(k string, v int64) {
+	if v != 0 {
+		e.key(k)
+		e.b = strconv.AppendInt(e.b, v, 10)
+	}
+}
+
+func (e *jsonWriter) int(k string, v int) { e.int64(k, int64(v)) }
+
+func (e *jsonWriter) intp(k string, v *int) {
+	if v != nil {
+		e.key(k)
+		e.b = strconv.AppendInt(e.b, int64(*v), 10)
+	}
+}
+
+func (e *jsonWriter) str(k, v string) {
+	if v != "" {
+		e.key(k)
+		e.b = appendJSONString(e.b, v)
+	}
+}
+
+func (e *jsonWriter) strp(k string, v *string) {
+	if v != nil {
+		e.key(k)
+		e.b = appendJSONString(e.b, *v)
+	}
+}
+
+func (e *jsonWriter) bool(k string, v bool) {
+	if v {
+		e.key(k)
+		e.b = append(e.b, "true"...)
+	}
+}
+
+func (e *jsonWriter) boolp(k string, v *bool) {
+	if v != nil {
+		e.key(k)
+		e.b = strconv.AppendBool(e.b, *v)
+	}
+}
+
+func (e *jsonWriter) floatp(k string, v *float64) {
+	if v != nil {
+		e.key(k)
+		e.float(*v)
+	}
+}
+
+// raw appends a RawMessage field as encoding/json does: compacted, with
+// <, > and & escaped, and an error if it is not JSON.
+func (e *jsonWriter) raw(k string, v json.RawMessage) {
+	if len(v) > 0 {
+		e.key(k)
+		e.marshal(v)
+	}
+}
+
+// marshal appends v as encoding/json encodes it.
+func (e *jsonWriter) marshal(v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		e.failed = true
+		return
+	}
+	e.b = append(e.b, b...)
+}
+
+// float appends f as encoding/json encodes a float64: strconv's shortest
+// form, in exponent form only below 1e-6 and from 1e21 on, without a
+// padded exponent.
+func (e *jsonWriter) float(f float64) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		e.failed = true
+		return
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	e.b = strconv.AppendFloat(e.b, f, format, -1, 64)
+	if n := len(e.b); format == 'e' && n >= 4 && e.b[n-4] == 'e' && e.b[n-3] == '-' && e.b[n-2] == '0' {
+		// e-07 is e-7
+		e.b[n-2] = e.b[n-1]
+		e.b = e.b[:n-1]
+	}
+}
+
+func (e *jsonWriter) args(a *Args) {
+	e.open()
+	e.str(`"family":`, a.Family)
+	e.str(`"type":`, a.Type)
+	e.str(`"addr":`, a.Addr)
+	e.intp(`"backlog":`, a.Backlog)
+	e.intp(`"bufsize":`, a.Bufsize)
+	if a.Timeout.Set {
+		e.key(`"timeout":`)
+		if a.Timeout.None {
+			e.b = append(e.b, "null"...)
+		} else {
+			e.float(a.Timeout.Seconds)
+		}
+	}
+	e.boolp(`"flag":`, a.Flag)
+	if h := a.How; h != nil {
+		e.key(`"how":`)
+		if *h >= 0 && int(*h) < len(howNames) {
+			e.b = appendJSONString(e.b, howNames[*h])
+		} else {
+			e.b = strconv.AppendInt(e.b, int64(*h), 10)
+		}
+	}
+	if d := a.Data; d != nil {
+		e.key(`"data":`)
+		e.open()
+		e.strp(`"text":`, d.Text)
+		e.strp(`"hex":`, d.Hex)
+		e.strp(`"b64":`, d.B64)
+		e.intp(`"repeat":`, d.Repeat)
+		e.close()
+	}
+	e.boolp(`"on":`, a.On)
+	e.intp(`"chunk":`, a.Chunk)
+	e.floatp(`"delay":`, a.Delay)
+	e.str(`"level":`, a.Level)
+	e.str(`"name":`, a.Name)
+	e.raw(`"value":`, a.Value)
+	e.str(`"host":`, a.Host)
+	e.raw(`"port":`, a.Port)
+	e.intp(`"requested":`, a.Requested)
+	e.close()
+}
+
+func (e *jsonWriter) result(r *Result) {
+	e.open()
+	e.intp(`"n":`, r.N)
+	if len(r.B64) > 0 {
+		e.key(`"b64":"`) // json.Marshal's []byte: base64 in a string
+		e.b = appendBase64(e.b, r.B64)
+		e.b = append(e.b, '"')
+	}
+	e.str(`"sock":`, r.Sock)
+	e.str(`"family":`, r.Family)
+	e.str(`"type":`, r.Type)
+	e.str(`"local":`, r.Local)
+	e.str(`"peer":`, r.Peer)
+	e.str(`"mode":`, r.Mode)
+	e.floatp(`"timeout":`, r.Timeout)
+	e.boolp(`"on":`, r.On)
+	e.int(`"bufsize":`, r.Bufsize)
+	e.bool(`"eof":`, r.EOF)
+	e.str(`"note":`, r.Note)
+	e.str(`"addr":`, r.Addr)
+	e.bool(`"truncated":`, r.Truncated)
+	e.int(`"size":`, r.Size)
+	if r.Value != nil {
+		e.key(`"value":`)
+		e.marshal(r.Value)
+	}
+	if len(r.AddrInfo) > 0 {
+		e.key(`"addrinfo":`)
+		e.b = append(e.b, '[')
+		for i, ai := range r.AddrInfo {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.b = append(e.b, `{"family":`...)
+			e.b = appendJSONString(e.b, ai.Family)
+			e.b = append(e.b, `,"type":`...)
+			e.b = appendJSONString(e.b, ai.Type)
+			e.b = append(e.b, `,"proto":`...)
+			e.b = strconv.AppendInt(e.b, int64(ai.Proto), 10)
+			e.b = append(e.b, `,"addr":`...)
+			e.b = appendJSONString(e.b, ai.Addr)
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, ']')
+	}
+	if st := r.Stats; st != nil {
+		e.key(`"stats":`)
+		e.open()
+		e.key(`"recvq":`)
+		e.b = strconv.AppendInt(e.b, int64(st.RecvQ), 10)
+		e.key(`"sendq":`)
+		e.b = strconv.AppendInt(e.b, int64(st.SendQ), 10)
+		e.key(`"rcvbuf":`)
+		e.b = strconv.AppendInt(e.b, int64(st.RcvBuf), 10)
+		e.key(`"sndbuf":`)
+		e.b = strconv.AppendInt(e.b, int64(st.SndBuf), 10)
+		e.str(`"tcp_state":`, st.TCPState)
+		e.int(`"rtt_us":`, st.RTT)
+		e.int(`"cwnd":`, st.Cwnd)
+		e.int(`"retrans":`, st.Retrans)
+		e.intp(`"acceptq":`, st.AcceptQ)
+		e.intp(`"backlog":`, st.Backlog)
+		e.close()
+	}
+	e.close()
+}
+
+// appendJSONString appends s quoted as encoding/json quotes a string:
+// <, > and & escaped (json.Marshal escapes for HTML), invalid UTF-8 as
+// U+FFFD, and U+2028 and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// base64Pairs maps 12 bits to their two base64 characters, the first in
+// the low byte.
+var base64Pairs = func() (t [1 << 12]uint16) {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for i := range t {
+		t[i] = uint16(alphabet[i>>6]) | uint16(alphabet[i&63])<<8
+	}
+	return t
+}()
+
+// appendBase64 appends src in standard base64, as
+// base64.StdEncoding.AppendEncode does, about three times as fast: six
+// bytes at a time (read as eight) become eight characters from four
+// lookups of 12 bits and one store. The last few bytes, and the padding,
+// are the standard encoder's.
+func appendBase64(dst, src []byte) []byte {
+	n := base64.StdEncoding.EncodedLen(len(src))
+	dst = slices.Grow(dst, n)
+	out := dst[len(dst) : len(dst)+n]
+	i, j := 0, 0
+	for ; len(src)-i >= 8; i, j = i+6, j+8 {
+		x := binary.BigEndian.Uint64(src[i:])
+		binary.LittleEndian.PutUint64(out[j:j+8], uint64(base64Pairs[x>>52])|
+			uint64(base64Pairs[x>>40&0xfff])<<16|
+			uint64(base64Pairs[x>>28&0xfff])<<32|
+			uint64(base64Pairs[x>>16&0xfff])<<48)
+	}
+	base64.StdEncoding.Encode(out[j:], src[i:])
+	return dst[:len(dst)+n]
+}
