@@ -155,7 +155,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("Cache-Control", "no-store")
 	flusher, _ := w.(http.Flusher)
-	// Lines go out about batchBytes at a time, each event's JSON written
+	// Lines go out about pieceBytes at a time, each event's JSON written
 	// straight into buf (see appendEvent): a write per line was two
 	// system calls for every event of a fast stream.
 	var buf []byte
@@ -177,7 +177,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			buf = append(append(buf, gap...), '\n')
 		}
 		for i := range evs {
-			if len(buf) >= batchBytes {
+			if len(buf) >= pieceBytes {
 				if err := flush(); err != nil {
 					done()
 					return

@@ -182,11 +182,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				err = wire.write(wctx, c)
 				wcancel()
 			case batched:
-				// The message is a copy: the events go back before
-				// it is written (done below then does nothing).
-				buf, sent = appendBatch(buf[:0], evs, conn)
-				done()
-				err = write(websocket.MessageText, buf)
+				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
+				buf, sent, err = writeBatch(wctx, c, buf[:0], evs, conn)
+				wcancel()
 			default: // one event a message
 				for ; sent < len(evs) && err == nil; sent++ {
 					buf = appendEvent(buf[:0], &evs[sent], conn)
@@ -299,26 +297,45 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 	return false, false, errors.New(`batch must be 0 or 1`)
 }
 
-// appendBatch appends to buf evs as a JSON array, up to the one that
-// takes it past batchBytes, and says how many. Each event's JSON is
-// written into buf as it is made (see appendEvent), so the array is
-// never a second copy of events the log keeps; the message is at most
-// one event past batchBytes.
-func appendBatch(buf []byte, evs []sockets.Event, conn uint64) ([]byte, int) {
-	start := len(buf)
-	buf = append(buf, '[')
-	sent := 0
+// pieceBytes is how much of a message is made before it is written, as a
+// frame of its own: small enough to be still in the CPU's cache when the
+// kernel copies it out, big enough that a frame's system calls are few.
+const pieceBytes = 128 << 10
+
+// writeBatch writes evs as one JSON array message, up to the one that
+// takes it past batchBytes, and says how many it wrote. Each event's JSON
+// is made into buf (see appendEvent) and written from there a piece at a
+// time, so the message is never a copy of what the log keeps, nor all in
+// memory at once; it is at most one event past batchBytes. It returns buf
+// for the next message.
+func writeBatch(ctx context.Context, c *websocket.Conn, buf []byte, evs []sockets.Event, conn uint64) ([]byte, int, error) {
+	w, err := c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return buf, 0, err
+	}
+	buf = append(buf[:0], '[')
+	written, sent := 0, 0
 	for i := range evs {
 		if sent > 0 {
-			if len(buf)-start >= batchBytes {
+			if written+len(buf) >= batchBytes {
 				break // the rest go in the next message
 			}
 			buf = append(buf, ',')
 		}
 		buf = appendEvent(buf, &evs[i], conn)
 		sent++
+		if len(buf) >= pieceBytes {
+			if _, err := w.Write(buf); err != nil {
+				return buf, sent, err
+			}
+			written += len(buf)
+			buf = buf[:0]
+		}
 	}
-	return append(buf, ']'), sent
+	if _, err := w.Write(append(buf, ']')); err != nil {
+		return buf, sent, err
+	}
+	return buf, sent, w.Close()
 }
 
 // tooFarBehind says whether a watcher at cursor, with the log at last, is
