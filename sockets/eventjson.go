@@ -424,15 +424,16 @@ var base64Pairs = func() (t [1 << 12]uint16) {
 }()
 
 // appendBase64 appends src in standard base64, as
-// base64.StdEncoding.AppendEncode does, about three times as fast: six
-// bytes at a time (read as eight) become eight characters from four
-// lookups of 12 bits and one store. The last few bytes, and the padding,
-// are the standard encoder's.
+// base64.StdEncoding.AppendEncode does, several times as fast: with AVX2
+// where the CPU has it (encodeBlocks), then six bytes at a time (read as
+// eight) as eight characters from four lookups of 12 bits and one store.
+// The last few bytes, and the padding, are the standard encoder's.
 func appendBase64(dst, src []byte) []byte {
 	n := base64.StdEncoding.EncodedLen(len(src))
 	dst = slices.Grow(dst, n)
 	out := dst[len(dst) : len(dst)+n]
-	i, j := 0, 0
+	i := encodeBlocks(out, src)
+	j := i / 3 * 4
 	for ; len(src)-i >= 8; i, j = i+6, j+8 {
 		x := binary.BigEndian.Uint64(src[i:])
 		binary.LittleEndian.PutUint64(out[j:j+8], uint64(base64Pairs[x>>52])|
