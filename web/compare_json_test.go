@@ -243,27 +243,34 @@ func (d *fastDecoder) bytes(dst *b64Bytes) error {
 		*dst = nil
 		return nil
 	}
-	// Not checked byte by byte: the base64 decoder refuses every byte a
-	// JSON string may not hold but newlines, which it skips.
-	raw, plain, err := p.rawString(false)
+	if p.peek() != '"' {
+		return p.fail("want a string")
+	}
+	// One pass to the first quote, then the base64 decoder, which refuses
+	// every byte a plain JSON string may not hold (a backslash, a control
+	// byte) but newlines, which it skips and which then show as bytes
+	// missing from what it decoded. Anything else is encoding/json's to
+	// read: escapes, or an error.
+	start := p.i
+	if j := bytes.IndexByte(p.b[start+1:], '"'); j >= 0 {
+		raw := p.b[start+1 : start+1+j]
+		if n := base64.StdEncoding.DecodedLen(len(raw)); d.b64 == nil || cap(d.b64) < n {
+			d.b64 = make([]byte, max(n, 64)) // never nil: "" is no bytes, not null
+		}
+		n, err := base64.StdEncoding.Decode(d.b64[:cap(d.b64)], raw)
+		if err == nil && len(raw)%4 == 0 && n == len(raw)/4*3-bytes.Count(raw[max(0, len(raw)-2):], []byte("=")) {
+			*dst = d.b64[:n]
+			p.i = start + 1 + j + 1
+			return nil
+		}
+	}
+	raw, _, err := p.rawString(true)
 	if err != nil {
 		return err
 	}
-	if !plain || bytes.IndexByte(raw, '\n') >= 0 || bytes.IndexByte(raw, '\r') >= 0 {
-		// Escapes, or a newline, which JSON refuses: encoding/json's way.
-		if err := dst.UnmarshalJSON(p.b[p.i-len(raw)-2 : p.i]); err != nil {
-			return decodeErr{err}
-		}
-		return nil
-	}
-	if n := base64.StdEncoding.DecodedLen(len(raw)); d.b64 == nil || cap(d.b64) < n {
-		d.b64 = make([]byte, max(n, 64)) // never nil: "" is no bytes, not null
-	}
-	n, err := base64.StdEncoding.Decode(d.b64[:cap(d.b64)], raw)
-	if err != nil {
+	if err := dst.UnmarshalJSON(p.b[p.i-len(raw)-2 : p.i]); err != nil {
 		return decodeErr{err}
 	}
-	*dst = d.b64[:n]
 	return nil
 }
 
@@ -772,7 +779,7 @@ var decoderCases = []string{
 	``, ` `, `{`, `[`, `[{},]`, `{"seq":1,}`, `{"seq":1}x`, `{"seq":1} {}`, `{"seq":"1"}`, `{"seq":1.0}`,
 	`{"seq":1e2}`, `{"seq":9223372036854775808}`, `{"seq":18446744073709551616}`, `{"seq":-}`, `{"seq":01}`,
 	`{"auto":1}`, `{"ok":"true"}`, `{"result":[]}`, `{"result":"x"}`, `{"result":{"n":1.5}}`,
-	`{"result":{"b64":"YQ"}}`, `{"result":{"b64":"Y\nQ=="}}`, `{"result":{"b64":"YQ==\n"}}`, `{"result":{"b64":"Y\\nQ=="}}`, `{"result":{"b64":5}}`,
+	`{"result":{"b64":"YQ"}}`, `{"result":{"b64":"Y\nQ=="}}`, `{"result":{"b64":"YQ==\n"}}`, `{"result":{"b64":"Y\\nQ=="}}`, `{"result":{"b64":"YWJj` + "\n\n" + `"}}`, `{"result":{"b64":"YWJj\n\n"}}`, `{"result":{"b64":"YW` + "\r\n" + `Jj"}}`, `{"result":{"b64":"YWJ\"j"}}`, `{"result":{"b64":"YWJ\u006a"}}`, `{"result":{"b64":5}}`,
 	`{"op":"a` + "\x01" + `"}`, `{"op":"\x"}`, `{"op":"\u12"}`, `{"op":"\u12g4"}`, `{"x":tru}`, `{"x":nul}`, `{"x":.5}`, `{"x":1.}`, `{"x":1e}`, `{"x":+1}`,
 	`5`, `"x"`, `[5]`, `["x"]`, `{"a" 1}`, `{a:1}`, `{"a":1 "b":2}`, `[1 2]`,
 }
