@@ -860,6 +860,7 @@ func BenchmarkCompare(b *testing.B) {
 	// The JSON forms carry the same bulk stream, in the same rounds; their
 	// websockify column is the bulk row's.
 	jsonRows := map[*bridge]*compareRow{}
+	jsonCPU := map[*bridge][]float64{} // CPU s/GB: steadier than MB/s on a busy machine
 	var jsonSides []*bridge
 	for _, form := range []clientForm{textForm, batchForm, ndjsonForm} {
 		br := sockplayProcessBridge(bin, form)
@@ -897,6 +898,7 @@ func BenchmarkCompare(b *testing.B) {
 					small.websockify = append(small.websockify, f.chunksPerSec)
 				default:
 					jsonRows[br].sockplay = append(jsonRows[br].sockplay, f.bytesPerSec/1e6)
+					jsonCPU[br] = append(jsonCPU[br], f.cpuPerGB)
 				}
 			}
 			small.sockplay = append(small.sockplay, measureStream(b, sp, smallBufsize, compareRun).chunksPerSec)
@@ -935,10 +937,13 @@ func BenchmarkCompare(b *testing.B) {
 	b.ReportMetric(median(small.sockplay), "small_events/s")
 	b.ReportMetric(median(p50.sockplay), "p50_ms")
 	b.ReportMetric(median(p99.sockplay), "p99_ms")
+	for i, form := range []string{"text", "batch", "ndjson"} {
+		b.ReportMetric(median(jsonCPU[jsonSides[i]]), form+"_CPU_s/GB")
+	}
 	if wsfy != nil {
 		b.ReportMetric(median(bulk.sockplay)/median(bulk.websockify), "bulk_vs_websockify")
-		for i, unit := range []string{"text_vs_websockify", "batch_vs_websockify", "ndjson_vs_websockify"} {
-			b.ReportMetric(median(jsonRows[jsonSides[i]].sockplay)/median(bulk.websockify), unit)
+		for i, form := range []string{"text", "batch", "ndjson"} {
+			b.ReportMetric(median(jsonRows[jsonSides[i]].sockplay)/median(bulk.websockify), form+"_vs_websockify")
 		}
 	}
 }
