@@ -141,10 +141,14 @@ func appendEvent(dst []byte, ev *sockets.Event, conn uint64) []byte {
 	if ev.Origin != conn || conn == 0 || len(ev.Reply) == 0 {
 		return ev.AppendJSON(dst)
 	}
+	start := len(dst)
 	dst = append(dst, `{"reply":`...)
 	dst = append(dst, ev.Reply...)
 	dst = append(dst, ',')
 	at := len(dst)
 	dst = ev.AppendJSON(dst)
+	if len(dst) == at {
+		return dst[:start] // an event that does not encode is no JSON at all
+	}
 	return append(dst[:at], dst[at+1:]...) // the event's own brace is already there
 }
