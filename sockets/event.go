@@ -135,7 +135,7 @@ func eventOptions(cfg Config) eventlog.Options[Event] {
 		MaxLagEvents: cfg.MaxLagEvents,
 		MaxLagBytes:  cfg.MaxLagBytes,
 		Number:       func(ev *Event, seq int64) { ev.Seq = seq },
-		Encode:       appendEventJSON,
+		Encode:       encodeForViewers,
 		Payload:      payload,
 	}
 }
@@ -146,13 +146,12 @@ func BatchOf(evs []Event) Batch {
 	return eventlog.BatchOf(eventOptions(Config{}), evs)
 }
 
-// appendEventJSON appends ev's JSON without its reply: what every viewer
+// encodeForViewers appends ev's JSON without its reply: what every viewer
 // gets (the one that asked has its reply spliced in; see web).
-func appendEventJSON(dst []byte, ev *Event) []byte {
+func encodeForViewers(dst []byte, ev *Event) []byte {
 	e := *ev
 	e.Reply = nil
-	b, _ := json.Marshal(e) // an Event always encodes
-	return append(dst, b...)
+	return appendEventJSON(dst, &e)
 }
 
 // payload is the bytes of an event's result: what a reader may write out

@@ -131,3 +131,23 @@ func encodeEvent(b []byte, ev *sockets.Event, conn uint64) []byte {
 	out = append(out, ',')
 	return append(out, b[1:]...)
 }
+
+// appendEvent appends event i of b as encodeEvent renders it for conn,
+// into memory the caller uses again: a big event's JSON is written
+// straight there (see eventlog's Batch.AppendJSON).
+func appendEvent(dst []byte, b sockets.Batch, i int, conn uint64) []byte {
+	ev := &b.Events()[i]
+	if ev.Conn != conn || conn == 0 || len(ev.Reply) == 0 {
+		return b.AppendJSON(dst, i)
+	}
+	start := len(dst)
+	dst = append(dst, `{"reply":`...)
+	dst = append(dst, ev.Reply...)
+	dst = append(dst, ',')
+	at := len(dst)
+	dst = b.AppendJSON(dst, i)
+	if len(dst) == at {
+		return dst[:start] // an event that does not encode is no JSON at all
+	}
+	return append(dst[:at], dst[at+1:]...) // the event's own brace is already there
+}

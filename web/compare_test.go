@@ -99,31 +99,28 @@ func cpuSeconds(pid int) float64 {
 	return (utime + stime) / 100 // clock ticks; USER_HZ is 100 on Linux
 }
 
-// sockplayWSQuery is how the comparison's client connects: binary
-// batches, as the page does.
-const sockplayWSQuery = "?format=bin"
-
-var sockplayBridge = bridge{name: "sockplay", open: openSockplay}
+var sockplayBridge = inProcessBridge(binaryForm)
 
 // sockplayProcessBridge runs the sockplay binary (built from this module)
 // as a process of its own, as websockify runs: the comparison then gives
 // each bridge its own scheduler, and neither shares the source's and the
 // client's CPU time with the process that measures. The in-process bridge
 // stays for profiling.
-func sockplayProcessBridge(bin string) bridge {
-	return bridge{name: "sockplay", open: func(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
+func sockplayProcessBridge(bin string, form clientForm) bridge {
+	return bridge{name: form.bridgeName(), open: func(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
 		b.Helper()
 		base, pid, stop := startSockplay(b, bin)
-		o := streamThrough(b, ctx, base, src, bufsize, stop)
+		o := streamThrough(b, ctx, base, src, bufsize, form, stop)
 		o.pid = pid
 		return o
 	}}
 }
 
-// streamThrough makes a session on the sockplay at base, watches it over
-// the WebSocket and runs socket, connect and autorecv(bufsize) in it, as
-// a user would; stop ends that sockplay.
-func streamThrough(b *testing.B, ctx context.Context, base string, src *source, bufsize int, stop func()) opened {
+// streamThrough makes a session on the sockplay at base, follows it in the
+// client's form (a WebSocket, or the NDJSON stream) and runs socket,
+// connect and autorecv(bufsize) in it, as a user would; stop ends that
+// sockplay.
+func streamThrough(b *testing.B, ctx context.Context, base string, src *source, bufsize int, form clientForm, stop func()) opened {
 	b.Helper()
 	api := func(path, body string) map[string]any {
 		resp, err := http.Post(base+path, "application/json", strings.NewReader(body))
@@ -140,19 +137,17 @@ func streamThrough(b *testing.B, ctx context.Context, base string, src *source, 
 		return m
 	}
 	id := api("/api/sessions", "")["id"].(string)
-	c, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1)+"/api/sessions/"+id+"/ws"+sockplayWSQuery, nil)
+	read, closeRead, err := form.follow(ctx, base, id)
 	if err != nil {
 		stop()
 		b.Fatal(err)
 	}
-	c.SetReadLimit(1 << 24)
 	ops := "/api/sessions/" + id + "/ops"
 	api(ops, `{"op":"socket"}`)
 	api(ops, `{"op":"connect","sock":"s1","addr":"`+src.addr+`"}`)
 	api(ops, `{"op":"autorecv","sock":"s1","bufsize":`+strconv.Itoa(bufsize)+`}`)
-	read := func(ctx context.Context, fn func([]byte) bool) error { return readRecvEvents(ctx, c, fn) }
 	return opened{read: read, closeAll: func() {
-		c.CloseNow()
+		closeRead()
 		stop()
 	}}
 }
@@ -199,31 +194,37 @@ func startSockplay(b *testing.B, bin string) (base string, pid int, stop func())
 	return strings.TrimSuffix(base, "/"), cmd.Process.Pid, stop
 }
 
-// openSockplay streams through a fresh engine and server in this process.
-func openSockplay(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
-	b.Helper()
-	m := sockets.NewManager(sockets.Config{})
-	srv := newBenchServer(m)
-	return streamThrough(b, ctx, srv.URL, src, bufsize, func() {
-		srv.Close()
-		m.Close()
-	})
+// inProcessBridge streams through a fresh engine and server in this
+// process, to a client of the given form.
+func inProcessBridge(form clientForm) bridge {
+	return bridge{name: form.bridgeName(), open: func(b *testing.B, ctx context.Context, src *source, bufsize int) opened {
+		b.Helper()
+		m := sockets.NewManager(sockets.Config{})
+		srv := newBenchServer(m)
+		return streamThrough(b, ctx, srv.URL, src, bufsize, form, func() {
+			srv.Close()
+			m.Close()
+		})
+	}}
 }
 
 // wireEvent is what the client needs of an event or a control message.
 type wireEvent struct {
-	Type   string `json:"type"`
-	Seq    int64  `json:"seq"`
-	Op     string `json:"op"`
-	Auto   bool   `json:"auto"`
-	OK     bool   `json:"ok"`
-	Result *struct {
-		N   *int     `json:"n"`
-		B64 b64Bytes `json:"b64"`
-	} `json:"result"`
-	Error json.RawMessage `json:"error"`
-	From  int64           `json:"from"`
-	To    int64           `json:"to"`
+	Type   string          `json:"type"`
+	Seq    int64           `json:"seq"`
+	Op     string          `json:"op"`
+	Auto   bool            `json:"auto"`
+	OK     bool            `json:"ok"`
+	Result *wireResult     `json:"result"`
+	Error  json.RawMessage `json:"error"`
+	From   int64           `json:"from"`
+	To     int64           `json:"to"`
+}
+
+// wireResult is what the client needs of a recv's result.
+type wireResult struct {
+	N   *int     `json:"n"`
+	B64 b64Bytes `json:"b64"`
 }
 
 // b64Bytes decodes a JSON base64 string straight from the raw message:
@@ -242,20 +243,25 @@ func (b *b64Bytes) UnmarshalJSON(raw []byte) error {
 	return err
 }
 
-// readRecvEvents reads sockplay's WebSocket and calls fn with the bytes of
-// each auto recv event, in order, until fn returns false; empty data is
-// EOF. It is the one place that knows how events travel: JSON text
-// messages, each an event or a control message, or with ?batch=1 an array
-// of events; or binary batches (?format=bin) of compact recv records and
-// JSON records. Anything that would mean lost or altered bytes is an
+// readRecvEvents reads sockplay's WebSocket c with the benchmark's own
+// JSON decoder (see readRecvStream).
+func readRecvEvents(ctx context.Context, c *websocket.Conn, fn func(data []byte) bool) error {
+	return readRecvStream(wsMessages(ctx, c), decodeFast(), fn)
+}
+
+// readRecvStream reads what sockplay sends, one message at a time from
+// next, and calls fn with the bytes of each auto recv event, in order,
+// until fn returns false; empty data is EOF. It is the one place that
+// knows how events travel: JSON text messages (or NDJSON lines), each an
+// event or a control message, or with ?batch=1 an array of events, which
+// decode decodes; or binary batches (?format=bin) of compact recv records
+// and JSON records. Anything that would mean lost or altered bytes is an
 // error: a break in seq, a "gap", a failed recv, an n that is not its
 // bytes' length.
-func readRecvEvents(ctx context.Context, c *websocket.Conn, fn func(data []byte) bool) error {
-	var msg bytes.Buffer
-	var evs []wireEvent
+func readRecvStream(next nextMessage, decode jsonDecoder, fn func(data []byte) bool) error {
 	last := int64(-1)
 	stop := errors.New("enough")
-	next := func(seq int64) error {
+	nextSeq := func(seq int64) error {
 		if last >= 0 && seq != last+1 {
 			return fmt.Errorf("event %d came after %d", seq, last)
 		}
@@ -270,7 +276,7 @@ func readRecvEvents(ctx context.Context, c *websocket.Conn, fn func(data []byte)
 		if ev.Type != "" {
 			return nil
 		}
-		if err := next(ev.Seq); err != nil {
+		if err := nextSeq(ev.Seq); err != nil {
 			return err
 		}
 		if !ev.Auto || ev.Op != "recv" {
@@ -288,20 +294,16 @@ func readRecvEvents(ctx context.Context, c *websocket.Conn, fn func(data []byte)
 		return nil
 	}
 	for {
-		typ, err := readMessage(ctx, c, &msg)
+		typ, msg, err := next()
 		if err != nil {
 			return err
 		}
 		if typ == websocket.MessageBinary {
-			err = readWireBatch(msg.Bytes(), func(r *wireRecord) error {
+			err = readWireBatch(msg, func(r *wireRecord) error {
 				if r.JSON != nil {
-					var ev wireEvent
-					if err := json.Unmarshal(r.JSON, &ev); err != nil {
-						return fmt.Errorf("decoding %.200q: %w", r.JSON, err)
-					}
-					return handle(&ev)
+					return decode(r.JSON, handle)
 				}
-				if err := next(r.Seq); err != nil {
+				if err := nextSeq(r.Seq); err != nil {
 					return err
 				}
 				if r.Auto && !fn(r.Data) {
@@ -310,25 +312,7 @@ func readRecvEvents(ctx context.Context, c *websocket.Conn, fn func(data []byte)
 				return nil
 			})
 		} else {
-			// Decoding into reused elements would keep fields an event
-			// lacks from the one before it: start from zero values.
-			evs = evs[:cap(evs)]
-			clear(evs)
-			evs = evs[:0]
-			if b := bytes.TrimLeft(msg.Bytes(), " \t\r\n"); len(b) > 0 && b[0] == '[' {
-				err = json.Unmarshal(b, &evs)
-			} else {
-				evs = append(evs, wireEvent{})
-				err = json.Unmarshal(b, &evs[0])
-			}
-			if err != nil {
-				return fmt.Errorf("decoding %.200q: %w", msg.Bytes(), err)
-			}
-			for i := range evs {
-				if err = handle(&evs[i]); err != nil {
-					break
-				}
-			}
+			err = decode(msg, handle)
 		}
 		if err == stop {
 			return nil
@@ -336,6 +320,34 @@ func readRecvEvents(ctx context.Context, c *websocket.Conn, fn func(data []byte)
 		if err != nil {
 			return err
 		}
+	}
+}
+
+// decodeStd is the JSON decoder of a client written with encoding/json.
+func decodeStd() jsonDecoder {
+	var evs []wireEvent
+	return func(msg []byte, each func(*wireEvent) error) error {
+		// Decoding into reused elements would keep fields an event
+		// lacks from the one before it: start from zero values.
+		evs = evs[:cap(evs)]
+		clear(evs)
+		evs = evs[:0]
+		var err error
+		if b := bytes.TrimLeft(msg, " \t\r\n"); len(b) > 0 && b[0] == '[' {
+			err = json.Unmarshal(b, &evs)
+		} else {
+			evs = append(evs, wireEvent{})
+			err = json.Unmarshal(b, &evs[0])
+		}
+		if err != nil {
+			return fmt.Errorf("decoding %.200q: %w", msg, err)
+		}
+		for i := range evs {
+			if err := each(&evs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
 
@@ -843,7 +855,19 @@ func BenchmarkCompare(b *testing.B) {
 	p99 := &compareRow{metric: "latency p99, 100 B every 1 ms: ms", format: ms, ratio: true, goal: "≤ 2 ms",
 		met: func(m, _ float64) bool { return m <= 2 }}
 
-	sp := sockplayProcessBridge(buildSockplay(b, b.TempDir()))
+	bin := buildSockplay(b, b.TempDir())
+	sp := sockplayProcessBridge(bin, binaryForm)
+	// The JSON forms carry the same bulk stream, in the same rounds; their
+	// websockify column is the bulk row's.
+	jsonRows := map[*bridge]*compareRow{}
+	jsonCPU := map[*bridge][]float64{} // CPU s/GB: steadier than MB/s on a busy machine
+	var jsonSides []*bridge
+	for _, form := range []clientForm{textForm, batchForm, ndjsonForm} {
+		br := sockplayProcessBridge(bin, form)
+		jsonSides = append(jsonSides, &br)
+		jsonRows[&br] = &compareRow{metric: "bulk, " + form.name + ": MB/s (one-pass JSON client)", format: mbs, ratio: true, vsWebsockify: true, goal: "≥ 0.5× websockify",
+			met: func(_, r float64) bool { return r >= 0.5 }}
+	}
 	for range b.N {
 		for r := range rounds {
 			// Who goes first alternates, so neither side always runs on
@@ -852,21 +876,29 @@ func BenchmarkCompare(b *testing.B) {
 			if r%2 == 1 {
 				sides[0], sides[1] = sides[1], sides[0]
 			}
-			for _, br := range sides {
+			bulkSides := slices.Concat([]*bridge{&sp}, jsonSides, []*bridge{wsfy})
+			if r%2 == 1 {
+				slices.Reverse(bulkSides)
+			}
+			for _, br := range bulkSides {
 				if br == nil {
 					continue
 				}
 				f := measureStream(b, *br, bulkBufsize, compareRun)
-				if br == &sp {
+				switch {
+				case br == &sp:
 					bulk.sockplay = append(bulk.sockplay, f.bytesPerSec/1e6)
 					cpu.sockplay = append(cpu.sockplay, f.cpuPerGB)
-				} else {
+				case br == wsfy:
 					bulk.websockify = append(bulk.websockify, f.bytesPerSec/1e6)
 					cpu.websockify = append(cpu.websockify, f.cpuPerGB)
 					// websockify reads 64 KiB at a time whatever the
 					// client wants: its messages/s from the same source
 					// is the nearest thing it has to small events.
 					small.websockify = append(small.websockify, f.chunksPerSec)
+				default:
+					jsonRows[br].sockplay = append(jsonRows[br].sockplay, f.bytesPerSec/1e6)
+					jsonCPU[br] = append(jsonCPU[br], f.cpuPerGB)
 				}
 			}
 			small.sockplay = append(small.sockplay, measureStream(b, sp, smallBufsize, compareRun).chunksPerSec)
@@ -886,21 +918,37 @@ func BenchmarkCompare(b *testing.B) {
 			if !testing.Verbose() {
 				continue // only -v shows more than 10 lines: keep them for the table
 			}
-			b.Logf("round %d: bulk MB/s %s | small events/s %s | p50 ms %s | p99 ms %s", r+1,
-				lastPair(bulk, mbs), lastPair(small, perSec), lastPair(p50, ms), lastPair(p99, ms))
+			b.Logf("round %d: bulk MB/s %s | JSON text, batch=1, NDJSON MB/s %s, %s, %s | small events/s %s | p50 ms %s | p99 ms %s", r+1,
+				lastPair(bulk, mbs), mbs(lastOf(jsonRows[jsonSides[0]])), mbs(lastOf(jsonRows[jsonSides[1]])), mbs(lastOf(jsonRows[jsonSides[2]])),
+				lastPair(small, perSec), lastPair(p50, ms), lastPair(p99, ms))
 		}
 	}
-	rows := []*compareRow{bulk, cpu, small, p50, p99}
-	b.Log(strings.TrimSuffix(compareTable(rows, rounds, wsfy != nil), "\n"))
+	rows := []*compareRow{bulk, cpu}
+	for _, br := range jsonSides {
+		jsonRows[br].websockify = bulk.websockify
+		rows = append(rows, jsonRows[br])
+	}
+	rows = append(rows, small, p50, p99)
+	// Printed, not logged: go test keeps only the first 10 lines a
+	// benchmark logs (unless -v), and the table is longer.
+	fmt.Print("\n" + compareTable(rows, rounds, wsfy != nil))
 	b.ReportMetric(0, "ns/op")
 	b.ReportMetric(median(bulk.sockplay), "bulk_MB/s")
 	b.ReportMetric(median(small.sockplay), "small_events/s")
 	b.ReportMetric(median(p50.sockplay), "p50_ms")
 	b.ReportMetric(median(p99.sockplay), "p99_ms")
+	for i, form := range []string{"text", "batch", "ndjson"} {
+		b.ReportMetric(median(jsonCPU[jsonSides[i]]), form+"_CPU_s/GB")
+	}
 	if wsfy != nil {
 		b.ReportMetric(median(bulk.sockplay)/median(bulk.websockify), "bulk_vs_websockify")
+		for i, form := range []string{"text", "batch", "ndjson"} {
+			b.ReportMetric(median(jsonRows[jsonSides[i]].sockplay)/median(bulk.websockify), form+"_vs_websockify")
+		}
 	}
 }
+
+func lastOf(r *compareRow) float64 { return r.sockplay[len(r.sockplay)-1] }
 
 // BenchmarkBridgeSockplay runs only sockplay's side of the bulk and small
 // event measurements, one run per iteration, for profiling:
@@ -940,8 +988,6 @@ func lastPair(r *compareRow, format func(float64) string) string {
 // the command above it.
 func compareTable(rows []*compareRow, rounds int, haveWebsockify bool) string {
 	var sb strings.Builder
-	// go test keeps only the first 10 lines a benchmark logs (unless -v):
-	// the table and its header must fit.
 	fmt.Fprintf(&sb, "machine: %s, %d CPUs, %s/%s, %s; each figure the median (min–max) of %d runs of %v, every byte checked at the client (count and CRC-32)\n",
 		cpuModel(), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version(), rounds, compareRun)
 	fmt.Fprintf(&sb, "command: SOCKPLAY_BENCH_ROUNDS=%d go test ./web -run '^$' -bench Compare -benchtime 1x\n", rounds)

@@ -181,12 +181,13 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				err = wire.write(wctx, c)
 				wcancel()
 			case batched:
-				buf, sent = appendBatch(buf[:0], b, conn)
-				err = write(websocket.MessageText, buf)
+				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
+				buf, sent, err = writeBatch(wctx, c, buf[:0], b, conn)
+				wcancel()
 			default: // one event a message
 				for ; sent < len(evs) && err == nil; sent++ {
-					// The event's shared encoding: never append to it.
-					err = write(websocket.MessageText, encodeEvent(b.JSON(sent), &evs[sent], conn))
+					buf = appendEvent(buf[:0], b, sent, conn)
+					err = write(websocket.MessageText, buf)
 				}
 			}
 			b.Release()
@@ -295,24 +296,45 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 	return false, false, errors.New(`batch must be 0 or 1`)
 }
 
-// appendBatch appends to buf as many of evs as fit in about batchBytes (at
-// least one) as a JSON array, and says how many.
-func appendBatch(buf []byte, batch sockets.Batch, conn uint64) ([]byte, int) {
-	buf = append(buf, '[')
-	sent := 0
-	evs := batch.Events()
-	for i := range evs {
-		b := encodeEvent(batch.JSON(i), &evs[i], conn)
-		if sent > 0 && len(buf)+len(b) > batchBytes {
-			break // it goes first in the next message
-		}
+// pieceBytes is how much of a message is made before it is written, as a
+// frame of its own: small enough to be still in the CPU's cache when the
+// kernel copies it out, big enough that a frame's system calls are few.
+const pieceBytes = 128 << 10
+
+// writeBatch writes the batch's events as one JSON array message, up to
+// the one that takes it past batchBytes, and says how many it wrote. Each
+// event's JSON is made into buf (see appendEvent) and written from there a
+// piece at a time, so the message is never a copy of what the log keeps,
+// nor all in memory at once; it is at most one event past batchBytes. It
+// returns buf for the next message.
+func writeBatch(ctx context.Context, c *websocket.Conn, buf []byte, b sockets.Batch, conn uint64) ([]byte, int, error) {
+	w, err := c.Writer(ctx, websocket.MessageText)
+	if err != nil {
+		return buf, 0, err
+	}
+	buf = append(buf[:0], '[')
+	written, sent := 0, 0
+	for i := range b.Len() {
 		if sent > 0 {
+			if written+len(buf) >= batchBytes {
+				break // the rest go in the next message
+			}
 			buf = append(buf, ',')
 		}
-		buf = append(buf, b...)
+		buf = appendEvent(buf, b, i, conn)
 		sent++
+		if len(buf) >= pieceBytes {
+			if _, err := w.Write(buf); err != nil {
+				return buf, sent, err
+			}
+			written += len(buf)
+			buf = buf[:0]
+		}
 	}
-	return append(buf, ']'), sent
+	if _, err := w.Write(append(buf, ']')); err != nil {
+		return buf, sent, err
+	}
+	return buf, sent, w.Close()
 }
 
 // tooFarBehind says whether a watcher at cursor, with the log at last, is

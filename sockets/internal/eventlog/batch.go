@@ -38,6 +38,26 @@ func (b Batch[E]) JSON(i int) []byte {
 	return js
 }
 
+// bigJSON is the payload past which an event's JSON is not kept by
+// AppendJSON: the log would hold a second, base64 copy of a fast stream
+// (allocated, zeroed and collected at a gigabyte a second) that no reader
+// of the page's binary form reads, while a reader of JSON writes it into
+// its own buffer in about the time a copy of a kept one would take.
+const bigJSON = 4 << 10
+
+// AppendJSON appends event i's JSON to dst: the shared one (see JSON) when
+// it is made already or the event is small; a big event's is written
+// straight into dst and not kept.
+func (b Batch[E]) AppendJSON(dst []byte, i int) []byte {
+	if p := b.mem[i].enc.b.Load(); p != nil {
+		return append(dst, *p...)
+	}
+	if len(b.opts.Payload(&b.evs[i])) <= bigJSON {
+		return append(dst, b.JSON(i)...)
+	}
+	return b.opts.Encode(dst, &b.evs[i])
+}
+
 // Payloads appends the payloads of events [i, j) to dst, in order, as few
 // slices as memory allows: the bytes of recvs that follow one another in
 // an arena come back as one slice. The slices are the log's: never write

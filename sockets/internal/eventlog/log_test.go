@@ -269,3 +269,29 @@ func TestBehind(t *testing.T) {
 		t.Fatalf("%d readers, %d watchers after both left", l.Readers(), l.Watchers())
 	}
 }
+
+// TestAppendJSON: a reader gets the same bytes either way, after what is
+// in its buffer; a small event's JSON is kept for the next reader, a big
+// one's is not, unless it was made already.
+func TestAppendJSON(t *testing.T) {
+	l := newLog(Options[ev]{})
+	for _, n := range []int{0, 1, bigJSON, bigJSON + 1, 65536} {
+		l.Append(ev{Op: "recv", Data: make([]byte, n)}, Bytes(n))
+	}
+	b := l.Borrow(0, 0, 0)
+	defer b.Release()
+	for i, e := range b.Events() {
+		want, _ := json.Marshal(e)
+		got := b.AppendJSON([]byte("x"), i)
+		if string(got) != "x"+string(want) {
+			t.Fatalf("%d bytes: %.80s", len(e.Data), got)
+		}
+		if kept := b.mem[i].enc.b.Load() != nil; kept != (len(e.Data) <= bigJSON) {
+			t.Fatalf("%d bytes: kept %v", len(e.Data), kept)
+		}
+		b.JSON(i)
+		if got := b.AppendJSON(nil, i); string(got) != string(want) {
+			t.Fatalf("%d bytes, once its JSON was made: %.80s", len(e.Data), got)
+		}
+	}
+}
