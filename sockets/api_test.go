@@ -59,8 +59,8 @@ func TestTCPServer(t *testing.T) {
 		t.Fatalf("the two ends are not linked: %+v", in)
 	}
 	mustOK(t, s, op("send", conn, Args{Data: text("welcome")}))
-	if ev := mustOK(t, s, op("recv", cli, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "welcome" {
-		t.Fatalf("client got %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", cli, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "welcome" {
+		t.Fatalf("client got %q", ev.Result.Data)
 	}
 	if in := stateOf(t, s, srv); in.State != "listening" || in.Backlog != 5 {
 		t.Fatalf("listener state %+v", in)
@@ -166,34 +166,34 @@ func TestUDP(t *testing.T) {
 	mustOK(t, s, op("sendto", b, Args{Data: text("two!"), Addr: addrA}))
 	for _, want := range []string{"one", "two!"} {
 		ev := mustOK(t, s, op("recvfrom", a, Args{Bufsize: ip(64)}))
-		if string(ev.Result.B64) != want || ev.Result.Addr != addrB {
-			t.Fatalf("recvfrom = %q from %q, want %q from %q", ev.Result.B64, ev.Result.Addr, want, addrB)
+		if string(ev.Result.Data) != want || ev.Result.Addr != addrB {
+			t.Fatalf("recvfrom = %q from %q, want %q from %q", ev.Result.Data, ev.Result.Addr, want, addrB)
 		}
 	}
 	// Truncation: the rest of the datagram is gone, and its size shown.
 	mustOK(t, s, op("sendto", b, Args{Data: text("0123456789"), Addr: addrA}))
 	mustOK(t, s, op("sendto", b, Args{Data: text("next"), Addr: addrA}))
 	ev := mustOK(t, s, op("recvfrom", a, Args{Bufsize: ip(4)}))
-	if string(ev.Result.B64) != "0123" || !ev.Result.Truncated || ev.Result.Size != 10 {
-		t.Fatalf("truncated recvfrom = %q %+v", ev.Result.B64, ev.Result)
+	if string(ev.Result.Data) != "0123" || !ev.Result.Truncated || ev.Result.Size != 10 {
+		t.Fatalf("truncated recvfrom = %q %+v", ev.Result.Data, ev.Result)
 	}
-	if ev := mustOK(t, s, op("recvfrom", a, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "next" || ev.Result.Truncated {
-		t.Fatalf("after truncation: %q %+v", ev.Result.B64, ev.Result)
+	if ev := mustOK(t, s, op("recvfrom", a, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "next" || ev.Result.Truncated {
+		t.Fatalf("after truncation: %q %+v", ev.Result.Data, ev.Result)
 	}
 
 	// A connected UDP socket only hears its peer.
 	mustOK(t, s, op("connect", a, Args{Addr: addrB}))
 	mustOK(t, s, op("sendto", c, Args{Data: text("from c"), Addr: addrA}))
 	mustOK(t, s, op("sendto", b, Args{Data: text("from b"), Addr: addrA}))
-	if ev := mustOK(t, s, op("recv", a, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "from b" {
-		t.Fatalf("connected socket got %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", a, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "from b" {
+		t.Fatalf("connected socket got %q", ev.Result.Data)
 	}
 	mustOK(t, s, op("setblocking", a, Args{Flag: bp(false)}))
 	wantErr(t, do(t, s, op("recv", a, Args{Bufsize: ip(64)})), "BlockingIOError", "EAGAIN")
 	// send/recv on the connected socket.
 	mustOK(t, s, op("send", a, Args{Data: text("hi b")}))
-	if ev := mustOK(t, s, op("recvfrom", b, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "hi b" || ev.Result.Addr != addrA {
-		t.Fatalf("b got %q from %q", ev.Result.B64, ev.Result.Addr)
+	if ev := mustOK(t, s, op("recvfrom", b, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "hi b" || ev.Result.Addr != addrA {
+		t.Fatalf("b got %q from %q", ev.Result.Data, ev.Result.Addr)
 	}
 	_ = addrC
 }
@@ -225,16 +225,16 @@ func TestUnixSockets(t *testing.T) {
 	mustOK(t, s, op("connect", cli, Args{Addr: "demo.sock"}))
 	conn := mustOK(t, s, op("accept", srv, Args{})).Result.Sock
 	mustOK(t, s, op("sendall", cli, Args{Data: text("over unix")}))
-	if ev := mustOK(t, s, op("recv", conn, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "over unix" {
-		t.Fatalf("recv %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", conn, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "over unix" {
+		t.Fatalf("recv %q", ev.Result.Data)
 	}
 
 	a, b := newSock(t, s, "unix", "dgram"), newSock(t, s, "unix", "dgram")
 	mustOK(t, s, op("bind", a, Args{Addr: "a.sock"}))
 	mustOK(t, s, op("bind", b, Args{Addr: "b.sock"}))
 	mustOK(t, s, op("sendto", b, Args{Data: text("datagram"), Addr: "a.sock"}))
-	if ev := mustOK(t, s, op("recvfrom", a, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "datagram" || ev.Result.Addr != "b.sock" {
-		t.Fatalf("recvfrom %q from %q", ev.Result.B64, ev.Result.Addr)
+	if ev := mustOK(t, s, op("recvfrom", a, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "datagram" || ev.Result.Addr != "b.sock" {
+		t.Fatalf("recvfrom %q from %q", ev.Result.Data, ev.Result.Addr)
 	}
 
 	x := newSock(t, s, "unix", "")
@@ -440,15 +440,15 @@ func TestHalfClose(t *testing.T) {
 	conn := mustOK(t, s, op("accept", srv, Args{})).Result.Sock
 	mustOK(t, s, op("sendall", cli, Args{Data: text("request")}))
 	mustOK(t, s, op("shutdown", cli, Args{How: new(How(unix.SHUT_WR))}))
-	if ev := mustOK(t, s, op("recv", conn, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "request" {
-		t.Fatalf("server got %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", conn, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "request" {
+		t.Fatalf("server got %q", ev.Result.Data)
 	}
 	if ev := mustOK(t, s, op("recv", conn, Args{Bufsize: ip(64)})); !ev.Result.EOF {
 		t.Fatalf("after the client's SHUT_WR the server should read EOF, got %+v", ev.Result)
 	}
 	mustOK(t, s, op("sendall", conn, Args{Data: text("response")}))
-	if ev := mustOK(t, s, op("recv", cli, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "response" {
-		t.Fatalf("client got %q after its half-close", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", cli, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "response" {
+		t.Fatalf("client got %q after its half-close", ev.Result.Data)
 	}
 	wantErr(t, do(t, s, op("send", cli, Args{Data: text("more")})), "BrokenPipeError", "EPIPE")
 	mustOK(t, s, op("shutdown", conn, Args{How: new(How(unix.SHUT_RDWR))}))
@@ -549,7 +549,7 @@ func TestRecvall(t *testing.T) {
 	awaitPending(t, s, 1)
 	mustOK(t, s, op("sendchunks", cli, Args{Data: text("0123456789"), Chunk: ip(3), Delay: new(0.01)}))
 	ev := <-all
-	if !ev.OK || string(ev.Result.B64) != "0123456789" {
+	if !ev.OK || string(ev.Result.Data) != "0123456789" {
 		t.Fatalf("recvall(10) = %+v %v", ev.Result, ev.Error)
 	}
 	var parts int
@@ -564,7 +564,7 @@ func TestRecvall(t *testing.T) {
 	// EOF before n bytes: the bytes so far, and a note.
 	mustOK(t, s, op("sendall", cli, Args{Data: text("abc")}))
 	mustOK(t, s, op("shutdown", cli, Args{How: new(How(unix.SHUT_WR))}))
-	if ev := mustOK(t, s, op("recvall", conn, Args{Bufsize: ip(10)})); string(ev.Result.B64) != "abc" || !ev.Result.EOF {
+	if ev := mustOK(t, s, op("recvall", conn, Args{Bufsize: ip(10)})); string(ev.Result.Data) != "abc" || !ev.Result.EOF {
 		t.Fatalf("recvall at EOF = %+v", ev.Result)
 	}
 }

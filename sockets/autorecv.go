@@ -100,7 +100,7 @@ func (s *Session) runAutorecv(k *Socket, loop *autoLoop) {
 		}
 		data, x, h := recvs.Keep(n)
 		x.n = n
-		x.r = Result{N: &x.n, B64: data, EOF: n == 0 && !dgram}
+		x.r = Result{N: &x.n, Data: data, EOF: n == 0 && !dgram}
 		if from != nil && dgram {
 			x.r.Addr = k.fmtAddr(from)
 		}
@@ -178,7 +178,7 @@ func (s *Session) holdLocked(ev *Event) {
 		h.since = ev.T
 	}
 	h.events++
-	h.bytes += len(ev.Result.B64)
+	h.bytes += len(ev.Result.Data)
 	maxEvents, maxBytes := s.cfg.heldBounds()
 	if s.log.Watchers() > 0 || h.events >= maxEvents || h.bytes >= maxBytes || ev.T-h.since >= heldMicros {
 		s.notifyLocked(false)

@@ -9,8 +9,9 @@ import (
 // Result is what a successful op returns. Only the fields that apply are
 // set; N is a pointer because n: 0 (EOF) must be sent.
 type Result struct {
-	N       *int     `json:"n,omitempty"`
-	B64     []byte   `json:"b64,omitempty"`
+	N *int `json:"n,omitempty"`
+	// Data is the bytes a recv got (in JSON, as base64 in "b64").
+	Data    []byte   `json:"b64,omitempty"`
 	Sock    string   `json:"sock,omitempty"`
 	Family  string   `json:"family,omitempty"`
 	Type    string   `json:"type,omitempty"`
@@ -160,7 +161,7 @@ func payload(ev *Event) []byte {
 	if ev.Result == nil {
 		return nil
 	}
-	return ev.Result.B64
+	return ev.Result.Data
 }
 
 // holding is what the log must know of an op's event: the bytes of its

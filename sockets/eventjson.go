@@ -269,9 +269,9 @@ func (e *jsonWriter) args(a *Args) {
 func (e *jsonWriter) result(r *Result) {
 	e.open()
 	e.intp(`"n":`, r.N)
-	if len(r.B64) > 0 {
+	if len(r.Data) > 0 {
 		e.key(`"b64":"`) // json.Marshal's []byte: base64 in a string
-		e.b = b64.AppendEncode(e.b, r.B64)
+		e.b = b64.AppendEncode(e.b, r.Data)
 		e.b = append(e.b, '"')
 	}
 	e.str(`"sock":`, r.Sock)

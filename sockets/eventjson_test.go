@@ -269,7 +269,7 @@ func fullEvent() Event {
 			Value: json.RawMessage(`{"onoff":1}`), Host: "localhost", Port: json.RawMessage(`"http"`),
 			RList: []string{"s1", "s2"}, WList: []string{"s3"}, XList: []string{"<s4>"}, Kind: "stdout", Text: "hi\n\u2028",
 			Requested: ip(1 << 30)},
-		Result: &Result{N: ip(3), B64: []byte{0, 1, 0xff}, Sock: "s2", Family: "inet6", Type: "dgram", Local: "[::1]:5",
+		Result: &Result{N: ip(3), Data: []byte{0, 1, 0xff}, Sock: "s2", Family: "inet6", Type: "dgram", Local: "[::1]:5",
 			Peer: "[::1]:6", Mode: "timeout", Timeout: f(2), On: bp(true), Bufsize: 4096, EOF: true, Note: "n",
 			Addr: "127.0.0.1:9", Truncated: true, Size: 99, Value: map[string]any{"onoff": 1, "linger": 0},
 			AddrInfo: []AddrInfo{{Family: "inet", Type: "stream", Proto: 6, Addr: "127.0.0.1:80"}, {Family: "inet6", Type: "dgram", Proto: 17, Addr: "[::1]:80"}},
@@ -288,7 +288,7 @@ func TestEventJSONShapes(t *testing.T) {
 	wantSameJSON(t, full)
 	wantSameJSON(t, Event{})
 	wantSameJSON(t, Event{Args: &Args{}, Result: &Result{}, Error: &Error{}})
-	wantSameJSON(t, Event{Result: &Result{B64: []byte{}, AddrInfo: []AddrInfo{}, Value: (*int)(nil)}})
+	wantSameJSON(t, Event{Result: &Result{Data: []byte{}, AddrInfo: []AddrInfo{}, Value: (*int)(nil)}})
 	wantSameJSON(t, Event{Args: &Args{Data: &Data{}, Timeout: Timeout{Set: true, None: true}}})
 	for _, how := range []How{0, 1, 2, 3, -1} {
 		wantSameJSON(t, Event{Args: &Args{How: &how}})
@@ -353,7 +353,7 @@ func TestEventJSONBig(t *testing.T) {
 		for i := range data {
 			data[i] = byte(r.Uint32())
 		}
-		ev := Event{Seq: 1, Op: "recv", Sock: "s1", OK: true, Auto: true, Args: &Args{Bufsize: ip(65536)}, Result: &Result{N: ip(n), B64: data}}
+		ev := Event{Seq: 1, Op: "recv", Sock: "s1", OK: true, Auto: true, Args: &Args{Bufsize: ip(65536)}, Result: &Result{N: ip(n), Data: data}}
 		wantSameJSON(t, ev)
 		b64 := base64.StdEncoding.EncodeToString(data)
 		ev.Result = nil
@@ -404,8 +404,8 @@ func randomEvent(r *rand.Rand, strs []string, floats []float64, raws []json.RawM
 		res := &Result{Sock: str(), Family: str(), Type: str(), Local: str(), Peer: str(), Mode: str(), Note: str(), Addr: str(),
 			Bufsize: num(), Size: num(), EOF: some(), Truncated: some()}
 		if some() {
-			res.B64 = data[:r.IntN(len(data)+1)]
-			res.N = ip(len(res.B64))
+			res.Data = data[:r.IntN(len(data)+1)]
+			res.N = ip(len(res.Data))
 		}
 		if some() {
 			res.Timeout, res.On = f(), bp(some())
@@ -465,7 +465,7 @@ func BenchmarkEventJSON(b *testing.B) {
 	for _, n := range []int{16, 65536} {
 		data := make([]byte, n)
 		ev := Event{Seq: 123456, T: 98765432, Start: 98765000, Sock: "s1", Op: "recv", OK: true, Auto: true,
-			Args: &Args{Bufsize: ip(n)}, Result: &Result{N: ip(n), B64: data}}
+			Args: &Args{Bufsize: ip(n)}, Result: &Result{N: ip(n), Data: data}}
 		b.Run("appendEventJSON/"+strconv.Itoa(n), func(b *testing.B) {
 			b.SetBytes(int64(n))
 			b.ReportAllocs()

@@ -118,7 +118,7 @@ func TestHeldEventsWakeViewers(t *testing.T) {
 				got := 0
 				for _, ev := range s.EventsAfter(0, 0) {
 					if ev.Op == "recv" {
-						got += len(ev.Result.B64)
+						got += len(ev.Result.Data)
 					}
 				}
 				if got != queued {

@@ -183,7 +183,7 @@ func recvOp(c *call) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{N: intp(len(r.data)), B64: r.data}
+	res := &Result{N: intp(len(r.data)), Data: r.data}
 	if c.op.Op == "recvfrom" && r.from != nil {
 		res.Addr = k.fmtAddr(r.from)
 	}
@@ -216,16 +216,16 @@ func recvallOp(c *call) (*Result, error) {
 		if err != nil {
 			ev.Error = asError(err)
 			c.s.append(ev, false)
-			return &Result{N: intp(len(got)), B64: got}, err
+			return &Result{N: intp(len(got)), Data: got}, err
 		}
-		ev.OK, ev.Result = true, &Result{N: intp(len(r.data)), B64: r.data, EOF: len(r.data) == 0}
+		ev.OK, ev.Result = true, &Result{N: intp(len(r.data)), Data: r.data, EOF: len(r.data) == 0}
 		c.s.append(ev, false)
 		if len(r.data) == 0 {
 			k.setEOF()
-			return &Result{N: intp(len(got)), B64: got, EOF: true,
+			return &Result{N: intp(len(got)), Data: got, EOF: true,
 				Note: fmt.Sprintf("EOF after %d of %d bytes", len(got), want)}, nil
 		}
 		got = append(got, r.data...)
 	}
-	return &Result{N: intp(len(got)), B64: got}, nil
+	return &Result{N: intp(len(got)), Data: got}, nil
 }

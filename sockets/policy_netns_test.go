@@ -139,8 +139,8 @@ func policyInsideNetns(t *testing.T) {
 	// The labs stay reachable.
 	echo := connected(t, s, l.Addr("echo"))
 	mustOK(t, s, op("sendall", echo, Args{Data: text("still here")}))
-	if ev := mustOK(t, s, op("recvall", echo, Args{Bufsize: ip(10)})); string(ev.Result.B64) != "still here" {
-		t.Fatalf("echo lab answered %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recvall", echo, Args{Bufsize: ip(10)})); string(ev.Result.Data) != "still here" {
+		t.Fatalf("echo lab answered %q", ev.Result.Data)
 	}
 
 	// A public address passes the policy, and then finds no route: the

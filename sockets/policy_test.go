@@ -86,14 +86,14 @@ func TestPolicyRefusesLoopbackKeepsLabs(t *testing.T) {
 	// The labs stay reachable, over TCP and UDP.
 	echo := connected(t, s, l.Addr("echo"))
 	mustOK(t, s, op("sendall", echo, Args{Data: text("ping")}))
-	if ev := mustOK(t, s, op("recvall", echo, Args{Bufsize: ip(4)})); string(ev.Result.B64) != "ping" {
-		t.Fatalf("echo lab answered %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recvall", echo, Args{Bufsize: ip(4)})); string(ev.Result.Data) != "ping" {
+		t.Fatalf("echo lab answered %q", ev.Result.Data)
 	}
 	uecho, _ := l.Find("echo", "udp")
 	mustOK(t, s, op("settimeout", udp, Args{Timeout: seconds(5)}))
 	mustOK(t, s, op("sendto", udp, Args{Data: text("dgram"), Addr: uecho.Addr}))
-	if ev := mustOK(t, s, op("recvfrom", udp, Args{Bufsize: ip(64)})); string(ev.Result.B64) != "dgram" {
-		t.Fatalf("udp echo lab answered %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recvfrom", udp, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "dgram" {
+		t.Fatalf("udp echo lab answered %q", ev.Result.Data)
 	}
 }
 

@@ -628,7 +628,7 @@ func runEngineSteps(t *testing.T, steps []Op) []pyOutcome {
 		if r := ev.Result; ev.OK && r != nil {
 			switch st.Op {
 			case "recv", "recvfrom":
-				o.B64 = append([]byte{}, r.B64...)
+				o.B64 = append([]byte{}, r.Data...)
 				if st.Op == "recvfrom" {
 					o.Addr = &r.Addr
 				}

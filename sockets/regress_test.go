@@ -56,7 +56,7 @@ func TestAutorecvOffLeavesPendingRecv(t *testing.T) {
 	mustOK(t, s, op("autorecv", id, Args{}))
 	mustOK(t, s, op("autorecv", id, Args{On: bp(false)}))
 	mustOK(t, s, op("send", id, Args{Data: text("hi")}))
-	if ev := <-recv; !ev.OK || string(ev.Result.B64) != "hi" {
+	if ev := <-recv; !ev.OK || string(ev.Result.Data) != "hi" {
 		t.Fatalf("pending recv got %+v %v, want b'hi'", ev.Result, ev.Error)
 	}
 }
@@ -71,8 +71,8 @@ func TestStaleDeadlines(t *testing.T) {
 	mustOK(t, s, op("send", id, Args{Data: text("hello")}))
 	waitReadable(t, s, id)
 	mustOK(t, s, op("setblocking", id, Args{Flag: bp(false)}))
-	if ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(8)})); string(ev.Result.B64) != "hello" {
-		t.Fatalf("non-blocking recv with data waiting = %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(8)})); string(ev.Result.Data) != "hello" {
+		t.Fatalf("non-blocking recv with data waiting = %q", ev.Result.Data)
 	}
 	wantErr(t, do(t, s, op("recv", id, Args{Bufsize: ip(8)})), "BlockingIOError", "EAGAIN")
 
@@ -95,8 +95,8 @@ func TestTinyTimeoutWithDataReady(t *testing.T) {
 	mustOK(t, s, op("send", id, Args{Data: text("x")}))
 	waitReadable(t, s, id)
 	mustOK(t, s, op("settimeout", id, Args{Timeout: seconds(1e-9)}))
-	if ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(8)})); string(ev.Result.B64) != "x" {
-		t.Fatalf("recv = %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(8)})); string(ev.Result.Data) != "x" {
+		t.Fatalf("recv = %q", ev.Result.Data)
 	}
 }
 
@@ -136,7 +136,7 @@ func TestSendchunksThenShutdown(t *testing.T) {
 		if ev.Result.EOF {
 			break
 		}
-		got += string(ev.Result.B64)
+		got += string(ev.Result.Data)
 	}
 	if got != "hello world" {
 		t.Fatalf("echo before EOF = %q", got)
@@ -153,12 +153,12 @@ func TestQueuedCallKeepsItsMode(t *testing.T) {
 	awaitPending(t, s, 2)
 	mustOK(t, s, op("setblocking", id, Args{Flag: bp(false)}))
 	mustOK(t, s, op("send", id, Args{Data: text("hello")}))
-	if ev := <-a; string(ev.Result.B64) != "hello" {
+	if ev := <-a; string(ev.Result.Data) != "hello" {
 		t.Fatalf("first recv: %+v %v", ev.Result, ev.Error)
 	}
 	awaitPending(t, s, 1) // b is still waiting, as a blocking call would
 	mustOK(t, s, op("send", id, Args{Data: text("world")}))
-	if ev := <-b; !ev.OK || string(ev.Result.B64) != "world" {
+	if ev := <-b; !ev.OK || string(ev.Result.Data) != "world" {
 		t.Fatalf("second recv (made in blocking mode): %+v %v", ev.Result, ev.Error)
 	}
 }

@@ -48,9 +48,9 @@ func (r *streamReader) read(n int) {
 			}
 			r.cursor = ev.Seq
 			if ev.Op == "recv" && ev.Sock == r.sock && ev.OK {
-				r.check(ev.Result.B64, r.offset, "a recv read as it came")
+				r.check(ev.Result.Data, r.offset, "a recv read as it came")
 				r.lastSeq, r.lastOffset = ev.Seq, r.offset
-				r.offset += len(ev.Result.B64)
+				r.offset += len(ev.Result.Data)
 			}
 		}
 		b.Release()
@@ -76,7 +76,7 @@ func recvAt(t *testing.T, evs []Event, sock string) []byte {
 	if len(evs) != 1 || evs[0].Op != "recv" || evs[0].Sock != sock || !evs[0].OK {
 		t.Fatalf("want one recv of %s, got %+v", sock, evs)
 	}
-	return evs[0].Result.B64
+	return evs[0].Result.Data
 }
 
 func (s *Session) reused() int {
@@ -118,9 +118,9 @@ func TestArenaReuse(t *testing.T) {
 	}
 	// Through the event again, not the slice taken before: its Result
 	// comes with its arena and must not be reused either.
-	if got := evs[0].Result; !bytes.Equal(got.B64, want) || *got.N != len(want) {
-		r.check(got.B64, at, "a borrowed recv")
-		t.Fatalf("a borrowed recv changed: n %d, %d bytes, want %d", *got.N, len(got.B64), len(want))
+	if got := evs[0].Result; !bytes.Equal(got.Data, want) || *got.N != len(want) {
+		r.check(got.Data, at, "a borrowed recv")
+		t.Fatalf("a borrowed recv changed: n %d, %d bytes, want %d", *got.N, len(got.Data), len(want))
 	}
 	before := s.reused()
 	b.Release()
@@ -134,10 +134,10 @@ func TestArenaReuse(t *testing.T) {
 	keptEvs := s.EventsAfter(r.lastSeq-1, 1)
 	kept, at := recvAt(t, keptEvs, id), r.lastOffset
 	r.read(8 * logBytes)
-	if got := keptEvs[0].Result; *got.N != len(kept) || len(got.B64) != len(kept) {
-		t.Fatalf("a recv read with EventsAfter changed: n %d, %d bytes, want %d", *got.N, len(got.B64), len(kept))
+	if got := keptEvs[0].Result; *got.N != len(kept) || len(got.Data) != len(kept) {
+		t.Fatalf("a recv read with EventsAfter changed: n %d, %d bytes, want %d", *got.N, len(got.Data), len(kept))
 	}
-	r.check(keptEvs[0].Result.B64, at, "a recv read with EventsAfter")
+	r.check(keptEvs[0].Result.Data, at, "a recv read with EventsAfter")
 
 	// Once autorecv stops, the session holds no spare arenas.
 	mustOK(t, s, op("autorecv", id, Args{On: bp(false)}))
@@ -222,8 +222,8 @@ func TestRecvWaitingForRoomShowsPaused(t *testing.T) {
 		}
 		return false
 	})
-	if string(recv.Result.B64) != "hi" {
-		t.Fatalf("recv got %q, want \"hi\"", recv.Result.B64)
+	if string(recv.Result.Data) != "hi" {
+		t.Fatalf("recv got %q, want \"hi\"", recv.Result.Data)
 	}
 	if recv.T > marker.T {
 		t.Errorf("the recv is stamped %d µs, after the op logged while it waited (%d µs): its time is when readers came back, not when it returned", recv.T, marker.T)

@@ -86,7 +86,7 @@ func TestPartialReads(t *testing.T) {
 	var got []string
 	for total := 0; total < 11; {
 		ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(4)}))
-		got = append(got, string(ev.Result.B64))
+		got = append(got, string(ev.Result.Data))
 		total += *ev.Result.N
 	}
 	if strings.Join(got, "|") != "hell|o wo|rld" {
@@ -141,7 +141,7 @@ func TestEOFAfterHalfClose(t *testing.T) {
 			}
 			break
 		}
-		all += string(ev.Result.B64)
+		all += string(ev.Result.Data)
 	}
 	if all != "bye" {
 		t.Fatalf("echoed %q before EOF", all)
@@ -202,7 +202,7 @@ func TestRecvWhilePendingSendsStillGo(t *testing.T) {
 	recv := s.Submit(op("recv", id, Args{Bufsize: ip(64)}), Submitter{})
 	awaitState(t, s, "recv pending", func(st State) bool { return len(st.Pending) == 1 })
 	mustOK(t, s, op("send", id, Args{Data: text("ping")}))
-	if ev := <-recv; !ev.OK || string(ev.Result.B64) != "ping" {
+	if ev := <-recv; !ev.OK || string(ev.Result.Data) != "ping" {
 		t.Fatalf("pending recv got %+v %v", ev.Result, ev.Error)
 	}
 }
@@ -224,7 +224,7 @@ func TestAutoRecvDrip(t *testing.T) {
 				if !ev.OK {
 					t.Fatalf("auto recv: %v", ev.Error)
 				}
-				got.Write(ev.Result.B64)
+				got.Write(ev.Result.Data)
 				pieces++
 			}
 		}
@@ -407,8 +407,8 @@ func TestIPv6(t *testing.T) {
 	if !strings.HasPrefix(ev.Result.Peer, "[::1]:") {
 		t.Errorf("peer = %q", ev.Result.Peer)
 	}
-	if ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(10)})); string(ev.Result.B64) != "v6" {
-		t.Errorf("recv = %q", ev.Result.B64)
+	if ev := mustOK(t, s, op("recv", id, Args{Bufsize: ip(10)})); string(ev.Result.Data) != "v6" {
+		t.Errorf("recv = %q", ev.Result.Data)
 	}
 }
 

@@ -14,7 +14,7 @@ import (
 func TestAppendEvent(t *testing.T) {
 	for _, n := range []int{3, 100_000} {
 		ev := plainRecv()
-		ev.Result.B64 = bytes.Repeat([]byte{0xfe}, n)
+		ev.Result.Data = bytes.Repeat([]byte{0xfe}, n)
 		ev.Result.N = &n
 		ev.Reply, ev.Conn = json.RawMessage(`"op-7"`), 5
 		for _, conn := range []uint64{0, 5, 6} {

@@ -281,7 +281,7 @@ func TestReadRecvEvents(t *testing.T) {
 // binRecv, jsonRec and binBatch make binary batches for TestReadRecvEvents.
 func binRecv(seq int64, data string) sockets.Event {
 	ev := plainRecv()
-	ev.Seq, ev.Auto, ev.Result.B64 = seq, true, []byte(data)
+	ev.Seq, ev.Auto, ev.Result.Data = seq, true, []byte(data)
 	n := len(data)
 	ev.Result.N = &n
 	return ev

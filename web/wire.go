@@ -75,7 +75,7 @@ func (b *wireBatch) fill(batch sockets.Batch, conn uint64, limit int) int {
 		if compactRecv(ev, conn) {
 			before := len(b.hdrs)
 			b.hdrs = appendRecvHeader(b.hdrs, ev)
-			grow := len(b.hdrs) - before + len(ev.Result.B64)
+			grow := len(b.hdrs) - before + len(ev.Result.Data)
 			if sent == run {
 				grow += 1 + binary.MaxVarintLen32 // the record's kind and count
 			}
@@ -178,7 +178,7 @@ func appendRecvHeader(buf []byte, ev *sockets.Event) []byte {
 	buf = binary.AppendUvarint(buf, uint64(len(ev.Sock)))
 	buf = append(buf, ev.Sock...)
 	buf = binary.AppendUvarint(buf, uint64(*ev.Args.Bufsize))
-	return binary.AppendUvarint(buf, uint64(len(ev.Result.B64)))
+	return binary.AppendUvarint(buf, uint64(len(ev.Result.Data)))
 }
 
 // appendJSONRecord appends ev, whose JSON is js, as a record 1.
@@ -205,7 +205,7 @@ func compactRecv(ev *sockets.Event, conn uint64) bool {
 		}
 	}
 	a, r := ev.Args, ev.Result
-	if a == nil || a.Bufsize == nil || *a.Bufsize < 0 || r == nil || r.N == nil || *r.N != len(r.B64) || *r.N == 0 {
+	if a == nil || a.Bufsize == nil || *a.Bufsize < 0 || r == nil || r.N == nil || *r.N != len(r.Data) || *r.N == 0 {
 		return false
 	}
 	argsRest := a.Family == "" && a.Type == "" && a.Addr == "" && a.Backlog == nil && !a.Timeout.Set &&

@@ -184,7 +184,7 @@ func plainRecv() sockets.Event {
 	four := 4
 	n := 4
 	return sockets.Event{Seq: 17, T: 1523040, Start: 1523000, Call: 9, Sock: "s1", Op: "recv",
-		Args: &sockets.Args{Bufsize: &four}, OK: true, Result: &sockets.Result{N: &n, B64: []byte("hell")}}
+		Args: &sockets.Args{Bufsize: &four}, OK: true, Result: &sockets.Result{N: &n, Data: []byte("hell")}}
 }
 
 // wholeBatch encodes all of evs for client conn as one binary batch.
@@ -248,7 +248,7 @@ func wireCases(conn uint64) []wireCase {
 	eof := plainRecv()
 	eof.Result = &sockets.Result{N: &n0, EOF: true}
 	trunc := plainRecv()
-	trunc.Result = &sockets.Result{N: &n3, B64: []byte("abc"), Truncated: true, Size: 9}
+	trunc.Result = &sockets.Result{N: &n3, Data: []byte("abc"), Truncated: true, Size: 9}
 	from := plainRecv()
 	from.Op = "recvfrom"
 	from.Result.Addr = "127.0.0.1:9"
@@ -261,12 +261,12 @@ func wireCases(conn uint64) []wireCase {
 	send := sockets.Event{Seq: 21, T: 10, Start: 10, Sock: "s1", Op: "send", Args: &sockets.Args{Data: sockets.B64Data([]byte("hi\x00"))},
 		OK: true, Result: &sockets.Result{N: &n3}}
 	binaryData := plainRecv()
-	binaryData.Result.B64 = []byte{0, 0xff, '\r', '\n'}
+	binaryData.Result.Data = []byte{0, 0xff, '\r', '\n'}
 	big := plainRecv()
 	bigN := 70000
-	big.Args.Bufsize, big.Result.N, big.Result.B64 = &bigN, &bigN, make([]byte, bigN)
-	for i := range big.Result.B64 {
-		big.Result.B64[i] = byte(i % 251)
+	big.Args.Bufsize, big.Result.N, big.Result.Data = &bigN, &bigN, make([]byte, bigN)
+	for i := range big.Result.Data {
+		big.Result.Data[i] = byte(i % 251)
 	}
 	odd := plainRecv()
 	odd.T = odd.Start - 1 // clocks never go back, but if they did it must not wrap
@@ -339,7 +339,7 @@ func TestWireCompactIsWhole(t *testing.T) {
 		"Event.Seq": true, "Event.T": true, "Event.Start": true, "Event.Call": true, "Event.Sock": true,
 		"Event.Op": true, "Event.Args": true, "Event.OK": true, "Event.Result": true, "Event.Auto": true,
 		"Event.Parent": true, "Event.Conn": true, "Event.Reply": true,
-		"Args.Bufsize": true, "Result.N": true, "Result.B64": true,
+		"Args.Bufsize": true, "Result.N": true, "Result.Data": true,
 	}
 	check := func(name string, set func(ev *sockets.Event)) {
 		ev := plainRecv()
@@ -615,7 +615,7 @@ func TestWireFillRandom(t *testing.T) {
 				for j := range b {
 					b[j] = byte(i*7 + j)
 				}
-				ev.Result = &sockets.Result{N: &n, B64: b}
+				ev.Result = &sockets.Result{N: &n, Data: b}
 			}
 			ev.Seq = int64(i + 1)
 			evs = append(evs, ev)
@@ -642,8 +642,8 @@ func TestWireFillRandom(t *testing.T) {
 					}
 					return nil
 				}
-				if r.Seq != ev.Seq || string(r.Data) != string(ev.Result.B64) {
-					t.Fatalf("iter %d: record for seq %d has seq %d / %d bytes, want %d", iter, ev.Seq, r.Seq, len(r.Data), len(ev.Result.B64))
+				if r.Seq != ev.Seq || string(r.Data) != string(ev.Result.Data) {
+					t.Fatalf("iter %d: record for seq %d has seq %d / %d bytes, want %d", iter, ev.Seq, r.Seq, len(r.Data), len(ev.Result.Data))
 				}
 				return nil
 			})

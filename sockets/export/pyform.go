@@ -165,13 +165,13 @@ func ResultRepr(ev sockets.Event) string {
 	case "socket":
 		return "<socket " + r.Sock + ">"
 	case "bytes":
-		return PyBytes(r.B64)
+		return PyBytes(r.Data)
 	case "bytes_addr":
 		from := "None"
 		if r.Addr != "" {
 			from = PyAddr(r.Addr, "")
 		}
-		return fmt.Sprintf("(%s, %s)", PyBytes(r.B64), from)
+		return fmt.Sprintf("(%s, %s)", PyBytes(r.Data), from)
 	case "n":
 		return strconv.Itoa(deref(r.N))
 	case "accepted":

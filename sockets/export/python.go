@@ -123,7 +123,7 @@ func WritePython(w io.Writer, sc Script) error {
 			j, total, eof := i, 0, false
 			for ; j < len(evs) && (evs[j].Op == "stats" || (evs[j].Auto && evs[j].Parent == 0 && evs[j].Op == "recv" && evs[j].Sock == ev.Sock && evs[j].OK)); j++ {
 				if evs[j].Op == "recv" {
-					total += len(evs[j].Result.B64)
+					total += len(evs[j].Result.Data)
 					eof = eof || evs[j].Result.EOF
 				}
 			}

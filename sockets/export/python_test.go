@@ -220,7 +220,7 @@ func replay(t *testing.T, py, id string, evs []sockets.Event) int {
 			continue // replayed inside the helper call that made it
 		case ev.Auto && ev.Op == "recv":
 			if ev.OK {
-				streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.B64...)
+				streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.Data...)
 			}
 			if printed {
 				// A loop over one autorecv call prints a single seq.
@@ -232,7 +232,7 @@ func replay(t *testing.T, py, id string, evs []sockets.Event) int {
 				t.Errorf("seq %d %s: nothing printed", ev.Seq, ev.Op)
 				continue
 			}
-			streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.B64...)
+			streamSession[ev.Sock] = append(streamSession[ev.Sock], ev.Result.Data...)
 			streamReplay[ev.Sock] = append(streamReplay[ev.Sock], pyBytesValue(t, v)...)
 		case !ev.OK:
 			if !printed || errKey(v) != errKey(want) {

@@ -399,7 +399,7 @@ func check(s *sockets.Session, w *Wait, id string) (string, bool) {
 				continue
 			}
 			if w.For == "eof" && ev.Op == "recv" && ev.OK {
-				total += len(ev.Result.B64)
+				total += len(ev.Result.Data)
 				if ev.Result.EOF {
 					return fmt.Sprintf("EOF, after %d bytes in all", total), true
 				}
@@ -439,8 +439,8 @@ func (e *Expect) differs(ev sockets.Event) string {
 	if r == nil {
 		r = &sockets.Result{}
 	}
-	if e.Data != nil && string(r.B64) != *e.Data {
-		d = append(d, fmt.Sprintf("expected the bytes %q, got %q", *e.Data, r.B64))
+	if e.Data != nil && string(r.Data) != *e.Data {
+		d = append(d, fmt.Sprintf("expected the bytes %q, got %q", *e.Data, r.Data))
 	}
 	if e.N != nil && (r.N == nil || *r.N != *e.N) {
 		d = append(d, fmt.Sprintf("expected n = %d", *e.N))
