@@ -6,21 +6,52 @@ import (
 	"strings"
 )
 
-// argNames are Args' JSON names, by field index.
+// argFields are Args' arguments by their JSON names, with where each is
+// (those of More through its pointer).
+var argFields = func() (fields []argField) {
+	var walk func(t reflect.Type, index []int)
+	walk = func(t reflect.Type, index []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			at := append(slices.Clone(index), i)
+			if f.Anonymous {
+				walk(f.Type.Elem(), at)
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			fields = append(fields, argField{name, at})
+		}
+	}
+	walk(reflect.TypeFor[Args](), nil)
+	return fields
+}()
+
+type argField struct {
+	name  string
+	index []int
+}
+
+// argNames are Args' JSON names.
 var argNames = func() []string {
-	t := reflect.TypeFor[Args]()
-	names := make([]string, t.NumField())
-	for i := range names {
-		names[i], _, _ = strings.Cut(t.Field(i).Tag.Get("json"), ",")
+	names := make([]string, len(argFields))
+	for i, f := range argFields {
+		names[i] = f.name
 	}
 	return names
 }()
 
+// given reports whether a has the argument f (false under a nil More).
+func (f argField) given(a reflect.Value) bool {
+	v, err := a.FieldByIndexErr(f.index)
+	return err == nil && !v.IsZero()
+}
+
 // checkArgs refuses arguments the op does not take, as Python's TypeError.
 func checkArgs(name string, spec *opSpec, a *Args) *Error {
 	v := reflect.ValueOf(*a)
-	for i, arg := range argNames {
-		if arg == "requested" || v.Field(i).IsZero() || slices.Contains(spec.Args, arg) {
+	for _, f := range argFields {
+		arg := f.name
+		if arg == "requested" || !f.given(v) || slices.Contains(spec.Args, arg) {
 			continue
 		}
 		takes := "no arguments"

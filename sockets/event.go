@@ -172,7 +172,7 @@ func holding(ev *Event) eventlog.Holding {
 		if a.Data != nil && a.Data.B64 != nil {
 			n += len(*a.Data.B64)
 		}
-		n += len(a.Text)
+		n += len(a.more().Text)
 	}
 	return eventlog.Bytes(n)
 }

@@ -257,11 +257,13 @@ func (e *jsonWriter) args(a *Args) {
 	e.raw(`"value":`, a.Value)
 	e.str(`"host":`, a.Host)
 	e.raw(`"port":`, a.Port)
-	e.strs(`"rlist":`, a.RList)
-	e.strs(`"wlist":`, a.WList)
-	e.strs(`"xlist":`, a.XList)
-	e.str(`"kind":`, a.Kind)
-	e.str(`"text":`, a.Text)
+	if m := a.More; m != nil {
+		e.strs(`"rlist":`, m.RList)
+		e.strs(`"wlist":`, m.WList)
+		e.strs(`"xlist":`, m.XList)
+		e.str(`"kind":`, m.Kind)
+		e.str(`"text":`, m.Text)
+	}
 	e.intp(`"requested":`, a.Requested)
 	e.close()
 }

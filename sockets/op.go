@@ -46,6 +46,15 @@ type Args struct {
 	// service name or null.
 	Host string          `json:"host,omitempty"`
 	Port json.RawMessage `json:"port,omitempty"`
+	// The arguments of select and python, apart behind one pointer so that
+	// the echo of every other op (its event's Args) is smaller.
+	*More
+	// Requested is set by the engine when it capped bufsize.
+	Requested *int `json:"requested,omitempty"`
+}
+
+// More are the arguments of the ops that take lists or text.
+type More struct {
 	// select: the sockets to wait for, to read, to write, and for an
 	// exceptional condition (select.select's rlist, wlist, xlist).
 	RList []string `json:"rlist,omitempty"`
@@ -55,8 +64,14 @@ type Args struct {
 	// (see pythonKinds), and its text.
 	Kind string `json:"kind,omitempty"`
 	Text string `json:"text,omitempty"`
-	// Requested is set by the engine when it capped bufsize.
-	Requested *int `json:"requested,omitempty"`
+}
+
+// more is a's More, zero when it has none.
+func (a *Args) more() More {
+	if a == nil || a.More == nil {
+		return More{}
+	}
+	return *a.More
 }
 
 // Timeout is Python's timeout value: absent, None (blocking), or seconds

@@ -27,7 +27,7 @@ var pythonKinds = []string{
 }
 
 func checkPython(c *call) error {
-	a := c.op.Args
+	a := c.op.Args.more()
 	if !slices.Contains(pythonKinds, a.Kind) {
 		return errValue("python kind must be one of %s, not %q", strings.Join(pythonKinds, ", "), a.Kind)
 	}

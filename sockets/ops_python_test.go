@@ -12,14 +12,14 @@ func TestPythonOp(t *testing.T) {
 	s := newTestSession(t)
 	at := &Origin{File: "echo.py"}
 	for _, kind := range pythonKinds {
-		ev := do(t, s, Op{Op: "python", Args: Args{Kind: kind, Text: "print('hi')\n"}, Origin: at})
-		if !ev.OK || ev.Args.Kind != kind || ev.Args.Text != "print('hi')\n" || *ev.Origin != *at {
+		ev := do(t, s, Op{Op: "python", Args: Args{More: &More{Kind: kind, Text: "print('hi')\n"}}, Origin: at})
+		if !ev.OK || ev.Args.More.Kind != kind || ev.Args.More.Text != "print('hi')\n" || *ev.Origin != *at {
 			t.Fatalf("%s: %+v %+v", kind, ev.Args, ev.Error)
 		}
 	}
-	for _, a := range []Args{{Kind: "print", Text: "x"}, {Text: "x"}, {Kind: "stdout", Text: "\xff"}} {
+	for _, a := range []Args{{More: &More{Kind: "print", Text: "x"}}, {More: &More{Text: "x"}}, {More: &More{Kind: "stdout", Text: "\xff"}}} {
 		if ev := do(t, s, op("python", "", a)); ev.OK || ev.Error.Exc != "ValueError" {
-			t.Errorf("%+v: %+v", a, ev.Error)
+			t.Errorf("%+v: %+v", *a.More, ev.Error)
 		}
 	}
 	host, _ := os.Hostname()

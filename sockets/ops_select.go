@@ -27,7 +27,8 @@ func checkSelect(c *call) error {
 	if t := a.Timeout; t.Set && !t.None && (t.Seconds < 0 || math.IsNaN(t.Seconds)) {
 		return errValue("timeout must be non-negative")
 	}
-	for _, l := range [][]string{a.RList, a.WList, a.XList} {
+	m := a.more()
+	for _, l := range [][]string{m.RList, m.WList, m.XList} {
 		for _, id := range l {
 			k := c.s.socket(id)
 			if k == nil {
@@ -44,7 +45,8 @@ func checkSelect(c *call) error {
 
 func selectOp(c *call) (*Result, error) {
 	s, a := c.s, c.op.Args
-	lists := [3][]string{a.RList, a.WList, a.XList}
+	m := a.more()
+	lists := [3][]string{m.RList, m.WList, m.XList}
 	want := [3]int16{pollRead, pollWrite, pollExcept}
 	var socks []*Socket
 	index := map[string]int{} // socket id → its place in socks

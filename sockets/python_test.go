@@ -210,7 +210,7 @@ var pyScenarios = []pyScenario{
 	}},
 	{name: "select", steps: func(e *pyEnv) []Op {
 		sel := func(r, w, x []string, timeout *float64) Op {
-			a := Args{RList: r, WList: w, XList: x}
+			a := Args{More: &More{RList: r, WList: w, XList: x}}
 			if timeout != nil {
 				a.Timeout = seconds(*timeout)
 			}

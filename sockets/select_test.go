@@ -16,7 +16,7 @@ func TestSelectWaits(t *testing.T) {
 			s := newTestSession(t)
 			a := connected(t, s, testkit.EchoServer(t))
 			b := connected(t, s, testkit.SilentServer(t))
-			sel := s.Submit(op("select", "", Args{RList: []string{b, a}}), Submitter{})
+			sel := s.Submit(op("select", "", Args{More: &More{RList: []string{b, a}}}), Submitter{})
 			awaitPending(t, s, 1)
 			var ev Event
 			switch end {
@@ -55,10 +55,10 @@ func TestSelectRefuses(t *testing.T) {
 		args Args
 		exc  string
 	}{
-		{Args{RList: []string{"s9"}}, "NameError"},
-		{Args{RList: []string{id}, Timeout: seconds(-1)}, "ValueError"},
-		{Args{WList: []string{id, gone}}, "ValueError"},
-		{Args{RList: []string{id}, Bufsize: ip(1)}, "TypeError"},
+		{Args{More: &More{RList: []string{"s9"}}}, "NameError"},
+		{Args{Timeout: seconds(-1), More: &More{RList: []string{id}}}, "ValueError"},
+		{Args{More: &More{WList: []string{id, gone}}}, "ValueError"},
+		{Args{Bufsize: ip(1), More: &More{RList: []string{id}}}, "TypeError"},
 	} {
 		ev := do(t, s, op("select", "", c.args))
 		if ev.OK || ev.Error.Exc != c.exc {

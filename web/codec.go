@@ -43,9 +43,11 @@ func decodeOp(b []byte) (wireOp, error) {
 		return w, &badRequest{`unknown field "requested"`}
 	}
 	// An empty list is the same as none given (select's lists).
-	for _, l := range []*[]string{&w.Op.RList, &w.Op.WList, &w.Op.XList} {
-		if len(*l) == 0 {
-			*l = nil
+	if m := w.Op.More; m != nil {
+		for _, l := range []*[]string{&m.RList, &m.WList, &m.XList} {
+			if len(*l) == 0 {
+				*l = nil
+			}
 		}
 	}
 	if w.Op.Op == "" {

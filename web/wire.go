@@ -211,7 +211,7 @@ func compactRecv(ev *sockets.Event, conn uint64) bool {
 	argsRest := a.Family == "" && a.Type == "" && a.Addr == "" && a.Backlog == nil && !a.Timeout.Set &&
 		a.Flag == nil && a.How == nil && a.Data == nil && a.On == nil && a.Chunk == nil && a.Delay == nil &&
 		a.Level == "" && a.Name == "" && a.Value == nil && a.Host == "" && a.Port == nil && a.Requested == nil &&
-		a.RList == nil && a.WList == nil && a.XList == nil && a.Kind == "" && a.Text == ""
+		a.More == nil
 	resultRest := r.Sock == "" && r.Family == "" && r.Type == "" && r.Local == "" && r.Peer == "" && r.Mode == "" &&
 		r.Timeout == nil && r.On == nil && r.Bufsize == 0 && !r.EOF && r.Note == "" && r.Addr == "" &&
 		!r.Truncated && r.Size == 0 && r.Value == nil && r.AddrInfo == nil && r.Stats == nil && r.Ready == nil

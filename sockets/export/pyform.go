@@ -133,17 +133,25 @@ func pyArg(a *sockets.Args, name string) string {
 	case "port":
 		return portValue(a)
 	case "rlist":
-		return pyList(a.RList)
+		return pyList(more(a).RList)
 	case "wlist":
-		return pyList(a.WList)
+		return pyList(more(a).WList)
 	case "xlist":
-		return pyList(a.XList)
+		return pyList(more(a).XList)
 	case "kind":
-		return a.Kind
+		return more(a).Kind
 	case "text":
-		return pyStr(a.Text)
+		return pyStr(more(a).Text)
 	}
 	return name
+}
+
+// more is a's arguments of select and python, zero when it has none.
+func more(a *sockets.Args) sockets.More {
+	if a.More == nil {
+		return sockets.More{}
+	}
+	return *a.More
 }
 
 // pyList is a list of sockets, by their names.
