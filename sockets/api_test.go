@@ -216,6 +216,10 @@ func TestUDPRefused(t *testing.T) {
 func TestUnixSockets(t *testing.T) {
 	m := newTestManager(t, Config{UnixDir: t.TempDir()})
 	s, _ := m.Create()
+	// An unlink before there is anything to remove makes nothing either.
+	if ev := do(t, s, op("unlink", "", Args{Addr: "/tmp/it's.sock"})); ev.OK || ev.Error.Msg != `No such file or directory: "/tmp/it's.sock"` || s.dir != "" {
+		t.Fatalf("unlink in a session with no directory: %+v (directory %q)", ev.Error, s.dir)
+	}
 	srv := newSock(t, s, "unix", "")
 	if ev := mustOK(t, s, op("bind", srv, Args{Addr: "demo.sock"})); ev.Result.Local != "demo.sock" {
 		t.Fatalf("bound to %q", ev.Result.Local)
@@ -253,6 +257,9 @@ func TestUnixSockets(t *testing.T) {
 	abs := newSock(t, s, "unix", "")
 	ev := mustOK(t, s, op("bind", abs, Args{Addr: "/tmp/../tmp/echo.sock"}))
 	real := dir + "/root/tmp/echo.sock"
+	if strings.Contains(dir, s.ID()[:4]) {
+		t.Fatalf("the session's directory %s names its id %s, which watchers must not learn", dir, s.ID())
+	}
 	if ev.Result.Local != "/tmp/echo.sock" || !strings.Contains(ev.Result.Note, real) {
 		t.Fatalf("bound as %q, note %q; want /tmp/echo.sock, its file %s", ev.Result.Local, ev.Result.Note, real)
 	}
@@ -269,6 +276,7 @@ func TestUnixSockets(t *testing.T) {
 		t.Fatalf("unlink of a file that is gone: %+v", ev.Error)
 	}
 	wantErr(t, do(t, s, op("unlink", "", Args{Addr: "../x"})), "PermissionError", "")
+	wantErr(t, do(t, s, op("unlink", "", Args{Addr: "x\x00y"})), "ValueError", "")
 	m.End(s.ID())
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the session's directory %s survived the session: %v", dir, err)

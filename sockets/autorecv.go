@@ -161,8 +161,10 @@ type heldBack struct {
 
 // heldBounds are how much autorecv may hold back: a quarter of the lag
 // limit's events and an eighth of its bytes (1,024 events and 2 MiB by
-// default), so that a loop is never paused for readers it has not woken,
-// and heldMicros of the session's clock.
+// default; the lag counts an event's weight, about three times its bytes,
+// so either bound comes well before a pause), and heldMicros of the
+// session's clock. Should a pause come first all the same (small events
+// weigh more than three times their bytes), the pause wakes viewers.
 func (cfg *Config) heldBounds() (events int, bytes int) {
 	return cfg.MaxLagEvents / 4, int(cfg.MaxLagBytes / 8)
 }

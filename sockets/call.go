@@ -80,7 +80,7 @@ func (c *call) dispatch() {
 		c.finish(nil, errType("%s() needs a socket: \"sock\" is missing", c.op.Op))
 		return
 	}
-	if c.op.Op == "connect" && c.s.cfg.MaxPendingConnects > 0 {
+	if c.spec.connects && c.s.cfg.MaxPendingConnects > 0 {
 		// Until this call is pending: two connects at once must not
 		// both find the last place under -max-pending-connects free.
 		c.s.admitMu.Lock()
@@ -151,5 +151,3 @@ func (c *call) goPending(fn, abandon func()) {
 		c.finish(nil, errSessionEnded())
 	}
 }
-
-func errSessionEnded() *Error { return &Error{Exc: "OSError", Msg: "this session has ended"} }

@@ -105,3 +105,45 @@ func asError(err error) *Error {
 	}
 	return &Error{Exc: "OSError", Msg: err.Error()}
 }
+
+func errSessionEnded() *Error { return &Error{Exc: "OSError", Msg: "this session has ended"} }
+
+// errBadFD is a call on a closed socket, as CPython's on a closed fd.
+func errBadFD() error { return unix.EBADF }
+
+// errNoSocket is an op on a socket the session does not have: to a Python
+// program, a name that is not defined.
+func errNoSocket(id string) *Error {
+	return &Error{Exc: "NameError", Msg: "name '" + id + "' is not defined: there is no socket " + id + " in this session"}
+}
+
+// pyRepr is a str's repr, as Python writes it in a message: in single
+// quotes unless it holds one and no double quote, with backslashes,
+// quotes and control characters escaped.
+func pyRepr(s string) string {
+	q := byte('\'')
+	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
+		q = '"'
+	}
+	var b strings.Builder
+	b.WriteByte(q)
+	for _, r := range s {
+		switch {
+		case r == rune(q) || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r == '\n':
+			b.WriteString(`\n`)
+		case r == '\r':
+			b.WriteString(`\r`)
+		case r == '\t':
+			b.WriteString(`\t`)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, `\x%02x`, r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte(q)
+	return b.String()
+}

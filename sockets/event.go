@@ -148,11 +148,19 @@ func BatchOf(evs []Event) Batch {
 }
 
 // encodeForViewers appends ev's JSON without its reply: what every viewer
-// gets (the one that asked has its reply spliced in; see web).
+// gets (the one that asked has its reply spliced in; see web). An event
+// that does not encode (a value of the Go API's that JSON cannot hold: no
+// op from the wire makes one) reads as what it is and says so, rather
+// than as nothing.
 func encodeForViewers(dst []byte, ev *Event) []byte {
 	e := *ev
 	e.Reply = nil
-	return appendEventJSON(dst, &e)
+	if out := appendEventJSON(dst, &e); len(out) > len(dst) {
+		return out
+	}
+	stub := Event{Seq: e.Seq, T: e.T, Start: e.Start, Call: e.Call, Sock: e.Sock, Op: e.Op, Auto: e.Auto, Parent: e.Parent,
+		Error: &Error{Exc: "ValueError", Msg: "sockplay could not write this event as JSON"}}
+	return appendEventJSON(dst, &stub)
 }
 
 // payload is the bytes of an event's result: what a reader may write out

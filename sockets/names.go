@@ -68,7 +68,7 @@ func (s *Session) unixPath(op, name string) (string, *Error) {
 	}
 	full := filepath.Join(dir, under, visible)
 	if len(full) >= len(unix.RawSockaddrUnix{}.Path) {
-		return "", &Error{Exc: "OSError", Msg: fmt.Sprintf("AF_UNIX path too long: in this session's directory %q is %s, %d bytes of the %d the kernel takes", name, full, len(full), len(unix.RawSockaddrUnix{}.Path)-1)}
+		return "", &Error{Exc: "OSError", Msg: fmt.Sprintf("AF_UNIX path too long (in this session's directory it takes %d bytes of the %d the kernel has room for)", len(full), len(unix.RawSockaddrUnix{}.Path)-1)}
 	}
 	if op == "bind" && under == unixRoot {
 		if err := os.MkdirAll(filepath.Dir(full), 0o700); err != nil {
@@ -89,20 +89,32 @@ func checkUnlink(c *call) error {
 // where the session's sockets have their files: a server that removes its
 // old socket file before it binds (as the tutorials' do) runs unchanged.
 func unlinkOp(c *call) (*Result, error) {
-	p, perr := c.s.unixPath("unlink", c.op.Args.Addr)
+	name := c.op.Args.Addr
+	if strings.IndexByte(name, 0) >= 0 {
+		return nil, errValue("embedded null byte")
+	}
+	notFound := func() error {
+		e := errnoError(unix.ENOENT)
+		e.Msg += ": " + pyRepr(name) // os.unlink's message names the file
+		return e
+	}
+	if !c.s.hasUnixDir() {
+		return nil, notFound() // nothing was ever made there
+	}
+	p, perr := c.s.unixPath("unlink", name)
 	if perr != nil {
 		return nil, perr
 	}
 	if err := unix.Unlink(p); err != nil {
+		if err == unix.ENOENT {
+			return nil, notFound()
+		}
 		e := errnoError(err.(unix.Errno))
-		e.Msg += ": " + pyQuote(c.op.Args.Addr) // as os.unlink's message names the file
+		e.Msg += ": " + pyRepr(name)
 		return nil, e
 	}
-	return &Result{Note: "removed " + p}, nil
+	return &Result{}, nil
 }
-
-// pyQuote is a str's repr, for a file name in a message.
-func pyQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "\\'") + "'" }
 
 // unixName is how a socket's AF_UNIX path reads: as the program gave it.
 func unixName(dir, path string) (string, bool) {
@@ -118,6 +130,13 @@ func unixName(dir, path string) (string, bool) {
 	return "", false
 }
 
+// hasUnixDir reports whether the session has made its AF_UNIX directory.
+func (s *Session) hasUnixDir() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dir != ""
+}
+
 // unixDir is the session's directory for AF_UNIX sockets, made on first
 // use and removed with the session.
 func (s *Session) unixDir() (string, error) {
@@ -129,7 +148,9 @@ func (s *Session) unixDir() (string, error) {
 	if s.closed {
 		return "", errSessionEnded()
 	}
-	dir, err := os.MkdirTemp(s.cfg.UnixDir, "sockplay-"+s.id[:6]+"-")
+	// Its name says nothing of the session's id: the events that say
+	// where a socket's file is reach watchers, who must not learn it.
+	dir, err := os.MkdirTemp(s.cfg.UnixDir, "sockplay-")
 	if err != nil {
 		return "", err
 	}

@@ -1,7 +1,6 @@
 package sockets
 
 import (
-	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -24,8 +23,8 @@ const (
 
 func checkSelect(c *call) error {
 	a := c.op.Args
-	if t := a.Timeout; t.Set && !t.None && (t.Seconds < 0 || math.IsNaN(t.Seconds)) {
-		return errValue("timeout must be non-negative")
+	if err := checkSeconds(a.Timeout, "timeout must be non-negative"); err != nil {
+		return err
 	}
 	m := a.more()
 	for _, l := range [][]string{m.RList, m.WList, m.XList} {
@@ -72,6 +71,10 @@ func selectOp(c *call) (*Result, error) {
 		return nil, err
 	}
 	defer s.dropWaker(wake)
+	if s.isClosing() {
+		// It ended before the waker was there to be woken.
+		return nil, errSessionEnded()
+	}
 	var deadline time.Time
 	if t := a.Timeout; t.Set && !t.None {
 		deadline = time.Now().Add(time.Duration(t.Seconds * float64(time.Second)))
@@ -97,18 +100,18 @@ func selectOp(c *call) (*Result, error) {
 				return err
 			}
 			if pfds[len(fds)].Revents != 0 {
-				// A socket of the session was closed, or the session is
-				// ending: a select on a closed socket is EBADF, as
-				// select(2) gives it.
+				// The session is ending, or a socket of it was closed: a
+				// select on a closed socket is EBADF, as select(2) gives
+				// it.
 				var b [8]byte
 				_, _ = unix.Read(wake, b[:])
+				if s.isClosing() {
+					return errSessionEnded()
+				}
 				for _, k := range socks {
 					if k.closed.Load() {
 						return errBadFD()
 					}
-				}
-				if s.isClosing() {
-					return errSessionEnded()
 				}
 				pfds[len(fds)].Revents = 0
 				continue
@@ -190,8 +193,4 @@ func (s *Session) wakeSelects() {
 	for fd := range s.wakers {
 		_, _ = unix.Write(fd, one)
 	}
-}
-
-func errNoSocket(id string) *Error {
-	return &Error{Exc: "NameError", Msg: "name '" + id + "' is not defined: there is no socket " + id + " in this session"}
 }

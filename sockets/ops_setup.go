@@ -18,8 +18,6 @@ const DefaultBacklog = 128
 // resolveTimeout bounds a name lookup made inside a call.
 const resolveTimeout = 10 * time.Second
 
-func errBadFD() error { return unix.EBADF }
-
 func needAddr(c *call) error {
 	if c.op.Args.Addr == "" {
 		return errType("%s() missing required argument 'address'", c.op.Op)
@@ -98,8 +96,28 @@ func checkTimeout(c *call) error {
 	if !t.Set {
 		return errType("settimeout() missing required argument 'timeout' (seconds, or null for None)")
 	}
-	if !t.None && (t.Seconds < 0 || math.IsNaN(t.Seconds) || t.Seconds > 1e9) {
-		return errValue("Timeout value out of range")
+	if err := checkSeconds(t, "Timeout value out of range"); err != nil {
+		return err
+	}
+	return nil
+}
+
+// maxSeconds is the longest timeout there is, in seconds: CPython keeps
+// time in int64 nanoseconds, as a time.Duration does.
+const maxSeconds = float64(math.MaxInt64 / int64(time.Second))
+
+// checkSeconds refuses a timeout as CPython does: NaN, negative (with
+// negative's own message, which differs between calls), or past what it
+// can hold.
+func checkSeconds(t Timeout, negative string) *Error {
+	switch {
+	case !t.Set || t.None:
+	case math.IsNaN(t.Seconds):
+		return errValue("Invalid value NaN (not a number)")
+	case t.Seconds < 0:
+		return errValue("%s", negative)
+	case t.Seconds > maxSeconds:
+		return &Error{Exc: "OverflowError", Msg: "timestamp out of range for platform time_t"}
 	}
 	return nil
 }
@@ -182,13 +200,14 @@ func needHow(c *call) error {
 }
 
 // shutdownLane: a half-close of the write side waits for the sends before
-// it ("send, then shutdown(SHUT_WR)" must deliver the data); SHUT_RD acts
-// at once, as it is how a blocked recv is woken.
+// it ("send, then shutdown(SHUT_WR)" must deliver the data), in the lane
+// the table gives; SHUT_RD acts at once, as it is how a blocked recv is
+// woken.
 func shutdownLane(a *Args) lane {
-	if a.How != nil && *a.How != unix.SHUT_RD {
-		return laneWrite
+	if a.How != nil && *a.How == unix.SHUT_RD {
+		return laneNone
 	}
-	return laneNone
+	return laneWrite
 }
 
 func shutdownOp(c *call) (*Result, error) {

@@ -16,6 +16,9 @@ type opSpec struct {
 	// closedOK: it runs on a closed socket (and answers as CPython does
 	// there); every other op on one is EBADF before anything else.
 	closedOK bool
+	// connects: it counts against -max-pending-connects, so its check and
+	// its becoming pending are one step (see dispatch).
+	connects bool
 	// check validates a call before it is queued, so that bad input is
 	// answered at once and never waits behind a pending call.
 	check func(c *call) error
@@ -124,7 +127,7 @@ var opTable = map[string]*opSpec{
 		run: acceptOp},
 	"connect": {OpInfo: OpInfo{Args: []string{"addr"}, Socket: true, Lane: laneBoth, Blocks: true,
 		Py: "{sock}.connect({addr})", Result: "none"},
-		check: checkConnect, run: connectOp},
+		connects: true, check: checkConnect, run: connectOp},
 
 	"send": {OpInfo: OpInfo{Args: []string{"data"}, Socket: true, Lane: laneWrite, Blocks: true,
 		Py: "{sock}.send({data})", Result: "n"},
@@ -170,7 +173,7 @@ var opTable = map[string]*opSpec{
 	"getsockopt": {OpInfo: OpInfo{Args: []string{"level", "name"}, Socket: true,
 		Py: "{sock}.getsockopt({level}, {name})", Result: "value"},
 		check: needOptname, run: getsockoptOp},
-	"shutdown": {OpInfo: OpInfo{Args: []string{"how"}, Socket: true,
+	"shutdown": {OpInfo: OpInfo{Args: []string{"how"}, Socket: true, Lane: laneWrite,
 		Py: "{sock}.shutdown({how})", Result: "none"},
 		laneOf: shutdownLane, check: needHow, run: shutdownOp},
 	"close": {OpInfo: OpInfo{Socket: true,

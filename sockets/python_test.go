@@ -198,6 +198,19 @@ var pyScenarios = []pyScenario{
 			pyListen("s1", 1<<31-1),
 		}
 	}},
+	{name: "timeouts at their bounds", steps: func(e *pyEnv) []Op {
+		sel := func(sec float64) Op { return op("select", "", Args{Timeout: seconds(sec)}) }
+		return []Op{
+			pySocket("inet", "stream"),
+			pyTimeout("s1", 2e9),
+			pyBare("gettimeout", "s1"),
+			pyTimeout("s1", 9.3e9),
+			pyTimeout("s1", -1),
+			sel(9.3e9),
+			sel(-1),
+			sel(0),
+		}
+	}},
 	{name: "settimeout on a closed socket", steps: func(e *pyEnv) []Op {
 		return []Op{
 			pySocket("inet", "stream"),
@@ -915,7 +928,7 @@ func pyStatement(st Op, next *int) (stmt, report string, err error) {
 			timeout = ", " + a.Timeout.String()
 		}
 		list := func(l []string) string { return "[" + strings.Join(l, ", ") + "]" }
-		return fmt.Sprintf("_r = select.select(%s, %s, %s%s)", list(a.RList), list(a.WList), list(a.XList), timeout), "_ok(value=_ready(_r))", nil
+		return fmt.Sprintf("_r = select.select(%s, %s, %s%s)", list(a.more().RList), list(a.more().WList), list(a.more().XList), timeout), "_ok(value=_ready(_r))", nil
 	case "getsockname", "getpeername":
 		return fmt.Sprintf("_a = %s.%s()", s, st.Op), "_ok(addr=_addr(_a))", nil
 	}

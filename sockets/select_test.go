@@ -8,8 +8,8 @@ import (
 )
 
 // TestSelectWaits: a select with no timeout is pending until a socket is
-// ready, and a close of one of its sockets, or the session's end, ends it
-// with EBADF, as select(2) on a closed fd.
+// ready; a close of one of its sockets ends it with EBADF, as select(2) on
+// a closed fd, and the session's end ends it too.
 func TestSelectWaits(t *testing.T) {
 	for _, end := range []string{"data", "close", "session end"} {
 		t.Run(end, func(t *testing.T) {
@@ -38,7 +38,10 @@ func TestSelectWaits(t *testing.T) {
 				case <-time.After(10 * time.Second):
 					t.Fatal("the session's end waits for a pending select")
 				}
-				ev = <-sel
+				if ev = <-sel; ev.OK || ev.Error.Msg != errSessionEnded().Msg {
+					t.Fatalf("the select ended with %+v %+v", ev.Result, ev.Error)
+				}
+				return
 			}
 			wantErr(t, ev, "OSError", "EBADF")
 		})
@@ -63,6 +66,28 @@ func TestSelectRefuses(t *testing.T) {
 		ev := do(t, s, op("select", "", c.args))
 		if ev.OK || ev.Error.Exc != c.exc {
 			t.Errorf("select(%+v): %+v, want %s", c.args, ev.Error, c.exc)
+		}
+	}
+}
+
+// TestSelectOnNothingEnds: a select on no socket waits on its timeout
+// alone, and the session's end still ends it: otherwise End, the idle
+// expiry of every other session and the server's shutdown would wait for
+// it. Raced from its start, as it may end before its waker is there.
+func TestSelectOnNothingEnds(t *testing.T) {
+	m := newTestManager(t, Config{})
+	for range 50 {
+		s, _ := m.Create()
+		sel := s.Submit(op("select", "", Args{Timeout: seconds(3600)}), Submitter{})
+		done := make(chan struct{})
+		go func() { m.End(s.ID()); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the session's end waits for a select on no socket")
+		}
+		if ev := <-sel; ev.OK || ev.Error.Msg != errSessionEnded().Msg {
+			t.Fatalf("the select ended with %+v %+v", ev.Result, ev.Error)
 		}
 	}
 }

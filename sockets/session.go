@@ -331,7 +331,7 @@ func (s *Session) Submit(op Op, from Submitter) <-chan Event {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		reply <- Event{Op: op.Op, Sock: op.Sock, Error: &Error{Exc: "OSError", Msg: "this session has ended"}}
+		reply <- Event{Op: op.Op, Sock: op.Sock, Error: errSessionEnded()}
 		return reply
 	}
 	s.nextCall++
@@ -431,6 +431,9 @@ func (s *Session) End(reason string) {
 		socks = append(socks, k)
 	}
 	s.mu.Unlock()
+	// A select on no socket (or on none that closes) waits on its waker
+	// alone.
+	s.wakeSelects()
 	for _, k := range socks {
 		k.close()
 		k.stopAuto()

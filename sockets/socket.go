@@ -259,7 +259,9 @@ func (k *Socket) send(data []byte, tmo time.Duration, to unix.Sockaddr) (int, er
 // keepErr, it stops before the error instead, once some bytes are queued,
 // leaving it in the kernel for the next call, as Linux's blocking send
 // does: a sendto that met it would take it (a reset would be lost, and
-// the next send would say EPIPE).
+// the next send would say EPIPE). A reset that comes between the look and
+// the sendto is still taken: a loop outside the kernel cannot close that
+// window, only make it a few microseconds wide.
 func (k *Socket) sendLoop(data []byte, tmo time.Duration, deadline time.Time, to unix.Sockaddr, keepErr bool) (int, error) {
 	total := 0
 	var serr error

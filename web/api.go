@@ -146,6 +146,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		buf = keepSmall(buf[:0])
 		return err
 	}
+	ending := false
 	for {
 		changed := s.Changed()
 		// Borrowed, and given back once their lines are in buf: a
@@ -173,7 +174,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		if len(evs) == 1024 {
 			continue
 		}
-		if err := flush(); err != nil || !follow {
+		if err := flush(); err != nil || !follow || ending {
 			return
 		}
 		if flusher != nil {
@@ -182,7 +183,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-changed:
 		case <-s.Done():
-			return
+			// Its last events (pending calls its end ended) may have come
+			// with it: one more pass, then the end.
+			ending = true
 		case <-r.Context().Done():
 			return
 		}

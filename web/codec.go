@@ -119,24 +119,11 @@ type apiError struct {
 	Msg  string    `json:"msg"`
 }
 
-// encodeEvent renders ev, whose shared JSON is b, for one client: only
-// the client that submitted the op sees "reply". The event is encoded
-// once for all viewers; the reply, when there is one for this client, is
-// spliced in after the brace.
-func encodeEvent(b []byte, ev *sockets.Event, conn uint64) []byte {
-	if ev.Conn != conn || conn == 0 || len(ev.Reply) == 0 {
-		return b
-	}
-	out := make([]byte, 0, len(b)+len(ev.Reply)+10)
-	out = append(out, `{"reply":`...)
-	out = append(out, ev.Reply...)
-	out = append(out, ',')
-	return append(out, b[1:]...)
-}
-
-// appendEvent appends event i of b as encodeEvent renders it for conn,
-// into memory the caller uses again: a big event's JSON is written
-// straight there (see eventlog's Batch.AppendJSON).
+// appendEvent appends event i of b as client conn gets it: only the client
+// that submitted the op sees "reply", spliced in after the brace of the
+// JSON every viewer gets, which is made once for all (a big event's is
+// written straight into dst, which the caller uses again: see eventlog's
+// Batch.AppendJSON).
 func appendEvent(dst []byte, b sockets.Batch, i int, conn uint64) []byte {
 	ev := &b.Events()[i]
 	if ev.Conn != conn || conn == 0 || len(ev.Reply) == 0 {
@@ -149,7 +136,7 @@ func appendEvent(dst []byte, b sockets.Batch, i int, conn uint64) []byte {
 	at := len(dst)
 	dst = b.AppendJSON(dst, i)
 	if len(dst) == at {
-		return dst[:start] // an event that does not encode is no JSON at all
+		return dst[:start]
 	}
 	return append(dst[:at], dst[at+1:]...) // the event's own brace is already there
 }

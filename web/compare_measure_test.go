@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -112,20 +113,31 @@ type streamFigures struct {
 	cpuPerGB float64
 }
 
+// carry starts a source that writes with write, carried through br to its
+// client, for a measurement of about d: the client's read goes on until
+// the tally has every byte the source wrote. done ends it all.
+func carry(b *testing.B, br bridge, d time.Duration, bufsize int, write func(c net.Conn, stop <-chan struct{}) sourceTotal) (src *source, o opened, readCtx context.Context, t *tally, done func()) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
+	src = startSource(b, write)
+	o = br.open(b, ctx, src, bufsize)
+	readCtx, cancelRead := context.WithCancel(ctx)
+	t = &tally{cancel: cancelRead}
+	go t.await(ctx, src)
+	return src, o, readCtx, t, func() {
+		cancelRead()
+		o.closeAll()
+		src.close()
+		cancel()
+	}
+}
+
 // measureStream runs the bulk source through br for about d and returns
 // what reached the client per second.
 func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) streamFigures {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
-	defer cancel()
-	src := startSource(b, writeBulk)
-	defer src.close()
-	o := br.open(b, ctx, src, bufsize)
-	defer o.closeAll()
-	readCtx, cancelRead := context.WithCancel(ctx)
-	defer cancelRead()
-	t := &tally{cancel: cancelRead}
-	go t.await(ctx, src)
+	src, o, readCtx, t, done := carry(b, br, d, bufsize, writeBulk)
+	defer done()
 	w := window{d: d}
 	var crc uint32
 	var bad error
@@ -164,16 +176,8 @@ func measureStream(b *testing.B, br bridge, bufsize int, d time.Duration) stream
 // source's write to the client's receipt.
 func measureLatency(b *testing.B, br bridge, d time.Duration) (p50, p99 time.Duration) {
 	b.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), d+2*time.Minute)
-	defer cancel()
-	src := startSource(b, pacedMessages(int(d/latencyEvery)))
-	defer src.close()
-	o := br.open(b, ctx, src, latencyBufsize)
-	defer o.closeAll()
-	readCtx, cancelRead := context.WithCancel(ctx)
-	defer cancelRead()
-	t := &tally{cancel: cancelRead}
-	go t.await(ctx, src)
+	src, o, readCtx, t, done := carry(b, br, d, latencyBufsize, pacedMessages(int(d/latencyEvery)))
+	defer done()
 	var crc uint32
 	var bad error
 	var pending []byte

@@ -52,6 +52,7 @@ type wireBatch struct {
 	hdrs   []byte     // the current run's headers
 	parts  []wirePart // the borrowed stretches, in order
 	pieces [][]byte   // scratch for Batch.Payloads
+	js     []byte     // scratch for a record 1's JSON
 }
 
 // wirePart is a stretch of bytes written from the log's memory, in the
@@ -90,7 +91,7 @@ func (b *wireBatch) fill(batch sockets.Batch, conn uint64, limit int) int {
 		b.endRun(batch, run, sent)
 		run = sent
 		before := len(b.buf)
-		b.buf = appendJSONRecord(b.buf, batch.JSON(sent), ev, conn)
+		b.buf = b.appendJSONRecord(batch, sent, conn)
 		if sent > 0 && size+len(b.buf)-before > limit {
 			b.buf = b.buf[:before]
 			break
@@ -181,12 +182,16 @@ func appendRecvHeader(buf []byte, ev *sockets.Event) []byte {
 	return binary.AppendUvarint(buf, uint64(len(ev.Result.Data)))
 }
 
-// appendJSONRecord appends ev, whose JSON is js, as a record 1.
-func appendJSONRecord(buf, js []byte, ev *sockets.Event, conn uint64) []byte {
-	b := encodeEvent(js, ev, conn)
-	buf = append(buf, recJSON)
-	buf = binary.AppendUvarint(buf, uint64(len(b)))
-	return append(buf, b...)
+// appendJSONRecord appends event i of batch as a record 1 to the message.
+// Its JSON is made in scratch memory first, as its length comes before
+// it: a big one's written there, not kept by the log (see appendEvent).
+func (b *wireBatch) appendJSONRecord(batch sockets.Batch, i int, conn uint64) []byte {
+	b.js = appendEvent(b.js[:0], batch, i, conn)
+	buf := append(b.buf, recJSON)
+	buf = binary.AppendUvarint(buf, uint64(len(b.js)))
+	buf = append(buf, b.js...)
+	b.js = keepSmall(b.js)
+	return buf
 }
 
 // compactRecv reports whether ev is a plain recv that a record 2 carries

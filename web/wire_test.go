@@ -294,7 +294,7 @@ func wireCaseJSON(t testing.TB, cases []wireCase, conn uint64) (evs []sockets.Ev
 	t.Helper()
 	for _, c := range cases {
 		var w map[string]any
-		if err := json.Unmarshal(encodeEvent(sockets.BatchOf([]sockets.Event{c.ev}).JSON(0), &c.ev, conn), &w); err != nil {
+		if err := json.Unmarshal(appendEvent(nil, sockets.BatchOf([]sockets.Event{c.ev}), 0, conn), &w); err != nil {
 			t.Fatal(err)
 		}
 		evs, want = append(evs, c.ev), append(want, w)

@@ -152,10 +152,9 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		}
 		// Borrowed: their bytes may be autorecv's to reuse once given
 		// back, so the release comes right after the write and never
-		// later. The
-		// byte budget is the log's estimate of memory, several times an
-		// event's wire size: it only stops a read from copying thousands
-		// of big events to send a few.
+		// later. The byte budget is the log's estimate of memory, several
+		// times an event's wire size: it only stops a read from copying
+		// thousands of big events to send a few.
 		b := s.Borrow(cursor, n, 16*batchBytes)
 		evs := b.Events()
 		if len(evs) > 0 && evs[0].Seq > cursor+1 {
@@ -190,12 +189,14 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 					err = write(websocket.MessageText, buf)
 				}
 			}
+			if sent > 0 {
+				cursor = evs[sent-1].Seq
+			}
 			b.Release()
 			if err != nil {
 				log.Debug("writing events", "err", err)
 				return
 			}
-			cursor = evs[sent-1].Seq
 			viewer.Advance(cursor)
 			more = more || sent < len(evs)
 			buf = keepSmall(buf)

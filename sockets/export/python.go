@@ -34,6 +34,7 @@ const header = `#!/usr/bin/env python3
 # addresses they had). Calls that take part of a stream (recv) may split
 # the bytes differently from run to run; what arrives in total is the same.
 import fcntl
+import os
 import select
 import socket
 import struct

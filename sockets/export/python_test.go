@@ -158,6 +158,9 @@ func TestExportReplaysWithPython(t *testing.T) {
 	s.do(op("bind", "s9", sockets.Args{Addr: "a.sock"}))
 	s.do(op("sendto", "s9", sockets.Args{Data: text("self"), Addr: "a.sock"}))
 	s.do(op("recvfrom", "s9", sockets.Args{Bufsize: ip(16)}))
+	s.do(op("close", "s9", sockets.Args{}))
+	s.do(op("unlink", "", sockets.Args{Addr: "a.sock"}))
+	s.do(op("unlink", "", sockets.Args{Addr: "a.sock"}))
 	s.do(op("close", "s1", sockets.Args{}))
 	s.do(op("recv", "s1", sockets.Args{Bufsize: ip(4)}))
 
