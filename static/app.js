@@ -48,7 +48,7 @@ function setConn(text, cls) {
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const path = readOnly ? `/api/watch/${watchToken}/ws` : `/api/sessions/${sessionId}/ws`;
-  ws = new WebSocket(`${proto}//${location.host}${path}?since=${lastSeq}&format=bin`);
+  ws = new WebSocket(`${proto}//${location.host}${path}?since=${lastSeq}&format=bin&pace=16`);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
     setConn(readOnly ? "live, watching" : "live", "live");

@@ -123,7 +123,7 @@ async function lastSeq(session) {
 async function openSocket(session) {
   const since = await lastSeq(session);
   const proto = self.location.protocol === "https:" ? "wss:" : "ws:";
-  const sock = new WebSocket(`${proto}//${self.location.host}/api/sessions/${session}/ws?since=${since}`);
+  const sock = new WebSocket(`${proto}//${self.location.host}/api/sessions/${session}/ws?since=${since}&replies=1`);
   sock.onmessage = (m) => {
     const s = m.data;
     let id;
