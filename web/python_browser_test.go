@@ -136,7 +136,7 @@ print(f"Received {data!r}")
 		evs := p.e.events(t, p.session)
 		var ops []string
 		for _, ev := range evs {
-			if ev.Op != "stats" {
+			if ev.Op != "stats" && ev.Op != "python" {
 				ops = append(ops, ev.Op)
 			}
 		}

@@ -163,12 +163,14 @@ function onMessage(m) {
         changed();
       });
       return;
+    // A run ends once its record is in the log: what a script reads of
+    // the log after it has it all.
     case "done":
       record("exit", m.exception ? lastLine(m.exception) : "", { file: r.file });
-      finish(r, m.exception);
+      idle().then(() => finish(r, m.exception));
       return;
     case "console":
-      finish(r, null, { more: m.more, exception: m.exception });
+      idle().then(() => finish(r, null, { more: m.more, exception: m.exception }));
       return;
   }
 }
@@ -296,4 +298,4 @@ export function useSession(id) {
 }
 
 window.sockplay = window.sockplay || {};
-window.sockplay.python = { run, stop, ready, push, step, go };
+window.sockplay.python = { run, stop, ready, push, step, go, state };

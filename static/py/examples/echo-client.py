@@ -1,7 +1,8 @@
 """TCP echo client: connect, send, read the echo.
 
-The client of the classic socket tutorial, pointed at the echo
-lab, which sends back every byte it gets.
+The client of the classic socket tutorial, pointed
+at the echo lab, which sends back every byte it
+gets.
 """
 import socket
 

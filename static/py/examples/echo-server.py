@@ -1,8 +1,9 @@
-"""TCP echo server: bind, listen, accept, echo until EOF.
+"""TCP echo server: accept, then echo until EOF.
 
-The tutorial's server. So that it has someone to talk to, its
-client runs in a thread of the same program: one program runs
-at a time here. Port 0 asks the kernel for a free port.
+The tutorial's server. So that it has someone to
+talk to, its client runs in a thread of the same
+program: one program runs at a time here. Port 0
+asks the kernel for a free port.
 """
 import socket
 import threading
@@ -22,7 +23,8 @@ with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
     s.bind((HOST, PORT))
     s.listen()
     port = s.getsockname()[1]
-    threading.Thread(target=client, args=(port,)).start()
+    t = threading.Thread(target=client, args=(port,))
+    t.start()
     conn, addr = s.accept()
     with conn:
         print(f"Connected by {addr[0]}")

@@ -1,8 +1,8 @@
 """HTTP by hand: a GET request written as bytes.
 
-HTTP/1.0 is text over TCP: a request line, headers, an empty
-line. The server answers and closes its end, so read until
-recv returns b'' (EOF).
+HTTP/1.0 is text over TCP: a request line, headers,
+an empty line. The server answers and closes its
+end, so read until recv returns b'' (EOF).
 """
 import socket
 

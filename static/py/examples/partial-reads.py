@@ -1,9 +1,10 @@
-"""Partial reads: recv(n) returns what has arrived, up to n.
+"""Partial reads: recv(n) returns what has come.
 
-One sendall of 11 bytes comes back to three recv(4) calls.
-Then the drip lab's greeting, which arrives a few bytes at a
-time: each recv(1024) returns only what is there, so a reader
-loops until the line is whole.
+One sendall of 11 bytes comes back to three recv(4)
+calls. Then the drip lab's greeting, which arrives a
+few bytes at a time: each recv(1024) returns only
+what is there, so a reader loops until the line is
+whole.
 """
 import socket
 
@@ -21,4 +22,4 @@ with socket.create_connection(DRIP) as s:
         line += s.recv(1024)
         calls += 1
 print(line.decode(), end="")
-print("one recv" if calls == 1 else "many recvs for one line")
+print("in one recv" if calls == 1 else "in many recvs")

@@ -1,9 +1,10 @@
-"""Reassembly: a message is yours only once you framed it.
+"""Reassembly: a message is whole once framed.
 
-The fragmenter lab sends one message as small writes with
-pauses: recv until EOF and join the pieces. Then framing with
-a length prefix: three messages in one sendall to the echo
-lab, taken apart again by reading exactly n bytes at a time.
+The fragmenter lab sends one message as small writes
+with pauses: recv until EOF and join the pieces.
+Then framing with a length prefix: three messages in
+one sendall to the echo lab, taken apart again by
+reading exactly n bytes at a time.
 """
 import socket
 import struct

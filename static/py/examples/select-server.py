@@ -1,9 +1,10 @@
 """A select() server: one thread, many clients.
 
-select.select() says which sockets are ready, so one loop
-serves a listener and its connections without blocking on any
-one of them. Three clients connect and send first; the loop
-accepts them, answers each, and closes.
+select.select() says which sockets are ready, so one
+loop serves a listener and its connections without
+blocking on any one of them. Three clients connect
+and send first; the loop accepts them, answers each,
+and closes.
 """
 import select
 import socket

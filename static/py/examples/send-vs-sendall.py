@@ -1,9 +1,10 @@
-"""send vs sendall: one system call, or every byte.
+"""send vs sendall: one system call, or all bytes.
 
-The sink lab accepts and never reads, so its receive window and
-our send buffer fill up. send() is one call: it takes what fits
-and returns how much. sendall() calls send until all went; the
-discard lab reads everything, so there it finishes.
+The sink lab accepts and never reads, so its receive
+window and our send buffer fill up. send() is one
+call: it takes what fits and returns how much.
+sendall() calls send until all went; the discard lab
+reads everything, so there it finishes.
 """
 import socket
 
@@ -16,12 +17,12 @@ with socket.socket() as s:
     s.connect(SINK)
     s.setblocking(False)
     n = s.send(data)
-    print("send() took", "all" if n == len(data) else "part",
-          "of the", len(data), "bytes")
+    took = "all" if n == len(data) else "part"
+    print("send() took", took, "of", len(data), "bytes")
     try:
         s.sendall(data)
     except BlockingIOError as e:
-        print("sendall(), non-blocking:", type(e).__name__)
+        print("non-blocking sendall():", type(e).__name__)
     s.settimeout(0.5)
     try:
         s.sendall(data)
@@ -30,4 +31,4 @@ with socket.socket() as s:
 
 with socket.create_connection(DISCARD) as s:
     s.sendall(data)
-    print("sendall() to the discard lab sent all", len(data))
+    print("sendall() to discard: all", len(data))

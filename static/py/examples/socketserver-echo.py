@@ -1,8 +1,9 @@
-"""socketserver.ThreadingTCPServer: a thread per request.
+"""socketserver: ThreadingTCPServer, a handler.
 
-The standard library's server framework: a handler class, a
-server that runs it in a thread per connection, serve_forever
-in a thread of its own (on select), and two clients.
+The standard library's server framework: a handler
+class, a server that runs it in a thread per
+connection, serve_forever in a thread of its own (on
+select), and two clients.
 """
 import socket
 import socketserver
@@ -15,12 +16,13 @@ class Upper(socketserver.StreamRequestHandler):
         self.wfile.write(line.upper())
 
 
-ADDR = ("127.0.0.1", 0)  # 0: the kernel picks a free port
+ADDR = ("127.0.0.1", 0)  # 0: any free port
 with socketserver.ThreadingTCPServer(ADDR, Upper) as srv:
     t = threading.Thread(target=srv.serve_forever)
     t.start()
     for i in range(2):
-        with socket.create_connection(srv.server_address) as c:
+        c = socket.create_connection(srv.server_address)
+        with c:
             c.sendall(b"line %d\n" % i)
             print(c.makefile("rb").readline())
     srv.shutdown()

@@ -1,10 +1,11 @@
-"""A thread per client: _thread.start_new_thread(threaded, ...).
+"""A thread per client, with start_new_thread.
 
-The classic multi-threaded server: each accepted connection is
-served by a thread of its own, while three client threads talk
-to it at once. Threads here take turns where one waits (a
-socket call, sleep, a lock): every blocking recv lets the
-others run.
+The classic multi-threaded server: each accepted
+connection is served by a thread of its own, while
+three client threads talk to it at once. Threads
+here take turns where one waits (a socket call,
+sleep, a lock): every blocking recv lets the others
+run.
 """
 import socket
 import threading
@@ -19,7 +20,7 @@ def threaded(conn):
         data = conn.recv(1024)
         if not data:
             break
-        conn.sendall(data[::-1])  # each message, reversed
+        conn.sendall(data[::-1])  # reversed
     conn.close()
 
 

@@ -1,10 +1,11 @@
 """Timeouts and non-blocking sockets.
 
-The discard lab never replies, so a recv on it would wait for
-ever. settimeout(t) bounds each wait (then socket.timeout,
-which is TimeoutError); setblocking(False) makes a call that
-would wait fail at once with BlockingIOError. A connect to a
-port where nobody listens is refused.
+The discard lab never replies, so a recv on it would
+wait for ever. settimeout(t) bounds each wait (then
+socket.timeout, which is TimeoutError);
+setblocking(False) makes a call that would wait fail
+at once with BlockingIOError. A connect to a port
+where nobody listens is refused.
 """
 import socket
 import time

@@ -1,8 +1,9 @@
-"""UDP uppercase server: recvfrom, upper-case, sendto.
+"""UDP uppercase server: recvfrom, upper, sendto.
 
-Kurose and Ross's UDPServer, bound to a free port, answering
-three datagrams from a client thread of the same program. Each
-recvfrom returns one whole datagram and who sent it.
+Kurose and Ross's UDPServer, bound to a free port,
+answering three datagrams from a client thread of
+the same program. Each recvfrom returns one whole
+datagram and who sent it.
 """
 import threading
 from socket import *

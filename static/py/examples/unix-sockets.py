@@ -1,8 +1,8 @@
-"""Unix-domain sockets: a path instead of a host and port.
+"""Unix-domain sockets: a path, not host and port.
 
-An AF_UNIX stream server and its client in one program. The
-socket's file stays after close until someone removes it, so
-each run binds a fresh name.
+An AF_UNIX stream server and its client in one
+program. The socket's file stays after close until
+someone removes it, so each run binds a fresh name.
 """
 import socket
 import uuid
