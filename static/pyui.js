@@ -51,25 +51,31 @@ export function initPython({ readOnly, log, pending, flash }) {
     return !!m.program && m.program.file === file && src.value === m.program.source;
   }
 
-  let lines = 0;
+  // The gutter's lines, and what each shows: drawing touches only the
+  // lines that changed, as a fast program changes them every frame.
+  let lines = [];
   function drawGutter() {
     const n = src.value.split("\n").length;
-    if (n !== lines) {
-      lines = n;
+    if (n !== lines.length) {
       const frag = document.createDocumentFragment();
+      lines = [];
       for (let i = 1; i <= n; i++) {
         const d = el("div", "ln", String(i));
         d.dataset.line = i;
         frag.append(d);
+        lines.push({ d, calls: 0, mark: "" });
       }
       gutter.replaceChildren(frag);
+      marked = "";
     }
     const mine = matches();
-    for (const d of gutter.children) {
-      const calls = mine ? (m.byLine.get(Number(d.dataset.line)) || []).length : 0;
-      d.classList.toggle("calls", calls > 0);
-      d.title = calls ? `line ${d.dataset.line}: ${calls} call${calls === 1 ? "" : "s"}; click to see ${calls === 1 ? "it" : "them"} in the log` : "";
-    }
+    lines.forEach((l, i) => {
+      const calls = mine ? (m.byLine.get(i + 1) || []).length : 0;
+      if (calls === l.calls) return;
+      if (!calls !== !l.calls) l.d.classList.toggle("calls", calls > 0);
+      l.calls = calls;
+      l.d.title = calls ? `line ${i + 1}: ${calls} call${calls === 1 ? "" : "s"}; click to see ${calls === 1 ? "it" : "them"} in the log` : "";
+    });
   }
 
   // current is the line the program is at: a call of it still pending,
@@ -85,11 +91,29 @@ export function initPython({ readOnly, log, pending, flash }) {
     return null;
   }
 
-  let LINE = 18;
+  // The line height, read once the page has its fonts and again when the
+  // window changes (presentation mode makes it larger).
+  let LINE = 0;
+  const measure = () => (LINE = parseFloat(getComputedStyle(src).lineHeight) || 18);
+  window.addEventListener("resize", () => {
+    LINE = 0;
+    marked = "";
+    schedule();
+  });
+  new MutationObserver(() => {
+    LINE = 0;
+    marked = "";
+    schedule();
+  }).observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
+  let marked = ""; // what the marks show now
   let lastCurrent = 0;
   function drawMarks() {
-    LINE = parseFloat(getComputedStyle(src).lineHeight) || LINE;
     const cur = current();
+    const sel = selected && matches() ? selected : 0;
+    const key = `${sel} ${cur ? cur.line + cur.how : ""}`;
+    if (key === marked) return;
+    marked = key;
+    if (!LINE) measure();
     const bars = [];
     const bar = (line, cls) => {
       const b = el("div", "py-mark " + cls);
@@ -97,17 +121,17 @@ export function initPython({ readOnly, log, pending, flash }) {
       b.style.top = `${PAD + (line - 1) * LINE}px`;
       bars.push(b);
     };
-    if (selected && matches()) bar(selected, "selected");
+    if (sel) bar(sel, "selected");
     if (cur) bar(cur.line, cur.how);
     marks.replaceChildren(...bars);
     marks.style.transform = `translate(${-src.scrollLeft}px, ${-src.scrollTop}px)`;
-    for (const d of gutter.children) {
-      const here = !!cur && Number(d.dataset.line) === cur.line;
-      d.classList.toggle("current", here);
-      // The gutter says why: the next call of a Step, or a call waiting.
-      d.classList.toggle("gate", here && cur.how === "gate");
-      d.classList.toggle("waiting", here && cur.how === "waiting");
-    }
+    // The gutter says why: the next call of a Step, or a call waiting.
+    lines.forEach((l, i) => {
+      const mark = cur && cur.line === i + 1 ? "current " + cur.how : "";
+      if (mark === l.mark) return;
+      l.d.className = `ln${l.calls ? " calls" : ""}${mark ? " " + mark : ""}`;
+      l.mark = mark;
+    });
     if (cur && cur.line !== lastCurrent) show(cur.line);
     lastCurrent = cur ? cur.line : 0;
   }
@@ -142,9 +166,11 @@ export function initPython({ readOnly, log, pending, flash }) {
     exit: (t) => `── ${t} ──\n`,
     stopped: (t) => `── ${t} ──\n`,
   };
-  let drawn = []; // [entry, span] of the entries shown
+  let drawn = []; // [entry, span, the text it shows] of the entries shown
   let drawnFrom = -1; // m.dropped when drawn
   function drawTranscript() {
+    const last = drawn[drawn.length - 1];
+    if (drawnFrom === m.dropped && drawn.length === m.transcript.length && (!last || last[2] === last[0].text)) return;
     const atEnd = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 24;
     if (drawnFrom !== m.dropped) {
       // Entries were let go of: draw what is kept afresh.
@@ -154,14 +180,17 @@ export function initPython({ readOnly, log, pending, flash }) {
     }
     const text = (e) => (LABELS[e.kind] ? LABELS[e.kind](e.text) : e.text);
     if (drawn.length) {
-      const [e, span] = drawn[drawn.length - 1];
-      if (span.textContent !== text(e)) span.textContent = text(e);
+      const d = drawn[drawn.length - 1];
+      if (d[2] !== d[0].text) {
+        d[1].textContent = text(d[0]);
+        d[2] = d[0].text;
+      }
     }
     const frag = document.createDocumentFragment();
     for (let i = drawn.length; i < m.transcript.length; i++) {
       const e = m.transcript[i];
       const span = el("span", "t-" + e.kind, text(e));
-      drawn.push([e, span]);
+      drawn.push([e, span, e.text]);
       frag.append(span);
     }
     transcript.append(frag);
@@ -170,22 +199,36 @@ export function initPython({ readOnly, log, pending, flash }) {
 
   // ---- drawing, once a frame ---------------------------------------------
 
+  // While a fast program's events pour in, at most every EVERY ms: a
+  // current line that moves sixty times a second cannot be read, and
+  // drawing it would take the main thread from the rest of the page.
+  const EVERY = 100;
   let scheduled = false;
+  let last = 0;
   function schedule() {
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(() => {
-      scheduled = false;
-      drawGutter();
-      drawMarks();
-      drawTranscript();
-      drawStatus();
-    });
+    setTimeout(() =>
+      requestAnimationFrame(() => {
+        scheduled = false;
+        last = performance.now();
+        drawGutter();
+        drawMarks();
+        drawTranscript();
+        drawStatus();
+      }), Math.max(0, EVERY - (performance.now() - last)));
   }
 
   // push takes the session's events (all of them, in seq order).
+  let started = readOnly;
   function push(evs) {
     if (!model.push(evs)) return;
+    // A session that has used Python before (the page reloaded) starts
+    // it at once, not at the first click.
+    if (!started && m.transcript.length) {
+      started = true;
+      python.ready().catch(() => {});
+    }
     const p = m.program;
     // A watcher follows every run; an owner's page takes the log's
     // program only until the user picks code of their own (a reloaded
@@ -228,7 +271,7 @@ export function initPython({ readOnly, log, pending, flash }) {
     else if (st.busy) s = `running ${st.file}…`;
     else if (p && p.ended && p.file === file) s = p.ended.stopped ? "stopped" : p.ended.text ? `ended: ${p.ended.text}` : "ended";
     else s = st.ready ? "ready" : "Python starts when you first use it (a few seconds)";
-    status.textContent = s;
+    if (status.textContent !== s) status.textContent = s;
   }
 
   if (readOnly) {
