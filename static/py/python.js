@@ -22,7 +22,10 @@
 // push(line) enters a line at the console (resolves with {more,
 // exception}: more while the statement goes on). step() makes the call a
 // Step waits at and goes to the next; go() runs on without stopping.
-// subscribe(fn) calls fn(state()) whenever the state changes.
+// state() says what Python is doing ({ready, loading, failed, jspi, busy:
+// null, "run", "step" or "console", file, waitingAt: the origin a Step
+// waits at, asking: the prompt input() waits on}); subscribe(fn) calls
+// fn(state()) whenever it changes.
 //
 // Everything a program does besides its socket calls is recorded in the
 // session's log (record.js), so watchers see the code, the console and
