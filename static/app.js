@@ -10,7 +10,7 @@ import { createLog, bytesOf } from "./log.js";
 import { initUI } from "./ui.js";
 import { initViews, showData } from "./views.js";
 import { decodeBatch } from "./wire.js";
-import "./py/python.js";
+import { initPython } from "./pyui.js";
 
 const app = document.getElementById("app");
 const sessionId = app.dataset.session;
@@ -48,7 +48,7 @@ function setConn(text, cls) {
 function connect() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
   const path = readOnly ? `/api/watch/${watchToken}/ws` : `/api/sessions/${sessionId}/ws`;
-  ws = new WebSocket(`${proto}//${location.host}${path}?since=${lastSeq}&format=bin`);
+  ws = new WebSocket(`${proto}//${location.host}${path}?since=${lastSeq}&format=bin&pace=16`);
   ws.binaryType = "arraybuffer";
   ws.onopen = () => {
     setConn(readOnly ? "live, watching" : "live", "live");
@@ -160,20 +160,25 @@ function flash(msg) {
 
 const log = createLog({ onSelect: showDetail });
 window.sockplayLog = log; // for tests and the console
+const python = initPython({ readOnly, log, pending: () => pending, flash });
 
 // onEvents takes events in seq order: replies are settled at once, the
 // log and the gauges follow on the next frame.
 function onEvents(evs) {
   const fresh = [];
+  const calls = [];
   for (const ev of evs) {
     if (ev.seq <= lastSeq) continue; // already shown (a resumed stream)
     lastSeq = ev.seq;
     if (ev.reply !== undefined) settle(ev.reply, ev, null);
     if (ev.op === "stats") latestStats.set(ev.sock, ev.result.stats);
     fresh.push(ev);
+    // What Python printed and read is the code pane's, not a call.
+    if (ev.op !== "python") calls.push(ev);
   }
-  if (fresh.length) {
-    log.push(fresh);
+  if (fresh.length) python.push(fresh);
+  if (calls.length) {
+    log.push(calls);
     scheduleState();
     views.refresh();
   }
@@ -186,7 +191,10 @@ const latestStats = new Map();
 function showDetail(ev) {
   const d = document.getElementById("detail");
   d.hidden = false;
-  document.getElementById("detail-call").textContent = `seq ${ev.seq} · ${ev.sock || "session"} · ${callText(ev.op, ev.args)}`;
+  const o = ev.origin;
+  const at = o && o.line ? ` · made at ${o.file} line ${o.line}${o.thread ? ` (${o.thread})` : ""}` : "";
+  document.getElementById("detail-call").textContent = `seq ${ev.seq} · ${ev.sock || "session"} · ${callText(ev.op, ev.args)}${at}`;
+  python.reveal(ev);
   document.getElementById("detail-py").textContent = `>>> ${pyCall(ev)}\n${pyRepr(ev)}`;
   document.getElementById("detail-result").textContent = resultText(ev);
   const bytes = bytesOf(ev) || new Uint8Array(0);
@@ -207,18 +215,25 @@ function onState(st) {
   if (watchersEl) watchersEl.textContent = st.watchers ? `${st.watchers} watching` : "";
   latestStats.clear(); // the snapshot is newer than the stats events before it
   scheduleState();
+  python.refresh(); // a pending call shows as its line's wait
 }
 
 // scheduleState redraws the cards and the netstat table on the next frame,
-// once however many messages came in.
+// once however many messages came in, and while they keep coming (a fast
+// program's calls) at most every STATE_EVERY ms: redrawing them every
+// frame kept the main thread busy half the time, slowing the program too.
+const STATE_EVERY = 150;
 let stateScheduled = false;
+let stateDrawn = 0;
 function scheduleState() {
   if (stateScheduled) return;
   stateScheduled = true;
-  requestAnimationFrame(() => {
-    stateScheduled = false;
-    drawState();
-  });
+  setTimeout(() =>
+    requestAnimationFrame(() => {
+      stateScheduled = false;
+      stateDrawn = performance.now();
+      drawState();
+    }), Math.max(0, STATE_EVERY - (performance.now() - stateDrawn)));
 }
 
 function drawState() {

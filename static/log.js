@@ -93,18 +93,37 @@ export function createLog({ onSelect }) {
   const socks = new Set();
   const ops = new Set();
 
+  // where: a filter set from outside the toolbar (the code pane's "the
+  // events of this line"), shown as a chip that clears it.
+  let where = null;
   function filter() {
     const sock = f.sock.value;
     const op = f.op.value;
     const errors = f.errors.checked;
     const stats = f.stats.checked;
     const q = f.search.value.trim().toLowerCase();
+    const w = where && where.test;
     return (ev) =>
+      (!w || w(ev)) &&
       (!sock || ev.sock === sock) &&
       (!op || ev.op === op) &&
       (!errors || !ev.ok) &&
       (stats || op === "stats" || ev.op !== "stats") &&
       (!q || searchText(ev).includes(q));
+  }
+  const chip = el("button", "small where-chip");
+  chip.type = "button";
+  chip.hidden = true;
+  chip.addEventListener("click", () => setWhere(null));
+  f.search.after(chip);
+  function setWhere(w) {
+    where = w;
+    chip.hidden = !w;
+    if (w) {
+      chip.textContent = `${w.label} ×`;
+      chip.title = `only ${w.label}: click to show every event again`;
+    }
+    refilter();
   }
   let pass = filter();
 
@@ -218,6 +237,13 @@ export function createLog({ onSelect }) {
     div.setAttribute("role", "row");
     div.tabIndex = -1;
     const call = el("span", "call");
+    const o = ev.origin;
+    if (o && o.line) {
+      // Where in the program the call was made: a click shows the line.
+      const at = el("span", "origin", `L${o.line}`);
+      at.title = `${o.file || ""} line ${o.line}${o.thread ? `, ${o.thread}` : ""}`;
+      call.append(at);
+    }
     call.append(el("span", py ? "py" : "human", py ? t.pyCall : t.call));
     const dur = ev.t - ev.start;
     if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
@@ -292,10 +318,19 @@ export function createLog({ onSelect }) {
   });
   window.addEventListener("resize", () => render(true));
 
+  // whereFirst sets a where filter, {label, test(ev)}, or clears it
+  // (null), and shows the first event it keeps.
+  function whereFirst(w) {
+    setWhere(w);
+    const first = w && events.find(w.test);
+    if (first) select(first.seq, true);
+  }
+
   return {
     push,
     gap,
     select,
+    where: whereFirst,
     events,
     // When events last arrived: heavy views wait for a quiet moment.
     lastArrival: () => lastArrival,

@@ -24,6 +24,8 @@ type SessionPage struct {
 	// Ops is the engine's op table as JSON, which the page's modules
 	// read (static/ops.js).
 	Ops json.RawMessage
+	// Examples are the code pane's programs (the owner's page only).
+	Examples []Example
 }
 
 func (p SessionPage) title() string {

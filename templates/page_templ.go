@@ -374,43 +374,51 @@ func Session(p SessionPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</div></details></section><section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section></div><div class=\"work\"><div class=\"left\"><section id=\"lesson\" class=\"panel lesson\" aria-labelledby=\"lesson-h\"><h2 id=\"lesson-h\">Lessons</h2><div class=\"row\"><select id=\"lesson-select\" aria-label=\"lesson\"><option value=\"\">choose a lesson…</option></select> <button type=\"button\" data-act=\"step\">run step</button> <button type=\"button\" data-act=\"all\">run all</button> <button type=\"button\" data-act=\"stop\" class=\"danger\" hidden>stop</button> <button type=\"button\" data-act=\"skip\" class=\"small\">skip</button> <button type=\"button\" data-act=\"reset\" class=\"small\">reset</button></div><p class=\"lesson-summary muted\"></p><ol class=\"lesson-steps\"></ol></section><section id=\"sockets\" class=\"sockets\" aria-label=\"sockets\"><p class=\"empty muted\">No sockets yet: click <em>new socket connected here</em> next to a lab, make one with <code>socket()</code>, or run a lesson.</p></section></div><div class=\"right\"><section id=\"views\" class=\"panel views\" aria-labelledby=\"views-h\"><h2 id=\"views-h\">Views <span id=\"views-sock\" class=\"muted\"></span></h2><div class=\"tabs\" role=\"tablist\" aria-label=\"views\"><button type=\"button\" role=\"tab\" id=\"tab-ruler\" aria-controls=\"view-ruler\" aria-selected=\"true\">stream ruler</button> <button type=\"button\" role=\"tab\" id=\"tab-timeline\" aria-controls=\"view-timeline\" aria-selected=\"false\">timeline</button></div><div id=\"view-ruler\" role=\"tabpanel\" aria-labelledby=\"tab-ruler\" class=\"view\"></div><div id=\"view-timeline\" role=\"tabpanel\" aria-labelledby=\"tab-timeline\" class=\"view\" hidden></div></section><section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section><section class=\"panel log\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events <span id=\"log-count\" class=\"muted\"></span></h2><div class=\"log-tools\" role=\"toolbar\" aria-label=\"event log\"><select id=\"filter-sock\" aria-label=\"show the events of one socket\"><option value=\"\">all sockets</option></select> <select id=\"filter-op\" aria-label=\"show one op\"><option value=\"\">all ops</option></select> <label><input type=\"checkbox\" id=\"filter-errors\"> errors only</label> <input id=\"filter-search\" type=\"search\" placeholder=\"search…\" aria-label=\"search the events\" size=\"14\"> <label><input type=\"checkbox\" id=\"log-follow\" checked> follow</label> <button type=\"button\" id=\"log-pause\" class=\"small\" aria-pressed=\"false\">pause</button> <label><input type=\"checkbox\" id=\"python-view\"> Python view</label> <label><input type=\"checkbox\" id=\"show-stats\"> kernel stats</label> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "</div></details></section><section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section></div><div class=\"work\"><div class=\"left\">")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = pythonPane(p).Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "<section id=\"lesson\" class=\"panel lesson\" aria-labelledby=\"lesson-h\"><h2 id=\"lesson-h\">Lessons</h2><div class=\"row\"><select id=\"lesson-select\" aria-label=\"lesson\"><option value=\"\">choose a lesson…</option></select> <button type=\"button\" data-act=\"step\">run step</button> <button type=\"button\" data-act=\"all\">run all</button> <button type=\"button\" data-act=\"stop\" class=\"danger\" hidden>stop</button> <button type=\"button\" data-act=\"skip\" class=\"small\">skip</button> <button type=\"button\" data-act=\"reset\" class=\"small\">reset</button></div><p class=\"lesson-summary muted\"></p><ol class=\"lesson-steps\"></ol></section><section id=\"sockets\" class=\"sockets\" aria-label=\"sockets\"><p class=\"empty muted\">No sockets yet: click <em>new socket connected here</em> next to a lab, make one with <code>socket()</code>, or run a lesson.</p></section></div><div class=\"right\"><section id=\"views\" class=\"panel views\" aria-labelledby=\"views-h\"><h2 id=\"views-h\">Views <span id=\"views-sock\" class=\"muted\"></span></h2><div class=\"tabs\" role=\"tablist\" aria-label=\"views\"><button type=\"button\" role=\"tab\" id=\"tab-ruler\" aria-controls=\"view-ruler\" aria-selected=\"true\">stream ruler</button> <button type=\"button\" role=\"tab\" id=\"tab-timeline\" aria-controls=\"view-timeline\" aria-selected=\"false\">timeline</button></div><div id=\"view-ruler\" role=\"tabpanel\" aria-labelledby=\"tab-ruler\" class=\"view\"></div><div id=\"view-timeline\" role=\"tabpanel\" aria-labelledby=\"tab-timeline\" class=\"view\" hidden></div></section><section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section><section class=\"panel log\" aria-labelledby=\"log-h\"><h2 id=\"log-h\">Events <span id=\"log-count\" class=\"muted\"></span></h2><div class=\"log-tools\" role=\"toolbar\" aria-label=\"event log\"><select id=\"filter-sock\" aria-label=\"show the events of one socket\"><option value=\"\">all sockets</option></select> <select id=\"filter-op\" aria-label=\"show one op\"><option value=\"\">all ops</option></select> <label><input type=\"checkbox\" id=\"filter-errors\"> errors only</label> <input id=\"filter-search\" type=\"search\" placeholder=\"search…\" aria-label=\"search the events\" size=\"14\"> <label><input type=\"checkbox\" id=\"log-follow\" checked> follow</label> <button type=\"button\" id=\"log-pause\" class=\"small\" aria-pressed=\"false\">pause</button> <label><input type=\"checkbox\" id=\"python-view\"> Python view</label> <label><input type=\"checkbox\" id=\"show-stats\"> kernel stats</label> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if p.ID != "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "<a id=\"export-py\" href=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<a id=\"export-py\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var22 templ.SafeURL
 				templ_7745c5c3_Var22, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/api/sessions/" + p.ID + "/export.py"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 159, Col: 84}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 160, Col: 84}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var22))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "\" download>export as Python</a> <a id=\"export-ndjson\" href=\"")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" download>export as Python</a> <a id=\"export-ndjson\" href=\"")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var23 templ.SafeURL
 				templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinURLErrs(templ.SafeURL("/api/sessions/" + p.ID + "/export.ndjson"))
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 160, Col: 92}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 161, Col: 92}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "\" download>export NDJSON</a>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "\" download>export NDJSON</a>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 38, "</div><p id=\"log-gap\" class=\"gap\" role=\"status\" hidden></p><div id=\"log\" class=\"vlog\" role=\"grid\" aria-label=\"events, newest last\"><div class=\"vhead\" role=\"row\"><span>seq</span><span>t (s)</span><span>sock</span><span>call</span><span>result</span><span>size</span><span>data <span class=\"muted\">(text, then hex)</span></span></div><div id=\"log-scroll\" class=\"vscroll\" tabindex=\"0\"><div id=\"log-spacer\"></div><div id=\"log-body\" class=\"vrows\"></div></div></div></section><section id=\"detail\" class=\"panel detail\" aria-labelledby=\"detail-h\" hidden><h2 id=\"detail-h\">Event</h2><p id=\"detail-call\" class=\"detail-call\"></p><pre id=\"detail-py\" class=\"detail-py\"></pre><p id=\"detail-result\"></p><div class=\"row detail-controls\"><label>show <select id=\"data-mode\" aria-label=\"show the bytes as\"><option value=\"both\">text and hex</option><option value=\"text\">text</option><option value=\"hex\">hex dump</option></select></label> <label>encoding <select id=\"data-encoding\" aria-label=\"text encoding\"><option value=\"utf-8\">UTF-8</option><option value=\"latin1\">Latin-1</option><option value=\"ascii\">ASCII</option></select></label></div><div id=\"detail-data\" class=\"detail-data\"></div></section></div></div></main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "</div><p id=\"log-gap\" class=\"gap\" role=\"status\" hidden></p><div id=\"log\" class=\"vlog\" role=\"grid\" aria-label=\"events, newest last\"><div class=\"vhead\" role=\"row\"><span>seq</span><span>t (s)</span><span>sock</span><span>call</span><span>result</span><span>size</span><span>data <span class=\"muted\">(text, then hex)</span></span></div><div id=\"log-scroll\" class=\"vscroll\" tabindex=\"0\"><div id=\"log-spacer\"></div><div id=\"log-body\" class=\"vrows\"></div></div></div></section><section id=\"detail\" class=\"panel detail\" aria-labelledby=\"detail-h\" hidden><h2 id=\"detail-h\">Event</h2><p id=\"detail-call\" class=\"detail-call\"></p><pre id=\"detail-py\" class=\"detail-py\"></pre><p id=\"detail-result\"></p><div class=\"row detail-controls\"><label>show <select id=\"data-mode\" aria-label=\"show the bytes as\"><option value=\"both\">text and hex</option><option value=\"text\">text</option><option value=\"hex\">hex dump</option></select></label> <label>encoding <select id=\"data-encoding\" aria-label=\"text encoding\"><option value=\"utf-8\">UTF-8</option><option value=\"latin1\">Latin-1</option><option value=\"ascii\">ASCII</option></select></label></div><div id=\"detail-data\" class=\"detail-data\"></div></section></div></div></main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -418,7 +426,7 @@ func Session(p SessionPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, " <script type=\"module\" src=\"/static/app.js\"></script>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, " <script type=\"module\" src=\"/static/app.js\"></script>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -433,7 +441,7 @@ func Session(p SessionPage) templ.Component {
 }
 
 // modules are the page's ES modules, preloaded together.
-var modules = []string{"app.js", "bytes.js", "ops.js", "pyview.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js", "wire.js"}
+var modules = []string{"app.js", "bytes.js", "ops.js", "pyview.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js", "wire.js", "pyui.js", "pymodel.js", "py/python.js", "py/record.js"}
 
 // requestTemplate fills the send box with a protocol's first words, with
 // escapes as the send box reads them.
@@ -485,35 +493,35 @@ func NotFound(id string) templ.Component {
 				}()
 			}
 			ctx = templ.InitializeContext(ctx)
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 40, "<header class=\"top\"><a class=\"brand\" href=\"/\">sockplay</a></header><main class=\"notfound\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<header class=\"top\"><a class=\"brand\" href=\"/\">sockplay</a></header><main class=\"notfound\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			if id == "" {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 41, "<h1>No such session</h1>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<h1>No such session</h1>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 42, "<h1>No session ")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<h1>No session ")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 				var templ_7745c5c3_Var26 string
 				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 218, Col: 23}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 219, Col: 23}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "</h1>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "</h1>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 44, "<p>It may have ended after being idle, or the server restarted.</p><p><a href=\"/\">Start a new session</a></p></main>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<p>It may have ended after being idle, or the server restarted.</p><p><a href=\"/\">Start a new session</a></p></main>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

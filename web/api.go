@@ -13,6 +13,7 @@ import (
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
+	"github.com/sockplay/sockplay/static"
 	"github.com/sockplay/sockplay/templates"
 )
 
@@ -238,7 +239,24 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	_, ok := h.cfg.Sessions.Get(id)
-	h.page(w, r, ok, id, templates.SessionPage{ID: id, Labs: h.labViews(), Ops: sockets.OpTableJSON()})
+	h.page(w, r, ok, id, templates.SessionPage{ID: id, Labs: h.labViews(), Ops: sockets.OpTableJSON(), Examples: h.examples()})
+}
+
+// examples are the code pane's programs, with the running labs' addresses.
+func (h *handler) examples() []templates.Example {
+	addr := func(name, proto string) (string, bool) {
+		for _, l := range h.labs() {
+			if l.Name == name && l.Proto == proto {
+				return l.Addr, true
+			}
+		}
+		return "", false
+	}
+	var out []templates.Example
+	for _, e := range static.Examples() {
+		out = append(out, templates.Example{Name: e.Name, Title: e.Title, About: e.About, Source: e.WithLabs(addr)})
+	}
+	return out
 }
 
 // watchPage is the page of a watch link: the session's views, read-only

@@ -49,6 +49,21 @@ const loadJS = `(` + watchJS + `)(() => sockplay.python.ready()).then((r) => JSO
 // what the page itself costs.
 const idleJS = `(` + watchJS + `)(() => new Promise((r) => setTimeout(r, 2000))).then((r) => JSON.stringify(r))`
 
+// consoleJS clicks into the console's box, types a line and resolves
+// once its answer shows, watching the main thread meanwhile.
+const consoleJS = `(` + watchJS + `)(() => new Promise((resolve) => {
+	const box = document.getElementById("py-line");
+	box.dispatchEvent(new PointerEvent("pointerdown", { bubbles: true }));
+	box.focus();
+	// A line of its own: the transcript shows the session's earlier ones.
+	const n = Math.floor(Math.random() * 1e9);
+	box.value = "6 * " + n;
+	document.getElementById("py-prompt").requestSubmit();
+	const out = document.getElementById("py-transcript");
+	const seen = () => out.textContent.includes(">>> 6 * " + n + "\n" + 6 * n + "\n") ? resolve(performance.now()) : setTimeout(seen, 5);
+	seen();
+})).then((r) => JSON.stringify(r))`
+
 type loadFigures struct {
 	MS     float64            `json:"ms"`
 	Value  json.RawMessage    `json:"value"`
@@ -64,6 +79,9 @@ type loadFigures struct {
 // load: until Python is ready, cold (a fresh browser profile) and cached
 // (the page reloaded); the longest main-thread task meanwhile; the
 // browser's memory before and after (all of Chromium's processes' RSS).
+// console: until the console has run a line typed in its box, cold and
+// cached, from the click that starts Python (and, cached, from the
+// navigation).
 // calls: round trips from Python of getsockname and of sendall+recv
 // against the echo lab (median and p99), a tight recv(1) loop on one
 // thread and on 8, and for comparison the same op from the page's main
@@ -99,6 +117,38 @@ func BenchmarkPython(b *testing.B) {
 			heap := (&pyPage{browser: br, e: e}).ok(b, "import pyodide_js\nprint(pyodide_js._module.HEAP8.length)", "")
 			if n, err := strconv.Atoi(strings.TrimSpace(heap)); err == nil {
 				b.ReportMetric(float64(n)/(1<<20), "wasm-heap-MiB")
+			}
+		}
+	})
+	// console: from the first use of the console (a click in its box,
+	// which starts Python) until it has run a line typed there and shown
+	// what it printed, cold (a fresh browser profile) and cached (the page
+	// reloaded), watching the main thread meanwhile.
+	b.Run("console", func(b *testing.B) {
+		for range b.N {
+			br := newBrowser(b)
+			for i := range 3 {
+				if i == 0 {
+					br.do(b, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+				} else {
+					br.do(b, "reload", chromedp.Reload())
+				}
+				br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+				f := load(b, br, consoleJS)
+				var nav float64 // ms since the page's navigation
+				_ = json.Unmarshal(f.Value, &nav)
+				switch i {
+				case 0:
+					b.ReportMetric(f.MS, "console-cold-ms")
+					b.ReportMetric(f.MaxGap, "console-cold-longest-task-ms")
+				case 2:
+					// A reloaded page of a session that used Python starts
+					// it at once: from the navigation, then.
+					b.ReportMetric(f.MS, "console-cached-ms")
+					b.ReportMetric(nav, "console-cached-from-navigation-ms")
+					b.ReportMetric(f.MaxGap, "console-cached-longest-task-ms")
+				}
+				b.Logf("console %d: %.0f ms from the click, %.0f ms from the navigation; longest main-thread task %.0f ms, long tasks %v", i, f.MS, nav, f.MaxGap, f.Longs)
 			}
 		}
 	})

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,7 +136,7 @@ print(f"Received {data!r}")
 		evs := p.e.events(t, p.session)
 		var ops []string
 		for _, ev := range evs {
-			if ev.Op != "stats" {
+			if ev.Op != "stats" && ev.Op != "python" {
 				ops = append(ops, ev.Op)
 			}
 		}
@@ -346,13 +348,24 @@ func (e *testEnv) awaitEvent(t testing.TB, id string, ok func(sockets.Event) boo
 // without python3.
 func runHostPython(t *testing.T, source string) string {
 	t.Helper()
+	return hostPython(t, "main.py", source, "")
+}
+
+// hostPython runs source as the file name in the host's CPython, with
+// stdin, in a directory of its own, and returns its stdout.
+func hostPython(t *testing.T, name, source, stdin string) string {
+	t.Helper()
 	py, err := exec.LookPath("python3")
 	if err != nil {
 		t.Skip("no python3 on this host to compare with")
 	}
-	cmd := exec.Command(py, "-")
-	cmd.Dir = t.TempDir()
-	cmd.Stdin = strings.NewReader(source)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(source), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, name)
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(stdin)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +79,20 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		writeError(w, codeBadRequest, ferr.Error())
 		return
 	}
+	// ?replies=1: only the answers to this client's own ops (and its
+	// error messages), no other event and no state: a program's worker
+	// waits for its answers and nothing else, and every other message
+	// would cost it (and its page) a wake-up per op. It reads no events,
+	// so it is no viewer and never sets autorecv's pace.
+	// ?pace=MS: while events keep coming, at most one write of them
+	// every MS milliseconds (a quiet session's first event goes at once):
+	// a page draws once a frame, and a message per event of a fast
+	// program would cost its main thread more than it shows.
+	repliesOnly, pace, perr := streamOptions(r, watcher, binaryFrames || batched)
+	if perr != nil {
+		writeError(w, codeBadRequest, perr.Error())
+		return
+	}
 	c, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		h.log.Info("websocket accept failed", "err", err)
@@ -85,12 +101,16 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 	defer c.CloseNow()
 	c.SetReadLimit(h.cfg.MaxMessage)
 	var viewer *sockets.Viewer
-	if watcher {
+	switch {
+	case repliesOnly:
+	case watcher:
 		viewer = s.AttachWatcher(since)
-	} else {
+	default:
 		viewer = s.Attach(since)
 	}
-	defer viewer.Detach()
+	if viewer != nil {
+		defer viewer.Detach()
+	}
 	conn := connIDs.Add(1)
 	log := h.log.With("session", s.ID(), "conn", conn, "watcher", watcher)
 	log.Debug("websocket open", "since", since)
@@ -134,6 +154,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		return &st
 	}
 	sentVersion := ^uint64(0)
+	var lastWrite time.Time
 	var buf []byte
 	var wire wireBatch
 	ending := false
@@ -183,6 +204,13 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				wctx, wcancel := context.WithTimeout(ctx, h.cfg.WriteTimeout)
 				buf, sent, err = writeBatch(wctx, c, buf[:0], b, conn)
 				wcancel()
+			case repliesOnly:
+				for ; sent < len(evs) && err == nil; sent++ {
+					if ev := &evs[sent]; ev.Conn == conn && len(ev.Reply) > 0 {
+						buf = appendEvent(buf[:0], b, sent, conn)
+						err = write(websocket.MessageText, buf)
+					}
+				}
 			default: // one event a message
 				for ; sent < len(evs) && err == nil; sent++ {
 					buf = appendEvent(buf[:0], b, sent, conn)
@@ -197,7 +225,10 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				log.Debug("writing events", "err", err)
 				return
 			}
-			viewer.Advance(cursor)
+			lastWrite = time.Now()
+			if viewer != nil {
+				viewer.Advance(cursor)
+			}
 			more = more || sent < len(evs)
 			buf = keepSmall(buf)
 		}
@@ -210,7 +241,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			c.Close(websocket.StatusGoingAway, "session ended")
 			return
 		}
-		if v := s.Version(); v != sentVersion {
+		if v := s.Version(); v != sentVersion && !repliesOnly {
 			st := state()
 			if err := writeMsg(controlMsg{Type: "state", State: st}); err != nil {
 				return
@@ -219,6 +250,19 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		}
 		select {
 		case <-changed:
+			if wait := pace - time.Since(lastWrite); pace > 0 && wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-s.Done():
+					ending = true
+				case <-ctx.Done():
+					t.Stop()
+					c.Close(websocket.StatusNormalClosure, "")
+					return
+				}
+				t.Stop()
+			}
 		case m := <-direct:
 			if err := writeMsg(m); err != nil {
 				return
@@ -295,6 +339,34 @@ func wireFormat(r *http.Request) (binaryFrames, batched bool, err error) {
 		return false, true, nil
 	}
 	return false, false, errors.New(`batch must be 0 or 1`)
+}
+
+// maxPace bounds ?pace: longer, and a page would stop looking live.
+const maxPace = time.Second
+
+// streamOptions reads ?replies=1 and ?pace=MS (see stream). Replies go
+// one a message, to an owner: a watcher runs no ops, and a batch of
+// nothing but one's own answers is no batch.
+func streamOptions(r *http.Request, watcher, batched bool) (repliesOnly bool, pace time.Duration, err error) {
+	q := r.URL.Query()
+	switch q.Get("replies") {
+	case "", "0":
+	case "1":
+		if watcher || batched {
+			return false, 0, errors.New("replies=1 is for a client that runs ops (not a watch link), one event a message (no batch or format)")
+		}
+		repliesOnly = true
+	default:
+		return false, 0, errors.New("replies must be 0 or 1")
+	}
+	if v := q.Get("pace"); v != "" {
+		ms, perr := strconv.Atoi(v)
+		if perr != nil || ms < 0 || time.Duration(ms)*time.Millisecond > maxPace {
+			return false, 0, fmt.Errorf("pace must be milliseconds from 0 to %d, not %q", maxPace.Milliseconds(), v)
+		}
+		pace = time.Duration(ms) * time.Millisecond
+	}
+	return repliesOnly, pace, nil
 }
 
 // pieceBytes is how much of a message is made before it is written, as a

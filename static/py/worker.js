@@ -1,36 +1,59 @@
 // The Python worker: one per tab. It loads Pyodide (CPython 3.14) from
 // this server, installs sockplay's Python modules (socket, select, green
-// threads, stdio) before any user code, and runs programs. Each socket call
-// is an op on the worker's own WebSocket to the session, answered by the
-// event that carries its "reply"; Python waits for it with
-// pyodide.ffi.run_sync, which needs JSPI and Python entered through
-// callPromising, so every entry into Python here is one.
+// threads, stdio) before any user code, and runs programs and the
+// console's lines.
+//
+// Each socket call is an op to the session. With JSPI (WebAssembly
+// JavaScript Promise Integration) it goes on the worker's own WebSocket,
+// which carries only the answers to its ops (?replies=1), and Python
+// waits for the event that carries its "reply" with pyodide.ffi.run_sync;
+// that needs Python entered through callPromising, so every entry into
+// Python here is one. Without JSPI, Python cannot wait for a promise: ops
+// are synchronous requests (POST .../ops answers with the op's event once
+// it is done), sleeps and input() block on requests too, and a program
+// runs on one thread.
 //
 // Messages from the page:
-//   {type: "init", session}            load Python; answers "ready" or "failed"
-//   {type: "run", source, filename}    run a program; answers "done"
-//   {type: "input", line}              the answer to "input" (null: EOF)
+//   {type: "init", session}                load Python; answers "ready" or "failed"
+//   {type: "run", source, filename, step}  run a program (step: a call at a time); answers "done"
+//   {type: "console", line}                a line typed at the console; answers "console"
+//   {type: "input", text}                  what input() reads: a line with its "\n", or "" (EOF)
+//   {type: "step"}                         in a Step, make the call waiting at the gate
+//   {type: "go"}                           in a Step, run on without stopping
 // To the page:
-//   {type: "ready", ms, jspi}          ms: time spent in each step of loading
+//   {type: "ready", ms, jspi}              ms: time spent in each step of loading
 //   {type: "failed", error}
-//   {type: "stdout" | "stderr", text}  a line (or what was flushed)
-//   {type: "input", prompt}            input() wants a line
-//   {type: "sock", sock, open}         a socket the program opened (or closed)
-//   {type: "done", exception, threads} exception: null or {type, message};
-//                                      threads: green threads still alive
+//   {type: "stdout" | "stderr", text}      a line (or what was flushed)
+//   {type: "input", prompt}                input() wants a line
+//   {type: "sock", sock, open}             a socket the program opened (or closed)
+//   {type: "line", origin}                 in a Step, the next call waits at origin's line
+//   {type: "done", exception, threads}     exception: null or {type, message};
+//                                          threads: its threads still alive, now ended
+//   {type: "console", more, exception}     more: the statement goes on ("...")
 
 import { pyodideURL } from "/static/pyodide/version.js";
 
 // The shim's modules, loaded into /lib/sockplay in this order.
 const shimFiles = ["_sockplay.py", "_socket.py", "select.py", "_sockplay_thread.py", "_sockplay_run.py"];
 
+// JSPI is what lets Python wait for a promise: Pyodide looks for it the
+// same way.
+const jspi = typeof WebAssembly.Suspending === "function";
+
 let ws = null;
 let nextId = 1;
 const waiting = new Map(); // op id → resolve(raw reply text)
 let inputWaiter = null;
-let py = null; // {pyodide, run}
+const gates = []; // the Step's calls waiting to be made: resolve("step" | "go")
+let py = null; // {pyodide, run, console}
+let sessionID = null;
+// The newest event seq this worker knows of: where a synchronous sleep's
+// and input's requests start reading the log.
+let knownSeq = 0;
 
 const post = (m) => self.postMessage(m);
+const opsURL = () => `/api/sessions/${sessionID}/ops`;
+const refusal = (code, msg) => JSON.stringify({ type: "error", error: { code, msg } });
 
 // The functions Python calls (module _sockplay_js).
 const bridge = {
@@ -42,11 +65,57 @@ const bridge = {
     if (ws && ws.readyState === WebSocket.OPEN) return send(json);
     return reconnect().then(
       () => send(json),
-      (e) => JSON.stringify({ type: "error", error: { code: "not_connected", msg: `the connection to the session is lost: ${e.message}` } }),
+      (e) => refusal("not_connected", `the connection to the session is lost: ${e.message}`),
     );
+  },
+  // opSync is op without JSPI: a synchronous request, answered with the
+  // op's event once the op is done. Refusals come as "error" messages, as
+  // on the WebSocket.
+  opSync(json) {
+    const x = new XMLHttpRequest();
+    x.open("POST", opsURL(), false);
+    x.setRequestHeader("Content-Type", "application/json");
+    try {
+      x.send(json);
+    } catch (e) {
+      return refusal("not_connected", `the request to the session failed: ${e.message}`);
+    }
+    if (x.status === 200) {
+      const m = /^\{"seq":(\d+)/.exec(x.responseText);
+      if (m) knownSeq = Math.max(knownSeq, Number(m[1]));
+      return x.responseText;
+    }
+    try {
+      const { code, msg } = JSON.parse(x.responseText).error;
+      return refusal(code, msg);
+    } catch {
+      return refusal(`http_${x.status}`, `the session answered ${x.status} ${x.statusText}`);
+    }
   },
   sleep(seconds) {
     return new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000)));
+  },
+  // sleepSync blocks for seconds without JSPI and without spinning: a
+  // synchronous request may have a timeout in a worker, and the session's
+  // event stream (?follow=1) answers nothing until something happens, so
+  // the request waits until its timeout. Should it end early (the session
+  // ended), the rest is waited out on the clock.
+  sleepSync(seconds) {
+    const end = performance.now() + Math.max(0, seconds) * 1000;
+    let left;
+    while ((left = end - performance.now()) > 1) {
+      const x = new XMLHttpRequest();
+      x.open("GET", `/api/sessions/${sessionID}/events?since=${knownSeq}&follow=1`, false);
+      x.timeout = Math.ceil(left);
+      try {
+        x.send();
+      } catch {
+        continue; // the timeout: slept
+      }
+      while (performance.now() < end) {
+        // The stream ended: nothing to block on any more.
+      }
+    }
   },
   // waiter is a one-shot wake-up for a green lock or join: wake() resolves
   // it with true unless its timeout (seconds; negative: none) came first
@@ -88,11 +157,41 @@ const bridge = {
     post({ type: "input", prompt });
     return new Promise((resolve) => (inputWaiter = resolve));
   },
+  // inputSync is input without JSPI: the page answers by putting the line
+  // in the session's log (a python "stdin" record), which is read here.
+  inputSync(prompt) {
+    const since = knownSeq;
+    post({ type: "input", prompt });
+    for (;;) {
+      const x = new XMLHttpRequest();
+      x.open("GET", `/api/sessions/${sessionID}/events?since=${since}`, false);
+      try {
+        x.send();
+      } catch {
+        return "";
+      }
+      if (x.status !== 200) return "";
+      for (const line of x.responseText.split("\n")) {
+        if (!line.includes('"op":"python"')) continue;
+        const ev = JSON.parse(line);
+        if (ev.args && ev.args.kind === "stdin") {
+          knownSeq = Math.max(knownSeq, ev.seq);
+          return ev.args.text || "";
+        }
+      }
+      bridge.sleepSync(0.1);
+    }
+  },
+  // gate holds a call of a Step until the page says to make it; the
+  // page is shown the line of the first call waiting.
+  gate(origin) {
+    return new Promise((resolve) => {
+      gates.push({ origin: JSON.parse(origin), resolve });
+      if (gates.length === 1) post({ type: "line", origin: gates[0].origin });
+    });
+  },
   sock(id, open) {
     post({ type: "sock", sock: id, open });
-  },
-  hostname() {
-    return self.location.hostname;
   },
 };
 
@@ -102,7 +201,6 @@ function send(json) {
   return new Promise((resolve) => waiting.set(id, resolve));
 }
 
-let sessionID = null;
 let reconnecting = null;
 function reconnect() {
   if (!reconnecting) {
@@ -117,13 +215,13 @@ async function lastSeq(session) {
   return (await r.json()).last_seq;
 }
 
-// openSocket opens the worker's WebSocket to the session from its newest
-// event on: events of other clients and control messages are skipped
-// without being parsed; only answers to this worker's ops are read.
+// openSocket opens the worker's WebSocket to the session: it carries the
+// answers to this worker's ops and nothing else (?replies=1).
 async function openSocket(session) {
   const since = await lastSeq(session);
+  knownSeq = Math.max(knownSeq, since);
   const proto = self.location.protocol === "https:" ? "wss:" : "ws:";
-  const sock = new WebSocket(`${proto}//${self.location.host}/api/sessions/${session}/ws?since=${since}`);
+  const sock = new WebSocket(`${proto}//${self.location.host}/api/sessions/${session}/ws?since=${since}&replies=1`);
   sock.onmessage = (m) => {
     const s = m.data;
     let id;
@@ -137,7 +235,7 @@ async function openSocket(session) {
     }
   };
   sock.onclose = () => {
-    const lost = '{"type":"error","error":{"code":"not_connected","msg":"the connection to the session was lost"}}';
+    const lost = refusal("not_connected", "the connection to the session was lost");
     for (const w of waiting.values()) w(lost);
     waiting.clear();
   };
@@ -159,10 +257,10 @@ async function init(session) {
   };
   const [{ loadPyodide }, sock, shim] = await Promise.all([
     import(pyodideURL + "pyodide.mjs"),
-    openSocket(session),
+    jspi ? openSocket(session) : lastSeq(session).then((s) => void (knownSeq = s)),
     Promise.all(shimFiles.map((f) => fetch(new URL(`./lib/${f}`, import.meta.url)).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`${f}: ${r.status}`)))))),
   ]);
-  ws = sock;
+  ws = sock || null;
   lap("fetch");
   const pyodide = await loadPyodide({ indexURL: pyodideURL, packages: [], env: { HOME: "/home/pyodide" } });
   lap("boot");
@@ -175,19 +273,26 @@ sys.path.insert(0, "/lib/sockplay")
 import _sockplay_run
 _sockplay_run.install
 `);
-  // Installing imports threading and socket, which may block on nothing
-  // yet; it is entered as everything else is, through callPromising.
-  await install.callPromising();
-  install.destroy();
-  const run = pyodide.runPython("_sockplay_run.run");
   // can_run_sync() called plainly and through callPromising: only the
   // second may be true (JSPI needs Python entered through a promising call).
   const probe = pyodide.runPython("_sockplay_run.probe");
-  const jspi = { plain: JSON.parse(probe()).can_run_sync, ...JSON.parse(await probe.callPromising()) };
+  const info = { suspending: jspi, plain: JSON.parse(probe()).can_run_sync };
+  Object.assign(info, JSON.parse(jspi ? await probe.callPromising() : probe()));
   probe.destroy();
+  // Installing imports threading and socket, which may block on nothing
+  // yet; with JSPI it is entered as everything else is.
+  if (info.can_run_sync) await install.callPromising(false);
+  else install(true);
+  install.destroy();
   lap("shim");
-  py = { pyodide, run };
-  return { ms, jspi };
+  py = { pyodide, run: pyodide.runPython("_sockplay_run.run"), console: pyodide.runPython("_sockplay_run.console"), sync: !info.can_run_sync };
+  return { ms, jspi: info };
+}
+
+// enter calls into Python as every entry must be made: through
+// callPromising where Python may wait on promises, plainly where not.
+function enter(fn, ...args) {
+  return py.sync ? Promise.resolve().then(() => fn(...args)) : fn.callPromising(...args);
 }
 
 self.onmessage = async (e) => {
@@ -195,8 +300,8 @@ self.onmessage = async (e) => {
   switch (m.type) {
     case "init":
       try {
-        const { ms, jspi } = await init(m.session);
-        post({ type: "ready", ms, jspi });
+        const { ms, jspi: info } = await init(m.session);
+        post({ type: "ready", ms, jspi: info });
       } catch (err) {
         post({ type: "failed", error: String(err && err.stack ? err.stack : err) });
       }
@@ -204,19 +309,40 @@ self.onmessage = async (e) => {
     case "run": {
       let res;
       try {
-        res = JSON.parse(await py.run.callPromising(m.source, m.filename || "main.py"));
+        res = JSON.parse(await enter(py.run, m.source, m.filename || "main.py", !!m.step && !py.sync));
       } catch (err) {
         res = { exception: { type: "InternalError", message: String(err) }, threads: 0 };
       }
+      // Gates of threads the program's end stopped.
+      gates.splice(0).forEach((g) => g.resolve("go"));
       post({ type: "done", exception: res.exception || null, threads: res.threads || 0 });
+      return;
+    }
+    case "console": {
+      let res;
+      try {
+        res = JSON.parse(await enter(py.console, m.line));
+      } catch (err) {
+        res = { more: false, exception: "InternalError" };
+        post({ type: "stderr", text: `sockplay: the console failed: ${err}\n` });
+      }
+      post({ type: "console", more: res.more, exception: res.exception });
       return;
     }
     case "input": {
       const w = inputWaiter;
       inputWaiter = null;
-      // undefined is None in Python (null would be jsnull): end of input.
-      if (w) w(m.line === null ? undefined : m.line);
+      if (w) w(m.text);
       return;
     }
+    case "step": {
+      const g = gates.shift();
+      if (g) g.resolve("step");
+      if (gates.length) post({ type: "line", origin: gates[0].origin });
+      return;
+    }
+    case "go":
+      gates.splice(0).forEach((g) => g.resolve("go"));
+      return;
   }
 };

@@ -291,7 +291,7 @@ class socket:
             self._fd = _new_fd(self._sid)
             self._family, self._type, self._proto = family, type, proto
             self._timeout = None
-            open_socks[self._sid] = {"family": family, "type": type}
+            open_socks[self._sid] = {"family": family, "type": type, "owner": _sockplay.owner_of(_sockplay.current)}
             _js.sock(self._sid, True)
             if nonblock:
                 self._set_timeout(0.0)
@@ -383,7 +383,7 @@ class socket:
     def _accept(self):
         r = self._op("accept")
         sid = r["sock"]
-        open_socks[sid] = {"family": self._family, "type": self._type}
+        open_socks[sid] = {"family": self._family, "type": self._type, "owner": _sockplay.owner_of(_sockplay.current)}
         _js.sock(sid, True)
         return _new_fd(sid), _from_addr(self._family, r.get("peer"))
 
@@ -569,9 +569,9 @@ def gethostbyname_ex(host):
 
 
 def gethostname():
-    # The name by which this page reaches the host that holds the
-    # session's sockets: a name that resolves to it, as the real one does.
-    return str(_js.hostname())
+    # The name of the host that holds the session's sockets, as a program
+    # running there gets it.
+    return _sockplay.result({"op": "gethostname"}).get("addr", "")
 
 
 def socketpair(family=AF_UNIX, type=SOCK_STREAM, proto=0):

@@ -4,6 +4,11 @@ sent to sockplay's engine, and Python waits for its event.
 Waiting is pyodide.ffi.run_sync on a JS promise (JSPI): it suspends this
 green thread's stack and lets the others run. Every blocking point goes
 through wait() below, which also keeps track of which green thread runs.
+
+A browser without JSPI cannot suspend Python: there (SYNC) the worker
+answers ops, sleeps and input() with synchronous requests, the program
+runs on one thread, and anything that would wait for another thread
+raises a RuntimeError saying so.
 """
 
 import json
@@ -28,6 +33,34 @@ last_origin = None
 # _sockplay_thread, restored by wait() after every switch.
 current = 1
 
+# True where the browser has no JSPI: waits are the worker's synchronous
+# requests, and there is one thread (set by _sockplay_run.install).
+SYNC = False
+
+NO_JSPI = ("this browser cannot switch between Python threads: it lacks JSPI "
+           "(WebAssembly JavaScript Promise Integration), so programs run on "
+           "one thread here; run threads in a browser with JSPI, such as "
+           "Chromium 137 or later")
+
+# Who is running: "run" (a program) or "console" (a line typed at the
+# console). Threads and sockets belong to whoever made them: a program's
+# are ended when it ends, the console's live on with its variables.
+owner = "run"
+
+# In a Step, each call waits at the gate until the page says go on.
+stepping = False
+
+
+class ThreadEnded(SystemExit):
+    """Raised in a thread of a program that has ended, where the thread
+    waits: as CPython ends daemon threads at exit. A SystemExit, which
+    threads end on in silence."""
+
+
+# Threads (idents) whose program has ended: they stop where they next
+# wake up.
+ended = set()
+
 
 def wait(make, *args):
     """Block this green thread until the promise make(*args) returns
@@ -39,16 +72,58 @@ def wait(make, *args):
     (asyncio.run's), which waits right here and would never run them. The
     program's is put back after."""
     global current
+    if SYNC:
+        raise RuntimeError(NO_JSPI)
     me = current
     loop = _get_running_loop()
     if loop is not webloop:
         _set_running_loop(webloop)
     try:
-        return run_sync(make(*args))
+        got = run_sync(make(*args))
     finally:
         current = me
         if _get_running_loop() is not loop:
             _set_running_loop(loop)
+    if me in ended:
+        raise ThreadEnded()
+    return got
+
+
+def op_text(text):
+    """Send one op (JSON text) and return its answer's JSON text."""
+    if SYNC:
+        return js.opSync(text)
+    return wait(js.op, text)
+
+
+def sleep(secs):
+    """Wait secs seconds; the other threads run."""
+    if SYNC:
+        js.sleepSync(secs)
+    else:
+        wait(js.sleep, secs)
+
+
+def read_line(prompt):
+    """A line of input as readline() returns it: with its newline, or ""
+    at the end of input."""
+    if SYNC:
+        return str(js.inputSync(prompt))
+    return str(wait(js.input, prompt))
+
+
+def owner_of(ident):
+    """Who a thread belongs to: the program or the console."""
+    threads = sys.modules.get("_thread")
+    return getattr(threads, "_owners", {}).get(ident, owner)
+
+
+def gate(o):
+    """In a Step: wait before the call made at o until the page says to
+    make it ("step"), or to run on without stopping ("go")."""
+    global stepping
+    if wait(js.gate, json.dumps(o)) == "go":
+        stepping = False
 
 
 def enter(ident):
@@ -94,16 +169,19 @@ def call(op):
     raises EngineRefused."""
     global last_origin
     delay = 0.005
+    op["origin"] = last_origin = origin()
+    if stepping:
+        gate(last_origin)
+    text = json.dumps(op, separators=(",", ":"))
     while True:
-        op["origin"] = last_origin = origin()
-        ev = json.loads(wait(js.op, json.dumps(op, separators=(",", ":"))))
+        ev = json.loads(op_text(text))
         if ev.get("type") != "error":
             return ev
         err = ev["error"]
         if err["code"] == "rate_limited":
             # -max-ops-per-sec: the program slows down to the session's
             # limit, as a program on a slow link would, rather than fail.
-            wait(js.sleep, delay)
+            sleep(delay)
             delay = min(delay * 2, 0.25)
             continue
         raise EngineRefused(err["code"], err["msg"])
@@ -112,7 +190,10 @@ def call(op):
 def send_nowait(op):
     """Send op without waiting for its event: for a close from a
     finalizer, which may run where Python cannot wait."""
-    js.op(json.dumps(op, separators=(",", ":")))
+    if SYNC:
+        js.opSync(json.dumps(op, separators=(",", ":")))
+    else:
+        js.op(json.dumps(op, separators=(",", ":")))
 
 
 def result(op):

@@ -1,15 +1,21 @@
-"""Installing sockplay's modules into Pyodide, and running a program.
+"""Installing sockplay's modules into Pyodide, running a program, and the
+console.
 
 install() puts the shim's _socket, select and _thread in place of
 Pyodide's (which know nothing of the session, and have no threads), then
 imports the standard library's socket, selectors and threading on top of
 them; time.sleep, stdin, stdout and stderr go through the page. run()
 runs one program as `python3 main.py` would: a fresh __main__, a
-traceback on stderr, non-daemon threads joined at the end, and the
-sockets it left open closed, as a process's are when it exits.
+traceback on stderr, non-daemon threads joined at the end, the others
+ended, and the sockets it left open closed, as a process's are when it
+exits. console() takes the lines typed at the console's prompt as
+CPython's interactive console does (code.InteractiveConsole): its
+variables, threads and sockets live on from line to line, and across
+programs.
 """
 
 import builtins
+import code
 import importlib.util
 import io
 import json
@@ -98,11 +104,9 @@ class _In(io.TextIOBase):
     def readline(self, size=-1):
         sys.stdout.flush()
         sys.stderr.flush()
-        line = _sockplay.wait(_js.input, sys.stdout.partial)
+        line = _sockplay.read_line(sys.stdout.partial)
         sys.stdout.partial = ""
-        if line is None:
-            return ""
-        return str(line) + "\n"
+        return line
 
     def read(self, size=-1):
         out = []
@@ -119,10 +123,12 @@ def sleep(secs):
         raise TypeError("'%s' object cannot be interpreted as an integer or float" % type(secs).__name__)
     if secs < 0:
         raise ValueError("sleep length must be non-negative")
-    _sockplay.wait(_js.sleep, secs)
+    _sockplay.sleep(secs)
 
 
-def install():
+def install(sync=False):
+    """sync: the browser has no JSPI (see _sockplay.SYNC)."""
+    _sockplay.SYNC = bool(sync)
     _sockplay.webloop = _sockplay._get_running_loop()
     for name in list(sys.modules):
         if name.split(".")[0] in _STALE:
@@ -178,13 +184,16 @@ def _trim(e, seen=None):
     _trim(e.__context__, seen)
 
 
-def run(source, filename):
-    """Run one program; returns JSON: {"exception": null or {type,
-    message}, "threads": green threads still alive}."""
+def run(source, filename, step=False):
+    """Run one program (a call at a time, each waiting at the gate, if
+    step); returns JSON: {"exception": null or {type, message},
+    "threads": how many of its threads were still alive, now ended}."""
     import _socket
     import traceback
 
     _sockplay.enter(_threads._MAIN)
+    _sockplay.owner = "run"
+    _sockplay.stepping = bool(step)
     main = types.ModuleType("__main__")
     main.__file__ = filename
     main.__builtins__ = builtins
@@ -206,9 +215,13 @@ def run(source, filename):
             traceback.print_exception(e, file=sys.stderr)
             if exc is None:
                 exc = {"type": type(e).__name__, "message": str(e)}
+    _sockplay.stepping = False
     sys.stdout.flush()
     sys.stderr.flush()
-    for sid in list(_socket.open_socks):
+    threads = _threads.end_program()
+    for sid, meta in list(_socket.open_socks.items()):
+        if meta.get("owner") != "run":
+            continue
         obj = _socket._objects.get(sid)
         try:
             if obj is not None:
@@ -222,4 +235,42 @@ def run(source, filename):
             _sockplay.call({"op": "close", "sock": sid})
         except (OSError, _sockplay.EngineRefused):
             pass
-    return json.dumps({"exception": exc, "threads": _threads.alive()})
+    return json.dumps({"exception": exc, "threads": threads})
+
+
+class _Console(code.InteractiveConsole):
+    """CPython's interactive console, with tracebacks that leave out the
+    shim's frames as they leave out C's."""
+
+    def showtraceback(self):
+        _trim(sys.exc_info()[1])
+        super().showtraceback()
+
+
+_console = None
+
+
+def console(line):
+    """One line typed at the console's prompt. Returns JSON {"more": true}
+    while the statement it is part of goes on (the prompt is then
+    "..."), else {"more": false, "exception": the type of an exception
+    it raised, or null}."""
+    global _console
+    if _console is None:
+        _console = _Console(filename="<console>")
+    _sockplay.enter(_threads._MAIN)
+    _sockplay.owner = "console"
+    _sockplay.stepping = False
+    sys.last_exc = None
+    try:
+        more = _console.push(line)
+    except SystemExit:
+        # exit() or quit(): the console starts afresh; Python stays.
+        _console = None
+        print("the console starts afresh: its variables are gone", file=sys.stderr)
+        more = False
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    exc = getattr(sys, "last_exc", None)
+    return json.dumps({"more": bool(more), "exception": type(exc).__name__ if exc is not None and not more else None})

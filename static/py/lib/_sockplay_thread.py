@@ -24,6 +24,7 @@ TIMEOUT_MAX = 9223372036.0
 _MAIN = 1
 _next_ident = 2
 _running = {}  # ident → _ThreadHandle of every started thread not yet done
+_owners = {}  # ident → who started it: "run" (a program) or "console"
 
 
 def get_ident():
@@ -81,6 +82,12 @@ class LockType:
             self._locked = True
             return True
         if not blocking:
+            return False
+        if _sockplay.SYNC:
+            # One thread: nothing can release it meanwhile.
+            if timeout < 0:
+                raise RuntimeError("this lock is held and the program would wait for it for ever: " + _sockplay.NO_JSPI)
+            _sockplay.sleep(timeout)
             return False
         w = _wait(timeout)
         self._waiters.append(w)
@@ -226,18 +233,25 @@ def _make_thread_handle(ident):
 
 def _spawn(function, handle, daemon):
     global _next_ident
+    if _sockplay.SYNC:
+        raise RuntimeError("can't start new thread: " + _sockplay.NO_JSPI)
     ident = _next_ident
     _next_ident += 1
     handle.ident = ident
     handle._daemon = daemon
     _running[ident] = handle
+    _owners[ident] = _sockplay.owner_of(_sockplay.current)
 
     def entry():
         _sockplay.enter(ident)
         try:
             function()
+        except _sockplay.ThreadEnded:
+            pass
         finally:
             _running.pop(ident, None)
+            _owners.pop(ident, None)
+            _sockplay.ended.discard(ident)
             for loc in list(_locals):
                 object.__getattribute__(loc, "_local__dicts").pop(ident, None)
             handle._set_done()
@@ -296,3 +310,12 @@ def _shutdown():
 
 def alive():
     return len(_running)
+
+
+def end_program():
+    """The program has ended: its threads still alive stop where they
+    next wake up, as CPython ends daemon threads at exit. The console's
+    live on. Returns how many were ended."""
+    mine = [i for i in _running if _owners.get(i) == "run"]
+    _sockplay.ended.update(mine)
+    return len(mine)

@@ -44,7 +44,7 @@ def _select(rfds, wfds, xfds, timeout):
         if timeout is None:
             _sockplay.wait(lambda: _js.waiter(-1).promise)
         elif timeout > 0:
-            _sockplay.wait(_js.sleep, timeout)
+            _sockplay.sleep(timeout)
         return [], [], []
     by_sid = {}
     op = {"op": "select"}
