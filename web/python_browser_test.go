@@ -14,6 +14,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/sockets"
 )
 
@@ -355,10 +356,7 @@ func runHostPython(t *testing.T, source string) string {
 // stdin, in a directory of its own, and returns its stdout.
 func hostPython(t *testing.T, name, source, stdin string) string {
 	t.Helper()
-	py, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("no python3 on this host to compare with")
-	}
+	py := testkit.Python(t)
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(source), 0o644); err != nil {
 		t.Fatal(err)

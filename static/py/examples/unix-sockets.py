@@ -1,13 +1,19 @@
 """Unix-domain sockets: a path, not host and port.
 
 An AF_UNIX stream server and its client in one
-program. The socket's file stays after close until
-someone removes it, so each run binds a fresh name.
+program. The socket's file stays after close, so the
+server removes an old one before it binds, as a
+server that is run again must.
 """
+import os
 import socket
-import uuid
 
-PATH = f"demo-{uuid.uuid4().hex[:8]}.sock"
+PATH = "./echo.sock"
+
+try:
+    os.unlink(PATH)
+except FileNotFoundError:
+    pass
 
 server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 server.bind(PATH)

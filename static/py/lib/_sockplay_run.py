@@ -20,6 +20,7 @@ import importlib.util
 import io
 import json
 import linecache
+import os
 import sys
 import time
 import types
@@ -148,6 +149,19 @@ def install(sync=False):
         raise socket._GiveupOnSendfile("sockplay's sockets are the session's, not this process's")
 
     socket.socket._sendfile_use_sendfile = _sendfile_use_sendfile
+    # A server removes its AF_UNIX socket's old file before it binds
+    # (os.unlink or os.remove): that file is in the session's directory
+    # on the host, not in this Python's file system. A file that is here
+    # is removed here.
+    _unlink = os.unlink
+
+    def unlink(path, *, dir_fd=None):
+        if dir_fd is None and isinstance(path, (str, bytes, os.PathLike)) and not os.path.lexists(path):
+            _sockplay.result({"op": "unlink", "addr": os.fsdecode(path)})
+            return
+        _unlink(path, dir_fd=dir_fd)
+
+    os.unlink = os.remove = unlink
     time.sleep = sleep
     sys.stdout = _Out("stdout")
     sys.stderr = _Out("stderr")
