@@ -372,18 +372,41 @@ export function initPython({ readOnly, log, pending, flash }) {
     a(text);
   }
 
-  $("py-prompt").addEventListener("submit", async (e) => {
+  // Lines typed while Python loads, or while the console runs the line
+  // before, wait their turn, as a terminal keeps what is typed ahead:
+  // none is lost.
+  const typedAhead = [];
+  let draining = false;
+  async function drain() {
+    if (draining) return;
+    draining = true;
+    try {
+      while (typedAhead.length) {
+        const r = await python.push(typedAhead.shift(), more ? "... " : ">>> ");
+        more = !!r.more;
+        ps.textContent = more ? "..." : ">>>";
+        if (r.exception === "Stopped") typedAhead.length = 0; // Stop drops what was typed ahead
+      }
+    } catch (err) {
+      // A program started meanwhile (Run): what was typed ahead is not
+      // its input, and it is said so rather than kept in silence.
+      flash(`${typedAhead.length + 1} line(s) typed at the console were not run: ${err.message}`);
+      typedAhead.length = 0;
+    } finally {
+      draining = false;
+    }
+  }
+
+  $("py-prompt").addEventListener("submit", (e) => {
     e.preventDefault();
     const text = line.value;
     line.value = "";
     if (answer) return answered(text);
-    if (st.busy && st.busy !== "console") return flash("a program is running: its input() reads here; to type at the console, wait for it or Stop it");
-    if (st.busy) return flash("the console is still running the line before (Stop ends it)");
+    if (st.busy && st.busy !== "console" && !draining) return flash("a program is running: its input() reads here; to type at the console, wait for it or Stop it");
     if (text.trim()) history.push(text);
     back = 0;
-    const r = await python.push(text, more ? "... " : ">>> ");
-    more = !!r.more;
-    ps.textContent = more ? "..." : ">>>";
+    typedAhead.push(text);
+    drain();
   });
   line.addEventListener("keydown", (e) => {
     if (e.key === "d" && e.ctrlKey && answer) {

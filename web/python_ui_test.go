@@ -379,3 +379,21 @@ func (p *pyPage) awaitTranscript(t testing.TB, s string) {
 		t.Fatalf("the transcript lacks %q:\n%s", s, tr)
 	}
 }
+
+// TestPythonConsoleTypeAhead: lines typed at the console as soon as the
+// page is there, while Python still loads, and while the line before
+// still runs, each run in turn, as a terminal keeps what is typed ahead.
+func TestPythonConsoleTypeAhead(t *testing.T) {
+	e := newLabsEnv(t, sockets.Config{})
+	b := newBrowser(t)
+	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"), chromedp.WaitVisible(chromedp.CSS("#py-line")))
+	p := &pyPage{browser: b, e: e}
+	if eval[bool](t, p.browser, "Python's state", `sockplay.python.state().ready`) {
+		t.Fatal("Python was ready before anything was typed: the test proves nothing")
+	}
+	for _, line := range []string{"import time", "time.sleep(0.3); print('one')", "print('two')", "print('three')"} {
+		p.typeLine(t, line)
+	}
+	p.waitFor(t, "every line run", transcriptHas("one\n>>> print('two')\ntwo\n>>> print('three')\nthree\n"))
+	p.noErrors(t)
+}
