@@ -75,7 +75,9 @@ type Config struct {
 	// FileSize is how many bytes the file lab sends (see FileContent).
 	FileSize int
 	// HTTPReadTimeout bounds how long the http lab waits for a request
-	// head, so a silent client cannot hold a connection forever.
+	// head, so a silent client cannot hold a connection forever; long
+	// enough for a person who types a request by hand and talks to a
+	// class meanwhile (five minutes, as Apache's Timeout).
 	HTTPReadTimeout time.Duration
 	// BacklogQuiet is how long the backlog lab's accept queue may stay
 	// full and unchanged before the lab resets it for the next person.
@@ -89,7 +91,7 @@ const (
 	DefaultFragmenterMaxPiece = 16
 	DefaultFragmenterMaxPause = 60 * time.Millisecond
 	DefaultFileSize           = 256 << 10
-	DefaultHTTPReadTimeout    = 10 * time.Second
+	DefaultHTTPReadTimeout    = 5 * time.Minute
 	DefaultBacklogQuiet       = 30 * time.Second
 )
 

@@ -557,7 +557,13 @@ func TestHTTP(t *testing.T) {
 	}
 }
 
+// TestHTTPReadTimeout: a silent client gets 408 once the timeout passes;
+// by default it waits as a server does for a person typing a request by
+// hand while talking to a class (two minutes at the least).
 func TestHTTPReadTimeout(t *testing.T) {
+	if DefaultHTTPReadTimeout < 2*time.Minute {
+		t.Fatalf("the http lab waits %v for a request: a person typing one by hand is cut off", DefaultHTTPReadTimeout)
+	}
 	s := start(t, Config{HTTPReadTimeout: 100 * time.Millisecond})
 	c := dial(t, s.Addr("http"))
 	io.WriteString(c, "GET / HTTP/1.0\r\n")

@@ -181,6 +181,17 @@ func TestUDP(t *testing.T) {
 		t.Fatalf("after truncation: %q %+v", ev.Result.Data, ev.Result)
 	}
 
+	// A socket the kernel binds at its first sendto is bound, not new.
+	d, sink := newSock(t, s, "", "dgram"), newSock(t, s, "", "dgram")
+	mustOK(t, s, op("bind", sink, Args{Addr: "127.0.0.1:0"}))
+	if st := stateOf(t, s, d).State; st != "new" {
+		t.Fatalf("a fresh UDP socket is %q", st)
+	}
+	mustOK(t, s, op("sendto", d, Args{Data: text("hi"), Addr: stateOf(t, s, sink).Local}))
+	if st := stateOf(t, s, d); st.State != "bound" || strings.HasSuffix(st.Local, ":0") {
+		t.Fatalf("after its first sendto: %q at %s, want bound to a port the kernel picked", st.State, st.Local)
+	}
+
 	// A connected UDP socket only hears its peer.
 	mustOK(t, s, op("connect", a, Args{Addr: addrB}))
 	mustOK(t, s, op("sendto", c, Args{Data: text("from c"), Addr: addrA}))

@@ -387,9 +387,12 @@ func (k *Socket) refresh() {
 		return
 	}
 	var local, peer string
+	named := false // the kernel has given it an address: a port, or a path
 	_ = k.control(func(fd int) error {
 		if sa, err := unix.Getsockname(fd); err == nil {
 			local = k.fmtAddr(sa)
+			ap, isIP := addrPortOf(sa)
+			named = (isIP && ap.Port() != 0) || (!isIP && local != "")
 		}
 		if sa, err := unix.Getpeername(fd); err == nil {
 			peer = k.fmtAddr(sa)
@@ -404,6 +407,9 @@ func (k *Socket) refresh() {
 		if k.state == "new" || k.state == "connecting" || k.state == "bound" {
 			k.state = "connected"
 		}
+	} else if named && k.state == "new" {
+		// Bound by the kernel: a UDP socket's first sendto, say.
+		k.state = "bound"
 	}
 }
 

@@ -55,11 +55,13 @@ func serve(t testing.TB, handle func(c net.Conn)) string {
 		t.Fatal(err)
 	}
 	var (
-		mu    sync.Mutex
-		conns = map[net.Conn]bool{}
-		wg    sync.WaitGroup
+		mu       sync.Mutex
+		conns    = map[net.Conn]bool{}
+		handlers sync.WaitGroup
 	)
-	wg.Go(func() {
+	accepting := make(chan struct{})
+	go func() {
+		defer close(accepting)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
@@ -68,20 +70,23 @@ func serve(t testing.TB, handle func(c net.Conn)) string {
 			mu.Lock()
 			conns[c] = true
 			mu.Unlock()
-			wg.Go(func() {
+			handlers.Go(func() {
 				defer c.Close()
 				handle(c)
 			})
 		}
-	})
+	}()
 	t.Cleanup(func() {
 		ln.Close()
+		// Only once no more can be accepted is every connection there
+		// to be closed.
+		<-accepting
 		mu.Lock()
 		for c := range conns {
 			c.Close()
 		}
 		mu.Unlock()
-		wg.Wait()
+		handlers.Wait()
 	})
 	return ln.Addr().String()
 }
