@@ -239,6 +239,13 @@ func TestUnixSockets(t *testing.T) {
 	cli := newSock(t, s, "unix", "")
 	mustOK(t, s, op("connect", cli, Args{Addr: "demo.sock"}))
 	conn := mustOK(t, s, op("accept", srv, Args{})).Result.Sock
+	// Its two ends are linked, as the kernel pairs them: a second client
+	// of the same name is not the accepted socket's.
+	other := newSock(t, s, "unix", "")
+	mustOK(t, s, op("connect", other, Args{Addr: "demo.sock"}))
+	if c, a, o := stateOf(t, s, cli), stateOf(t, s, conn), stateOf(t, s, other); c.Link != conn || a.Link != cli || o.Link != "" {
+		t.Fatalf("links: %s ↔ %q, %s ↔ %q, %s (not accepted) ↔ %q", cli, c.Link, conn, a.Link, other, o.Link)
+	}
 	mustOK(t, s, op("sendall", cli, Args{Data: text("over unix")}))
 	if ev := mustOK(t, s, op("recv", conn, Args{Bufsize: ip(64)})); string(ev.Result.Data) != "over unix" {
 		t.Fatalf("recv %q", ev.Result.Data)

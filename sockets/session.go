@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sockplay/sockplay/sockets/internal/eventlog"
 )
 
@@ -239,22 +241,35 @@ func (s *Session) State() State {
 	sort.Slice(socks, func(i, j int) bool { return sockNum(socks[i].id) < sockNum(socks[j].id) })
 	st.Sockets = make([]SocketInfo, 0, len(socks))
 	ends := map[[2]string]string{} // (local, peer) -> socket
+	inodes := map[uint32]string{}  // AF_UNIX: inode -> socket
+	peers := map[int]uint32{}      // AF_UNIX: index in st.Sockets -> its peer's inode
 	for _, k := range socks {
 		in := k.info()
 		if in.State != "closed" {
 			if ks, ok := k.kstats(); ok {
 				in.Stats = &ks
 			}
-			if in.Peer != "" {
+			switch {
+			case k.family == unix.AF_UNIX:
+				if self, peer, ok := k.unixInodes(); ok {
+					inodes[self] = in.ID
+					if peer != 0 {
+						peers[len(st.Sockets)] = peer
+					}
+				}
+			case in.Peer != "":
 				ends[[2]string{in.Local, in.Peer}] = in.ID
 			}
 		}
 		st.Sockets = append(st.Sockets, in)
 	}
-	// Two sockets of this session are the two ends of one connection when
-	// each one's local address is the other's peer.
+	// Two inet sockets of this session are the two ends of one TCP
+	// connection when each one's local address is the other's peer; two
+	// AF_UNIX ones, when the kernel says each is the other's peer.
 	for i, in := range st.Sockets {
-		if in.Peer != "" && in.State != "closed" && in.Type == "stream" {
+		if peer, ok := peers[i]; ok {
+			st.Sockets[i].Link = inodes[peer]
+		} else if in.Peer != "" && in.State != "closed" && in.Type == "stream" && in.Family != "unix" {
 			st.Sockets[i].Link = ends[[2]string{in.Peer, in.Local}]
 		}
 	}
