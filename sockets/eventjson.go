@@ -263,6 +263,17 @@ func (e *jsonWriter) args(a *Args) {
 		e.strs(`"xlist":`, m.XList)
 		e.str(`"kind":`, m.Kind)
 		e.str(`"text":`, m.Text)
+		if f := m.Focus; f != nil {
+			e.key(`"focus":`)
+			e.open()
+			e.str(`"sock":`, f.Sock)
+			e.str(`"view":`, f.View)
+			e.str(`"lesson":`, f.Lesson)
+			e.int(`"step":`, f.Step)
+			e.str(`"file":`, f.File)
+			e.int(`"line":`, f.Line)
+			e.close()
+		}
 	}
 	e.intp(`"requested":`, a.Requested)
 	e.close()

@@ -64,6 +64,8 @@ type More struct {
 	// (see pythonKinds), and its text.
 	Kind string `json:"kind,omitempty"`
 	Text string `json:"text,omitempty"`
+	// focus: where the session's owner is looking, for watchers.
+	Focus *Focus `json:"focus,omitempty"`
 }
 
 // more is a's More, zero when it has none.

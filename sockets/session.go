@@ -47,6 +47,7 @@ type Session struct {
 	endReason    string
 	snap         *State           // the last SharedState, for its version
 	wakers       map[int]struct{} // eventfds of the selects waiting
+	focus        *Focus           // the owner's, for State
 
 	opsRate      *tokenBucket // nil: unlimited
 	sendRate     *tokenBucket
@@ -110,6 +111,9 @@ type State struct {
 	EndReason string `json:"end_reason,omitempty"`
 	// Watchers is how many watch-link viewers are connected.
 	Watchers int `json:"watchers"`
+	// Focus is where the owner looks, as its last focus op said:
+	// watchers follow it.
+	Focus *Focus `json:"focus,omitempty"`
 }
 
 func newSession(id string, cfg Config) *Session {
@@ -227,7 +231,7 @@ func (s *Session) SharedState() State {
 func (s *Session) State() State {
 	s.mu.Lock()
 	st := State{ID: s.id, LastSeq: s.log.Last(), FirstSeq: s.log.First(), Version: s.version, Ended: s.closed, Now: s.now(),
-		EndReason: s.endReason, Watchers: s.log.Watchers()}
+		EndReason: s.endReason, Watchers: s.log.Watchers(), Focus: s.focus}
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)

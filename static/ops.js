@@ -84,8 +84,20 @@ const args = {
   wlist: (a) => pyList(a.wlist),
   xlist: (a) => pyList(a.xlist),
   kind: (a) => a.kind,
+  focus: (a) => focusText(a.focus || {}),
   text: (a, m, short) => (short ? shorten(pyStr(a.text || "")) : pyStr(a.text || "")),
 };
+
+// focusText is where the owner looks, as the log reads it (as
+// sockets.Focus.String).
+function focusText(f) {
+  const parts = [];
+  if (f.sock) parts.push(f.sock);
+  if (f.view) parts.push(f.view);
+  if (f.lesson) parts.push(`lesson ${f.lesson} step ${f.step || 0}`);
+  if (f.file) parts.push(`${f.file} line ${f.line || 0}`);
+  return parts.join(", ");
+}
 
 // pyList is a list of sockets, by their names.
 function pyList(socks) {

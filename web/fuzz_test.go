@@ -56,6 +56,7 @@ var validOps = []string{
 	`{"op":"select","rlist":["s1","s2"],"wlist":[],"xlist":["s1"],"timeout":1.5}`,
 	`{"op":"select","wlist":["s3"],"timeout":null}`,
 	`{"op":"gethostname"}`,
+	`{"op":"focus","focus":{"sock":"s2","view":"ruler","lesson":"udp","step":3,"file":"echo.py","line":7}}`,
 	`{"op":"unlink","addr":"/tmp/echo.sock"}`,
 	`{"op":"python","kind":"run","text":"import socket\n","origin":{"file":"echo.py"}}`,
 	`{"op":"recv","sock":"s1","bufsize":4,"origin":{"file":"main.py","line":3,"thread":"MainThread"}}`,

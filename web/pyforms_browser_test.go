@@ -30,6 +30,8 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 		{Op: "getaddrinfo", Args: &sockets.Args{Host: "it's", Port: json.RawMessage(`"http"`)}, OK: true, Result: &sockets.Result{}},
 		{Op: "gethostbyname", Args: &sockets.Args{Host: "localhost"}, OK: true, Result: &sockets.Result{Addr: "127.0.0.1"}},
 		{Op: "unlink", Args: &sockets.Args{Addr: "/tmp/echo.sock"}, OK: true, Result: &sockets.Result{}},
+		{Op: "focus", Args: &sockets.Args{More: &sockets.More{Focus: &sockets.Focus{Sock: "s3", View: "timeline", Lesson: "udp", Step: 4, File: "echo.py", Line: 9}}}, OK: true, Result: &sockets.Result{}},
+		{Op: "focus", Args: &sockets.Args{More: &sockets.More{Focus: &sockets.Focus{Sock: "s1"}}}, OK: true, Result: &sockets.Result{}},
 		{Op: "gethostname", OK: true, Result: &sockets.Result{Addr: "lab-1"}},
 		{Op: "python", Args: &sockets.Args{More: &sockets.More{Kind: "stdout", Text: "it's\n\tdone"}}, OK: true, Result: &sockets.Result{}},
 		{Op: "select", Args: &sockets.Args{Timeout: sockets.Timeout{Set: true, Seconds: 1.5}, More: &sockets.More{RList: []string{"s1", "s2"}, XList: []string{"s1"}}}, OK: true,

@@ -142,6 +142,11 @@ func pyArg(a *sockets.Args, name string) string {
 		return more(a).Kind
 	case "text":
 		return pyStr(more(a).Text)
+	case "focus":
+		if f := more(a).Focus; f != nil {
+			return f.String()
+		}
+		return ""
 	}
 	return name
 }
