@@ -265,7 +265,7 @@ func fullEvent() Event {
 		Seq: 9, T: 1523040, Start: 1523000, Call: 3, Sock: "s1", Op: "recv", OK: true, Auto: true, Parent: 2,
 		Reply: json.RawMessage(`"id-1"`), Conn: 4, Origin: &Origin{File: "a\"b.py", Line: 12, Thread: "Thread-1 (<lambda>)"},
 		Args: &Args{Family: "inet", Type: "stream", Addr: "127.0.0.1:7", Backlog: ip(5), Bufsize: ip(16), Timeout: seconds(0.5), Flag: bp(true), How: &h, Data: &Data{Text: s("t"), Hex: s("0d0a"), B64: s("aGk="), Repeat: ip(2)}, On: bp(false), Chunk: ip(3), Delay: f(0.001), Level: "SOL_SOCKET", Name: "SO_LINGER", Value: json.RawMessage(`{"onoff":1}`), Host: "localhost", Port: json.RawMessage(`"http"`), Requested: ip(1 << 30), More: &More{RList: []string{"s1", "s2"}, WList: []string{"s3"}, XList: []string{"<s4>"}, Kind: "stdout", Text: "hi\n\u2028",
-				Focus: &Focus{Sock: "s1", View: "ruler", Lesson: "l<1>", Step: 2, File: "e.py", Line: 3}}},
+			Focus: &Focus{Sock: "s1", View: "ruler", Lesson: "l<1>", Step: 2, File: "e.py", Line: 3}}},
 		Result: &Result{N: ip(3), Data: []byte{0, 1, 0xff}, Sock: "s2", Family: "inet6", Type: "dgram", Local: "[::1]:5",
 			Peer: "[::1]:6", Mode: "timeout", Timeout: f(2), On: bp(true), Bufsize: 4096, EOF: true, Note: "n",
 			Addr: "127.0.0.1:9", Truncated: true, Size: 99, Value: map[string]any{"onoff": 1, "linger": 0},
