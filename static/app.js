@@ -4,7 +4,8 @@
 // what each socket is now.
 
 import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
-import { el, makeCard, updateCard } from "./cards.js";
+import { makeCard, updateCard } from "./cards.js";
+import { el } from "./dom.js";
 import { initLessons } from "./lessons.js";
 import { createLog, bytesOf } from "./log.js";
 import { initUI } from "./ui.js";

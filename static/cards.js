@@ -2,6 +2,8 @@
 // gauges of what the kernel holds for it.
 
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
+import { el } from "./dom.js";
+import { fmt } from "./format.js";
 
 // Options the engine knows, as Python spells them, grouped by level.
 const OPTIONS = [
@@ -10,13 +12,6 @@ const OPTIONS = [
   ["IPPROTO_IP", ["IP_TTL", "IP_TOS"]],
   ["IPPROTO_IPV6", ["IPV6_V6ONLY", "IPV6_UNICAST_HOPS"]],
 ];
-
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
 
 function field(label, control) {
   const l = el("label");
@@ -65,7 +60,7 @@ function gauge(name, title) {
       fill.classList.toggle("full", pct >= 90);
       bar.setAttribute("aria-valuenow", v);
       bar.setAttribute("aria-valuemax", limit);
-      val.textContent = `${v.toLocaleString("en")} / ${limit.toLocaleString("en")}`;
+      val.textContent = `${fmt(v)} / ${fmt(limit)}`;
     },
   };
 }

@@ -35,6 +35,9 @@ const STYLE = `
 .spd-off { color: var(--spd-muted); }
 `;
 
+import { el } from "./dom.js";
+import { fmt } from "./format.js";
+
 const MAX = 65536; // bytes shown: a 1 MiB recv still renders at once
 
 function injectStyle() {
@@ -148,13 +151,6 @@ export function hexDump(bytes) {
   const lines = [];
   for (let off = 0; off < bytes.length; off += 16) lines.push(hexLine(bytes, off).join(""));
   return lines.join("\n");
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 // Monospace rows of one height let a pane draw only the rows in view: the
@@ -281,7 +277,6 @@ export function renderData(container, bytes, { mode = "text", encoding = "utf-8"
   const root = el("div", "spd");
   root.dataset.mode = mode;
   root.dataset.encoding = encoding;
-  const fmt = new Intl.NumberFormat("en").format;
   const note = el("p", "spd-note", bytes.length > max ? `first ${fmt(max)} of ${fmt(bytes.length)} bytes` : `${fmt(bytes.length)} byte${bytes.length === 1 ? "" : "s"}`);
   const panes = el("div", "spd-panes " + mode);
   const enc = { "utf-8": "UTF-8", utf8: "UTF-8", latin1: "Latin-1", ascii: "ASCII" }[encoding] || encoding;

@@ -3,7 +3,7 @@
 // this only asks and shows.
 
 import { callText, resultText } from "./pyview.js";
-import { el } from "./cards.js";
+import { el } from "./dom.js";
 
 export function initLessons({ sessionId, flash }) {
   const panel = document.getElementById("lesson");

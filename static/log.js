@@ -5,7 +5,7 @@
 
 import { pyBytes, hexBytes, fromB64, resultBytes } from "./bytes.js";
 import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
-import { el } from "./cards.js";
+import { el } from "./dom.js";
 
 const ROW = 40; // px: every row is the same height, so position is arithmetic
 const OVERSCAN = 8;

@@ -18,6 +18,8 @@
 // call renderRuler again on every new event.
 
 import { fromB64, resultBytes } from "./bytes.js";
+import { el } from "./dom.js";
+import { fmt, plural } from "./format.js";
 
 const SEND_OPS = new Set(["send", "sendall", "sendto"]);
 const RECV_OPS = new Set(["recv", "recvfrom"]);
@@ -164,18 +166,6 @@ export function injectStyle(id, css) {
   s.textContent = css;
   document.head.append(s);
 }
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-// One formatter: toLocaleString builds a new one on every call, which
-// costs more than drawing the segment it labels.
-const fmt = new Intl.NumberFormat("en").format;
-const plural = (n, one, many = one + "s") => `${fmt(n)} ${n === 1 ? one : many}`;
 
 // ---- styles ----------------------------------------------------------------
 

@@ -21,9 +21,10 @@
 
 import { bytesMoved, injectStyle } from "./ruler.js";
 import { pyBytes, fromB64 } from "./bytes.js";
+import { el, svg } from "./dom.js";
+import { fmt, secs, duration } from "./format.js";
 import { callText, resultText } from "./pyview.js";
 
-const NS = "http://www.w3.org/2000/svg";
 const HEAD = 56; // px of lane headers
 const AXIS = 96; // px of the time axis
 const LANE_MIN = 190;
@@ -190,29 +191,6 @@ function visible(events, c, w0, w1) {
 }
 
 // ---- helpers -----------------------------------------------------------------
-
-function svg(tag, attrs, parent) {
-  const e = document.createElementNS(NS, tag);
-  for (const k in attrs) e.setAttribute(k, attrs[k]);
-  if (parent) parent.append(e);
-  return e;
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-const fmt = new Intl.NumberFormat("en").format; // one, not one per call
-const secs = (us) => `${(us / 1e6).toFixed(6)} s`;
-
-function duration(us) {
-  if (us >= 1e6) return `${(us / 1e6).toFixed(3)} s`;
-  if (us >= 1e3) return `${(us / 1e3).toFixed(1)} ms`;
-  return `${Math.round(us)} µs`;
-}
 
 // preview shows the first 12 bytes of data without decoding all of it:
 // data is a b64 string (16 characters are 12 bytes) or bytes.
