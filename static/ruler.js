@@ -10,8 +10,7 @@
 //   streamOf(events, sock, type?) → {sent, recvd, datagrams: {sent, recvd}}
 //   renderRuler(container, {events, sockets, sock, onFocus})
 //   zoomRuler(container, factor), fitRuler(container), bytesRuler(container)
-//   and, for the other views: bytesMoved(ev), findEvent(events, seq),
-//   injectStyle(id, css)
+//   and, for the other views: bytesMoved(ev), findEvent(events, seq)
 //
 // events must be in seq order, as the page receives them. The view keeps
 // its zoom and scroll position per container across calls, so the page can
@@ -158,77 +157,6 @@ export function findEvent(events, seq) {
 }
 
 // ---- shared with the other views ------------------------------------------
-
-export function injectStyle(id, css) {
-  if (document.getElementById(id)) return;
-  const s = document.createElement("style");
-  s.id = id;
-  s.textContent = css;
-  document.head.append(s);
-}
-
-// ---- styles ----------------------------------------------------------------
-
-// Fallbacks after each variable let the ruler work on a page without
-// style.css (the tests' blank page); the page's variables win when present.
-const STYLE = `
-.spr { --spr-fg: var(--fg, #1d2330); --spr-muted: var(--muted, #5d6675); --spr-line: var(--line, #d9dee6);
-  --spr-send: var(--accent, #1f6feb); --spr-recv: var(--ok, #1a7f37); --spr-err: var(--err, #c62828);
-  --spr-warn: var(--warn, #9a6700); --spr-auto: var(--auto, #6639ba); --spr-panel: var(--panel, #fff); --spr-bg: var(--bg, #f7f8fa);
-  --spr-mono: var(--mono, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace);
-  color: var(--spr-fg); font: 15px/1.35 system-ui, sans-serif; }
-.spr-bar { display: flex; flex-wrap: wrap; gap: .4rem .8rem; align-items: center; margin-bottom: .3rem; }
-.spr-bar .spr-zoom { display: inline-flex; gap: .25rem; }
-.spr button { font: 600 14px/1 var(--spr-mono); padding: .35rem .6rem; min-width: 2.2rem; border: 1px solid var(--spr-line);
-  border-radius: 5px; background: var(--spr-panel); color: var(--spr-fg); cursor: pointer; }
-.spr button:focus-visible { outline: 3px solid var(--spr-send); outline-offset: 1px; }
-.spr-legend { display: flex; flex-wrap: wrap; gap: .2rem 1rem; color: var(--spr-muted); font-size: 13px; }
-.spr-key { display: inline-block; width: 1.1em; height: .8em; vertical-align: -1px; margin-right: .3em; border: 1px solid; border-left-width: 3px; }
-.spr-key.send { border-color: var(--spr-send); background: color-mix(in srgb, var(--spr-send) 25%, var(--spr-panel)); }
-.spr-key.recv { border-color: var(--spr-recv); background: color-mix(in srgb, var(--spr-recv) 25%, var(--spr-panel)); }
-.spr-key.flight, .spr-flight { border: 1px dashed var(--spr-warn);
-  background: repeating-linear-gradient(-45deg, color-mix(in srgb, var(--spr-warn) 30%, transparent) 0 4px, transparent 4px 9px); }
-.spr-key.lost, .spr-lost { background: repeating-linear-gradient(-45deg, color-mix(in srgb, var(--spr-err) 45%, transparent) 0 3px, transparent 3px 7px); }
-.spr-key.lost { border-color: var(--spr-err); }
-.spr-track { margin: .35rem 0 .9rem; }
-.spr-head { font-weight: 600; margin: 0 0 .25rem; }
-.spr-head .spr-dir { font-family: var(--spr-mono); color: var(--spr-send); }
-.spr-head .spr-sub { font-weight: normal; color: var(--spr-muted); }
-.spr-body { display: grid; grid-template-columns: ${LABEL_W}px minmax(0, 1fr); align-items: start; }
-.spr-labels { position: relative; }
-.spr-label { position: absolute; left: 0; right: .5rem; display: flex; align-items: center; justify-content: flex-end;
-  font: 13px/1.1 var(--spr-mono); color: var(--spr-muted); text-align: right; }
-.spr-label.send { color: var(--spr-send); font-weight: 600; } .spr-label.recv { color: var(--spr-recv); font-weight: 600; }
-.spr-scroll { overflow-x: auto; overflow-y: hidden; border: 1px solid var(--spr-line); border-radius: 6px; background: var(--spr-bg); }
-.spr-canvas { position: relative; }
-.spr-seg { position: absolute; box-sizing: border-box; overflow: hidden; white-space: nowrap; text-overflow: clip;
-  border: 1px solid; border-left-width: 3px; border-radius: 2px; display: flex; align-items: center; justify-content: center;
-  font: 600 14px/1 var(--spr-mono); color: var(--spr-fg); cursor: default; }
-.spr-seg.send { border-color: var(--spr-send); background: color-mix(in srgb, var(--spr-send) 18%, var(--spr-panel)); }
-.spr-seg.send.alt { background: color-mix(in srgb, var(--spr-send) 34%, var(--spr-panel)); }
-.spr-seg.recv { border-color: var(--spr-recv); background: color-mix(in srgb, var(--spr-recv) 18%, var(--spr-panel)); }
-.spr-seg.recv.alt { background: color-mix(in srgb, var(--spr-recv) 34%, var(--spr-panel)); }
-.spr-seg.auto { border-top-style: dashed; border-bottom-style: dashed; }
-.spr-seg.err { border-color: var(--spr-err); background: color-mix(in srgb, var(--spr-err) 22%, var(--spr-panel)); }
-.spr-seg.eof { border: 0; border-left: 4px solid var(--spr-warn); border-radius: 0; background: none; color: var(--spr-warn);
-  justify-content: flex-start; padding-left: 4px; font-weight: 700; }
-.spr-seg.dgram { border-left-width: 1px; border-radius: 4px; }
-.spr-seg.trunc { border: 2px solid var(--spr-err); justify-content: flex-start; padding-left: 4px; }
-.spr-seg .spr-lost { position: absolute; top: 0; bottom: 0; right: 0; border-left: 2px dashed var(--spr-err); }
-.spr-seg .spr-txt { position: relative; padding: 0 3px; }
-.spr-seg.trunc .spr-txt { background: var(--spr-panel); border-radius: 3px; color: var(--spr-err); }
-.spr-seg:hover, .spr-seg:focus { outline: 3px solid var(--spr-fg); outline-offset: 0; z-index: 2; }
-.spr-off { position: absolute; transform: translateX(-50%); font: 12px/1 var(--spr-mono); color: var(--spr-muted); white-space: nowrap; }
-.spr-off.first { transform: translateX(-3px); }
-.spr-band { position: absolute; box-sizing: border-box; border-radius: 2px; background: color-mix(in srgb, var(--spr-fg) 14%, var(--spr-panel)); }
-.spr-byte { position: absolute; box-sizing: border-box; display: flex; align-items: center; justify-content: center;
-  font: 18px/1 var(--spr-mono); color: var(--spr-fg); background: var(--spr-panel); border-right: 1px solid var(--spr-line); }
-.spr-byte.ctl { color: var(--spr-warn); font-size: 12px; font-weight: 700; }
-.spr-byte.sp { color: var(--spr-muted); }
-.spr-flight { position: absolute; box-sizing: border-box; color: var(--spr-warn); font: 600 13px/1.1 system-ui, sans-serif;
-  display: flex; align-items: flex-end; justify-content: center; padding: 0 4px 6px; white-space: nowrap; overflow: hidden; }
-.spr-none { color: var(--spr-muted); margin: .3rem 0; }
-`;
 
 // ---- layout ----------------------------------------------------------------
 
@@ -841,7 +769,6 @@ function empty(track) {
 // there. sockets is the page's socket list (for types and links); onFocus
 // (seq) is called when a segment is hovered or focused.
 export function renderRuler(container, opts = {}) {
-  injectStyle("sockplay-ruler-style", STYLE);
   const st = stateOf(container);
   const { events = [], sockets = [], sock } = opts;
   if (st.events !== events) st.decoded.clear();
@@ -854,6 +781,7 @@ export function renderRuler(container, opts = {}) {
   else remember(st, st.anchor);
   st.anchor = null;
   const root = el("div", "spr");
+  root.style.setProperty("--spr-label-w", `${LABEL_W}px`);
   st.tracks = sock ? tracksFor(events, sockets, sock) : [];
   root.append(toolbar(container, st.tracks));
   if (!sock) root.append(el("p", "spr-none", "Choose a socket to see its byte streams."));

@@ -19,7 +19,7 @@
 // capped. Pass the same, appended-to events array each time: what was
 // learnt about the log is kept per array.
 
-import { bytesMoved, injectStyle } from "./ruler.js";
+import { bytesMoved } from "./ruler.js";
 import { pyBytes, fromB64 } from "./bytes.js";
 import { el, svg } from "./dom.js";
 import { fmt, secs, duration } from "./format.js";
@@ -35,61 +35,6 @@ const MAX_MARKS = 1500;
 const MAX_ARROWS = 800;
 const LONG = 50000; // µs: calls longer than this are indexed, for bars that cross the window
 const DEFAULT_HEIGHT = 560;
-
-const STYLE = `
-.spt { --spt-fg: var(--fg, #1d2330); --spt-muted: var(--muted, #5d6675); --spt-line: var(--line, #d9dee6);
-  --spt-send: var(--accent, #1f6feb); --spt-recv: var(--ok, #1a7f37); --spt-err: var(--err, #c62828);
-  --spt-warn: var(--warn, #9a6700); --spt-auto: var(--auto, #6639ba); --spt-panel: var(--panel, #fff); --spt-bg: var(--bg, #f7f8fa);
-  --spt-mono: var(--mono, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace);
-  color: var(--spt-fg); font: 15px/1.35 system-ui, sans-serif; }
-.spt-bar { display: flex; flex-wrap: wrap; gap: .4rem .8rem; align-items: center; margin-bottom: .3rem; }
-.spt-zoom { display: inline-flex; gap: .25rem; }
-.spt button { font: 600 14px/1 var(--spt-mono); padding: .35rem .6rem; min-width: 2.2rem; border: 1px solid var(--spt-line);
-  border-radius: 5px; background: var(--spt-panel); color: var(--spt-fg); cursor: pointer; }
-.spt button[aria-pressed=true] { border-color: var(--spt-send); color: var(--spt-send); }
-.spt button:focus-visible { outline: 3px solid var(--spt-send); outline-offset: 1px; }
-.spt-window { font: 13px var(--spt-mono); color: var(--spt-muted); }
-.spt-note { color: var(--spt-warn); font-size: 13px; }
-.spt-scroll { overflow-x: auto; overflow-y: hidden; border: 1px solid var(--spt-line); border-radius: 6px; background: var(--spt-bg); }
-.spt svg { display: block; font-family: var(--spt-mono); }
-.spt-headbg { fill: var(--spt-panel); }
-.spt-headline { stroke: var(--spt-line); }
-.spt-lane-id { font: 700 17px var(--spt-mono); fill: var(--spt-send); }
-.spt-lane-sub { font: 12px var(--spt-mono); fill: var(--spt-muted); }
-.spt-guide { stroke: var(--spt-line); stroke-width: 2; }
-.spt-grid { stroke: var(--spt-line); stroke-dasharray: 2 4; }
-.spt-tick { font-size: 12px; fill: var(--spt-muted); text-anchor: end; }
-.spt-now line { stroke: var(--spt-warn); stroke-dasharray: 6 4; }
-.spt-now text { font-size: 12px; fill: var(--spt-warn); }
-.spt-mark { cursor: default; outline: none; }
-.spt-mark circle { fill: var(--spt-muted); stroke: var(--spt-panel); stroke-width: 2; }
-.spt-mark .spt-callbar { fill: color-mix(in srgb, var(--spt-muted) 35%, transparent); stroke: var(--spt-muted); }
-.spt-mark text { font-size: 13px; fill: var(--spt-fg); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 8px; stroke-linejoin: round; }
-.spt-mark.send circle { fill: var(--spt-send); } .spt-mark.send .spt-callbar { fill: color-mix(in srgb, var(--spt-send) 30%, transparent); stroke: var(--spt-send); }
-.spt-mark.recv circle { fill: var(--spt-recv); } .spt-mark.recv .spt-callbar { fill: color-mix(in srgb, var(--spt-recv) 30%, transparent); stroke: var(--spt-recv); }
-.spt-mark.eof circle { fill: var(--spt-warn); } .spt-mark.eof text { fill: var(--spt-warn); font-weight: 700; }
-.spt-mark.trunc text { fill: var(--spt-warn); font-weight: 700; }
-.spt-mark.err circle { fill: var(--spt-err); } .spt-mark.err text { fill: var(--spt-err); font-weight: 700; }
-.spt-mark.err .spt-callbar { fill: color-mix(in srgb, var(--spt-err) 25%, transparent); stroke: var(--spt-err); }
-.spt-mark.auto { opacity: .6; }
-.spt-lbg { fill: var(--spt-bg); opacity: .85; }
-.spt-mark.many circle { stroke: var(--spt-fg); stroke-width: 1.5; }
-.spt-mark:hover circle, .spt-mark:focus circle, .spt-mark.hot circle { stroke: var(--spt-fg); stroke-width: 3; }
-.spt-mark:focus text, .spt-mark:hover text { font-weight: 700; }
-.spt-arrow line { stroke: var(--spt-send); stroke-width: 1.6; opacity: .75; }
-.spt-arrow text { font-size: 12px; font-weight: 700; fill: var(--spt-send); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 6px; stroke-linejoin: round; }
-.spt-arrow.fin line { stroke: var(--spt-warn); stroke-dasharray: 6 4; }
-.spt-arrow.fin text { fill: var(--spt-warn); }
-.spt-arrow.hot line { stroke-width: 3.5; opacity: 1; }
-.spt-head-send { fill: var(--spt-send); } .spt-head-fin { fill: var(--spt-warn); }
-.spt-pending { outline: none; }
-.spt-pending rect { fill: color-mix(in srgb, var(--spt-warn) 16%, transparent); stroke: var(--spt-warn); stroke-width: 2;
-  stroke-dasharray: 6 4; animation: spt-march 1s linear infinite; }
-.spt-pending text { font-size: 13px; font-weight: 700; fill: var(--spt-warn); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 8px; stroke-linejoin: round; }
-.spt-pending:focus rect, .spt-pending:hover rect { stroke-width: 3.5; }
-@keyframes spt-march { to { stroke-dashoffset: -20; } }
-@media (prefers-reduced-motion: reduce) { .spt-pending rect { animation: none; } }
-`;
 
 // ---- what is known about a log ------------------------------------------------
 
@@ -397,7 +342,6 @@ function toolbar(container, st, w0, w1, note) {
 // mark hovered or focused; onView({zoom, offset, follow}) when the user
 // zooms or scrolls.
 export function renderTimeline(container, opts = {}) {
-  injectStyle("sockplay-timeline-style", STYLE);
   const st = stateOf(container);
   const { events = [], sockets = [], pending = [] } = opts;
   st.opts = opts;
