@@ -3,11 +3,11 @@
 // the source of truth: events come in seq order and "state" messages say
 // what each socket is now.
 
-import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
+import { dataOf, detailTitle, pendingText, pyPrompt, pyRepr, resultText } from "./event.js";
 import { makeCard, updateCard } from "./cards.js";
 import { el } from "./dom.js";
 import { initLessons } from "./lessons.js";
-import { createLog, bytesOf } from "./log.js";
+import { createLog } from "./log.js";
 import { initUI } from "./ui.js";
 import { initViews, showData } from "./views.js";
 import { decodeBatch } from "./wire.js";
@@ -192,13 +192,11 @@ const latestStats = new Map();
 function showDetail(ev) {
   const d = document.getElementById("detail");
   d.hidden = false;
-  const o = ev.origin;
-  const at = o && o.line ? ` · made at ${o.file} line ${o.line}${o.thread ? ` (${o.thread})` : ""}` : "";
-  document.getElementById("detail-call").textContent = `seq ${ev.seq} · ${ev.sock || "session"} · ${callText(ev.op, ev.args)}${at}`;
+  document.getElementById("detail-call").textContent = detailTitle(ev);
   python.reveal(ev);
-  document.getElementById("detail-py").textContent = `>>> ${pyCall(ev)}\n${pyRepr(ev)}`;
+  document.getElementById("detail-py").textContent = `${pyPrompt(ev)}\n${pyRepr(ev)}`;
   document.getElementById("detail-result").textContent = resultText(ev);
-  const bytes = bytesOf(ev) || new Uint8Array(0);
+  const bytes = dataOf(ev) || new Uint8Array(0);
   detailBytes = bytes;
   showData(document.getElementById("detail-data"), bytes);
 }
@@ -264,7 +262,7 @@ function renderPending() {
   for (const [id, card] of cards) {
     const mine = pending.filter((p) => p.sock === id);
     card.pending.replaceChildren(
-      ...mine.map((p) => el("li", "pending-call", `${callText(p.op, p.args)} … pending ${Math.max(0, (now - p.start) / 1e6).toFixed(1)} s`)),
+      ...mine.map((p) => el("li", "pending-call", pendingText(p, now))),
     );
     card.pending.hidden = mine.length === 0;
   }

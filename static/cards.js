@@ -4,6 +4,7 @@
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
 import { el } from "./dom.js";
 import { fmt } from "./format.js";
+import { FAMILIES, TYPES } from "./ops.js";
 
 // Options the engine knows, as Python spells them, grouped by level.
 const OPTIONS = [
@@ -249,7 +250,7 @@ export function makeCard(s, { run, flash, defaultAddr }) {
 }
 
 export function updateCard(card, s) {
-  card.kind.textContent = `${{ inet: "AF_INET", inet6: "AF_INET6", unix: "AF_UNIX" }[s.family]} ${s.type === "dgram" ? "SOCK_DGRAM" : "SOCK_STREAM"}`;
+  card.kind.textContent = `${FAMILIES[s.family]} ${TYPES[s.type] || "SOCK_STREAM"}`;
   let st = s.state;
   if (s.eof) st += " · peer sent EOF";
   if (s.shut) st += ` · ${s.shut}`;

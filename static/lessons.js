@@ -2,7 +2,7 @@
 // in this session, and read what each step did. The server runs the steps;
 // this only asks and shows.
 
-import { callText, resultText } from "./pyview.js";
+import { callOn, resultText } from "./event.js";
 import { el } from "./dom.js";
 
 export function initLessons({ sessionId, flash }) {
@@ -66,7 +66,7 @@ export function initLessons({ sessionId, flash }) {
           const out = el("div", "outcome");
           if (r.event) {
             const ev = r.event;
-            out.append(el("code", "call", `${ev.sock ? ev.sock + "." : ""}${callText(ev.op, ev.args)}`), el("span", ev.ok ? "res" : "res err", " → " + resultText(ev)));
+            out.append(el("code", "call", callOn(ev)), el("span", ev.ok ? "res" : "res err", " → " + resultText(ev)));
           }
           if (r.waited) out.append(el("div", "waited", r.waited));
           if (r.differs) out.append(el("div", "differs", "Not what the lesson expected: " + r.differs + ". Timing and the network can do that; look at the rows and go on."));

@@ -10,18 +10,15 @@
 //   streamOf(events, sock, type?) → {sent, recvd, datagrams: {sent, recvd}}
 //   renderRuler(container, {events, sockets, sock, onFocus})
 //   zoomRuler(container, factor), fitRuler(container), bytesRuler(container)
-//   and, for the other views: bytesMoved(ev), findEvent(events, seq)
+//   and, for the other views: findEvent(events, seq)
 //
 // events must be in seq order, as the page receives them. The view keeps
 // its zoom and scroll position per container across calls, so the page can
 // call renderRuler again on every new event.
 
-import { fromB64, resultBytes } from "./bytes.js";
 import { el } from "./dom.js";
+import { bytesText, datagram, datagramText, made, moved, movedBytes } from "./event.js";
 import { fmt, plural } from "./format.js";
-
-const SEND_OPS = new Set(["send", "sendall", "sendto"]);
-const RECV_OPS = new Set(["recv", "recvfrom"]);
 
 const MIN_W = 4; // px: a 1-byte send next to a 64 KiB one stays visible and hoverable
 const CHAR_W = 11; // px per byte from which the bytes themselves are drawn
@@ -37,60 +34,30 @@ const LABEL_W = 116; // px of the row labels left of the ruler
 
 // ---- the data ------------------------------------------------------------
 
-// typeOf finds a socket's type in the log when the caller does not know it:
-// socket() says it; accept() only makes stream sockets.
+// typeOf finds a socket's type in the log when the caller does not know it.
 function typeOf(events, sock) {
   for (const ev of events) {
-    const t = typeMade(ev);
+    const t = made(ev);
     if (t && ev.result.sock === sock) return t;
   }
   return "stream";
-}
-
-function typeMade(ev) {
-  const r = ev.result;
-  if (!r || !r.sock) return null;
-  if (ev.op === "socket") return r.type || (ev.args && ev.args.type) || "stream";
-  if (ev.op === "accept") return "stream";
-  return null;
 }
 
 function newStream() {
   return { sent: [], recvd: [], datagrams: { sent: [], recvd: [] } };
 }
 
-// bytesMoved is what one event did to its socket's byte stream: null, or
-// {dir: "send" | "recv", n, eof}. Only what really moved counts (result.n,
-// not what was asked for: a send that queued 37 of 100 bytes moves the
-// stream on by 37). The parts of sendchunks and recvall count; their
-// summary events (ops "sendchunks", "recvall") do not, so no byte counts
-// twice. A sendall that failed after moving some bytes counts them.
-// recv(0) returns b'' without reading: neither bytes nor EOF.
-export function bytesMoved(ev) {
-  const r = ev.result;
-  const n = r && r.n;
-  if (typeof n !== "number") return null;
-  if (SEND_OPS.has(ev.op)) return n > 0 ? { dir: "send", n, eof: false } : null;
-  if (!RECV_OPS.has(ev.op) || !ev.ok) return null;
-  if (ev.op === "recv" && ev.args && ev.args.bufsize === 0) return null;
-  if (n === 0 && !r.eof) return null;
-  return { dir: "recv", n, eof: !!r.eof };
-}
-
 // add puts one event's bytes into its socket's stream, or for a datagram
 // socket its datagram into the list.
 function add(s, ev, dgram) {
-  const r = ev.result;
   if (dgram) {
-    if (!ev.ok || !r || typeof r.n !== "number") return;
-    if (SEND_OPS.has(ev.op)) s.datagrams.sent.push({ seq: ev.seq, len: r.n });
-    // recv(0) takes no datagram from the queue; recvfrom(0) does.
-    else if (RECV_OPS.has(ev.op) && !(ev.op === "recv" && ev.args && ev.args.bufsize === 0)) {
-      s.datagrams.recvd.push({ seq: ev.seq, len: r.n, size: r.truncated ? r.size : r.n, truncated: !!r.truncated, from: r.addr || "" });
-    }
+    const d = datagram(ev);
+    if (!d) return;
+    if (d.dir === "send") s.datagrams.sent.push({ seq: ev.seq, len: d.len });
+    else s.datagrams.recvd.push({ seq: ev.seq, len: d.len, size: d.size, truncated: d.truncated, from: d.from });
     return;
   }
-  const m = bytesMoved(ev);
+  const m = moved(ev);
   if (!m) return;
   const list = m.dir === "send" ? s.sent : s.recvd;
   const last = list[list.length - 1];
@@ -387,23 +354,14 @@ function tracksFor(events, sockets, sock) {
 
 // ---- drawing ---------------------------------------------------------------
 
-// bytesOf is what an event carried: for a send the bytes that went (the
-// data, repeated if asked, cut at n), for a recv what it returned. Decoded
-// on demand and kept, since only the bytes in view are ever drawn.
+// bytesOf is what an event moved, decoded on demand and kept, since only
+// the bytes in view are ever drawn.
 function bytesOf(st, seq) {
   let b = st.decoded.get(seq);
   if (b) return b;
   const ev = findEvent(st.events, seq);
   if (!ev) return new Uint8Array(0);
-  const n = (ev.result && ev.result.n) || 0;
-  if (SEND_OPS.has(ev.op)) {
-    const d = (ev.args && ev.args.data) || {};
-    const unit = fromB64(d.b64);
-    b = new Uint8Array(unit.length ? n : 0);
-    for (let i = 0; i < b.length; i += unit.length) b.set(unit.subarray(0, b.length - i), i);
-  } else {
-    b = resultBytes(ev.result);
-  }
+  b = movedBytes(ev);
   if (st.decoded.size > 500) st.decoded.clear();
   st.decoded.set(seq, b);
   return b;
@@ -443,17 +401,9 @@ function place(e, x, y, w, h) {
 }
 
 function segText(st, track, row, it) {
-  if (track.kind === "dgram") {
-    const dir = row.role === "send" ? `sent datagram` : `received datagram`;
-    if (row.role === "send") return `${row.sock} ${dir} seq ${it.seq}: ${plural(it.len, "byte")}`;
-    const from = it.from ? ` from ${it.from}` : "";
-    if (it.truncated) return `${row.sock} ${dir} seq ${it.seq}: ${fmt(it.len)} of ${fmt(it.size)} bytes — truncated, ${plural(it.size - it.len, "byte")} lost${from}`;
-    return `${row.sock} ${dir} seq ${it.seq}: ${plural(it.len, "byte")}${from}`;
-  }
-  if (it.eof) return `${row.sock} recv seq ${it.seq}: EOF at byte ${fmt(it.off)} (recv returned b'')`;
-  const ev = findEvent(st.events, it.seq);
-  const what = `${row.sock} ${ev ? ev.op : row.op} seq ${it.seq}: bytes ${fmt(it.off)}–${fmt(it.off + it.len - 1)} (${fmt(it.len)})`;
-  return what + (it.err ? " — then the call failed" : "") + (it.auto ? " (auto)" : "");
+  if (track.kind === "dgram") return datagramText(row.role, row.sock, it);
+  const ev = it.eof ? null : findEvent(st.events, it.seq);
+  return bytesText(row.sock, ev ? ev.op : row.op, it);
 }
 
 function drawSegs(frag, st, track, line, lo, hi, view) {

@@ -19,11 +19,9 @@
 // capped. Pass the same, appended-to events array each time: what was
 // learnt about the log is kept per array.
 
-import { bytesMoved } from "./ruler.js";
-import { pyBytes, fromB64 } from "./bytes.js";
 import { el, svg } from "./dom.js";
+import { ends, kind, label, moved, pendingLabel, pendingTitle, title } from "./event.js";
 import { fmt, secs, duration } from "./format.js";
-import { callText, resultText } from "./pyview.js";
 
 const HEAD = 56; // px of lane headers
 const AXIS = 96; // px of the time axis
@@ -73,7 +71,7 @@ function index(events) {
     if (ev.t - start > LONG) c.long.push(i);
     if (ev.sock) c.socks.add(ev.sock);
     else c.session = true;
-    const m = ev.sock && bytesMoved(ev);
+    const m = ev.sock && moved(ev);
     if (m) {
       const f = flowOf(c, ev.sock);
       if (m.dir === "send") {
@@ -91,7 +89,7 @@ function index(events) {
         f.rEnd += m.n;
       }
     }
-    if (ev.ok && ev.sock && (ev.op === "close" || (ev.op === "shutdown" && ev.args && ["SHUT_WR", "SHUT_RDWR", 1, 2].includes(ev.args.how)))) {
+    if (ends(ev)) {
       if (!c.fins.has(ev.sock)) c.fins.set(ev.sock, []);
       c.fins.get(ev.sock).push(ev);
     }
@@ -136,69 +134,6 @@ function visible(events, c, w0, w1) {
 }
 
 // ---- helpers -----------------------------------------------------------------
-
-// preview shows the first 12 bytes of data without decoding all of it:
-// data is a b64 string (16 characters are 12 bytes) or bytes.
-function preview(data, more) {
-  if (!data || !data.length) return "b''";
-  const b = typeof data === "string" ? fromB64(data.slice(0, 16)) : data.subarray(0, 12);
-  const cut = typeof data === "string" ? data.length > 16 : data.length > 12;
-  return pyBytes(b) + (cut || more ? "…" : "");
-}
-
-function kindOf(ev) {
-  const r = ev.result || {};
-  if (!ev.ok) return "err";
-  if (ev.op === "send" || ev.op === "sendall" || ev.op === "sendto" || ev.op === "sendchunks") return "send";
-  if (ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") return r.eof ? "recv eof" : r.truncated ? "recv trunc" : "recv";
-  return "other";
-}
-
-// label is the few words a mark carries on its lane; the title has the rest.
-function label(ev) {
-  const r = ev.result || {};
-  const a = ev.args || {};
-  const auto = ev.auto ? "⟳ " : "";
-  if (!ev.ok) return `${auto}${ev.op} ✗ ${ev.error ? ev.error.exc : "error"}`;
-  switch (ev.op) {
-    case "send":
-    case "sendall":
-    case "sendto":
-    case "sendchunks": {
-      const d = a.data || {};
-      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(d.b64, d.repeat > 1)}`;
-    }
-    case "recv":
-    case "recvfrom":
-    case "recvall":
-      if (r.eof && !r.n) return `${auto}${ev.op} → b'' EOF`;
-      if (r.truncated) return `${auto}${ev.op} ${fmt(r.n)} of ${fmt(r.size)} TRUNCATED`;
-      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(r.bytes || r.b64)}`;
-    case "socket":
-    case "accept":
-      return `${auto}${ev.op} → ${r.sock || ""}`;
-    case "connect":
-    case "bind":
-      return `${ev.op} ${a.addr || ""}`;
-    case "listen":
-      return `listen(${a.backlog ?? ""})`;
-    case "settimeout":
-      return `settimeout(${a.timeout === null ? "None" : a.timeout})`;
-    default:
-      return auto + ev.op;
-  }
-}
-
-function title(ev) {
-  const took = ev.t - (ev.start ?? ev.t);
-  let res;
-  try {
-    res = resultText(ev);
-  } catch {
-    res = ev.ok ? "ok" : "error";
-  }
-  return `#${ev.seq} at ${secs(ev.t)}${took > 0 ? ` (took ${duration(took)})` : ""}${ev.auto ? " · auto" : ""}\n${ev.sock ? ev.sock + "." : ""}${callText(ev.op, ev.args)} → ${res}`;
-}
 
 function niceStep(raw) {
   const p = 10 ** Math.floor(Math.log10(raw));
@@ -387,9 +322,9 @@ export function renderTimeline(container, opts = {}) {
   // A group, not an image: its marks are focusable and speak for themselves.
   const root = svg("svg", { width: svgW, height, role: "group", "aria-label": `timeline from ${secs(w0)} to ${secs(w1)}` });
   const defs = svg("defs", {}, root);
-  for (const kind of ["send", "fin"]) {
-    const m = svg("marker", { id: `spt${st.uid}-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
-    svg("path", { d: "M0,0 L10,5 L0,10 z", class: `spt-head-${kind}` }, m);
+  for (const head of ["send", "fin"]) {
+    const m = svg("marker", { id: `spt${st.uid}-${head}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+    svg("path", { d: "M0,0 L10,5 L0,10 z", class: `spt-head-${head}` }, m);
   }
 
   // The plot is a nested svg, so what runs past the window is clipped.
@@ -438,8 +373,7 @@ export function renderTimeline(container, opts = {}) {
   for (const m of marks) {
     const { ev } = m;
     const x = laneX.get(m.lane);
-    const kind = kindOf(ev);
-    const g = svg("g", { class: `spt-mark ${kind}${ev.auto ? " auto" : ""}${m.more ? " many" : ""}${m.err ? " err" : ""}`, tabindex: 0, "data-seq": ev.seq, "data-t": ev.t, "data-sock": m.lane, "data-focus": "m" + ev.seq }, markLayer);
+    const g = svg("g", { class: `spt-mark ${kind(ev)}${ev.auto ? " auto" : ""}${m.more ? " many" : ""}${m.err ? " err" : ""}`, tabindex: 0, "data-seq": ev.seq, "data-t": ev.t, "data-sock": m.lane, "data-focus": "m" + ev.seq }, markLayer);
     const text = title(ev) + (m.more ? `\n+${fmt(m.more)} more event${m.more === 1 ? "" : "s"} here: zoom in to see them` : "");
     svg("title", {}, g).textContent = text;
     g.setAttribute("aria-label", text.replace("\n", " — "));
@@ -462,8 +396,8 @@ export function renderTimeline(container, opts = {}) {
     const until = opts.now ?? tEnd;
     if (x === undefined || p.start > w1 || until < w0) continue;
     const g = svg("g", { class: "spt-pending", tabindex: 0, "data-call": p.call, "data-sock": p.sock || "", "data-focus": "p" + p.call }, markLayer);
-    const words = `${callText(p.op, p.args)} pending ${duration(Math.max(0, until - p.start))}`;
-    const tip = `call ${p.call}: ${p.sock ? p.sock + "." : ""}${words} (since ${secs(p.start)})`;
+    const words = pendingLabel(p, until);
+    const tip = pendingTitle(p, until);
     svg("title", {}, g).textContent = tip;
     g.setAttribute("aria-label", tip);
     const top = Math.max(y(p.start), -4);

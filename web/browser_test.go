@@ -708,7 +708,7 @@ func TestBrowserCallText(t *testing.T) {
 		{"autorecv", `{}`, "autorecv(4096)"},
 		{"autorecv", `{"on": false}`, "autorecv(off)"},
 	} {
-		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`import("/static/pyview.js").then((m) => m.callText(%q, %s))`, c.op, c.args), chromedp.EvalAwaitPromise))
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`import("/static/event.js").then((m) => m.callText(%q, %s))`, c.op, c.args), chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatal(err)
 		}
