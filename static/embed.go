@@ -6,5 +6,5 @@ import "embed"
 
 // FS is the static files, served under /static/.
 //
-//go:embed *.js *.css *.svg py/*.js py/lib/*.py
+//go:embed *.js *.css *.svg ruler/*.js py/*.js py/lib/*.py
 var FS embed.FS

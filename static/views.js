@@ -1,8 +1,8 @@
 // The views panel: the stream ruler and the timeline of the socket in use,
-// and the data view of the selected event. The drawing is in ruler.js,
+// and the data view of the selected event. The drawing is in ruler/,
 // timeline.js and dataview.js; this decides what to draw and when.
 
-import { renderRuler } from "./ruler.js";
+import { renderRuler } from "./ruler/ruler.js";
 import { renderTimeline } from "./timeline.js";
 import { renderData } from "./dataview.js";
 

@@ -441,7 +441,7 @@ func Session(p SessionPage) templ.Component {
 }
 
 // modules are the page's ES modules, preloaded together.
-var modules = []string{"app.js", "bytes.js", "ops.js", "event.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler.js", "timeline.js", "dataview.js", "wire.js", "dom.js", "format.js", "pyui.js", "pymodel.js", "py/python.js", "py/record.js"}
+var modules = []string{"app.js", "bytes.js", "ops.js", "event.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler/ruler.js", "ruler/model.js", "ruler/layout.js", "ruler/draw.js", "timeline.js", "dataview.js", "wire.js", "dom.js", "format.js", "pyui.js", "pymodel.js", "py/python.js", "py/record.js"}
 
 // requestTemplate fills the send box with a protocol's first words, with
 // escapes as the send box reads them.
