@@ -4,8 +4,9 @@
 
 import { callOn, resultText } from "./event.js";
 import { el } from "./dom.js";
+import { flash } from "./flash.js";
 
-export function initLessons({ sessionId, flash }) {
+export function initLessons({ sessionId }) {
   const panel = document.getElementById("lesson");
   const select = document.getElementById("lesson-select");
   const summary = panel.querySelector(".lesson-summary");

@@ -441,7 +441,12 @@ func Session(p SessionPage) templ.Component {
 }
 
 // modules are the page's ES modules, preloaded together.
-var modules = []string{"app.js", "bytes.js", "ops.js", "event.js", "cards.js", "lessons.js", "log.js", "ui.js", "views.js", "ruler/ruler.js", "ruler/model.js", "ruler/layout.js", "ruler/draw.js", "timeline.js", "dataview.js", "wire.js", "dom.js", "format.js", "pyui.js", "pymodel.js", "py/python.js", "py/record.js"}
+var modules = []string{
+	"app.js", "state.js", "connection.js", "wire.js", "event.js", "ops.js", "bytes.js", "format.js", "dom.js", "flash.js",
+	"header.js", "setup.js", "sockets.js", "cards.js", "lessons.js", "log.js", "detail.js", "netstat.js", "ui.js",
+	"views.js", "ruler/ruler.js", "ruler/model.js", "ruler/layout.js", "ruler/draw.js", "timeline.js", "dataview.js",
+	"pyui.js", "pymodel.js", "py/python.js", "py/record.js",
+}
 
 // requestTemplate fills the send box with a protocol's first words, with
 // escapes as the send box reads them.
@@ -510,7 +515,7 @@ func NotFound(id string) templ.Component {
 				var templ_7745c5c3_Var26 string
 				templ_7745c5c3_Var26, templ_7745c5c3_Err = templ.JoinStringErrs(id)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 219, Col: 23}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/page.templ`, Line: 224, Col: 23}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var26))
 				if templ_7745c5c3_Err != nil {
