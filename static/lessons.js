@@ -1,6 +1,6 @@
-// The lessons panel: pick a lesson, run it step by step (or all at once)
-// in this session, and read what each step did. The server runs the steps;
-// this only asks and shows.
+// The lessons panel (templates/lessons.templ): pick a lesson, run it step
+// by step (or all at once) in this session, and read what each step did.
+// The server runs the steps; this only asks and shows.
 
 import { callOn, resultText } from "./event.js";
 import { el } from "./dom.js";
@@ -16,31 +16,26 @@ export function initLessons({ sessionId }) {
   let running = false;
   let stop = false;
 
-  const api = (path, method = "GET") =>
-    fetch(`/api/sessions/${sessionId}/lessons/${lesson.id}${path}`, { method }).then((r) =>
-      r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.error ? e.error.msg : r.statusText))),
-    );
+  const json = (r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.error ? e.error.msg : r.statusText))));
+  const api = (path, method = "GET") => fetch(`/api/sessions/${sessionId}/lessons/${lesson.id}${path}`, { method }).then(json);
 
-  fetch("/api/lessons")
-    .then((r) => r.json())
-    .then((ls) => {
-      for (const l of ls) select.append(new Option(`${l.order}. ${l.title}`, l.id));
-      select.dataset.loaded = "true";
-      panel.lessons = ls;
-    })
-    .catch((e) => flash("could not load the lessons: " + e.message));
-
+  // The list is the page's (templates/lessons.templ); a lesson's steps are
+  // fetched when it is chosen, with this session's progress in it.
   select.addEventListener("change", async () => {
-    lesson = (panel.lessons || []).find((l) => l.id === select.value) || null;
+    const id = select.value;
+    lesson = null;
     setEnabled();
-    if (!lesson) {
-      summary.textContent = "";
+    summary.textContent = id ? select.selectedOptions[0].dataset.summary : "";
+    if (!id) {
       list.replaceChildren();
       return;
     }
-    summary.textContent = lesson.summary;
     try {
-      render((await api("")).progress);
+      const [l, ans] = await Promise.all([fetch(`/api/lessons/${id}`).then(json), fetch(`/api/sessions/${sessionId}/lessons/${id}`).then(json)]);
+      if (select.value !== id) return; // another was chosen meanwhile
+      lesson = l;
+      setEnabled();
+      render(ans.progress);
     } catch (e) {
       flash(e.message);
     }

@@ -4,7 +4,10 @@
 // the engine's types.
 package templates
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Lab is a lab server as the page lists it.
 type Lab struct {
@@ -26,6 +29,24 @@ type SessionPage struct {
 	Ops json.RawMessage
 	// Examples are the code pane's programs (the owner's page only).
 	Examples []Example
+	// Lessons are the guided lessons, in their order (the owner's page
+	// only: a watcher cannot run them).
+	Lessons []Lesson
+	// LessonsError says why the lessons could not be listed.
+	LessonsError string
+}
+
+// Lesson is a guided lesson as the lessons list offers it.
+type Lesson struct {
+	ID      string
+	Order   int
+	Title   string
+	Summary string
+}
+
+// label is a lesson as the list shows it: "3. Partial reads and recv sizes".
+func (l Lesson) label() string {
+	return strconv.Itoa(l.Order) + ". " + l.Title
 }
 
 func (p SessionPage) title() string {
