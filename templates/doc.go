@@ -1,7 +1,9 @@
 // Package templates holds sockplay's server-rendered HTML as templ
-// components. The page is a shell: the browser module in static/ fills it
-// from the session's WebSocket. Views take plain values defined here, never
-// the engine's types.
+// components, one per part of the page, each in a file named for it
+// (page.templ puts them together). The page is a shell: the browser
+// modules in static/ fill it from the session's WebSocket, each part's
+// module named as its component is. Views take plain values defined here,
+// never the engine's types.
 package templates
 
 import (
