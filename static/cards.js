@@ -1,61 +1,18 @@
-// Socket cards: one per socket, with the calls that fit its kind and
-// gauges of what the kernel holds for it.
+// A socket's card: its markup is the page's template
+// (templates/sockets.templ), this gives it life: the calls that fit its
+// type, and the gauges of what the kernel holds for it, kept up to date
+// from its state.
 
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
+import { fmt } from "./format.js";
+import { FAMILIES, TYPES } from "./ops.js";
 
-// Options the engine knows, as Python spells them, grouped by level.
-const OPTIONS = [
-  ["SOL_SOCKET", ["SO_RCVBUF", "SO_SNDBUF", "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_LINGER", "SO_BROADCAST", "SO_RCVLOWAT", "SO_ERROR", "SO_TYPE", "SO_ACCEPTCONN"]],
-  ["IPPROTO_TCP", ["TCP_NODELAY", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_KEEPCNT", "TCP_MAXSEG"]],
-  ["IPPROTO_IP", ["IP_TTL", "IP_TOS"]],
-  ["IPPROTO_IPV6", ["IPV6_V6ONLY", "IPV6_UNICAST_HOPS"]],
-];
-
-export function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-function field(label, control) {
-  const l = el("label");
-  l.append(label + " ", control);
-  return l;
-}
-
-function button(text, cls, onclick, title) {
-  const b = el("button", cls, text);
-  b.type = "button";
-  if (title) b.title = title;
-  b.addEventListener("click", onclick);
-  return b;
-}
-
-function input(cls, attrs, label) {
-  const i = el("input", cls);
-  Object.assign(i, attrs);
-  if (label) i.setAttribute("aria-label", label);
-  return i;
-}
-
-function row(...children) {
-  const r = el("div", "row");
-  r.append(...children);
-  return r;
-}
-
-// gauge is a labelled bar: value against a limit.
-function gauge(name, title) {
-  const root = el("div", "gauge gauge-" + name);
-  root.title = title;
-  const bar = el("div", "bar");
-  const fill = el("div", "fill");
-  bar.append(fill);
-  bar.setAttribute("role", "meter");
-  bar.setAttribute("aria-label", name);
-  const val = el("span", "val");
-  root.append(el("span", "glabel", name), bar, val);
+// gauge is a card's labelled bar (templates/sockets.templ: gauge): value
+// against a limit.
+function gauge(root) {
+  const bar = root.querySelector(".bar");
+  const fill = root.querySelector(".fill");
+  const val = root.querySelector(".val");
   return {
     root,
     set(v, limit) {
@@ -65,14 +22,26 @@ function gauge(name, title) {
       fill.classList.toggle("full", pct >= 90);
       bar.setAttribute("aria-valuenow", v);
       bar.setAttribute("aria-valuemax", limit);
-      val.textContent = `${v.toLocaleString("en")} / ${limit.toLocaleString("en")}`;
+      val.textContent = `${fmt(v)} / ${fmt(limit)}`;
     },
   };
 }
 
-// makeCard builds the card for socket s. run(op) sends an op for it;
-// flash(msg) reports a mistake in the user's input.
+// makeCard builds the card for socket s from the page's template
+// (templates/sockets.templ: socketCard). run(op) sends an op for it;
+// flash(msg) reports a mistake in the user's input; defaultAddr is the
+// address its box starts with.
 export function makeCard(s, { run, flash, defaultAddr }) {
+  const id = s.id;
+  const unix = s.family === "unix";
+  const root = document.getElementById("sock-card").content.firstElementChild.cloneNode(true);
+  const $ = (sel) => root.querySelector(sel);
+  root.id = "sock-" + id;
+  // Only the calls of this socket's type.
+  for (const e of root.querySelectorAll("[data-for]")) if (e.dataset.for !== s.type) e.remove();
+  for (const e of [root, ...root.querySelectorAll("[aria-label*='{sock}']")]) e.setAttribute("aria-label", e.getAttribute("aria-label").replace("{sock}", id));
+  $(".sock-id").textContent = id;
+
   // intOf reads a whole number from a number box, or says what is wrong
   // with it (a box holding "abc" reads as "", which Number() takes for 0).
   const intOf = (box, what) => {
@@ -90,57 +59,19 @@ export function makeCard(s, { run, flash, defaultAddr }) {
     const n = intOf(box, what);
     if (n !== null) run(op(n));
   };
-  const id = s.id;
-  const stream = s.type === "stream";
-  const root = el("article", "sock-card");
-  root.id = "sock-" + id;
-  root.setAttribute("aria-label", "socket " + id);
-  const title = el("h3", "sock-title");
-  const parts = {
-    kind: el("span", "sock-kind"),
-    status: el("span", "sock-state"),
-    addrs: el("span", "sock-addrs"),
-    link: el("span", "sock-link"),
-    mode: el("span", "sock-mode"),
-  };
-  title.append(el("span", "sock-id", id), parts.kind, parts.status, parts.addrs, parts.link, parts.mode);
 
-  // The kernel's view.
-  const gauges = el("div", "gauges");
-  const recvq = gauge("recv-Q", "bytes received by the kernel and not yet read by recv (SIOCINQ), against SO_RCVBUF");
-  const sendq = gauge("send-Q", "bytes sent and not yet acknowledged (SIOCOUTQ), against SO_SNDBUF");
-  const acceptq = gauge("accept-Q", "connections waiting for accept(), against the backlog");
-  const tcp = el("span", "tcpinfo");
-  gauges.append(recvq.root, sendq.root, acceptq.root, tcp);
-  acceptq.root.hidden = true;
-
-  // Addresses: connect, bind, and for streams listen/accept.
-  const addr = input("addr", { value: s.family === "unix" ? "demo.sock" : defaultAddr, placeholder: s.family === "unix" ? "demo.sock" : "host:port", size: 20 }, `address for ${id}`);
-  const addrRow = row(
-    field("address", addr),
-    button("connect", "connect not-listening", () => run({ op: "connect", addr: addr.value.trim() })),
-    button("bind", "bind small unconnected", () => run({ op: "bind", addr: addr.value.trim() }), "bind to this address (port 0: any free port)"),
-  );
-  let autoAcc = null;
-  if (stream) {
-    const backlog = input("backlog", { type: "number", min: 0, value: 5 }, "backlog");
-    autoAcc = input("autoaccept-on", { type: "checkbox" }, "autoaccept");
-    autoAcc.addEventListener("change", () => run({ op: "autoaccept", on: autoAcc.checked }));
-    const server = el("span", "server-calls unconnected");
-    server.append(
-      button("listen", "listen small", withInt(backlog, "backlog", (n) => ({ op: "listen", backlog: n }))),
-      field("backlog", backlog),
-      button("accept", "accept small", () => run({ op: "accept" }), "accept one connection (pending until a client arrives)"),
-      field("auto-accept", autoAcc),
-    );
-    addrRow.append(server);
-  }
+  const addr = $(".addr");
+  addr.value = unix ? "demo.sock" : defaultAddr;
+  if (unix) addr.placeholder = "demo.sock";
+  const to = $(".sendto-addr");
+  if (to && unix) to.placeholder = "peer.sock";
+  const backlog = $(".backlog");
+  const autoAcc = $(".autoaccept-on");
+  if (autoAcc) autoAcc.addEventListener("change", () => run({ op: "autoaccept", on: autoAcc.checked }));
 
   // Data to send.
-  const data = input("send-data", { placeholder: "hello\\r\\n — escapes: \\r \\n \\t \\xNN", size: 30 }, `data for ${id}`);
-  const encSel = el("select", "send-enc");
-  encSel.setAttribute("aria-label", "data encoding");
-  encSel.append(new Option("text + escapes", "text"), new Option("hex", "hex"));
+  const data = $(".send-data");
+  const encSel = $(".send-enc");
   const bytesOf = () => {
     try {
       const b = encSel.value === "hex" ? parseHex(data.value) : parseEscaped(data.value);
@@ -162,61 +93,47 @@ export function makeCard(s, { run, flash, defaultAddr }) {
       doSend(e.shiftKey ? "sendall" : "send");
     }
   });
-  const sendRow = row(field("data", data), encSel, button("send", "send", () => doSend("send"), "one send() syscall: shows how many bytes it accepted (Enter)"));
-  if (stream) {
-    sendRow.append(button("sendall", "sendall", () => doSend("sendall"), "send until every byte is queued (Shift+Enter)"));
-  } else {
-    const to = input("sendto-addr", { placeholder: s.family === "unix" ? "peer.sock" : "host:port", size: 16 }, `destination for ${id}.sendto`);
-    sendRow.append(field("to", to), button("sendto", "sendto", () => doSend("sendto", { addr: to.value.trim() })));
-  }
 
   // Receiving.
-  const bufsize = input("recv-bufsize", { type: "number", min: 0, value: 1024 }, `bufsize for ${id}.recv`);
-  const autoChk = input("auto-on", { type: "checkbox" }, "auto-recv");
-  const autoSize = input("auto-bufsize", { type: "number", min: 1, value: 4096 }, "auto-recv bufsize");
+  const bufsize = $(".recv-bufsize");
+  const autoChk = $(".auto-on");
+  const autoSize = $(".auto-bufsize");
   autoChk.addEventListener("change", () => {
     if (!autoChk.checked) return run({ op: "autorecv", on: false });
     const n = intOf(autoSize, "auto-recv's bufsize");
     if (n === null) autoChk.checked = false;
     else run({ op: "autorecv", on: true, bufsize: n });
   });
-  const recvRow = row(field("bufsize", bufsize), button("recv", "recv", withInt(bufsize, "bufsize", (n) => ({ op: "recv", bufsize: n })), "one recv(bufsize) syscall"));
-  if (!stream) recvRow.append(button("recvfrom", "recvfrom", withInt(bufsize, "bufsize", (n) => ({ op: "recvfrom", bufsize: n })), "one datagram, and who sent it"));
-  recvRow.append(field("auto-recv", autoChk), field("bufsize", autoSize));
 
-  // Mode.
-  const tmo = input("timeout", { placeholder: "None, 2.5 or 0", size: 8 }, `timeout for ${id}.settimeout`);
-  const modeRow = row(
-    field("timeout", tmo),
-    button("settimeout", "settimeout", () => {
+  const tmo = $(".timeout");
+  const optSel = $(".opt-name");
+  const optVal = $(".opt-value");
+  const opt = () => {
+    const [level, name] = optSel.value.split(" ");
+    return { level, name };
+  };
+
+  // What each button (data-call) does.
+  const calls = {
+    connect: () => run({ op: "connect", addr: addr.value.trim() }),
+    bind: () => run({ op: "bind", addr: addr.value.trim() }),
+    listen: withInt(backlog, "backlog", (n) => ({ op: "listen", backlog: n })),
+    accept: () => run({ op: "accept" }),
+    send: () => doSend("send"),
+    sendall: () => doSend("sendall"),
+    sendto: () => doSend("sendto", { addr: to.value.trim() }),
+    recv: withInt(bufsize, "bufsize", (n) => ({ op: "recv", bufsize: n })),
+    recvfrom: withInt(bufsize, "bufsize", (n) => ({ op: "recvfrom", bufsize: n })),
+    settimeout: () => {
       const v = tmo.value.trim();
       if (v === "" || v.toLowerCase() === "none" || v.toLowerCase() === "null") return run({ op: "settimeout", timeout: null });
       const n = Number(v);
       if (!Number.isFinite(n)) return flash(`timeout must be None or a number of seconds, not "${v}"`);
       run({ op: "settimeout", timeout: n });
-    }),
-    button("setblocking(True)", "setblocking-true small", () => run({ op: "setblocking", flag: true })),
-    button("setblocking(False)", "setblocking-false small", () => run({ op: "setblocking", flag: false })),
-  );
-
-  // Options.
-  const optSel = el("select", "opt-name");
-  optSel.setAttribute("aria-label", "socket option");
-  for (const [level, names] of OPTIONS) {
-    const g = el("optgroup");
-    g.label = level;
-    for (const n of names) g.append(new Option(n, `${level} ${n}`));
-    optSel.append(g);
-  }
-  const optVal = input("opt-value", { placeholder: '1, true, or {"onoff":1,"linger":0}', size: 14 }, "option value");
-  const opt = () => {
-    const [level, name] = optSel.value.split(" ");
-    return { level, name };
-  };
-  const optRow = row(
-    optSel,
-    field("value", optVal),
-    button("setsockopt", "setsockopt small", () => {
+    },
+    "setblocking-true": () => run({ op: "setblocking", flag: true }),
+    "setblocking-false": () => run({ op: "setblocking", flag: false }),
+    setsockopt: () => {
       let value;
       try {
         value = JSON.parse(optVal.value.trim());
@@ -224,37 +141,24 @@ export function makeCard(s, { run, flash, defaultAddr }) {
         return flash(`the option value must be JSON: a number, true/false, or {"onoff": 1, "linger": 0}`);
       }
       run({ op: "setsockopt", ...opt(), value });
-    }),
-    button("getsockopt", "getsockopt small", () => run({ op: "getsockopt", ...opt() })),
-  );
+    },
+    getsockopt: () => run({ op: "getsockopt", ...opt() }),
+    getsockname: () => run({ op: "getsockname" }),
+    getpeername: () => run({ op: "getpeername" }),
+    "shutdown-wr": () => run({ op: "shutdown", how: "SHUT_WR" }),
+    "shutdown-rd": () => run({ op: "shutdown", how: "SHUT_RD" }),
+    "shutdown-rdwr": () => run({ op: "shutdown", how: "SHUT_RDWR" }),
+    close: () => run({ op: "close" }),
+  };
+  for (const b of root.querySelectorAll("button[data-call]")) b.addEventListener("click", calls[b.dataset.call]);
 
-  // Names and endings.
-  optRow.append(
-    button("getsockname", "getsockname small", () => run({ op: "getsockname" })),
-    button("getpeername", "getpeername small", () => run({ op: "getpeername" })),
-  );
-  const endRow = row(
-    button("shutdown(SHUT_WR)", "shutdown-wr", () => run({ op: "shutdown", how: "SHUT_WR" }), "half-close: the peer reads EOF, you can still recv"),
-    button("SHUT_RD", "shutdown-rd small", () => run({ op: "shutdown", how: "SHUT_RD" }), "shutdown(SHUT_RD)"),
-    button("SHUT_RDWR", "shutdown-rdwr small", () => run({ op: "shutdown", how: "SHUT_RDWR" }), "shutdown(SHUT_RDWR)"),
-    button("close", "close danger", () => run({ op: "close" })),
-  );
-
-  const paused = el("p", "paused", "auto-recv paused: the page is behind, so the data waits in the kernel's receive queue");
-  paused.hidden = true;
-  const pending = el("ul", "pending");
-  pending.hidden = true;
-  sendRow.classList.add("not-listening");
-  recvRow.classList.add("not-listening");
-  const more = el("details", "more");
-  more.append(el("summary", "", "options and names"), optRow);
-  endRow.prepend(more);
-  root.append(title, gauges, paused, pending, addrRow, sendRow, recvRow, modeRow, endRow);
-  return { root, ...parts, gauges: { recvq, sendq, acceptq, tcp }, autoChk, autoSize, autoAcc, paused, pending, addr };
+  const parts = { kind: $(".sock-kind"), status: $(".sock-state"), addrs: $(".sock-addrs"), link: $(".sock-link"), mode: $(".sock-mode") };
+  const gauges = { recvq: gauge($(".gauge-recv-Q")), sendq: gauge($(".gauge-send-Q")), acceptq: gauge($(".gauge-accept-Q")), tcp: $(".tcpinfo") };
+  return { root, ...parts, gauges, autoChk, autoSize, autoAcc, paused: $(".paused"), pending: $(".pending"), addr };
 }
 
 export function updateCard(card, s) {
-  card.kind.textContent = `${{ inet: "AF_INET", inet6: "AF_INET6", unix: "AF_UNIX" }[s.family]} ${s.type === "dgram" ? "SOCK_DGRAM" : "SOCK_STREAM"}`;
+  card.kind.textContent = `${FAMILIES[s.family]} ${TYPES[s.type] || "SOCK_STREAM"}`;
   let st = s.state;
   if (s.eof) st += " · peer sent EOF";
   if (s.shut) st += ` · ${s.shut}`;

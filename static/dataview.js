@@ -10,40 +10,10 @@
 //   dataText(bytes, encoding) → the text view's text
 //   hexDump(bytes) → the hex view's text (xxd's format)
 
-const STYLE = `
-.spd { --spd-fg: var(--fg, #1d2330); --spd-muted: var(--muted, #5d6675); --spd-line: var(--line, #d9dee6);
-  --spd-esc: var(--warn, #9a6700); --spd-panel: var(--panel, #fff); --spd-bg: var(--bg, #f7f8fa);
-  color: var(--spd-fg); font: 15px/1.35 system-ui, sans-serif; }
-.spd-note { color: var(--spd-muted); font-size: 13px; margin: 0 0 .3rem; }
-.spd-panes { display: grid; gap: .6rem; grid-template-columns: minmax(0, 1fr); }
-.spd-panes.both { grid-template-columns: max-content minmax(0, 1fr); }
-.spd-hex { width: calc(75ch + 1.4rem + 20px); max-width: 100%; }
-/* Side by side only where the pane (not the window) has room for the hex
-   dump's 75 columns and some text; else one above the other. */
-.spd { container-type: inline-size; }
-@container (max-width: 70rem) { .spd-panes.both { grid-template-columns: minmax(0, 1fr); } }
-.spd-pane { min-width: 0; }
-.spd-pane h5 { margin: 0 0 .2rem; font-size: 12px; font-weight: 600; color: var(--spd-muted); text-transform: uppercase; letter-spacing: .04em; }
-.spd-scroll { overflow: auto; padding: 6px .7rem; background: var(--spd-panel); border: 1px solid var(--spd-line); border-radius: 6px;
-  font: 15px/22px var(--mono, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace); color: var(--spd-fg); }
-.spd-scroll:focus-visible { outline: 3px solid var(--accent, #1f6feb); outline-offset: 1px; }
-.spd-spacer { position: relative; }
-.spd-rows { position: absolute; left: 0; right: 0; }
-.spd-row { height: 22px; white-space: pre; }
-.spd-probe { font: 15px var(--mono, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace); white-space: pre; }
-.spd-esc { color: var(--spd-esc); font-weight: 700; background: color-mix(in srgb, var(--spd-esc) 12%, transparent); border-radius: 2px; }
-.spd-off { color: var(--spd-muted); }
-`;
+import { el } from "./dom.js";
+import { fmt } from "./format.js";
 
 const MAX = 65536; // bytes shown: a 1 MiB recv still renders at once
-
-function injectStyle() {
-  if (document.getElementById("sockplay-dataview-style")) return;
-  const s = document.createElement("style");
-  s.id = "sockplay-dataview-style";
-  s.textContent = STYLE;
-  document.head.append(s);
-}
 
 const hex2 = (x) => x.toString(16).padStart(2, "0");
 
@@ -148,13 +118,6 @@ export function hexDump(bytes) {
   const lines = [];
   for (let off = 0; off < bytes.length; off += 16) lines.push(hexLine(bytes, off).join(""));
   return lines.join("\n");
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
 }
 
 // Monospace rows of one height let a pane draw only the rows in view: the
@@ -275,13 +238,11 @@ function pane(title, content) {
 // side. Only the first max bytes (64 KiB) are shown, with a note saying
 // so; each pane draws only the rows in view.
 export function renderData(container, bytes, { mode = "text", encoding = "utf-8", max = MAX } = {}) {
-  injectStyle();
   bytes = bytes || new Uint8Array(0);
   const b = bytes.length > max ? bytes.subarray(0, max) : bytes;
   const root = el("div", "spd");
   root.dataset.mode = mode;
   root.dataset.encoding = encoding;
-  const fmt = new Intl.NumberFormat("en").format;
   const note = el("p", "spd-note", bytes.length > max ? `first ${fmt(max)} of ${fmt(bytes.length)} bytes` : `${fmt(bytes.length)} byte${bytes.length === 1 ? "" : "s"}`);
   const panes = el("div", "spd-panes " + mode);
   const enc = { "utf-8": "UTF-8", utf8: "UTF-8", latin1: "Latin-1", ascii: "ASCII" }[encoding] || encoding;

@@ -1,11 +1,12 @@
-// The lessons panel: pick a lesson, run it step by step (or all at once)
-// in this session, and read what each step did. The server runs the steps;
-// this only asks and shows.
+// The lessons panel (templates/lessons.templ): pick a lesson, run it step
+// by step (or all at once) in this session, and read what each step did.
+// The server runs the steps; this only asks and shows.
 
-import { callText, resultText } from "./pyview.js";
-import { el } from "./cards.js";
+import { callOn, resultText } from "./event.js";
+import { el } from "./dom.js";
+import { flash } from "./flash.js";
 
-export function initLessons({ sessionId, flash }) {
+export function initLessons({ sessionId }) {
   const panel = document.getElementById("lesson");
   const select = document.getElementById("lesson-select");
   const summary = panel.querySelector(".lesson-summary");
@@ -15,31 +16,26 @@ export function initLessons({ sessionId, flash }) {
   let running = false;
   let stop = false;
 
-  const api = (path, method = "GET") =>
-    fetch(`/api/sessions/${sessionId}/lessons/${lesson.id}${path}`, { method }).then((r) =>
-      r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.error ? e.error.msg : r.statusText))),
-    );
+  const json = (r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.error ? e.error.msg : r.statusText))));
+  const api = (path, method = "GET") => fetch(`/api/sessions/${sessionId}/lessons/${lesson.id}${path}`, { method }).then(json);
 
-  fetch("/api/lessons")
-    .then((r) => r.json())
-    .then((ls) => {
-      for (const l of ls) select.append(new Option(`${l.order}. ${l.title}`, l.id));
-      select.dataset.loaded = "true";
-      panel.lessons = ls;
-    })
-    .catch((e) => flash("could not load the lessons: " + e.message));
-
+  // The list is the page's (templates/lessons.templ); a lesson's steps are
+  // fetched when it is chosen, with this session's progress in it.
   select.addEventListener("change", async () => {
-    lesson = (panel.lessons || []).find((l) => l.id === select.value) || null;
+    const id = select.value;
+    lesson = null;
     setEnabled();
-    if (!lesson) {
-      summary.textContent = "";
+    summary.textContent = id ? select.selectedOptions[0].dataset.summary : "";
+    if (!id) {
       list.replaceChildren();
       return;
     }
-    summary.textContent = lesson.summary;
     try {
-      render((await api("")).progress);
+      const [l, ans] = await Promise.all([fetch(`/api/lessons/${id}`).then(json), fetch(`/api/sessions/${sessionId}/lessons/${id}`).then(json)]);
+      if (select.value !== id) return; // another was chosen meanwhile
+      lesson = l;
+      setEnabled();
+      render(ans.progress);
     } catch (e) {
       flash(e.message);
     }
@@ -66,7 +62,7 @@ export function initLessons({ sessionId, flash }) {
           const out = el("div", "outcome");
           if (r.event) {
             const ev = r.event;
-            out.append(el("code", "call", `${ev.sock ? ev.sock + "." : ""}${callText(ev.op, ev.args)}`), el("span", ev.ok ? "res" : "res err", " → " + resultText(ev)));
+            out.append(el("code", "call", callOn(ev)), el("span", ev.ok ? "res" : "res err", " → " + resultText(ev)));
           }
           if (r.waited) out.append(el("div", "waited", r.waited));
           if (r.differs) out.append(el("div", "differs", "Not what the lesson expected: " + r.differs + ". Timing and the network can do that; look at the rows and go on."));

@@ -3,9 +3,8 @@
 // once per animation frame, so 100,000 events load in a moment and 10,000
 // a second stream in without a long task.
 
-import { pyBytes, hexBytes, fromB64, resultBytes } from "./bytes.js";
-import { callText, resultText, pyCall, pyRepr } from "./pyview.js";
-import { el } from "./cards.js";
+import { call, dataPreview, errorTitle, originTitle, pyPrompt, pyRepr, resultText, took } from "./event.js";
+import { el } from "./dom.js";
 
 const ROW = 40; // px: every row is the same height, so position is arithmetic
 const OVERSCAN = 8;
@@ -13,33 +12,15 @@ const DATA_MAX = 48;
 const QUIET = 50; // ms without new events before the rows are drawn
 const BUSY_DRAW = 400; // ms between draws while events keep coming
 
-// bytesOf is what a row shows in its data column: received or sent bytes.
-export function bytesOf(ev) {
-  const r = ev.result || {};
-  if ((ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") && ev.ok) return resultBytes(r);
-  if (!ev.args || !ev.args.data) return null;
-  const unit = fromB64(ev.args.data.b64);
-  const n = ev.args.data.repeat;
-  if (n === undefined) return unit;
-  // A repeat is shown by its start: enough copies for the column.
-  const copies = Math.min(n, Math.ceil(4096 / Math.max(unit.length, 1)));
-  const out = new Uint8Array(unit.length * copies);
-  for (let i = 0; i < copies; i++) out.set(unit, i * unit.length);
-  return out;
-}
-
 // texts computes, once, what a row shows and what search looks at.
 function texts(ev) {
   if (ev._t) return ev._t;
-  const b = bytesOf(ev);
-  const short = b && b.length > DATA_MAX ? b.subarray(0, DATA_MAX) : b;
   ev._t = {
-    call: (ev.auto ? "⟳ " : "") + callText(ev.op, ev.args),
+    call: call(ev),
     result: resultText(ev),
-    pyCall: ">>> " + pyCall(ev),
+    pyCall: pyPrompt(ev),
     pyResult: pyRepr(ev),
-    text: short ? pyBytes(short) + (b.length > DATA_MAX ? ` …+${b.length - DATA_MAX}` : "") : "",
-    hex: short ? hexBytes(short.subarray(0, 24)) + (b.length > 24 ? " …" : "") : "",
+    ...dataPreview(ev, DATA_MAX),
   };
   return ev._t;
 }
@@ -236,17 +217,17 @@ export function createLog({ onSelect }) {
     div.dataset.sock = ev.sock || "";
     div.setAttribute("role", "row");
     div.tabIndex = -1;
-    const call = el("span", "call");
+    const callCell = el("span", "call");
     const o = ev.origin;
     if (o && o.line) {
       // Where in the program the call was made: a click shows the line.
       const at = el("span", "origin", `L${o.line}`);
-      at.title = `${o.file || ""} line ${o.line}${o.thread ? `, ${o.thread}` : ""}`;
-      call.append(at);
+      at.title = originTitle(ev);
+      callCell.append(at);
     }
-    call.append(el("span", py ? "py" : "human", py ? t.pyCall : t.call));
-    const dur = ev.t - ev.start;
-    if (dur >= 50000) call.append(el("span", "dur", ` ${(dur / 1e6).toFixed(3)} s`));
+    callCell.append(el("span", py ? "py" : "human", py ? t.pyCall : t.call));
+    const slow = took(ev);
+    if (slow) callCell.append(el("span", "dur", slow));
     const result = el("span", "result");
     result.append(el("span", py ? "py" : "human", py ? t.pyResult : t.result));
     result.title = t.result;
@@ -256,12 +237,12 @@ export function createLog({ onSelect }) {
       el("span", "seq", String(ev.seq)),
       el("span", "t", (ev.t / 1e6).toFixed(6)),
       el("span", "sock", ev.sock || ""),
-      call,
+      callCell,
       result,
       el("span", "size", r.n !== undefined ? String(r.n) : ""),
       data,
     );
-    if (!ev.ok) div.title = `${ev.error.exc}${ev.error.errno ? " " + ev.error.errno : ""}: ${ev.error.msg}`;
+    if (!ev.ok) div.title = errorTitle(ev);
     return div;
   }
 

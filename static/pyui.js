@@ -7,7 +7,7 @@
 
 import * as python from "./py/python.js";
 import { createPyModel } from "./pymodel.js";
-import { el } from "./cards.js";
+import { el } from "./dom.js";
 
 // The code's top padding in px (style.css: .py-text textarea). Its line
 // height is read from the page (it grows in presentation mode): every

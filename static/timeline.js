@@ -19,11 +19,10 @@
 // capped. Pass the same, appended-to events array each time: what was
 // learnt about the log is kept per array.
 
-import { bytesMoved, injectStyle } from "./ruler.js";
-import { pyBytes, fromB64 } from "./bytes.js";
-import { callText, resultText } from "./pyview.js";
+import { el, svg } from "./dom.js";
+import { ends, kind, label, moved, pendingLabel, pendingTitle, title } from "./event.js";
+import { fmt, secs, duration } from "./format.js";
 
-const NS = "http://www.w3.org/2000/svg";
 const HEAD = 56; // px of lane headers
 const AXIS = 96; // px of the time axis
 const LANE_MIN = 190;
@@ -34,61 +33,6 @@ const MAX_MARKS = 1500;
 const MAX_ARROWS = 800;
 const LONG = 50000; // µs: calls longer than this are indexed, for bars that cross the window
 const DEFAULT_HEIGHT = 560;
-
-const STYLE = `
-.spt { --spt-fg: var(--fg, #1d2330); --spt-muted: var(--muted, #5d6675); --spt-line: var(--line, #d9dee6);
-  --spt-send: var(--accent, #1f6feb); --spt-recv: var(--ok, #1a7f37); --spt-err: var(--err, #c62828);
-  --spt-warn: var(--warn, #9a6700); --spt-auto: var(--auto, #6639ba); --spt-panel: var(--panel, #fff); --spt-bg: var(--bg, #f7f8fa);
-  --spt-mono: var(--mono, ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace);
-  color: var(--spt-fg); font: 15px/1.35 system-ui, sans-serif; }
-.spt-bar { display: flex; flex-wrap: wrap; gap: .4rem .8rem; align-items: center; margin-bottom: .3rem; }
-.spt-zoom { display: inline-flex; gap: .25rem; }
-.spt button { font: 600 14px/1 var(--spt-mono); padding: .35rem .6rem; min-width: 2.2rem; border: 1px solid var(--spt-line);
-  border-radius: 5px; background: var(--spt-panel); color: var(--spt-fg); cursor: pointer; }
-.spt button[aria-pressed=true] { border-color: var(--spt-send); color: var(--spt-send); }
-.spt button:focus-visible { outline: 3px solid var(--spt-send); outline-offset: 1px; }
-.spt-window { font: 13px var(--spt-mono); color: var(--spt-muted); }
-.spt-note { color: var(--spt-warn); font-size: 13px; }
-.spt-scroll { overflow-x: auto; overflow-y: hidden; border: 1px solid var(--spt-line); border-radius: 6px; background: var(--spt-bg); }
-.spt svg { display: block; font-family: var(--spt-mono); }
-.spt-headbg { fill: var(--spt-panel); }
-.spt-headline { stroke: var(--spt-line); }
-.spt-lane-id { font: 700 17px var(--spt-mono); fill: var(--spt-send); }
-.spt-lane-sub { font: 12px var(--spt-mono); fill: var(--spt-muted); }
-.spt-guide { stroke: var(--spt-line); stroke-width: 2; }
-.spt-grid { stroke: var(--spt-line); stroke-dasharray: 2 4; }
-.spt-tick { font-size: 12px; fill: var(--spt-muted); text-anchor: end; }
-.spt-now line { stroke: var(--spt-warn); stroke-dasharray: 6 4; }
-.spt-now text { font-size: 12px; fill: var(--spt-warn); }
-.spt-mark { cursor: default; outline: none; }
-.spt-mark circle { fill: var(--spt-muted); stroke: var(--spt-panel); stroke-width: 2; }
-.spt-mark .spt-callbar { fill: color-mix(in srgb, var(--spt-muted) 35%, transparent); stroke: var(--spt-muted); }
-.spt-mark text { font-size: 13px; fill: var(--spt-fg); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 8px; stroke-linejoin: round; }
-.spt-mark.send circle { fill: var(--spt-send); } .spt-mark.send .spt-callbar { fill: color-mix(in srgb, var(--spt-send) 30%, transparent); stroke: var(--spt-send); }
-.spt-mark.recv circle { fill: var(--spt-recv); } .spt-mark.recv .spt-callbar { fill: color-mix(in srgb, var(--spt-recv) 30%, transparent); stroke: var(--spt-recv); }
-.spt-mark.eof circle { fill: var(--spt-warn); } .spt-mark.eof text { fill: var(--spt-warn); font-weight: 700; }
-.spt-mark.trunc text { fill: var(--spt-warn); font-weight: 700; }
-.spt-mark.err circle { fill: var(--spt-err); } .spt-mark.err text { fill: var(--spt-err); font-weight: 700; }
-.spt-mark.err .spt-callbar { fill: color-mix(in srgb, var(--spt-err) 25%, transparent); stroke: var(--spt-err); }
-.spt-mark.auto { opacity: .6; }
-.spt-lbg { fill: var(--spt-bg); opacity: .85; }
-.spt-mark.many circle { stroke: var(--spt-fg); stroke-width: 1.5; }
-.spt-mark:hover circle, .spt-mark:focus circle, .spt-mark.hot circle { stroke: var(--spt-fg); stroke-width: 3; }
-.spt-mark:focus text, .spt-mark:hover text { font-weight: 700; }
-.spt-arrow line { stroke: var(--spt-send); stroke-width: 1.6; opacity: .75; }
-.spt-arrow text { font-size: 12px; font-weight: 700; fill: var(--spt-send); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 6px; stroke-linejoin: round; }
-.spt-arrow.fin line { stroke: var(--spt-warn); stroke-dasharray: 6 4; }
-.spt-arrow.fin text { fill: var(--spt-warn); }
-.spt-arrow.hot line { stroke-width: 3.5; opacity: 1; }
-.spt-head-send { fill: var(--spt-send); } .spt-head-fin { fill: var(--spt-warn); }
-.spt-pending { outline: none; }
-.spt-pending rect { fill: color-mix(in srgb, var(--spt-warn) 16%, transparent); stroke: var(--spt-warn); stroke-width: 2;
-  stroke-dasharray: 6 4; animation: spt-march 1s linear infinite; }
-.spt-pending text { font-size: 13px; font-weight: 700; fill: var(--spt-warn); paint-order: stroke; stroke: var(--spt-bg); stroke-width: 8px; stroke-linejoin: round; }
-.spt-pending:focus rect, .spt-pending:hover rect { stroke-width: 3.5; }
-@keyframes spt-march { to { stroke-dashoffset: -20; } }
-@media (prefers-reduced-motion: reduce) { .spt-pending rect { animation: none; } }
-`;
 
 // ---- what is known about a log ------------------------------------------------
 
@@ -127,7 +71,7 @@ function index(events) {
     if (ev.t - start > LONG) c.long.push(i);
     if (ev.sock) c.socks.add(ev.sock);
     else c.session = true;
-    const m = ev.sock && bytesMoved(ev);
+    const m = ev.sock && moved(ev);
     if (m) {
       const f = flowOf(c, ev.sock);
       if (m.dir === "send") {
@@ -145,7 +89,7 @@ function index(events) {
         f.rEnd += m.n;
       }
     }
-    if (ev.ok && ev.sock && (ev.op === "close" || (ev.op === "shutdown" && ev.args && ["SHUT_WR", "SHUT_RDWR", 1, 2].includes(ev.args.how)))) {
+    if (ends(ev)) {
       if (!c.fins.has(ev.sock)) c.fins.set(ev.sock, []);
       c.fins.get(ev.sock).push(ev);
     }
@@ -190,92 +134,6 @@ function visible(events, c, w0, w1) {
 }
 
 // ---- helpers -----------------------------------------------------------------
-
-function svg(tag, attrs, parent) {
-  const e = document.createElementNS(NS, tag);
-  for (const k in attrs) e.setAttribute(k, attrs[k]);
-  if (parent) parent.append(e);
-  return e;
-}
-
-function el(tag, cls, text) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
-const fmt = new Intl.NumberFormat("en").format; // one, not one per call
-const secs = (us) => `${(us / 1e6).toFixed(6)} s`;
-
-function duration(us) {
-  if (us >= 1e6) return `${(us / 1e6).toFixed(3)} s`;
-  if (us >= 1e3) return `${(us / 1e3).toFixed(1)} ms`;
-  return `${Math.round(us)} µs`;
-}
-
-// preview shows the first 12 bytes of data without decoding all of it:
-// data is a b64 string (16 characters are 12 bytes) or bytes.
-function preview(data, more) {
-  if (!data || !data.length) return "b''";
-  const b = typeof data === "string" ? fromB64(data.slice(0, 16)) : data.subarray(0, 12);
-  const cut = typeof data === "string" ? data.length > 16 : data.length > 12;
-  return pyBytes(b) + (cut || more ? "…" : "");
-}
-
-function kindOf(ev) {
-  const r = ev.result || {};
-  if (!ev.ok) return "err";
-  if (ev.op === "send" || ev.op === "sendall" || ev.op === "sendto" || ev.op === "sendchunks") return "send";
-  if (ev.op === "recv" || ev.op === "recvfrom" || ev.op === "recvall") return r.eof ? "recv eof" : r.truncated ? "recv trunc" : "recv";
-  return "other";
-}
-
-// label is the few words a mark carries on its lane; the title has the rest.
-function label(ev) {
-  const r = ev.result || {};
-  const a = ev.args || {};
-  const auto = ev.auto ? "⟳ " : "";
-  if (!ev.ok) return `${auto}${ev.op} ✗ ${ev.error ? ev.error.exc : "error"}`;
-  switch (ev.op) {
-    case "send":
-    case "sendall":
-    case "sendto":
-    case "sendchunks": {
-      const d = a.data || {};
-      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(d.b64, d.repeat > 1)}`;
-    }
-    case "recv":
-    case "recvfrom":
-    case "recvall":
-      if (r.eof && !r.n) return `${auto}${ev.op} → b'' EOF`;
-      if (r.truncated) return `${auto}${ev.op} ${fmt(r.n)} of ${fmt(r.size)} TRUNCATED`;
-      return `${auto}${ev.op} ${fmt(r.n ?? 0)} ${preview(r.bytes || r.b64)}`;
-    case "socket":
-    case "accept":
-      return `${auto}${ev.op} → ${r.sock || ""}`;
-    case "connect":
-    case "bind":
-      return `${ev.op} ${a.addr || ""}`;
-    case "listen":
-      return `listen(${a.backlog ?? ""})`;
-    case "settimeout":
-      return `settimeout(${a.timeout === null ? "None" : a.timeout})`;
-    default:
-      return auto + ev.op;
-  }
-}
-
-function title(ev) {
-  const took = ev.t - (ev.start ?? ev.t);
-  let res;
-  try {
-    res = resultText(ev);
-  } catch {
-    res = ev.ok ? "ok" : "error";
-  }
-  return `#${ev.seq} at ${secs(ev.t)}${took > 0 ? ` (took ${duration(took)})` : ""}${ev.auto ? " · auto" : ""}\n${ev.sock ? ev.sock + "." : ""}${callText(ev.op, ev.args)} → ${res}`;
-}
 
 function niceStep(raw) {
   const p = 10 ** Math.floor(Math.log10(raw));
@@ -419,7 +277,6 @@ function toolbar(container, st, w0, w1, note) {
 // mark hovered or focused; onView({zoom, offset, follow}) when the user
 // zooms or scrolls.
 export function renderTimeline(container, opts = {}) {
-  injectStyle("sockplay-timeline-style", STYLE);
   const st = stateOf(container);
   const { events = [], sockets = [], pending = [] } = opts;
   st.opts = opts;
@@ -465,9 +322,9 @@ export function renderTimeline(container, opts = {}) {
   // A group, not an image: its marks are focusable and speak for themselves.
   const root = svg("svg", { width: svgW, height, role: "group", "aria-label": `timeline from ${secs(w0)} to ${secs(w1)}` });
   const defs = svg("defs", {}, root);
-  for (const kind of ["send", "fin"]) {
-    const m = svg("marker", { id: `spt${st.uid}-${kind}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
-    svg("path", { d: "M0,0 L10,5 L0,10 z", class: `spt-head-${kind}` }, m);
+  for (const head of ["send", "fin"]) {
+    const m = svg("marker", { id: `spt${st.uid}-${head}`, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, defs);
+    svg("path", { d: "M0,0 L10,5 L0,10 z", class: `spt-head-${head}` }, m);
   }
 
   // The plot is a nested svg, so what runs past the window is clipped.
@@ -516,8 +373,7 @@ export function renderTimeline(container, opts = {}) {
   for (const m of marks) {
     const { ev } = m;
     const x = laneX.get(m.lane);
-    const kind = kindOf(ev);
-    const g = svg("g", { class: `spt-mark ${kind}${ev.auto ? " auto" : ""}${m.more ? " many" : ""}${m.err ? " err" : ""}`, tabindex: 0, "data-seq": ev.seq, "data-t": ev.t, "data-sock": m.lane, "data-focus": "m" + ev.seq }, markLayer);
+    const g = svg("g", { class: `spt-mark ${kind(ev)}${ev.auto ? " auto" : ""}${m.more ? " many" : ""}${m.err ? " err" : ""}`, tabindex: 0, "data-seq": ev.seq, "data-t": ev.t, "data-sock": m.lane, "data-focus": "m" + ev.seq }, markLayer);
     const text = title(ev) + (m.more ? `\n+${fmt(m.more)} more event${m.more === 1 ? "" : "s"} here: zoom in to see them` : "");
     svg("title", {}, g).textContent = text;
     g.setAttribute("aria-label", text.replace("\n", " — "));
@@ -540,8 +396,8 @@ export function renderTimeline(container, opts = {}) {
     const until = opts.now ?? tEnd;
     if (x === undefined || p.start > w1 || until < w0) continue;
     const g = svg("g", { class: "spt-pending", tabindex: 0, "data-call": p.call, "data-sock": p.sock || "", "data-focus": "p" + p.call }, markLayer);
-    const words = `${callText(p.op, p.args)} pending ${duration(Math.max(0, until - p.start))}`;
-    const tip = `call ${p.call}: ${p.sock ? p.sock + "." : ""}${words} (since ${secs(p.start)})`;
+    const words = pendingLabel(p, until);
+    const tip = pendingTitle(p, until);
     svg("title", {}, g).textContent = tip;
     g.setAttribute("aria-label", tip);
     const top = Math.max(y(p.start), -4);

@@ -1,5 +1,9 @@
-// Page-wide controls: the theme, presentation mode for a projector, and
-// keyboard shortcuts. Choices are remembered in localStorage.
+// Page-wide controls: the theme, presentation mode for a projector
+// (state.presenting), and keyboard shortcuts. Choices are remembered in
+// localStorage.
+
+import { flash } from "./flash.js";
+import { on, set, state } from "./state.js";
 
 const root = document.documentElement;
 
@@ -26,21 +30,25 @@ export function setTheme(theme) {
   if (b) b.setAttribute("aria-pressed", String(theme === "dark"));
 }
 
-export function setPresenting(on) {
-  root.classList.toggle("presenting", on);
-  remember("presenting", on ? "1" : "");
+function showPresenting(s) {
+  root.classList.toggle("presenting", s.presenting);
+  remember("presenting", s.presenting ? "1" : "");
   const b = document.getElementById("present-toggle");
-  if (b) b.setAttribute("aria-pressed", String(on));
+  if (b) b.setAttribute("aria-pressed", String(s.presenting));
 }
+
+const togglePresenting = () => set({ presenting: !state.presenting });
 
 // initUI wires the toolbar and the shortcuts. current() is the socket in
 // use (its card), for the shortcuts that act on one.
-export function initUI({ current, flash }) {
+export function initUI({ current }) {
   const saved = recall("theme");
   setTheme(saved || (matchMedia("(prefers-color-scheme: dark)").matches ? "dark" : "light"));
-  setPresenting(recall("presenting") === "1");
+  set({ presenting: recall("presenting") === "1" });
+  showPresenting(state);
+  on("presenting", showPresenting);
   document.getElementById("theme-toggle").addEventListener("click", () => setTheme(root.dataset.theme === "dark" ? "light" : "dark"));
-  document.getElementById("present-toggle").addEventListener("click", () => setPresenting(!root.classList.contains("presenting")));
+  document.getElementById("present-toggle").addEventListener("click", togglePresenting);
   const help = document.getElementById("shortcuts");
   document.getElementById("help-toggle").addEventListener("click", () => (help.hidden = !help.hidden));
 
@@ -76,7 +84,7 @@ export function initUI({ current, flash }) {
         document.getElementById("filter-search").focus();
         break;
       case "p":
-        setPresenting(!root.classList.contains("presenting"));
+        togglePresenting();
         break;
       case "t":
         setTheme(root.dataset.theme === "dark" ? "light" : "dark");

@@ -1,36 +1,32 @@
-// The views panel: the stream ruler and the timeline of the socket in use,
-// and the data view of the selected event. The drawing is in ruler.js,
-// timeline.js and dataview.js; this decides what to draw and when.
+// The views panel (#views): the stream ruler of the socket in use, or the
+// timeline of them all, as state.view says. The drawing is in ruler/ and
+// timeline.js; this decides what to draw and when.
 
-import { renderRuler } from "./ruler.js";
+import { renderRuler } from "./ruler/ruler.js";
+import { now, on, set, state } from "./state.js";
 import { renderTimeline } from "./timeline.js";
-import { renderData } from "./dataview.js";
 
 const QUIET = 300; // ms without events before a heavy view is redrawn
 
 // initViews wires the panel. events is the log's array (the same one every
-// time: the ruler reads it incrementally); sockets(), pending(), now() and
-// current() give the session's state; onFocus(seq) shows an event; and
-// lastEvent() says when events last arrived.
-export function initViews({ events, sockets, pending, now, current, onFocus, lastEvent }) {
+// time: the ruler reads it incrementally); onFocus(seq) shows an event;
+// and lastEvent() says when events last arrived.
+export function initViews({ events, onFocus, lastEvent }) {
   const label = document.getElementById("views-sock");
   const tabs = { ruler: document.getElementById("tab-ruler"), timeline: document.getElementById("tab-timeline") };
   const panes = { ruler: document.getElementById("view-ruler"), timeline: document.getElementById("view-timeline") };
-  let active = "ruler";
   let scheduled = false;
   let last = 0;
   let cost = 17; // ms the last draw took: unknown at first, so counted as heavy
 
-  for (const [name, tab] of Object.entries(tabs)) {
-    tab.addEventListener("click", () => {
-      active = name;
-      for (const [n, t] of Object.entries(tabs)) {
-        t.setAttribute("aria-selected", String(n === name));
-        panes[n].hidden = n !== name;
-      }
-      draw();
-    });
-  }
+  for (const [name, tab] of Object.entries(tabs)) tab.addEventListener("click", () => set({ view: name }));
+  on("view", (s) => {
+    for (const [n, t] of Object.entries(tabs)) {
+      t.setAttribute("aria-selected", String(n === s.view));
+      panes[n].hidden = n !== s.view;
+    }
+    draw();
+  });
 
   function draw() {
     scheduled = false;
@@ -43,15 +39,14 @@ export function initViews({ events, sockets, pending, now, current, onFocus, las
   }
 
   function drawViews() {
-    const sock = current();
-    const socks = sockets();
-    if (active === "ruler") {
+    const sock = state.sock;
+    if (state.view === "ruler") {
       if (!sock) return panes.ruler.replaceChildren();
       label.textContent = `· ${sock}`;
-      renderRuler(panes.ruler, { events, sockets: socks, sock, onFocus });
+      renderRuler(panes.ruler, { events, sockets: state.sockets, sock, onFocus });
     } else {
       label.textContent = "· all sockets";
-      renderTimeline(panes.timeline, { events, sockets: socks, pending: pending(), now: now(), onFocus });
+      renderTimeline(panes.timeline, { events, sockets: state.sockets, pending: state.pending, now: now(), onFocus });
     }
   }
 
@@ -70,18 +65,12 @@ export function initViews({ events, sockets, pending, now, current, onFocus, las
     }
     requestAnimationFrame(draw);
   }
+  on(["sockets", "pending", "sock"], refresh);
 
   // Pending bars grow with time even when nothing happens.
   setInterval(() => {
-    if (active === "timeline" && pending().length) refresh();
+    if (state.view === "timeline" && state.pending.length) refresh();
   }, 500);
 
   return { refresh };
-}
-
-// showData draws bytes in the detail pane, as its controls say.
-export function showData(container, bytes) {
-  const mode = document.getElementById("data-mode").value;
-  const encoding = document.getElementById("data-encoding").value;
-  renderData(container, bytes, { mode, encoding });
 }

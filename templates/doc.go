@@ -1,10 +1,15 @@
 // Package templates holds sockplay's server-rendered HTML as templ
-// components. The page is a shell: the browser module in static/ fills it
-// from the session's WebSocket. Views take plain values defined here, never
-// the engine's types.
+// components, one per part of the page, each in a file named for it
+// (page.templ puts them together). The page is a shell: the browser
+// modules in static/ fill it from the session's WebSocket, each part's
+// module named as its component is. Views take plain values defined here,
+// never the engine's types.
 package templates
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Lab is a lab server as the page lists it.
 type Lab struct {
@@ -26,6 +31,24 @@ type SessionPage struct {
 	Ops json.RawMessage
 	// Examples are the code pane's programs (the owner's page only).
 	Examples []Example
+	// Lessons are the guided lessons, in their order (the owner's page
+	// only: a watcher cannot run them).
+	Lessons []Lesson
+	// LessonsError says why the lessons could not be listed.
+	LessonsError string
+}
+
+// Lesson is a guided lesson as the lessons list offers it.
+type Lesson struct {
+	ID      string
+	Order   int
+	Title   string
+	Summary string
+}
+
+// label is a lesson as the list shows it: "3. Partial reads and recv sizes".
+func (l Lesson) label() string {
+	return strconv.Itoa(l.Order) + ". " + l.Title
 }
 
 func (p SessionPage) title() string {

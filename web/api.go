@@ -13,6 +13,7 @@ import (
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
+	"github.com/sockplay/sockplay/sockets/lessons"
 	"github.com/sockplay/sockplay/static"
 	"github.com/sockplay/sockplay/templates"
 )
@@ -239,7 +240,23 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 func (h *handler) sessionPage(w http.ResponseWriter, r *http.Request) {
 	id := chi.URLParam(r, "id")
 	_, ok := h.cfg.Sessions.Get(id)
-	h.page(w, r, ok, id, templates.SessionPage{ID: id, Labs: h.labViews(), Ops: sockets.OpTableJSON(), Examples: h.examples()})
+	p := templates.SessionPage{ID: id, Labs: h.labViews(), Ops: sockets.OpTableJSON(), Examples: h.examples()}
+	p.Lessons, p.LessonsError = lessonViews()
+	h.page(w, r, ok, id, p)
+}
+
+// lessonViews are the guided lessons as the page lists them, or why they
+// could not be listed.
+func lessonViews() ([]templates.Lesson, string) {
+	ls, err := lessons.All()
+	if err != nil {
+		return nil, err.Error()
+	}
+	views := make([]templates.Lesson, 0, len(ls))
+	for _, l := range ls {
+		views = append(views, templates.Lesson{ID: l.ID, Order: l.Order, Title: l.Title, Summary: l.Summary})
+	}
+	return views, ""
 }
 
 // examples are the code pane's programs, with the running labs' addresses.

@@ -424,7 +424,7 @@ func TestBrowserLesson(t *testing.T) {
 	e := newEnv(t)
 	b := newBrowser(t)
 	b.do(t, "open the page", chromedp.Navigate(e.srv.URL+"/"))
-	b.waitFor(t, "the lessons", `document.getElementById("lesson-select").dataset.loaded === "true"`)
+	b.waitFor(t, "the lessons", `!!document.querySelector('#lesson-select option[value="partial-reads"]')`)
 	b.do(t, "choose partial reads", chromedp.SetValue(chromedp.CSS("#lesson-select"), "partial-reads"))
 	b.waitFor(t, "its steps", `document.querySelectorAll("#lesson .lesson-step").length > 5`)
 	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
@@ -708,7 +708,7 @@ func TestBrowserCallText(t *testing.T) {
 		{"autorecv", `{}`, "autorecv(4096)"},
 		{"autorecv", `{"on": false}`, "autorecv(off)"},
 	} {
-		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`import("/static/pyview.js").then((m) => m.callText(%q, %s))`, c.op, c.args), chromedp.EvalAwaitPromise))
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`import("/static/event.js").then((m) => m.callText(%q, %s))`, c.op, c.args), chromedp.EvalAwaitPromise))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// The views (static/ruler.js, timeline.js, dataview.js) are tested on a
+// The views (static/ruler/, timeline.js, dataview.js) are tested on a
 // blank page of the server with the page's style sheet, fed synthetic
 // events: what they must draw for a known sequence is known exactly.
 
@@ -40,8 +40,9 @@ func viewsPage(t *testing.T) *browser {
 		link.rel = "stylesheet";
 		link.href = "/static/style.css";
 		await new Promise((ok, fail) => { link.onload = ok; link.onerror = fail; document.head.append(link); });
-		const names = ["ruler", "timeline", "dataview", "bytes"];
-		const mods = await Promise.all(names.map((n) => import("/static/" + n + ".js")));
+		const paths = { ruler: "ruler/ruler", timeline: "timeline", dataview: "dataview", bytes: "bytes" };
+		const names = Object.keys(paths);
+		const mods = await Promise.all(names.map((n) => import("/static/" + paths[n] + ".js")));
 		window.views = Object.fromEntries(names.map((n, i) => [n, mods[i]]));
 		window.box = (id, title) => {
 			const h = document.createElement("h2");

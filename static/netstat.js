@@ -1,0 +1,48 @@
+// The netstat panel (#netstat): the session's sockets as netstat would
+// show them, with the kernel's queues and TCP state.
+
+import { el, throttled } from "./dom.js";
+import { on, state } from "./state.js";
+
+// How often at most the table is drawn while states keep coming, in ms.
+const EVERY = 150;
+
+function kindOf(s) {
+  if (s.family === "unix") return s.type === "dgram" ? "unix-dgram" : "unix-stream";
+  return (s.type === "dgram" ? "udp" : "tcp") + (s.family === "inet6" ? "6" : "");
+}
+
+function row(s) {
+  const st = s.stats || {};
+  const listener = st.acceptq !== undefined;
+  const tr = el("tr", s.state === "closed" ? "closed" : "");
+  tr.dataset.sock = s.id;
+  const opts = Object.entries(s.opts || {})
+    .map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`)
+    .join(" ");
+  let mode = s.mode === "timeout" ? `timeout ${s.timeout}s` : s.mode;
+  if (s.autorecv) mode += ` · autorecv ${s.autorecv}`;
+  if (s.autoaccept) mode += " · autoaccept";
+  tr.append(
+    el("td", "ns-id", s.id + (s.link ? ` ↔ ${s.link}` : "")),
+    el("td", "ns-kind", kindOf(s)),
+    el("td", "ns-local", s.local || ""),
+    el("td", "ns-peer", s.peer || (listener ? "*" : "")),
+    el("td", "ns-state", st.tcp_state || s.state),
+    el("td", "ns-recvq", s.state === "closed" ? "" : listener ? `${st.acceptq}/${st.backlog}` : String(st.recvq ?? "")),
+    el("td", "ns-sendq", s.state === "closed" || listener ? "" : String(st.sendq ?? "")),
+    el("td", "ns-mode", mode),
+    el("td", "ns-opts", opts),
+  );
+  return tr;
+}
+
+export function initNetstat() {
+  const panel = document.getElementById("netstat");
+  const body = document.getElementById("netstat-body");
+  const draw = () => {
+    body.replaceChildren(...state.sockets.map(row));
+    panel.hidden = state.sockets.length === 0;
+  };
+  on("sockets", throttled(draw, EVERY));
+}

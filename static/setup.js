@@ -1,0 +1,58 @@
+// The setup row (templates/labs.templ, newsocket.templ): the lab servers,
+// each with a button for a socket connected to it; the reference panel's
+// request templates; the new socket form; and the name lookups.
+
+import { flash } from "./flash.js";
+import { state } from "./state.js";
+
+// The address a new card's box starts with: the echo lab's, if it runs.
+export function defaultAddr() {
+  const labs = Array.from(document.querySelectorAll(".lab-connect"), (b) => ({ name: b.dataset.lab, addr: b.dataset.addr }));
+  return (labs.find((l) => l.name === "echo") || labs[0] || { addr: "127.0.0.1:7007" }).addr;
+}
+
+// initSetup wires the row. sendOp(op) sends an op; sockets is the sockets
+// column (sockets.js).
+export function initSetup({ sendOp, sockets }) {
+  document.getElementById("new-socket").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    sendOp({ op: "socket", family: f.get("family"), type: f.get("type") }).catch(() => {});
+  });
+
+  document.getElementById("names").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = new FormData(e.target);
+    const host = String(f.get("host")).trim();
+    const port = String(f.get("port")).trim();
+    const op = e.submitter && e.submitter.value === "gethostbyname" ? { op: "gethostbyname", host } : { op: "getaddrinfo", host, port: port === "" ? null : /^\d+$/.test(port) ? Number(port) : port };
+    sendOp(op).catch(() => {});
+  });
+
+  for (const b of document.querySelectorAll(".lab-connect")) {
+    b.addEventListener("click", async () => {
+      try {
+        const ev = await sendOp({ op: "socket", family: b.dataset.addr.startsWith("[") ? "inet6" : "inet", type: b.dataset.proto === "udp" ? "dgram" : "stream" });
+        if (!ev.ok) return;
+        const sock = ev.result.sock;
+        sockets.presetAddr(sock, b.dataset.addr);
+        await sendOp({ op: "connect", sock, addr: b.dataset.addr });
+      } catch {
+        /* shown by flash */
+      }
+    });
+  }
+
+  // A request template fills the send box of the socket in use (or the
+  // socket made last).
+  for (const b of document.querySelectorAll(".template")) {
+    b.addEventListener("click", () => {
+      const card = state.sock ? sockets.card(state.sock) : sockets.last();
+      if (!card) return flash("make a socket first: the template fills its send box");
+      const box = card.root.querySelector(".send-data");
+      card.root.querySelector(".send-enc").value = "text";
+      box.value = b.dataset.text;
+      box.focus();
+    });
+  }
+}
