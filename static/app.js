@@ -45,6 +45,6 @@ const sockets = createSockets({ run: conn.sendOp, defaultAddr: defaultAddr() });
 initSetup({ sendOp: conn.sendOp, sockets });
 initNetstat();
 const views = initViews({ events: log.events, onFocus: (seq) => log.select(seq), lastEvent: log.lastArrival });
-if (!state.readOnly) initLessons({ sessionId: state.session });
+if (!state.readOnly) initLessons({ sessionId: state.session, show: (ev) => detail.show(ev) });
 initUI({ current: sockets.inUse });
 conn.connect();
