@@ -156,7 +156,7 @@ export function initLessons({ sessionId, show }) {
       parts.push(box);
     }
     if (over()) {
-      parts.push(el("p", "lesson-end", "The lesson is over. Start it again to run it once more: it makes new sockets."));
+      parts.push(el("p", "lesson-end", "That was the last step. Start again to run the lesson once more, with new sockets."));
     } else {
       const st = lesson.steps[progress.next];
       const box = el("div", "lesson-step next current");

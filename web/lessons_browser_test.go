@@ -172,3 +172,85 @@ func TestBrowserLessonNamesAndEnd(t *testing.T) {
 	}
 	b.noErrors(t)
 }
+
+// inViewJS is JS that is true when the element sel picks is wholly on
+// screen: in the window, and in the part shown of every box around it
+// that scrolls (the page's left column does, on a wide screen).
+func inViewJS(sel string) string {
+	return fmt.Sprintf(`(() => {
+		const n = document.querySelector(%q);
+		if (!n || !n.getClientRects().length) return false;
+		const r = n.getBoundingClientRect();
+		const inside = (o) => r.top >= o.top - 1 && r.bottom <= o.bottom + 1 && r.left >= o.left - 1 && r.right <= o.right + 1;
+		if (!inside({top: 0, left: 0, bottom: innerHeight, right: innerWidth})) return false;
+		for (let a = n.parentElement; a && a !== document.body; a = a.parentElement) {
+			const s = getComputedStyle(a);
+			if ((s.overflowY !== "visible" || s.overflowX !== "visible") && !inside(a.getBoundingClientRect())) return false;
+		}
+		return true;
+	})()`, sel)
+}
+
+// unscrolledJS defines unscrolled(n): between n and the lessons panel,
+// the panel included, no box scrolls or hides what overflows it.
+const unscrolledJS = `window.unscrolled = (n) => {
+	const panel = document.getElementById("lesson");
+	for (let a = n.parentElement; a; a = a.parentElement) {
+		const s = getComputedStyle(a);
+		if ((s.overflowY !== "visible" && a.scrollHeight > a.clientHeight + 1) || (s.overflowX !== "visible" && a.scrollWidth > a.clientWidth + 1)) return false;
+		if (a === panel) return true;
+	}
+	return false;
+}; true`
+
+// TestBrowserLessonHintsInView runs the chat-server lesson, the longest,
+// at 1280×800: after each step the step just run, with its "Look:" hint,
+// and the next step are on screen whole, and at the end the end is; no
+// hint of any step sits in a box of the panel that scrolls.
+func TestBrowserLessonHintsInView(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open the page", focusEmulation(), chromedp.EmulateViewport(1280, 800), chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	eval[bool](t, b, "unscrolled", unscrolledJS)
+	b.do(t, "choose the chat server lesson", chromedp.SetValue(chromedp.CSS("#lesson-select"), "chat-server"))
+	b.waitFor(t, "its steps", `document.querySelectorAll("#lesson .lesson-steps .lesson-step").length > 20`)
+	n := eval[int](t, b, "its steps", `document.querySelectorAll("#lesson .lesson-steps .lesson-step").length`)
+	dir := shotsDir(t)
+	for i := 1; i <= 15; i++ {
+		b.do(t, fmt.Sprintf("run step %d", i), chromedp.Click(chromedp.CSS(`#lesson button[data-act="step"]`)))
+		b.waitFor(t, fmt.Sprintf("step %d done", i), fmt.Sprintf(`document.querySelector("#lesson .lesson-status").textContent === "Step %d of %d next." && !document.querySelector('#lesson button[data-act="step"]').disabled`, i+1, n))
+		b.waitFor(t, fmt.Sprintf("step %d and the next in view", i), inViewJS("#lesson .lesson-now .just")+" && "+inViewJS("#lesson .lesson-now .next"))
+		if eval[bool](t, b, "a hint", `!!document.querySelector("#lesson .lesson-now .just .look")`) {
+			b.waitFor(t, fmt.Sprintf("step %d's hint in view", i), inViewJS("#lesson .lesson-now .just .look"))
+		}
+		if i == 15 {
+			// It waited on ca: the views show ca.
+			ca := e.lessonNames(t, pageSession(t, b), "chat-server").Names["ca"]
+			b.waitFor(t, "the views on "+ca, fmt.Sprintf(`document.getElementById("views-sock").textContent === "· %s"`, ca))
+			// The step with the hint about the receive queues of ca, cb, cc.
+			if look := eval[string](t, b, "step 15's hint", `document.querySelector("#lesson .lesson-now .just .look").textContent`); !strings.HasPrefix(look, "Look: The recv-Q gauge of s") || strings.Contains(look, " ca ") {
+				t.Errorf("step 15's hint: %q", look)
+			}
+			b.viewShot(t, dir, "lesson-step-1280.png")
+		}
+	}
+	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
+	b.waitFor(t, "the end, in view", inViewJS("#lesson .lesson-now .lesson-end"))
+	b.waitFor(t, "the last step in view", inViewJS("#lesson .lesson-now .just"))
+	// The last step closed ca: the views show it.
+	ca := e.lessonNames(t, pageSession(t, b), "chat-server").Names["ca"]
+	b.waitFor(t, "the views on "+ca, fmt.Sprintf(`document.getElementById("views-sock").textContent === "· %s"`, ca))
+	if !eval[bool](t, b, "the list", `document.querySelector("#lesson .lesson-all").open`) {
+		t.Error("after run all the list of steps is closed")
+	}
+	looks := eval[int](t, b, "the hints", `document.querySelectorAll("#lesson .lesson-steps .look").length`)
+	if looks < 8 {
+		t.Errorf("%d hints in the list", looks)
+	}
+	if !eval[bool](t, b, "no hint in a scroll box", `[...document.querySelectorAll("#lesson .look, #lesson .lesson-end")].every(unscrolled)`) {
+		t.Error("a hint or the end sits in a box of the lessons panel that scrolls")
+	}
+	b.viewShot(t, dir, "lesson-end-1280.png")
+	b.noErrors(t)
+}
