@@ -17,14 +17,18 @@
 // saying which and where; nothing of it is shown.
 //
 // API
-//   parseExport(text) → {hello, msgs, state, events}   or throws a ReplayError
+//   parseExport(text) → Promise of {hello, msgs, state, events}, or rejects
+//                       with a ReplayError
 //   initReplay({feed})  wires the replay bar; feed(msgs) is the connection's
 
 import { el } from "./dom.js";
 import { set, state } from "./state.js";
 
 const PROTOCOL = 1; // the wire protocol this page reads (README: protocol v1)
-const CHUNK = 16384; // events fed at once: the page draws between chunks
+const CHUNK = 4096; // lines read, and events fed, at once: the page draws between chunks
+
+// pause lets the page draw and take input between chunks of a big file.
+const pause = () => new Promise((r) => setTimeout(r, 0));
 
 // ReplayError is a file that cannot be shown, and why.
 export class ReplayError extends Error {}
@@ -33,26 +37,31 @@ const bad = (msg) => new ReplayError(msg);
 
 // parseExport reads an export's text. Every line is checked: a replay
 // shows the whole file or nothing.
-export function parseExport(text) {
-  if (text.trim() === "") throw bad("it is empty");
-  if (text.includes("\u0000")) throw bad("it is not text (it holds NUL bytes): an export is NDJSON, one JSON object a line");
-  const lines = text.split("\n");
-  const whole = text.endsWith("\n");
-  if (whole) lines.pop();
+export async function parseExport(text) {
   let hello = null;
   let end = null;
   let last = 0; // the seq of the last event, or the end of the last gap
   let events = 0;
   const msgs = [];
-  for (let i = 0; i < lines.length; i++) {
-    const n = i + 1;
-    const line = lines[i].trim();
+  // Line by line, without a copy of the whole text: a big file is read
+  // in chunks, the page drawing in between.
+  let n = 0;
+  for (let at = 0; at < text.length; ) {
+    let nl = text.indexOf("\n", at);
+    const unended = nl < 0; // the last line, with no newline after it
+    if (unended) nl = text.length;
+    const raw = text.slice(at, nl);
+    at = nl + 1;
+    n++;
+    if (n % CHUNK === 0) await pause();
+    if (raw.includes("\u0000")) throw bad("it is not text (it holds NUL bytes): an export is NDJSON, one JSON object a line");
+    const line = raw.trim();
     if (line === "") continue;
     let m;
     try {
       m = JSON.parse(line);
     } catch (e) {
-      if (i === lines.length - 1 && !whole && hello) throw bad(`it is cut short: line ${n}, the last, stops in the middle of an event (the download did not finish?)`);
+      if (unended && hello) throw bad(`it is cut short: line ${n}, the last, stops in the middle of an event (the download did not finish?)`);
       throw bad(hello ? `line ${n} is not JSON (${e.message})` : `it is not a sockplay export: line ${n} is not JSON (${e.message})`);
     }
     if (m === null || typeof m !== "object" || Array.isArray(m)) throw bad(`line ${n} is not a JSON object: an export has one event or message a line`);
@@ -86,7 +95,8 @@ export function parseExport(text) {
     }
     msgs.push(m);
   }
-  if (!end) throw bad(`it is cut short: it ends after line ${lines.length}${last ? ` (event ${last})` : ""} without the state line an export ends with (the download did not finish?)`);
+  if (!hello) throw bad("it is empty");
+  if (!end) throw bad(`it is cut short: it ends after line ${n}${last ? ` (event ${last})` : ""} without the state line an export ends with (the download did not finish?)`);
   return { hello, msgs, state: end, events };
 }
 
@@ -122,7 +132,7 @@ export function initReplay({ feed }) {
     error.hidden = true;
     status.textContent = `reading ${name}…`;
     try {
-      const ex = parseExport(await read());
+      const ex = await parseExport(await read());
       set({ replayOf: name, clockStopped: ex.state.now || 0 });
       bar.classList.add("open");
       title.textContent = `replay of ${name}`;
@@ -133,7 +143,7 @@ export function initReplay({ feed }) {
       form.hidden = true;
       for (let i = 0; i < ex.msgs.length; i += CHUNK) {
         feed(ex.msgs.slice(i, i + CHUNK));
-        await new Promise((r) => setTimeout(r, 0));
+        await pause();
       }
       status.textContent = "";
     } catch (e) {

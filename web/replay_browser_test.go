@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/page"
@@ -391,4 +393,44 @@ func TestBrowserReplayBadFiles(t *testing.T) {
 			t.Errorf("the page logged %q", err)
 		}
 	}
+}
+
+// BenchmarkBrowserReplay measures opening the export of a session of
+// 100,000 events as a replay, from ?src=: the time until every event is
+// in the log and drawn, and the longest main-thread task meanwhile; and
+// the same for the session's own page, to compare.
+func BenchmarkBrowserReplay(b *testing.B) {
+	m := sockets.NewManager(sockets.Config{MaxLagEvents: 1 << 30, MaxLagBytes: 1 << 40, StatsInterval: -1})
+	defer m.Close()
+	srv := httptest.NewServer(New(Config{Sessions: m}))
+	defer srv.Close()
+	big, _ := m.Create()
+	fillSession(b, big, 100_000)
+	total := big.LastSeq()
+	open := func(br *browser, path string) (ms, longest float64) {
+		start := time.Now()
+		br.do(b, "open "+path, chromedp.Navigate(srv.URL+path))
+		br.waitFor(b, "every event in the log", `window.sockplayLog && window.sockplayLog.events.length >= `+itoa(total)+` && document.querySelectorAll("#log-body .ev").length > 0`)
+		ms = float64(time.Since(start).Milliseconds())
+		lt, err := chromedp.Run(br.ctx, chromedp.Evaluate[float64](`window.__longest`))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return ms, lt
+	}
+	var opens, longest, liveOpens, liveLongest []float64
+	for i := 0; i < b.N; i++ {
+		br := newBrowser(b)
+		br.do(b, "start the browser", chromedp.Navigate(srv.URL+"/healthz"))
+		br.do(b, "watch for long tasks", onNewDocument(strings.TrimSuffix(strings.TrimPrefix(perfObservers, "(() => {"), "return 0;\n})()")))
+		ms, lt := open(br, "/replay?src=/api/sessions/"+big.ID()+"/export.ndjson")
+		opens, longest = append(opens, ms), append(longest, lt)
+		ms, lt = open(br, "/s/"+big.ID())
+		liveOpens, liveLongest = append(liveOpens, ms), append(liveLongest, lt)
+	}
+	b.ReportMetric(median(opens), "replay_100k_ms")
+	b.ReportMetric(median(longest), "longest_task_ms")
+	b.ReportMetric(median(liveOpens), "session_100k_ms")
+	b.ReportMetric(median(liveLongest), "session_longest_task_ms")
+	b.Logf("%d events; replay: open ms %v, longest task ms %v; the session's page: open ms %v, longest task ms %v", total, opens, longest, liveOpens, liveLongest)
 }
