@@ -54,6 +54,7 @@ export function initLessons({ sessionId, show }) {
     setEnabled();
     summary.textContent = id ? select.selectedOptions[0].dataset.summary : "";
     if (!id) {
+      set({ lesson: null });
       for (const n of [status, now, list]) n.replaceChildren();
       all.hidden = true;
       return;
@@ -140,6 +141,7 @@ export function initLessons({ sessionId, show }) {
   // run and the next (or the end), and every step in the list.
   function render(p) {
     progress = p;
+    set({ lesson: { id: lesson.id, step: progress.next } });
     setEnabled();
     const n = lesson.steps.length;
     const results = new Map();

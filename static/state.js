@@ -36,6 +36,7 @@ export const state = {
   // The page.
   sock: null, // the socket in use: the card last clicked or typed in
   view: "ruler", // the views panel's tab: "ruler" or "timeline"
+  lesson: null, // the lesson in use and its next step: {id, step}, or null
   presenting: false, // presentation mode, for a projector
 };
 
