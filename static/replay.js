@@ -137,7 +137,8 @@ export function initReplay({ feed }) {
       bar.classList.add("open");
       title.textContent = `replay of ${name}`;
       const secs = ((ex.state.now || 0) / 1e6).toFixed(3);
-      about.textContent = `Session ${ex.hello.session || "?"} as exported: ${ex.events} events in ${secs} s. Read-only: nothing here runs. `;
+      const ended = ex.state.ended ? ` It had ended${ex.state.end_reason ? ` (${ex.state.end_reason})` : ""}.` : "";
+      about.textContent = `Session ${ex.hello.session || "?"} as exported: ${ex.events} events in ${secs} s.${ended} Read-only: nothing here runs. `;
       about.append(el("a", "", "open another"));
       about.lastChild.href = "/replay";
       form.hidden = true;
