@@ -1,7 +1,8 @@
-// sockplay's page: one WebSocket to the session, sockets as cards, every
-// event as a row, the views of the socket in use, and a netstat view of
-// the kernel's side. The server is the source of truth: events come in seq
-// order and "state" messages say what each socket is now.
+// sockplay's page: one WebSocket to the session (or, replaying, an
+// exported session's file), sockets as cards, every event as a row, the
+// views of the socket in use, and a netstat view of the kernel's side.
+// The server is the source of truth: events come in seq order and
+// "state" messages say what each socket is now.
 //
 // This module only puts the parts together. What the page knows is in
 // state.js; how an event reads, in event.js; each part of the page is its
@@ -15,6 +16,7 @@ import { initLessons } from "./lessons.js";
 import { createLog } from "./log.js";
 import { initNetstat } from "./netstat.js";
 import { initPython } from "./pyui.js";
+import { initReplay } from "./replay.js";
 import { defaultAddr, initSetup } from "./setup.js";
 import { createSockets } from "./sockets.js";
 import { on, state } from "./state.js";
@@ -45,6 +47,8 @@ const sockets = createSockets({ run: conn.sendOp, defaultAddr: defaultAddr() });
 initSetup({ sendOp: conn.sendOp, sockets });
 initNetstat();
 const views = initViews({ events: log.events, onFocus: (seq) => log.select(seq), lastEvent: log.lastArrival });
-if (!state.readOnly) initLessons({ sessionId: state.session });
+if (!state.readOnly) initLessons({ sessionId: state.session, show: (ev) => detail.show(ev) });
 initUI({ current: sockets.inUse });
-conn.connect();
+// A replay's events come from a file, down the connection's own path.
+if (state.replay) initReplay({ feed: conn.feed });
+else conn.connect();

@@ -2,7 +2,8 @@
 // answered by the event that carries it back; events come in seq order,
 // as binary batches (wire.js), and control messages as JSON text. It keeps
 // the session's part of the page's state (state.js) as the server says
-// it, and reconnects, resuming after the last event taken in.
+// it, and reconnects, resuming after the last event taken in. A replay
+// feeds it a file's messages instead, down the same path.
 
 import { resultText } from "./event.js";
 import { flash } from "./flash.js";
@@ -109,6 +110,23 @@ export function createConnection({ onEvents, onGap }) {
     if (fresh.length) onEvents(fresh);
   }
 
+  // feed takes messages that did not come over the WebSocket (a replay's
+  // file: replay.js) down the same path as those that do: control
+  // messages by their type, events in seq order.
+  function feed(msgs) {
+    let evs = [];
+    for (const m of msgs) {
+      if (m.type === undefined) {
+        evs.push(m);
+        continue;
+      }
+      if (evs.length) take(evs);
+      evs = [];
+      onMessage(m);
+    }
+    if (evs.length) take(evs);
+  }
+
   function settle(id, ev, err) {
     const w = waiting.get(id);
     if (!w) return;
@@ -120,6 +138,10 @@ export function createConnection({ onEvents, onGap }) {
   // sendOp sends one op and resolves with its event (ok or not); it
   // rejects only when the op could not be sent or was malformed.
   function sendOp(op) {
+    if (state.replay) {
+      flash(`this is a replay of ${state.replayOf || "an exported session"}: nothing can be run in it`);
+      return Promise.reject(new Error("read-only"));
+    }
     if (state.readOnly) {
       flash("you are watching this session: a watch link is read-only");
       return Promise.reject(new Error("read-only"));
@@ -138,5 +160,5 @@ export function createConnection({ onEvents, onGap }) {
     });
   }
 
-  return { connect, sendOp };
+  return { connect, sendOp, feed };
 }

@@ -15,6 +15,8 @@ function connText(s) {
       return [s.endReason ? `session ended: ${s.endReason}` : "session ended", "down"];
     case "stale":
       return ["reload the page", "down"];
+    case "replay":
+      return [s.replayOf ? "replay" : "no file open", "replay"];
     default:
       return ["connecting…", ""];
   }
@@ -22,7 +24,7 @@ function connText(s) {
 
 export function initHeader() {
   const conn = document.getElementById("conn");
-  on(["conn", "endReason"], (s) => {
+  on(["conn", "endReason", "replayOf"], (s) => {
     const [text, cls] = connText(s);
     conn.textContent = text;
     conn.className = "conn " + cls;

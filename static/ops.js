@@ -3,7 +3,7 @@
 // it holds, rendered for the page: the same forms sockets/export renders
 // for an exported script (sockets/optable.go says how they read).
 
-import { pyBytes, fromB64 } from "./bytes.js";
+import { pyBytes, fromB64, resultBytes } from "./bytes.js";
 
 const embedded = typeof document !== "undefined" && document.getElementById("op-table");
 export const opTable = embedded ? JSON.parse(embedded.textContent) : await fetch("/api/ops").then((r) => r.json());
@@ -139,9 +139,9 @@ export function pyResult(ev) {
     case "socket":
       return `<socket ${r.sock}>`;
     case "bytes":
-      return pyBytes(fromB64(r.b64 || ""));
+      return pyBytes(resultBytes(r));
     case "bytes_addr":
-      return `(${pyBytes(fromB64(r.b64 || ""))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
+      return `(${pyBytes(resultBytes(r))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
     case "n":
       return String(r.n);
     case "accepted":

@@ -29,6 +29,9 @@ export function createSockets({ run, defaultAddr }) {
         cards.set(s.id, card);
         if (wantAddr.has(s.id)) card.addr.value = wantAddr.get(s.id);
         column.append(card.root);
+        // It may have been chosen before its card was drawn (a lesson's
+        // step makes it the socket in use).
+        card.root.classList.toggle("current", s.id === state.sock);
         if (!state.sock) set({ sock: s.id });
       }
       updateCard(card, s);

@@ -19,20 +19,24 @@ export const state = {
   // Fixed for the page's life, from main#app.
   session: app.dataset.session, // the session's id ("" on a watch page)
   watch: app.dataset.watch, // the watch token ("" on the owner's page)
-  readOnly: !!app.dataset.watch, // a watch page: shows, never acts
+  replay: app.dataset.replay === "1", // a replay of an exported session (replay.js): no session behind it
+  readOnly: !!app.dataset.watch || app.dataset.replay === "1", // a watch page or a replay: shows, never acts
 
   // The session, as the server says it.
-  conn: "connecting", // "live", "reconnecting", "ended", or "stale" (a page older than its server)
+  conn: "connecting", // "live", "reconnecting", "ended", "stale" (a page older than its server), or "replay"
   endReason: "", // why the session ended, when the server says
   sockets: [], // as the last "state" message said, with newer kernel stats from the events
   pending: [], // the calls not returned yet: {call, sock, op, args, start}
   lastSeq: 0, // the last event taken in: a reconnect resumes after it
   clockOffset: 0, // performance.now() in µs minus the session's clock
+  clockStopped: null, // the session's clock where it stopped (a replay: when it was exported), or null
+  replayOf: "", // the file or URL a replay shows
   watchers: 0, // people following the session through its watch link
 
   // The page.
   sock: null, // the socket in use: the card last clicked or typed in
   view: "ruler", // the views panel's tab: "ruler" or "timeline"
+  lesson: null, // the lesson in use and its next step: {id, step}, or null
   presenting: false, // presentation mode, for a projector
 };
 
@@ -73,6 +77,7 @@ export function on(keys, fn) {
 
 // now is the session's clock: microseconds since the session started.
 export function now() {
+  if (state.clockStopped !== null) return state.clockStopped;
   return performance.now() * 1000 - state.clockOffset;
 }
 

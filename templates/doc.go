@@ -19,12 +19,14 @@ type Lab struct {
 	Description string
 }
 
-// SessionPage is what the session page shows: the owner's page (ID set)
-// or a watch link's read-only page (WatchToken set, ID empty: the id is
-// what lets its holder run ops).
+// SessionPage is what the session page shows: the owner's page (ID set),
+// a watch link's read-only page (WatchToken set, ID empty: the id is
+// what lets its holder run ops), or a replay of an exported session
+// (Replay set, neither: the page reads a file, not a session).
 type SessionPage struct {
 	ID         string
 	WatchToken string
+	Replay     bool
 	Labs       []Lab
 	// Ops is the engine's op table as JSON, which the page's modules
 	// read (static/ops.js).
@@ -51,7 +53,15 @@ func (l Lesson) label() string {
 	return strconv.Itoa(l.Order) + ". " + l.Title
 }
 
+// readOnly says the page only shows: a watch page or a replay.
+func (p SessionPage) readOnly() bool {
+	return p.WatchToken != "" || p.Replay
+}
+
 func (p SessionPage) title() string {
+	if p.Replay {
+		return "sockplay · replay"
+	}
 	if p.WatchToken != "" {
 		return "sockplay · watching"
 	}

@@ -36,7 +36,12 @@ func pageHeader(p SessionPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.WatchToken != "" {
+		if p.Replay {
+			templ_7745c5c3_Err = replayBadge().Render(ctx, templ_7745c5c3_Buffer)
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		} else if p.WatchToken != "" {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<span class=\"session watching-badge\">watching, read-only</span> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -49,7 +54,7 @@ func pageHeader(p SessionPage) templ.Component {
 			var templ_7745c5c3_Var2 string
 			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(p.ID)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/header.templ`, Line: 12, Col: 61}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/header.templ`, Line: 14, Col: 61}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 			if templ_7745c5c3_Err != nil {
@@ -64,13 +69,23 @@ func pageHeader(p SessionPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if p.WatchToken == "" {
+		if !p.readOnly() {
 			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<span id=\"watchers\" class=\"watchers muted\" role=\"status\" aria-live=\"polite\" title=\"people following this session through its watch link\"></span> <button type=\"button\" id=\"watch-link\" class=\"small\" title=\"a read-only link to this session, for a class to follow it live\">watch link</button> <input id=\"watch-url\" class=\"watch-url\" readonly aria-label=\"watch link\" hidden> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"button\" id=\"present-toggle\" class=\"small\" aria-pressed=\"false\" title=\"presentation mode: large type, high contrast, the socket in use large (p)\">present</button> <button type=\"button\" id=\"theme-toggle\" class=\"small\" aria-pressed=\"false\" title=\"light or dark theme (t)\">theme</button> <button type=\"button\" id=\"help-toggle\" class=\"small\" title=\"keyboard shortcuts (?)\">keys</button> <a class=\"newsession\" href=\"/\">new session</a></span></header>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"button\" id=\"present-toggle\" class=\"small\" aria-pressed=\"false\" title=\"presentation mode: large type, high contrast, the socket in use large (p)\">present</button> <button type=\"button\" id=\"theme-toggle\" class=\"small\" aria-pressed=\"false\" title=\"light or dark theme (t)\">theme</button> <button type=\"button\" id=\"help-toggle\" class=\"small\" title=\"keyboard shortcuts (?)\">keys</button> ")
+		if templ_7745c5c3_Err != nil {
+			return templ_7745c5c3_Err
+		}
+		if !p.readOnly() {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<a class=\"replay-link\" href=\"/replay\" target=\"_blank\" title=\"open an exported session (export NDJSON) in a read-only page of its own\">replay a file</a> ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<a class=\"newsession\" href=\"/\">new session</a></span></header>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -101,7 +116,7 @@ func shortcuts() templ.Component {
 			templ_7745c5c3_Var3 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<aside id=\"shortcuts\" class=\"panel shortcuts\" aria-label=\"keyboard shortcuts\" hidden><h2>Keyboard</h2><dl><dt><kbd>s</kbd></dt><dd>type data to send, on the socket in use; then <kbd>Enter</kbd> send, <kbd>Shift</kbd>+<kbd>Enter</kbd> sendall, <kbd>Esc</kbd> leave the box</dd><dt><kbd>r</kbd></dt><dd>recv on the socket in use</dd><dt><kbd>x</kbd></dt><dd>close the socket in use</dd><dt><kbd>/</kbd></dt><dd>search the events</dd><dt><kbd>p</kbd></dt><dd>presentation mode</dd><dt><kbd>t</kbd></dt><dd>light or dark theme</dd><dt><kbd>?</kbd></dt><dd>this list</dd></dl><p class=\"muted\">The socket in use is the one you last clicked or typed in (highlighted).</p></aside>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<aside id=\"shortcuts\" class=\"panel shortcuts\" aria-label=\"keyboard shortcuts\" hidden><h2>Keyboard</h2><dl><dt><kbd>s</kbd></dt><dd>type data to send, on the socket in use; then <kbd>Enter</kbd> send, <kbd>Shift</kbd>+<kbd>Enter</kbd> sendall, <kbd>Esc</kbd> leave the box</dd><dt><kbd>r</kbd></dt><dd>recv on the socket in use</dd><dt><kbd>x</kbd></dt><dd>close the socket in use</dd><dt><kbd>/</kbd></dt><dd>search the events</dd><dt><kbd>p</kbd></dt><dd>presentation mode</dd><dt><kbd>t</kbd></dt><dd>light or dark theme</dd><dt><kbd>?</kbd></dt><dd>this list</dd></dl><p class=\"muted\">The socket in use is the one you last clicked or typed in (highlighted).</p></aside>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -284,6 +284,12 @@ func (h *handler) watchPage(w http.ResponseWriter, r *http.Request) {
 	h.page(w, r, ok, "", templates.SessionPage{WatchToken: token, Ops: sockets.OpTableJSON()})
 }
 
+// replayPage is the page in replay mode: static/replay.js opens an
+// exported session in it, from a file or from ?src=URL.
+func (h *handler) replayPage(w http.ResponseWriter, r *http.Request) {
+	h.page(w, r, true, "", templates.SessionPage{Replay: true, Ops: sockets.OpTableJSON()})
+}
+
 // page renders a session's page, or its "no such session" page (naming
 // the id, if it may be shown).
 func (h *handler) page(w http.ResponseWriter, r *http.Request, found bool, id string, p templates.SessionPage) {
@@ -321,10 +327,23 @@ func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// exportNDJSON downloads the session's event log: the events stream from
-// the start, as a file.
+// exportNDJSON downloads the session's event log as a file a replay page
+// opens: a hello line with the protocol's version, the events from the
+// start (and gap lines), and the session's state as the last line, which
+// also says the file is whole.
 func (h *handler) exportNDJSON(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+sessionOf(r).ID()+`.ndjson"`)
+	s := sessionOf(r)
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.ndjson"`)
+	var since int64
+	hello, _ := json.Marshal(controlMsg{Type: "hello", Protocol: wireProtocol, Session: s.ID(), Since: &since})
+	if _, err := w.Write(append(hello, '\n')); err != nil {
+		return
+	}
 	r.URL.RawQuery = ""
 	h.events(w, r)
+	st := s.State()
+	end, _ := json.Marshal(controlMsg{Type: "state", State: &st})
+	_, _ = w.Write(append(end, '\n'))
 }

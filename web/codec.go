@@ -98,6 +98,10 @@ func jsonKind(k string) string {
 	return "a " + k
 }
 
+// wireProtocol is the version of the wire protocol: of its ops, events
+// and control messages.
+const wireProtocol = 1
+
 // controlMsg is anything the server sends on the WebSocket that is not an
 // event: they carry "type" and no "seq".
 type controlMsg struct {
@@ -105,6 +109,8 @@ type controlMsg struct {
 	Reply   json.RawMessage `json:"reply,omitempty"`
 	Error   *apiError       `json:"error,omitempty"`
 	Session string          `json:"session,omitempty"`
+	// Protocol is the wire protocol's version (in an export's "hello").
+	Protocol int `json:"protocol,omitempty"`
 	// Watching says the client is a read-only watcher (in "hello").
 	Watching bool   `json:"watching,omitempty"`
 	Since    *int64 `json:"since,omitempty"`

@@ -90,6 +90,9 @@ func New(cfg Config) http.Handler {
 		r.Handle(static.PyodidePath+"*", static.PyodideHandler())
 		r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 		r.Get("/w/{token}", h.watchPage)
+		// A replay reads a file the browser opens: it holds no session
+		// and can run nothing.
+		r.Get("/replay", h.replayPage)
 	})
 	// Everything else needs the token, when one is set.
 	r.Group(func(r chi.Router) {

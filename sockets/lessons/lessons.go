@@ -39,7 +39,8 @@ type Lesson struct {
 // Step is one op the user runs, or a wait, with what to look for.
 type Step struct {
 	// Say is what the step does and why; Look is what to look for in its
-	// event once it ran.
+	// event once it ran. Either may name a socket the lesson made as
+	// ${name}: the page shows the id the socket has in the session.
 	Say  string `json:"say"`
 	Look string `json:"look,omitempty"`
 	// Op is the op, with placeholders: ${name} is a socket the lesson
@@ -144,8 +145,32 @@ func (l *Lesson) check() error {
 				return fmt.Errorf("step %d: unknown op %q", i+1, op.Op)
 			}
 		}
+		if err := textNames(st.Say, names, ""); err != nil {
+			return fmt.Errorf("step %d says %w", i+1, err)
+		}
+		// Look is read once the step has run: it may name the socket
+		// the step made.
+		if err := textNames(st.Look, names, st.As); err != nil {
+			return fmt.Errorf("step %d's look %w", i+1, err)
+		}
 		if st.As != "" {
 			names[st.As] = true
+		}
+	}
+	return nil
+}
+
+// textNames checks the sockets a step's text names: ${name} is shown as
+// the id the page gives that socket (s7), so it must be one an earlier
+// step made (or made, the step's own).
+func textNames(text string, names map[string]bool, made string) error {
+	for _, m := range placeholder.FindAllStringSubmatch(text, -1) {
+		kind, name := m[1], m[2]
+		if kind != "" {
+			return fmt.Errorf("${%s%s}: a text names sockets only, as ${name}", kind, name)
+		}
+		if !names[name] && name != made {
+			return fmt.Errorf("${%s} before a step makes it", name)
 		}
 	}
 	return nil

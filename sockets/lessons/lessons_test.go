@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -161,5 +162,31 @@ func TestTracker(t *testing.T) {
 	}
 	if !tracked(b) {
 		t.Fatal("a live session's progress was forgotten with another's")
+	}
+}
+
+// A step's text names a socket as ${name}, shown as its id in the
+// session: only a socket an earlier step made (or, in look, read once
+// the step ran, the step's own).
+func TestLessonTextNames(t *testing.T) {
+	sock := json.RawMessage(`{"op": "socket"}`)
+	closeC := json.RawMessage(`{"op": "close", "sock": "${c}"}`)
+	for _, tc := range []struct {
+		name  string
+		steps []Step
+		err   string
+	}{
+		{"an earlier step's socket", []Step{{Say: "make one", Op: sock, As: "c"}, {Say: "close ${c}", Op: closeC}}, ""},
+		{"its own socket, in look", []Step{{Say: "make one", Look: "${c} is new", Op: sock, As: "c"}}, ""},
+		{"its own socket, in say", []Step{{Say: "make ${c}", Op: sock, As: "c"}}, "step 1 says ${c} before a step makes it"},
+		{"a later step's socket", []Step{{Say: "look at ${d}", Op: sock, As: "c"}, {Say: "make d", Op: sock, As: "d"}}, "step 1 says ${d} before"},
+		{"a socket no step makes", []Step{{Say: "make one", Look: "see ${x}", Op: sock, As: "c"}}, "step 1's look ${x} before"},
+		{"an address", []Step{{Say: "make one", Op: sock, As: "c"}, {Say: "at ${addr:c}", Op: closeC}}, "names sockets only"},
+	} {
+		l := Lesson{ID: "t", Title: "t", Steps: tc.steps}
+		err := l.check()
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+		}
 	}
 }
