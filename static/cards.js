@@ -3,6 +3,7 @@
 // type, and the gauges of what the kernel holds for it, kept up to date
 // from its state.
 
+import { parseAddr } from "./addr.js";
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
 import { fmt } from "./format.js";
 import { FAMILIES, TYPES } from "./ops.js";
@@ -29,9 +30,10 @@ function gauge(root) {
 
 // makeCard builds the card for socket s from the page's template
 // (templates/sockets.templ: socketCard). run(op) sends an op for it;
-// flash(msg) reports a mistake in the user's input; defaultAddr is the
-// address its box starts with.
-export function makeCard(s, { run, flash, defaultAddr }) {
+// flash(msg) reports a mistake in the user's input. Its address box starts
+// empty: a server's socket has no target, and a client's is the user's to
+// say (a lab's button fills it in).
+export function makeCard(s, { run, flash }) {
   const id = s.id;
   const unix = s.family === "unix";
   const root = document.getElementById("sock-card").content.firstElementChild.cloneNode(true);
@@ -61,10 +63,25 @@ export function makeCard(s, { run, flash, defaultAddr }) {
   };
 
   const addr = $(".addr");
-  addr.value = unix ? "demo.sock" : defaultAddr;
-  if (unix) addr.placeholder = "demo.sock";
+  if (unix) addr.placeholder = "demo.sock or /tmp/echo.sock";
   const to = $(".sendto-addr");
   if (to && unix) to.placeholder = "peer.sock";
+  // addrOf reads an address box as the tutorials write addresses, or
+  // says what is wrong with it.
+  const addrOf = (box) => {
+    const r = parseAddr(box.value, s.family);
+    if (r.error) {
+      flash(r.error);
+      box.setAttribute("aria-invalid", "true");
+      return null;
+    }
+    box.removeAttribute("aria-invalid");
+    return r.addr;
+  };
+  const withAddr = (box, op) => () => {
+    const a = addrOf(box);
+    if (a !== null) run(op(a));
+  };
   const backlog = $(".backlog");
   const autoAcc = $(".autoaccept-on");
   if (autoAcc) autoAcc.addEventListener("change", () => run({ op: "autoaccept", on: autoAcc.checked }));
@@ -115,13 +132,16 @@ export function makeCard(s, { run, flash, defaultAddr }) {
 
   // What each button (data-call) does.
   const calls = {
-    connect: () => run({ op: "connect", addr: addr.value.trim() }),
-    bind: () => run({ op: "bind", addr: addr.value.trim() }),
+    connect: withAddr(addr, (a) => ({ op: "connect", addr: a })),
+    bind: withAddr(addr, (a) => ({ op: "bind", addr: a })),
     listen: withInt(backlog, "backlog", (n) => ({ op: "listen", backlog: n })),
     accept: () => run({ op: "accept" }),
     send: () => doSend("send"),
     sendall: () => doSend("sendall"),
-    sendto: () => doSend("sendto", { addr: to.value.trim() }),
+    sendto: () => {
+      const a = addrOf(to);
+      if (a !== null) doSend("sendto", { addr: a });
+    },
     recv: withInt(bufsize, "bufsize", (n) => ({ op: "recv", bufsize: n })),
     recvfrom: withInt(bufsize, "bufsize", (n) => ({ op: "recvfrom", bufsize: n })),
     settimeout: () => {

@@ -5,12 +5,6 @@
 import { flash } from "./flash.js";
 import { state } from "./state.js";
 
-// The address a new card's box starts with: the echo lab's, if it runs.
-export function defaultAddr() {
-  const labs = Array.from(document.querySelectorAll(".lab-connect"), (b) => ({ name: b.dataset.lab, addr: b.dataset.addr }));
-  return (labs.find((l) => l.name === "echo") || labs[0] || { addr: "127.0.0.1:7007" }).addr;
-}
-
 // initSetup wires the row. sendOp(op) sends an op; sockets is the sockets
 // column (sockets.js).
 export function initSetup({ sendOp, sockets }) {

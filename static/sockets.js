@@ -14,9 +14,8 @@ import { now, on, set, state } from "./state.js";
 // slowing a fast program too.
 const EVERY = 150;
 
-// createSockets wires the column. run(op) sends an op; defaultAddr is
-// the address a new card's box starts with.
-export function createSockets({ run, defaultAddr }) {
+// createSockets wires the column. run(op) sends an op.
+export function createSockets({ run }) {
   const column = document.getElementById("sockets");
   const cards = new Map(); // socket id → card
   const wantAddr = new Map(); // socket id → the address its card's box takes when made
@@ -25,7 +24,7 @@ export function createSockets({ run, defaultAddr }) {
     for (const s of state.sockets) {
       let card = cards.get(s.id);
       if (!card) {
-        card = makeCard(s, { run: (op) => run({ sock: s.id, ...op }).catch(() => {}), flash, defaultAddr });
+        card = makeCard(s, { run: (op) => run({ sock: s.id, ...op }).catch(() => {}), flash });
         cards.set(s.id, card);
         if (wantAddr.has(s.id)) card.addr.value = wantAddr.get(s.id);
         column.append(card.root);

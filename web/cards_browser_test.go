@@ -1,0 +1,137 @@
+package web
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestBrowserAddrParse runs the page's address parser (static/addr.js) on
+// the addresses as tutorials, netcat and URLs write them: each becomes the
+// wire's one form, and each mistake is said in words, never sent.
+func TestBrowserAddrParse(t *testing.T) {
+	e := newEnv(t)
+	b := newBrowser(t)
+	b.do(t, "open a page", chromedp.Navigate(e.srv.URL+"/healthz"))
+	cases := []struct {
+		in, family string
+		addr       string // the wire's form, or "" when it is refused
+		err        string // a part of the error said
+	}{
+		{`('', 5000)`, "inet", ":5000", ""},
+		{`("localhost", 9000)`, "inet", "localhost:9000", ""},
+		{`('127.0.0.1', 7007)`, "inet", "127.0.0.1:7007", ""},
+		{` ( 'localhost' , 9000 , ) `, "inet", "localhost:9000", ""},
+		{`localhost:9000`, "inet", "localhost:9000", ""},
+		{`:5000`, "inet", ":5000", ""},
+		{`'':5000`, "inet", ":5000", ""},
+		{`"localhost":80`, "inet", "localhost:80", ""},
+		{`localhost 9000`, "inet", "localhost:9000", ""},
+		{`127.0.0.1:0`, "inet", "127.0.0.1:0", ""},
+		{`localhost:0080`, "inet", "localhost:80", ""},
+		{`[::1]:9000`, "inet6", "[::1]:9000", ""},
+		{`('::1', 9000, 0, 0)`, "inet6", "[::1]:9000", ""},
+		{`('::1', 9000)`, "inet6", "[::1]:9000", ""},
+		{`('', 9000)`, "inet6", ":9000", ""},
+		{`[fe80::1%lo]:9`, "inet6", "[fe80::1%lo]:9", ""},
+		{`/tmp/echo.sock`, "unix", "/tmp/echo.sock", ""},
+		{`demo.sock`, "unix", "demo.sock", ""},
+		{`'/tmp/echo.sock'`, "unix", "/tmp/echo.sock", ""},
+		{`"a b.sock"`, "unix", "a b.sock", ""},
+
+		{``, "inet", "", "the address is empty"},
+		{`   `, "inet", "", "the address is empty"},
+		{`5000`, "inet", "", "is only a port: give a host too, ('', 5000)"},
+		{`localhost`, "inet", "", "has no port"},
+		{`localhost:`, "inet", "", "the port is missing"},
+		{`localhost:http`, "inet", "", `not "http"`},
+		{`localhost:70000`, "inet", "", "0-65535, not 70000"},
+		{`('localhost', '80')`, "inet", "", "the port is a number, not a string"},
+		{`(localhost, 80)`, "inet", "", "write the host in quotes"},
+		{`(HOST, PORT)`, "inet", "", "write the host in quotes"},
+		{`('localhost', 80`, "inet", "", "no closing parenthesis"},
+		{`('localhost, 80)`, "inet", "", "no address tuple"},
+		{`('a', 1, 2)`, "inet", "", "has 3 items"},
+		{`::1:9000`, "inet6", "", "in brackets before its port: [::1]:9000"},
+		{`local host:80`, "inet", "", "no host name"},
+		{`http://localhost:8080/`, "inet", "", "is a URL: a socket takes a host and a port, e.g. localhost:8080"},
+		{`/tmp/echo.sock`, "inet", "", "is a path, an AF_UNIX address"},
+		{``, "unix", "", "an AF_UNIX address is a path"},
+		{`('', 5000)`, "unix", "", "not a tuple"},
+		{`''`, "unix", "", "the path is empty"},
+	}
+	in := make([][2]string, len(cases))
+	for i, c := range cases {
+		in[i] = [2]string{c.in, c.family}
+	}
+	js, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []struct{ Addr, Error string }
+	out, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](fmt.Sprintf(`import("/static/addr.js").then((m) => JSON.stringify(%s.map(([s, f]) => m.parseAddr(s, f))))`, js), chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		g := got[i]
+		switch {
+		case c.addr != "" && (g.Addr != c.addr || g.Error != ""):
+			t.Errorf("parseAddr(%q, %s) = %+v, want %q", c.in, c.family, g, c.addr)
+		case c.addr == "" && (g.Addr != "" || !strings.Contains(g.Error, c.err)):
+			t.Errorf("parseAddr(%q, %s) = %+v, want an error saying %q", c.in, c.family, g, c.err)
+		}
+	}
+}
+
+// TestBrowserTutorialAddresses: a server by hand with the tutorials'
+// tuples typed in the card's box, a client connecting to it by
+// ("localhost", port); a bad address is said and never sent; the Python
+// view prints the tuples back as valid Python.
+func TestBrowserTutorialAddresses(t *testing.T) {
+	e := newEnv(t)
+	b := openPage(t, e)
+	b.do(t, "socket() for the server", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.waitFor(t, "s1, its address box empty", `document.querySelector("#sock-s1 .addr")?.value === ""`)
+	b.do(t, "bind(('127.0.0.1', 0))",
+		chromedp.SetValue(chromedp.CSS("#sock-s1 .addr"), "('127.0.0.1', 0)"),
+		chromedp.Click(chromedp.CSS("#sock-s1 button.bind")),
+	)
+	b.waitFor(t, "s1 bound", `document.querySelector("#sock-s1 .sock-state").textContent === "bound"`)
+	b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-s1 button.listen")))
+	b.waitFor(t, "s1 listening", `document.querySelector("#sock-s1 .sock-state").textContent === "listening"`)
+	local, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-s1 .sock-addrs").textContent`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := local[strings.LastIndexByte(local, ':')+1:]
+
+	b.do(t, "socket() for the client", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.waitFor(t, "s2, its address box empty", `document.querySelector("#sock-s2 .addr")?.value === ""`)
+	ops := `window.sockplayLog.events.filter((e) => e.op === "connect").length`
+	b.do(t, "connect to a bad address",
+		chromedp.SetValue(chromedp.CSS("#sock-s2 .addr"), "(localhost, "+port+")"),
+		chromedp.Click(chromedp.CSS("#sock-s2 button.connect")),
+	)
+	b.waitFor(t, "the mistake said, the box marked", `document.getElementById("flash")?.textContent.startsWith("write the host in quotes") && document.querySelector("#sock-s2 .addr").getAttribute("aria-invalid") === "true"`)
+	b.do(t, `connect(("localhost", port))`,
+		chromedp.SetValue(chromedp.CSS("#sock-s2 .addr"), `("localhost", `+port+`)`),
+		chromedp.Click(chromedp.CSS("#sock-s2 button.connect")),
+	)
+	b.waitFor(t, "s2 connected", `document.querySelector("#sock-s2 .sock-state").textContent.startsWith("connected") && !document.querySelector("#sock-s2 .addr").hasAttribute("aria-invalid")`)
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](ops)); err != nil || n != 1 {
+		t.Fatalf("%d connect calls, want 1 (the bad address must not be sent): %v", n, err)
+	}
+	b.do(t, "Python view", chromedp.Click(chromedp.CSS("#python-view")))
+	b.waitFor(t, "the calls as Python", fmt.Sprintf(`(() => {
+		const py = [...document.querySelectorAll("#log-body .ev .call .py")].map((e) => e.textContent);
+		return py.includes(">>> s1.bind(('127.0.0.1', 0))") && py.includes(">>> s2.connect(('localhost', %s))");
+	})()`, port))
+	b.noErrors(t)
+}
