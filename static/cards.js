@@ -100,9 +100,20 @@ export function makeCard(s, { run, flash }) {
       return null;
     }
   };
+  // An empty box is said, not sent unnoticed: a second press sends b''
+  // (an empty datagram on UDP; nothing at all on TCP).
+  let emptyOK = false;
+  data.addEventListener("input", () => (emptyOK = false));
   const doSend = (op, extra) => {
     const b = bytesOf();
-    if (b !== null) run({ op, data: { b64: toB64(b) }, ...extra });
+    if (b === null) return;
+    if (b.length === 0 && !emptyOK) {
+      emptyOK = true;
+      flash(`the data box is empty: type the bytes to send, or press ${op} again to call ${op}(b'')${s.type === "dgram" ? " (an empty datagram)" : ", which sends nothing"}`);
+      return;
+    }
+    emptyOK = false;
+    run({ op, data: { b64: toB64(b) }, ...extra });
   };
   data.addEventListener("keydown", (e) => {
     if (e.key === "Enter") {
@@ -198,8 +209,9 @@ export function updateCard(card, s) {
   // socket, no send on a listener.
   card.root.dataset.state = s.state;
   card.root.classList.toggle("closed", closed);
+  // A closed socket keeps its calls: send after close is OSError
+  // [Errno 9], worth showing.
   card.gauges.recvq.root.parentElement.hidden = closed;
-  for (const b of card.root.querySelectorAll("button, input, select")) b.disabled = closed;
 }
 
 export function updateGauges(card, st) {

@@ -3,7 +3,6 @@
 // request templates; the new socket form; and the name lookups.
 
 import { flash } from "./flash.js";
-import { state } from "./state.js";
 
 // initSetup wires the row. sendOp(op) sends an op; sockets is the sockets
 // column (sockets.js).
@@ -11,7 +10,10 @@ export function initSetup({ sendOp, sockets }) {
   document.getElementById("new-socket").addEventListener("submit", (e) => {
     e.preventDefault();
     const f = new FormData(e.target);
-    sendOp({ op: "socket", family: f.get("family"), type: f.get("type") }).catch(() => {});
+    sendOp({ op: "socket", family: f.get("family"), type: f.get("type") }).then(
+      (ev) => ev.ok && sockets.use(ev.result.sock),
+      () => {},
+    );
   });
 
   document.getElementById("names").addEventListener("submit", (e) => {
@@ -30,6 +32,7 @@ export function initSetup({ sendOp, sockets }) {
         if (!ev.ok) return;
         const sock = ev.result.sock;
         sockets.presetAddr(sock, b.dataset.addr);
+        sockets.use(sock);
         await sendOp({ op: "connect", sock, addr: b.dataset.addr });
       } catch {
         /* shown by flash */
@@ -37,15 +40,18 @@ export function initSetup({ sendOp, sockets }) {
     });
   }
 
-  // A request template fills the send box of the socket in use (or the
-  // socket made last).
+  // A request template fills the send box of the socket in use.
   for (const b of document.querySelectorAll(".template")) {
     b.addEventListener("click", () => {
-      const card = state.sock ? sockets.card(state.sock) : sockets.last();
+      const card = sockets.inUse();
       if (!card) return flash("make a socket first: the template fills its send box");
-      const box = card.root.querySelector(".send-data");
-      card.root.querySelector(".send-enc").value = "text";
+      const sock = card.id.slice(5);
+      if (card.dataset.state === "listening") return flash(`${sock} is listening: it sends nothing. accept() a connection and send on that socket`);
+      const box = card.querySelector(".send-data");
+      card.querySelector(".send-enc").value = "text";
       box.value = b.dataset.text;
+      box.dispatchEvent(new Event("input"));
+      sockets.use(sock);
       box.focus();
     });
   }

@@ -19,20 +19,55 @@ export function createSockets({ run }) {
   const column = document.getElementById("sockets");
   const cards = new Map(); // socket id → card
   const wantAddr = new Map(); // socket id → the address its card's box takes when made
+  let wantUse = null; // the socket to bring into view when its card is made
+
+  // A call from a card that made a socket (accept) makes that one the
+  // socket in use: the connection is what the user goes on with.
+  const runFrom = (id) => (op) =>
+    run({ sock: id, ...op }).then(
+      (ev) => {
+        if (ev && ev.ok && ev.result && ev.result.sock && ev.result.sock !== id) use(ev.result.sock);
+        return ev;
+      },
+      () => null,
+    );
 
   function draw() {
     for (const s of state.sockets) {
       let card = cards.get(s.id);
       if (!card) {
-        card = makeCard(s, { run: (op) => run({ sock: s.id, ...op }).catch(() => {}), flash });
+        card = makeCard(s, { run: runFrom(s.id), flash });
         cards.set(s.id, card);
         if (wantAddr.has(s.id)) card.addr.value = wantAddr.get(s.id);
         column.append(card.root);
+        card.root.classList.toggle("current", s.id === state.sock);
         if (!state.sock) set({ sock: s.id });
       }
       updateCard(card, s);
     }
+    if (wantUse && cards.has(wantUse)) show(wantUse);
     drawPending();
+  }
+
+  // show brings sock's card into view and gives it the keyboard: the
+  // single-key shortcuts act on it, Tab goes to its boxes.
+  function show(sock) {
+    wantUse = null;
+    const card = cards.get(sock);
+    card.root.scrollIntoView({ block: "nearest", behavior: "instant" });
+    // Never take the keyboard from a box the user is typing in elsewhere
+    // (a pending accept may end while they type).
+    const a = document.activeElement;
+    const typing = a && a !== document.body && a.closest("input, textarea, select, [contenteditable]") && !card.root.contains(a);
+    if (!typing) card.root.focus({ preventScroll: true });
+  }
+
+  // use makes sock the socket in use, its card in view (now, or when it
+  // is drawn).
+  function use(sock) {
+    set({ sock });
+    if (cards.has(sock)) show(sock);
+    else wantUse = sock;
   }
 
   function drawPending() {
@@ -59,11 +94,10 @@ export function createSockets({ run }) {
 
   return {
     card: (id) => cards.get(id),
-    // last is the card made last.
-    last: () => [...cards.values()].pop(),
     // inUse is the card of the socket in use, or else the last one still
-    // open: the one the keyboard shortcuts act on.
+    // open: the one the keyboard shortcuts, templates and sends act on.
     inUse: () => (cards.get(state.sock) || [...cards.values()].filter((c) => !c.root.classList.contains("closed")).pop() || {}).root,
+    use,
     // presetAddr gives sock's card this address, now or when it is made
     // (cards are drawn on a later frame).
     presetAddr(sock, addr) {

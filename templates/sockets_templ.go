@@ -65,7 +65,7 @@ func socketCard() templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<template id=\"sock-card\"><article class=\"sock-card\" aria-label=\"socket {sock}\"><h3 class=\"sock-title\"><span class=\"sock-id\"></span><span class=\"sock-kind\"></span><span class=\"sock-state\"></span><span class=\"sock-addrs\"></span><span class=\"sock-link\"></span><span class=\"sock-mode\"></span></h3><div class=\"gauges\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<template id=\"sock-card\"><article class=\"sock-card\" tabindex=\"-1\" aria-label=\"socket {sock}\"><h3 class=\"sock-title\"><span class=\"sock-id\"></span><span class=\"sock-kind\"></span><span class=\"sock-state\"></span><span class=\"sock-addrs\"></span><span class=\"sock-link\"></span><span class=\"sock-mode\"></span></h3><div class=\"gauges\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

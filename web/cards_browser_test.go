@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -134,4 +135,82 @@ func TestBrowserTutorialAddresses(t *testing.T) {
 		return py.includes(">>> s1.bind(('127.0.0.1', 0))") && py.includes(">>> s2.connect(('localhost', %s))");
 	})()`, port))
 	b.noErrors(t)
+}
+
+// inView is JS that is true when the element is on screen, whole or, if
+// taller than the window, filling it from its top.
+func inView(sel string) string {
+	return fmt.Sprintf(`(() => {
+		const e = document.querySelector(%q);
+		if (!e) return false;
+		const r = e.getBoundingClientRect();
+		return r.height > 0 && r.top >= -1 && (r.bottom <= innerHeight + 1 || r.top < innerHeight / 3);
+	})()`, sel)
+}
+
+// TestBrowserSocketInUse, on a 1280×800 screen: the socket made is the
+// socket in use, in view, with the keyboard; a request template goes to
+// it, not to the card clicked before; an empty send is said; a closed
+// socket's calls still run, so their errors show.
+func TestBrowserSocketInUse(t *testing.T) {
+	e := newEnv(t)
+	b := openPage(t, e)
+	b.do(t, "a 1280×800 screen", chromedp.EmulateViewport(1280, 800))
+	inUse := func(id string) string {
+		return fmt.Sprintf(`document.querySelector("#sock-%s")?.classList.contains("current") && document.activeElement === document.querySelector("#sock-%s") && %s`, id, id, inView("#sock-"+id))
+	}
+	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.waitFor(t, "s1 in use, in view, with the keyboard", inUse("s1"))
+	b.do(t, "a UDP socket",
+		chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
+		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+	)
+	b.waitFor(t, "s2 in use, in view, with the keyboard", inUse("s2")+` && !document.querySelector("#sock-s1").classList.contains("current")`)
+	b.do(t, "click s2, then a socket connected to the http lab",
+		chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")),
+		chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)),
+	)
+	b.waitFor(t, "s3 connected", `document.querySelector("#sock-s3 .sock-state")?.textContent.startsWith("connected")`)
+	b.waitFor(t, "s3 in use", inUse("s3"))
+	b.do(t, "the HTTP GET template",
+		chromedp.Click(chromedp.CSS(`.reference summary`)),
+		chromedp.Click(chromedp.CSS(`.template[title^="GET / "]`)),
+	)
+	b.waitFor(t, "the template in s3's box, not s2's", `document.querySelector("#sock-s3 .send-data").value.startsWith("GET / HTTP/1.0") && document.querySelector("#sock-s2 .send-data").value === "" && document.activeElement === document.querySelector("#sock-s3 .send-data") && `+inView("#sock-s3 .send-data"))
+	b.screenshot(t, "in-use-template.png")
+
+	// An empty box is said; a second press sends b''.
+	sends := `window.sockplayLog.events.filter((e) => e.op === "send" && e.sock === "s3").length`
+	b.do(t, "empty the box, send", setValue("#sock-s3 .send-data", ""), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.waitFor(t, "the empty box said", `document.getElementById("flash")?.textContent.startsWith("the data box is empty")`)
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](sends)); err != nil || n != 0 {
+		t.Fatalf("%d sends from an empty box, want 0: %v", n, err)
+	}
+	b.do(t, "send again", chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.waitFor(t, "send(b'') sent, returning 0", `window.sockplayLog.events.some((e) => e.op === "send" && e.sock === "s3" && e.ok && e.result.n === 0)`)
+
+	// x closes the socket in use; its calls still run and say EBADF.
+	b.do(t, "give s3 the keyboard, x", chromedp.Click(chromedp.CSS("#sock-s3 .sock-title")), chromedp.KeyEvent("x"))
+	b.waitFor(t, "s3 closed", `document.querySelector("#sock-s3 .sock-state").textContent === "closed"`)
+	b.waitFor(t, "its calls enabled", `[...document.querySelectorAll("#sock-s3 button, #sock-s3 input")].every((e) => !e.disabled)`)
+	b.do(t, "send after close", setValue("#sock-s3 .send-data", "hi"), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.waitFor(t, "OSError: [Errno 9]", `document.getElementById("flash")?.textContent === "OSError: [Errno 9] Bad file descriptor"`)
+	b.noErrors(t)
+}
+
+// setValue sets a box's value as typing would, input event included.
+func setValue(sel, v string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`(() => {
+			const e = document.querySelector(%q);
+			if (!e) return false;
+			e.value = %q;
+			e.dispatchEvent(new Event("input", { bubbles: true }));
+			return true;
+		})()`, sel, v)))
+		if err == nil && !ok {
+			err = fmt.Errorf("no %s", sel)
+		}
+		return err
+	})
 }
