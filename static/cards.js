@@ -1,12 +1,13 @@
 // A socket's card: its markup is the page's template
 // (templates/sockets.templ), this gives it life: the calls that fit its
-// type, and the gauges of what the kernel holds for it, kept up to date
-// from its state.
+// type and its state (all of them on demand), each call's answer next to
+// the control that asked, and the gauges of what the kernel holds for
+// it, kept up to date from its state.
 
 import { parseAddr } from "./addr.js";
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
 import { fmt } from "./format.js";
-import { FAMILIES, TYPES } from "./ops.js";
+import { FAMILIES, TYPES, pyForm, pyResult } from "./ops.js";
 
 // gauge is a card's labelled bar (templates/sockets.templ: gauge): value
 // against a limit.
@@ -28,17 +29,56 @@ function gauge(root) {
   };
 }
 
+// answer writes what a call returned, or what was wrong with the input,
+// in the answer line of the row (or form) that holds control.
+export function answer(control, text, err) {
+  const out = control && control.closest(".row, form")?.querySelector(".answer");
+  if (!out) return;
+  out.textContent = text;
+  out.classList.toggle("err", !!err);
+  out.hidden = false;
+}
+
+// answerText is a call and what it returned, as Python reads them.
+export function answerText(ev) {
+  return `${pyForm(ev.op, ev.args)} → ${pyResult(ev)}`;
+}
+
+// fits says whether a part of a card (its data-fit: states, or
+// "type:state") is one of the calls to show now.
+function fits(fit, s) {
+  return fit.split(/\s+/).some((f) => f === s.state || f === `${s.type}:${s.state}`);
+}
+
 // makeCard builds the card for socket s from the page's template
-// (templates/sockets.templ: socketCard). run(op) sends an op for it;
-// flash(msg) reports a mistake in the user's input. Its address box starts
-// empty: a server's socket has no target, and a client's is the user's to
-// say (a lab's button fills it in).
-export function makeCard(s, { run, flash }) {
+// (templates/sockets.templ: socketCard). run(op) sends an op for it and
+// resolves with its event (or null); flash(msg) reports a mistake in the
+// user's input. Its address box starts empty: a server's socket has no
+// target, and a client's is the user's to say (a lab's button fills it
+// in).
+export function makeCard(s, { run: send, flash: flashAll }) {
   const id = s.id;
   const unix = s.family === "unix";
   const root = document.getElementById("sock-card").content.firstElementChild.cloneNode(true);
   const $ = (sel) => root.querySelector(sel);
   root.id = "sock-" + id;
+  // The control that asked: its row shows the answer, or the mistake.
+  let asker = null;
+  const run = (op) => {
+    const at = asker;
+    return send(op).then((ev) => {
+      if (ev) answer(at, answerText(ev), !ev.ok);
+      return ev;
+    });
+  };
+  const flash = (msg) => {
+    answer(asker, msg, true);
+    flashAll(msg);
+  };
+  const asking = (control, fn) => (e) => {
+    asker = control;
+    fn(e);
+  };
   // Only the calls of this socket's type.
   for (const e of root.querySelectorAll("[data-for]")) if (e.dataset.for !== s.type) e.remove();
   for (const e of [root, ...root.querySelectorAll("[aria-label*='{sock}']")]) e.setAttribute("aria-label", e.getAttribute("aria-label").replace("{sock}", id));
@@ -84,7 +124,7 @@ export function makeCard(s, { run, flash }) {
   };
   const backlog = $(".backlog");
   const autoAcc = $(".autoaccept-on");
-  if (autoAcc) autoAcc.addEventListener("change", () => run({ op: "autoaccept", on: autoAcc.checked }));
+  if (autoAcc) autoAcc.addEventListener("change", asking(autoAcc, () => run({ op: "autoaccept", on: autoAcc.checked })));
 
   // Data to send.
   const data = $(".send-data");
@@ -115,23 +155,29 @@ export function makeCard(s, { run, flash }) {
     emptyOK = false;
     run({ op, data: { b64: toB64(b) }, ...extra });
   };
-  data.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      e.preventDefault();
-      doSend(e.shiftKey ? "sendall" : "send");
-    }
-  });
+  data.addEventListener(
+    "keydown",
+    asking(data, (e) => {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        doSend(e.shiftKey && s.type === "stream" ? "sendall" : "send");
+      }
+    }),
+  );
 
   // Receiving.
   const bufsize = $(".recv-bufsize");
   const autoChk = $(".auto-on");
   const autoSize = $(".auto-bufsize");
-  autoChk.addEventListener("change", () => {
-    if (!autoChk.checked) return run({ op: "autorecv", on: false });
-    const n = intOf(autoSize, "auto-recv's bufsize");
-    if (n === null) autoChk.checked = false;
-    else run({ op: "autorecv", on: true, bufsize: n });
-  });
+  autoChk.addEventListener(
+    "change",
+    asking(autoChk, () => {
+      if (!autoChk.checked) return run({ op: "autorecv", on: false });
+      const n = intOf(autoSize, "auto-recv's bufsize");
+      if (n === null) autoChk.checked = false;
+      else run({ op: "autorecv", on: true, bufsize: n });
+    }),
+  );
 
   const tmo = $(".timeout");
   const optSel = $(".opt-name");
@@ -181,11 +227,20 @@ export function makeCard(s, { run, flash }) {
     "shutdown-rdwr": () => run({ op: "shutdown", how: "SHUT_RDWR" }),
     close: () => run({ op: "close" }),
   };
-  for (const b of root.querySelectorAll("button[data-call]")) b.addEventListener("click", calls[b.dataset.call]);
+  for (const b of root.querySelectorAll("button[data-call]")) b.addEventListener("click", asking(b, calls[b.dataset.call]));
+
+  // The calls that do not fit the socket's state now, on demand.
+  const all = $(".all-calls");
+  all.addEventListener("click", () => {
+    const open = root.classList.toggle("all");
+    all.setAttribute("aria-expanded", String(open));
+    all.textContent = open ? "fewer calls" : "all calls";
+  });
 
   const parts = { kind: $(".sock-kind"), status: $(".sock-state"), addrs: $(".sock-addrs"), link: $(".sock-link"), mode: $(".sock-mode") };
   const gauges = { recvq: gauge($(".gauge-recv-Q")), sendq: gauge($(".gauge-send-Q")), acceptq: gauge($(".gauge-accept-Q")), tcp: $(".tcpinfo") };
-  return { root, ...parts, gauges, autoChk, autoSize, autoAcc, paused: $(".paused"), pending: $(".pending"), addr };
+  const fit = [...root.querySelectorAll("[data-fit]")];
+  return { root, ...parts, gauges, autoChk, autoSize, autoAcc, fit, paused: $(".paused"), pending: $(".pending"), addr };
 }
 
 export function updateCard(card, s) {
@@ -206,9 +261,10 @@ export function updateCard(card, s) {
   if (s.stats) updateGauges(card, s.stats);
   const closed = s.state === "closed";
   // Show the calls that fit the socket now: no listen on a connected
-  // socket, no send on a listener.
+  // socket, no send on a listener, no shutdown on a UDP socket.
   card.root.dataset.state = s.state;
   card.root.classList.toggle("closed", closed);
+  for (const e of card.fit) e.classList.toggle("unfit", !fits(e.dataset.fit, s));
   // A closed socket keeps its calls: send after close is OSError
   // [Errno 9], worth showing.
   card.gauges.recvq.root.parentElement.hidden = closed;

@@ -1,7 +1,9 @@
 // The setup row (templates/labs.templ, newsocket.templ): the lab servers,
 // each with a button for a socket connected to it; the reference panel's
-// request templates; the new socket form; and the name lookups.
+// request templates; the new socket form; and the name lookups, each
+// answered next to its form.
 
+import { answer, answerText } from "./cards.js";
 import { flash } from "./flash.js";
 
 // initSetup wires the row. sendOp(op) sends an op; sockets is the sockets
@@ -11,7 +13,10 @@ export function initSetup({ sendOp, sockets }) {
     e.preventDefault();
     const f = new FormData(e.target);
     sendOp({ op: "socket", family: f.get("family"), type: f.get("type") }).then(
-      (ev) => ev.ok && sockets.use(ev.result.sock),
+      (ev) => {
+        answer(e.submitter || e.target, answerText(ev), !ev.ok);
+        if (ev.ok) sockets.use(ev.result.sock);
+      },
       () => {},
     );
   });
@@ -22,7 +27,11 @@ export function initSetup({ sendOp, sockets }) {
     const host = String(f.get("host")).trim();
     const port = String(f.get("port")).trim();
     const op = e.submitter && e.submitter.value === "gethostbyname" ? { op: "gethostbyname", host } : { op: "getaddrinfo", host, port: port === "" ? null : /^\d+$/.test(port) ? Number(port) : port };
-    sendOp(op).catch(() => {});
+    const at = e.submitter || e.target;
+    sendOp(op).then(
+      (ev) => answer(at, answerText(ev), !ev.ok),
+      () => {},
+    );
   });
 
   for (const b of document.querySelectorAll(".lab-connect")) {

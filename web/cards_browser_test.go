@@ -214,3 +214,73 @@ func setValue(sel, v string) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// visible is JS that is true when the element is shown (not display:none
+// by its state, nor inside a closed part).
+func visible(sel string) string {
+	return fmt.Sprintf(`(document.querySelector(%q)?.checkVisibility() === true)`, sel)
+}
+
+// TestBrowserCardsFit, on a 1280×800 screen: the labs one line each; a
+// card shows the calls that fit its socket's state (no send on a
+// listener, no shutdown on a UDP socket), the rest on demand; each call's
+// answer is next to the control that asked, name lookups included.
+func TestBrowserCardsFit(t *testing.T) {
+	e := newEnv(t)
+	b := openPage(t, e)
+	b.do(t, "a 1280×800 screen", chromedp.EmulateViewport(1280, 800))
+	b.waitFor(t, "the labs one line each, what they do folded", `(() => {
+		const labs = [...document.querySelectorAll(".lab")];
+		return labs.length > 10 && labs.every((l) => l.getBoundingClientRect().height < 36 && !l.querySelector(".lab-desc").checkVisibility());
+	})()`)
+	b.do(t, "open what the echo lab does", chromedp.Click(chromedp.CSS(`.lab:has(.lab-connect[data-lab="echo"]) summary`)))
+	b.waitFor(t, "its description", `document.querySelector('.lab:has(.lab-connect[data-lab="echo"]) .lab-desc').checkVisibility()`)
+	b.waitFor(t, "the labs panel in the first screen's upper half", `document.querySelector(".labs").getBoundingClientRect().bottom < 420`)
+
+	b.do(t, "gethostbyname('localhost')",
+		setValue(`#names input[name=host]`, "localhost"),
+		chromedp.Click(chromedp.CSS(`#names button[value=gethostbyname]`)),
+	)
+	b.waitFor(t, "its answer by its form", `document.querySelector("#names .answer")?.textContent === "gethostbyname('localhost') → '127.0.0.1'" && `+inView("#names .answer"))
+
+	// A listener: accept, not send, recv or shutdown.
+	b.do(t, "socket(), bind, listen",
+		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+	)
+	b.waitFor(t, "socket()'s answer by its form", `document.querySelector("#new-socket .answer")?.textContent === "socket(AF_INET, SOCK_STREAM) → <socket s1>"`)
+	b.waitFor(t, "s1 new: address, connect, bind; no listen, send or recv", visible("#sock-s1 .addr")+" && "+visible("#sock-s1 button.connect")+" && "+visible("#sock-s1 button.bind")+
+		" && !"+visible("#sock-s1 button.listen")+" && !"+visible("#sock-s1 .send-data")+" && !"+visible("#sock-s1 button.recv"))
+	b.do(t, "bind", setValue("#sock-s1 .addr", "('127.0.0.1', 0)"), chromedp.Click(chromedp.CSS("#sock-s1 button.bind")))
+	b.waitFor(t, "bind's answer in its row", `document.querySelector("#sock-s1 button.bind").closest(".row").querySelector(".answer").textContent.startsWith("bind(('127.0.0.1', 0)) → None")`)
+	b.waitFor(t, "s1 bound: listen", `document.querySelector("#sock-s1 .sock-state").textContent === "bound" && `+visible("#sock-s1 button.listen")+" && !"+visible("#sock-s1 button.bind"))
+	b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-s1 button.listen")))
+	b.waitFor(t, "s1 listening: accept, no send, recv or shutdown", `document.querySelector("#sock-s1 .sock-state").textContent === "listening" && `+visible("#sock-s1 button.accept")+
+		" && !"+visible("#sock-s1 .send-data")+" && !"+visible("#sock-s1 button.recv")+" && !"+visible("#sock-s1 button.shutdown-wr")+" && "+visible("#sock-s1 button.close"))
+	b.do(t, "all calls", chromedp.Click(chromedp.CSS("#sock-s1 button.all-calls")))
+	b.waitFor(t, "every call of s1", visible("#sock-s1 .send-data")+" && "+visible("#sock-s1 button.shutdown-wr")+" && "+visible("#sock-s1 button.getsockname"))
+	b.do(t, "getsockname", chromedp.Click(chromedp.CSS("#sock-s1 button.getsockname")))
+	b.waitFor(t, "getsockname's answer in its row", `document.querySelector("#sock-s1 button.getsockname").closest(".row").querySelector(".answer").textContent.startsWith("getsockname() → ('127.0.0.1', ")`)
+	b.do(t, "fewer calls", chromedp.Click(chromedp.CSS("#sock-s1 button.all-calls")))
+	b.waitFor(t, "s1's fitting calls again", "!"+visible("#sock-s1 .send-data"))
+
+	// UDP: sendto and recvfrom, never a shutdown(SHUT_WR) up front.
+	b.do(t, "a UDP socket",
+		chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
+		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+	)
+	b.waitFor(t, "s2 new: sendto, bind; no shutdown", visible("#sock-s2 button.sendto")+" && "+visible("#sock-s2 button.bind")+" && !"+visible("#sock-s2 button.shutdown-wr")+" && !"+visible("#sock-s2 button.send"))
+
+	// A connection: send and recv, each answered in its row.
+	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.waitFor(t, "s3 connected: send, recv, shutdown(SHUT_WR); no bind or listen", `document.querySelector("#sock-s3 .sock-state")?.textContent.startsWith("connected") && `+
+		visible("#sock-s3 button.send")+" && "+visible("#sock-s3 button.recv")+" && "+visible("#sock-s3 button.shutdown-wr")+" && !"+visible("#sock-s3 button.bind")+" && !"+visible("#sock-s3 button.listen"))
+	b.waitFor(t, "no two fields both called bufsize", `[...document.querySelectorAll("#sock-s3 label")].filter((l) => l.checkVisibility() && /^\s*bufsize\s*$/.test([...l.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(""))).length === 0`)
+	b.do(t, "send hi", setValue("#sock-s3 .send-data", "hi"), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.waitFor(t, "send's answer in its row", `document.querySelector("#sock-s3 button.send").closest(".row").querySelector(".answer").textContent === "send(b'hi') → 2"`)
+	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
+	b.waitFor(t, "recv's answer in its row, in view", `document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer").textContent === "recv(1024) → b'hi'" && `+inView("#sock-s3 button.recv"))
+	b.do(t, "recv with no bufsize", setValue("#sock-s3 .recv-bufsize", ""), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
+	b.waitFor(t, "the mistake in recv's row", `(() => { const a = document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer"); return a.classList.contains("err") && a.textContent === "bufsize must be a whole number"; })()`)
+	b.screenshot(t, "cards-fit.png")
+	b.noErrors(t)
+}
