@@ -37,6 +37,11 @@ export function answer(control, text, err) {
   out.textContent = text;
   out.classList.toggle("err", !!err);
   out.hidden = false;
+  // The answer, and the card it grew, stay in view; unless the call
+  // made another socket the one in use (accept), which is in view then.
+  const card = out.closest(".sock-card");
+  if (!card) out.scrollIntoView({ block: "nearest", behavior: "instant" });
+  else if (card.classList.contains("current")) (card.offsetHeight < innerHeight ? card : out).scrollIntoView({ block: "nearest", behavior: "instant" });
 }
 
 // answerText is a call and what it returned, as Python reads them.

@@ -1,13 +1,14 @@
 // The sockets column (#sockets): a card per socket of the session, in the
 // order they were made, each with its state, its gauges and its pending
 // calls; and the socket in use (state.sock), highlighted, which a click
-// or a keystroke in its card chooses.
+// or a keystroke in its card chooses, or making it; it comes into view,
+// with the keyboard, side by side with the other end of its connection.
 
 import { makeCard, updateCard } from "./cards.js";
 import { el, throttled } from "./dom.js";
 import { pendingText } from "./event.js";
 import { flash } from "./flash.js";
-import { now, on, set, state } from "./state.js";
+import { now, on, set, socketOf, state } from "./state.js";
 
 // How often at most the cards are drawn while states keep coming, in ms:
 // redrawing them every frame kept the main thread busy half the time,
@@ -45,8 +46,27 @@ export function createSockets({ run }) {
       }
       updateCard(card, s);
     }
+    arrange();
     if (wantUse && cards.has(wantUse)) show(wantUse);
     drawPending();
+  }
+
+  // arrange sets the socket in use side by side with the other end of its
+  // connection (a client and the server's socket for it, or the two ends
+  // of a pair), where the later of the two is; every other card takes the
+  // column's width. CSS order moves them, so the card with the keyboard
+  // keeps it.
+  function arrange() {
+    const ids = [...cards.keys()];
+    const s = socketOf(state.sock);
+    const peer = s && s.link && s.state !== "closed" && cards.has(s.link) ? s.link : null;
+    const [first, second] = peer ? [state.sock, peer].sort((a, b) => ids.indexOf(a) - ids.indexOf(b)) : [];
+    ids.forEach((id, i) => {
+      const card = cards.get(id);
+      card.root.classList.toggle("paired", id === first || id === second);
+      card.root.style.order = String(2 * (id === first ? ids.indexOf(second) : i) + (id === second ? 1 : 0));
+    });
+    column.classList.toggle("has-pair", !!peer);
   }
 
   // show brings sock's card into view and gives it the keyboard: the
@@ -82,6 +102,7 @@ export function createSockets({ run }) {
   on(["sockets", "pending"], throttled(draw, EVERY));
   on("sock", (s) => {
     for (const [id, card] of cards) card.root.classList.toggle("current", id === s.sock);
+    arrange();
   });
   const choose = (e) => {
     const card = e.target.closest(".sock-card");

@@ -4,8 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -283,4 +286,98 @@ func TestBrowserCardsFit(t *testing.T) {
 	b.waitFor(t, "the mistake in recv's row", `(() => { const a = document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer"); return a.classList.contains("err") && a.textContent === "bufsize must be a whole number"; })()`)
 	b.screenshot(t, "cards-fit.png")
 	b.noErrors(t)
+}
+
+// sideBySide is JS that is true when the cards of a and b are side by
+// side, both whole on screen, neither over the other.
+func sideBySide(a, b string) string {
+	return fmt.Sprintf(`(() => {
+		const ra = document.querySelector("#sock-%s")?.getBoundingClientRect(), rb = document.querySelector("#sock-%s")?.getBoundingClientRect();
+		if (!ra || !rb) return false;
+		const onScreen = (r) => r.width > 150 && r.top >= -1 && r.bottom <= innerHeight + 1 && r.left >= 0 && r.right <= innerWidth;
+		return onScreen(ra) && onScreen(rb) && Math.abs(ra.top - rb.top) < 2 && ra.right <= rb.left;
+	})()`, a, b)
+}
+
+// TestBrowserSideBySide, on a 1280×800 screen: a server by hand, and the
+// socket accept() made for the client side by side with the client, both
+// whole on screen while they talk; then the same with AF_UNIX.
+func TestBrowserSideBySide(t *testing.T) {
+	e := newEnv(t)
+	b := openPage(t, e)
+	b.do(t, "a 1280×800 screen", chromedp.EmulateViewport(1280, 800))
+	for _, c := range []struct{ family, addr, first string }{{"inet", "('127.0.0.1', 0)", "s1"}, {"unix", "demo.sock", "s4"}} {
+		n := func(i int) string { return fmt.Sprintf("s%d", int(c.first[1]-'0')+i) }
+		srv, cli, conn := n(0), n(1), n(2)
+		for _, id := range []string{srv, cli} {
+			b.do(t, "socket() "+c.family,
+				chromedp.SetValue(chromedp.CSS(`#new-socket select[name=family]`), c.family),
+				chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "stream"),
+				chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+			)
+			b.waitFor(t, id, fmt.Sprintf(`!!document.querySelector("#sock-%s")`, id))
+		}
+		b.do(t, "bind "+srv, setValue("#sock-"+srv+" .addr", c.addr), chromedp.Click(chromedp.CSS("#sock-"+srv+" button.bind")))
+		b.waitFor(t, srv+" bound", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "bound"`, srv))
+		b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-"+srv+" button.listen")))
+		b.waitFor(t, srv+" listening", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "listening"`, srv))
+		to := c.addr
+		if c.family == "inet" {
+			local, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-`+srv+` .sock-addrs").textContent`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			to = `("127.0.0.1", ` + local[strings.LastIndexByte(local, ':')+1:] + `)`
+		}
+		b.do(t, "accept (pending)", chromedp.Click(chromedp.CSS("#sock-"+srv+" button.accept")))
+		b.do(t, cli+" connects", setValue("#sock-"+cli+" .addr", to), chromedp.Click(chromedp.CSS("#sock-"+cli+" button.connect")))
+		b.waitOr(t, conn+", made by accept, in use", `JSON.stringify({act: document.activeElement.outerHTML.slice(0, 120), cur: [...document.querySelectorAll(".sock-card.current")].map((c) => c.id), cards: [...document.querySelectorAll(".sock-card")].map((c) => c.id + " " + c.dataset.state)})`, fmt.Sprintf(`document.querySelector("#sock-%s")?.classList.contains("current") && document.activeElement === document.querySelector("#sock-%s")`, conn, conn))
+		b.waitFor(t, cli+" and "+conn+" side by side, whole on screen", sideBySide(cli, conn))
+		b.do(t, cli+" sends", setValue("#sock-"+cli+" .send-data", "hello"), chromedp.Click(chromedp.CSS("#sock-"+cli+" button.send")))
+		b.waitFor(t, "5 bytes in "+conn+"'s receive queue, both still side by side", fmt.Sprintf(`document.querySelector("#sock-%s .gauge-recv-Q .val")?.textContent.startsWith("5 /") && %s`, conn, sideBySide(cli, conn)))
+		b.do(t, conn+" reads", chromedp.Click(chromedp.CSS("#sock-"+conn+" button.recv")))
+		b.waitFor(t, "recv's answer on "+conn, fmt.Sprintf(`document.querySelector("#sock-%s button.recv").closest(".row").querySelector(".answer").textContent === "recv(1024) → b'hello'"`, conn))
+		if c.family == "inet" {
+			b.screenshotView(t, "side-by-side.png")
+		}
+		// The listener, chosen, has no other end: it takes the width again.
+		b.do(t, "choose "+srv, chromedp.Click(chromedp.CSS("#sock-"+srv+" .sock-title")))
+		b.waitFor(t, "no pair", `!document.querySelector(".sock-card.paired") && [...document.querySelectorAll(".sock-card")].every((c) => c.getBoundingClientRect().width > 400)`)
+		b.do(t, "choose "+cli, chromedp.Click(chromedp.CSS("#sock-"+cli+" .sock-title")))
+		b.waitFor(t, cli+" and "+conn+" side by side again", sideBySide(cli, conn))
+	}
+	b.noErrors(t)
+}
+
+// screenshotView saves what the window shows (not the whole page), as a
+// person sees it.
+func (b *browser) screenshotView(t *testing.T, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv(screenshotsEnv)
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// waitOr is waitFor, saying what dump (JS) finds when it times out.
+func (b *browser) waitOr(t testing.TB, what, dump, js string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+		d, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](dump))
+		t.Fatalf("waiting for %s: %v (page errors: %v); %s", what, err, b.pageErrors(), d)
+	}
 }
