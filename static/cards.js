@@ -163,10 +163,11 @@ export function makeCard(s, { run: send, flash: flashAll }) {
   data.addEventListener(
     "keydown",
     asking(data, (e) => {
-      if (e.key === "Enter") {
-        e.preventDefault();
-        doSend(e.shiftKey && s.type === "stream" ? "sendall" : "send");
-      }
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      // As the card's main button: sendto on a UDP socket not connected.
+      if (s.type === "dgram" && !["connected", "closed"].includes(root.dataset.state)) calls.sendto();
+      else doSend(e.shiftKey && s.type === "stream" ? "sendall" : "send");
     }),
   );
 

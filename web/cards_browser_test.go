@@ -272,6 +272,14 @@ func TestBrowserCardsFit(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
 	)
 	b.waitFor(t, "s2 new: sendto, bind; no shutdown", visible("#sock-s2 button.sendto")+" && "+visible("#sock-s2 button.bind")+" && !"+visible("#sock-s2 button.shutdown-wr")+" && !"+visible("#sock-s2 button.send"))
+	host, port, _ := strings.Cut(e.labs.Addr("echo"), ":")
+	b.do(t, "Enter in s2's data box: sendto the echo lab",
+		setValue("#sock-s2 .sendto-addr", fmt.Sprintf("('%s', %s)", host, port)),
+		setValue("#sock-s2 .send-data", "ping"),
+		chromedp.Focus(chromedp.CSS("#sock-s2 .send-data")),
+		chromedp.KeyEvent("\r"),
+	)
+	b.waitFor(t, "sendto's answer in its row", fmt.Sprintf(`document.querySelector("#sock-s2 button.sendto").closest(".row").querySelector(".answer").textContent === "sendto(b'ping', ('%s', %s)) → 4"`, host, port))
 
 	// A connection: send and recv, each answered in its row.
 	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
