@@ -100,13 +100,36 @@ export function createSockets({ run }) {
   }
 
   on(["sockets", "pending"], throttled(draw, EVERY));
+  // However else the socket in use changes (a lesson's step, the teacher
+  // followed), its card comes into view; only use() takes the keyboard.
+  // One chosen in its card is in view: scrolling then, between a press
+  // and its release, would lose the click.
+  // For the same reason a card chosen with the pointer down is set side
+  // by side (or back) once it is up.
+  let choosing = false;
+  let pressed = false;
+  document.addEventListener("pointerdown", () => (pressed = true), true);
+  const released = () => {
+    if (!pressed) return;
+    pressed = false;
+    setTimeout(arrange);
+  };
+  document.addEventListener("pointerup", released, true);
+  document.addEventListener("pointercancel", released, true);
   on("sock", (s) => {
     for (const [id, card] of cards) card.root.classList.toggle("current", id === s.sock);
-    arrange();
+    if (!(choosing && pressed)) arrange();
+    if (!choosing && cards.has(s.sock)) cards.get(s.sock).root.scrollIntoView({ block: "nearest", behavior: "instant" });
   });
   const choose = (e) => {
     const card = e.target.closest(".sock-card");
-    if (card) set({ sock: card.id.slice(5) });
+    if (!card) return;
+    choosing = true;
+    try {
+      set({ sock: card.id.slice(5) });
+    } finally {
+      choosing = false;
+    }
   };
   column.addEventListener("focusin", choose);
   column.addEventListener("click", choose);

@@ -198,6 +198,13 @@ func TestBrowserSocketInUse(t *testing.T) {
 	b.waitFor(t, "its calls enabled", `[...document.querySelectorAll("#sock-s3 button, #sock-s3 input")].every((e) => !e.disabled)`)
 	b.do(t, "send after close", setValue("#sock-s3 .send-data", "hi"), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
 	b.waitFor(t, "OSError: [Errno 9]", `document.getElementById("flash")?.textContent === "OSError: [Errno 9] Bad file descriptor"`)
+
+	// The socket in use chosen elsewhere (a lesson's step, the teacher
+	// followed) comes into view too, without taking the keyboard.
+	b.do(t, "the search box focused, the page at its top", chromedp.Focus(chromedp.CSS("#filter-search")), chromedp.Evaluate[chromedp.Void](`scrollTo(0, 0); document.querySelector(".left").scrollTop = 0`))
+	b.waitFor(t, "s1 out of view", "!"+inView("#sock-s1"))
+	b.do(t, "s1 chosen by the page's state", chromedp.Evaluate[chromedp.Void](`import("/static/state.js").then((m) => m.set({ sock: "s1" }))`, chromedp.EvalAwaitPromise))
+	b.waitFor(t, "s1 in view, the keyboard still in the search box", inView("#sock-s1")+` && document.activeElement === document.getElementById("filter-search")`)
 	b.noErrors(t)
 }
 
@@ -324,6 +331,13 @@ func TestBrowserSideBySide(t *testing.T) {
 				chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
 			)
 			b.waitFor(t, id, fmt.Sprintf(`!!document.querySelector("#sock-%s")`, id))
+		}
+		if c.family == "unix" {
+			// With s2 and s3 side by side above, one click on the new
+			// server's bind both chooses it (the pair parts, moving the
+			// cards below) and binds.
+			b.do(t, "choose s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+			b.waitFor(t, "s2 and s3 paired", `!!document.querySelector("#sock-s2.paired") && !!document.querySelector("#sock-s3.paired")`)
 		}
 		b.do(t, "bind "+srv, setValue("#sock-"+srv+" .addr", c.addr), chromedp.Click(chromedp.CSS("#sock-"+srv+" button.bind")))
 		b.waitFor(t, srv+" bound", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "bound"`, srv))
