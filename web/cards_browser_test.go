@@ -300,6 +300,7 @@ func TestBrowserCardsFit(t *testing.T) {
 	b.do(t, "recv with no bufsize", setValue("#sock-s3 .recv-bufsize", ""), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
 	b.waitFor(t, "the mistake in recv's row", `(() => { const a = document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer"); return a.classList.contains("err") && a.textContent === "bufsize must be a whole number"; })()`)
 	b.screenshot(t, "cards-fit.png")
+	b.screenshotView(t, "cards-fit-view.png")
 	b.noErrors(t)
 }
 
