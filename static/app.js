@@ -17,7 +17,7 @@ import { createLog } from "./log.js";
 import { initNetstat } from "./netstat.js";
 import { initPython } from "./pyui.js";
 import { initReplay } from "./replay.js";
-import { defaultAddr, initSetup } from "./setup.js";
+import { initSetup } from "./setup.js";
 import { createSockets } from "./sockets.js";
 import { on, state } from "./state.js";
 import { initUI } from "./ui.js";
@@ -43,7 +43,7 @@ const conn = createConnection({
 });
 
 initHeader();
-const sockets = createSockets({ run: conn.sendOp, defaultAddr: defaultAddr() });
+const sockets = createSockets({ run: conn.sendOp });
 initSetup({ sendOp: conn.sendOp, sockets });
 initNetstat();
 const views = initViews({ events: log.events, onFocus: (seq) => log.select(seq), lastEvent: log.lastArrival });

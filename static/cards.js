@@ -1,11 +1,13 @@
 // A socket's card: its markup is the page's template
 // (templates/sockets.templ), this gives it life: the calls that fit its
-// type, and the gauges of what the kernel holds for it, kept up to date
-// from its state.
+// type and its state (all of them on demand), each call's answer next to
+// the control that asked, and the gauges of what the kernel holds for
+// it, kept up to date from its state.
 
+import { parseAddr } from "./addr.js";
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
 import { fmt } from "./format.js";
-import { FAMILIES, TYPES } from "./ops.js";
+import { FAMILIES, TYPES, pyForm, pyResult } from "./ops.js";
 
 // gauge is a card's labelled bar (templates/sockets.templ: gauge): value
 // against a limit.
@@ -27,16 +29,61 @@ function gauge(root) {
   };
 }
 
+// answer writes what a call returned, or what was wrong with the input,
+// in the answer line of the row (or form) that holds control.
+export function answer(control, text, err) {
+  const out = control && control.closest(".row, form")?.querySelector(".answer");
+  if (!out) return;
+  out.textContent = text;
+  out.classList.toggle("err", !!err);
+  out.hidden = false;
+  // The answer, and the card it grew, stay in view; unless the call
+  // made another socket the one in use (accept), which is in view then.
+  const card = out.closest(".sock-card");
+  if (!card) out.scrollIntoView({ block: "nearest", behavior: "instant" });
+  else if (card.classList.contains("current")) (card.offsetHeight < innerHeight ? card : out).scrollIntoView({ block: "nearest", behavior: "instant" });
+}
+
+// answerText is a call and what it returned, as Python reads them.
+export function answerText(ev) {
+  return `${pyForm(ev.op, ev.args)} → ${pyResult(ev)}`;
+}
+
+// fits says whether a part of a card (its data-fit: states, or
+// "type:state") is one of the calls to show now.
+function fits(fit, s) {
+  return fit.split(/\s+/).some((f) => f === s.state || f === `${s.type}:${s.state}`);
+}
+
 // makeCard builds the card for socket s from the page's template
-// (templates/sockets.templ: socketCard). run(op) sends an op for it;
-// flash(msg) reports a mistake in the user's input; defaultAddr is the
-// address its box starts with.
-export function makeCard(s, { run, flash, defaultAddr }) {
+// (templates/sockets.templ: socketCard). run(op) sends an op for it and
+// resolves with its event (or null); flash(msg) reports a mistake in the
+// user's input. Its address box starts empty: a server's socket has no
+// target, and a client's is the user's to say (a lab's button fills it
+// in).
+export function makeCard(s, { run: send, flash: flashAll }) {
   const id = s.id;
   const unix = s.family === "unix";
   const root = document.getElementById("sock-card").content.firstElementChild.cloneNode(true);
   const $ = (sel) => root.querySelector(sel);
   root.id = "sock-" + id;
+  // The control that asked: its row shows the answer, or the mistake.
+  let asker = null;
+  const run = (op) => {
+    const at = asker;
+    return send(op).then((ev) => {
+      if (ev) answer(at, answerText(ev), !ev.ok);
+      return ev;
+    });
+  };
+  const flash = (msg) => {
+    answer(asker, msg, true);
+    flashAll(msg);
+  };
+  const asking = (control, fn) => (e) => {
+    asker = control;
+    fn(e);
+  };
   // Only the calls of this socket's type.
   for (const e of root.querySelectorAll("[data-for]")) if (e.dataset.for !== s.type) e.remove();
   for (const e of [root, ...root.querySelectorAll("[aria-label*='{sock}']")]) e.setAttribute("aria-label", e.getAttribute("aria-label").replace("{sock}", id));
@@ -61,13 +108,28 @@ export function makeCard(s, { run, flash, defaultAddr }) {
   };
 
   const addr = $(".addr");
-  addr.value = unix ? "demo.sock" : defaultAddr;
-  if (unix) addr.placeholder = "demo.sock";
+  if (unix) addr.placeholder = "demo.sock or /tmp/echo.sock";
   const to = $(".sendto-addr");
   if (to && unix) to.placeholder = "peer.sock";
+  // addrOf reads an address box as the tutorials write addresses, or
+  // says what is wrong with it.
+  const addrOf = (box) => {
+    const r = parseAddr(box.value, s.family);
+    if (r.error) {
+      flash(r.error);
+      box.setAttribute("aria-invalid", "true");
+      return null;
+    }
+    box.removeAttribute("aria-invalid");
+    return r.addr;
+  };
+  const withAddr = (box, op) => () => {
+    const a = addrOf(box);
+    if (a !== null) run(op(a));
+  };
   const backlog = $(".backlog");
   const autoAcc = $(".autoaccept-on");
-  if (autoAcc) autoAcc.addEventListener("change", () => run({ op: "autoaccept", on: autoAcc.checked }));
+  if (autoAcc) autoAcc.addEventListener("change", asking(autoAcc, () => run({ op: "autoaccept", on: autoAcc.checked })));
 
   // Data to send.
   const data = $(".send-data");
@@ -83,27 +145,45 @@ export function makeCard(s, { run, flash, defaultAddr }) {
       return null;
     }
   };
+  // An empty box is said, not sent unnoticed: a second press sends b''
+  // (an empty datagram on UDP; nothing at all on TCP).
+  let emptyOK = false;
+  data.addEventListener("input", () => (emptyOK = false));
   const doSend = (op, extra) => {
     const b = bytesOf();
-    if (b !== null) run({ op, data: { b64: toB64(b) }, ...extra });
-  };
-  data.addEventListener("keydown", (e) => {
-    if (e.key === "Enter") {
-      e.preventDefault();
-      doSend(e.shiftKey ? "sendall" : "send");
+    if (b === null) return;
+    if (b.length === 0 && !emptyOK) {
+      emptyOK = true;
+      flash(`the data box is empty: type the bytes to send, or press ${op} again to call ${op}(b'')${s.type === "dgram" ? " (an empty datagram)" : ", which sends nothing"}`);
+      return;
     }
-  });
+    emptyOK = false;
+    run({ op, data: { b64: toB64(b) }, ...extra });
+  };
+  data.addEventListener(
+    "keydown",
+    asking(data, (e) => {
+      if (e.key !== "Enter") return;
+      e.preventDefault();
+      // As the card's main button: sendto on a UDP socket not connected.
+      if (s.type === "dgram" && !["connected", "closed"].includes(root.dataset.state)) calls.sendto();
+      else doSend(e.shiftKey && s.type === "stream" ? "sendall" : "send");
+    }),
+  );
 
   // Receiving.
   const bufsize = $(".recv-bufsize");
   const autoChk = $(".auto-on");
   const autoSize = $(".auto-bufsize");
-  autoChk.addEventListener("change", () => {
-    if (!autoChk.checked) return run({ op: "autorecv", on: false });
-    const n = intOf(autoSize, "auto-recv's bufsize");
-    if (n === null) autoChk.checked = false;
-    else run({ op: "autorecv", on: true, bufsize: n });
-  });
+  autoChk.addEventListener(
+    "change",
+    asking(autoChk, () => {
+      if (!autoChk.checked) return run({ op: "autorecv", on: false });
+      const n = intOf(autoSize, "auto-recv's bufsize");
+      if (n === null) autoChk.checked = false;
+      else run({ op: "autorecv", on: true, bufsize: n });
+    }),
+  );
 
   const tmo = $(".timeout");
   const optSel = $(".opt-name");
@@ -115,13 +195,16 @@ export function makeCard(s, { run, flash, defaultAddr }) {
 
   // What each button (data-call) does.
   const calls = {
-    connect: () => run({ op: "connect", addr: addr.value.trim() }),
-    bind: () => run({ op: "bind", addr: addr.value.trim() }),
+    connect: withAddr(addr, (a) => ({ op: "connect", addr: a })),
+    bind: withAddr(addr, (a) => ({ op: "bind", addr: a })),
     listen: withInt(backlog, "backlog", (n) => ({ op: "listen", backlog: n })),
     accept: () => run({ op: "accept" }),
     send: () => doSend("send"),
     sendall: () => doSend("sendall"),
-    sendto: () => doSend("sendto", { addr: to.value.trim() }),
+    sendto: () => {
+      const a = addrOf(to);
+      if (a !== null) doSend("sendto", { addr: a });
+    },
     recv: withInt(bufsize, "bufsize", (n) => ({ op: "recv", bufsize: n })),
     recvfrom: withInt(bufsize, "bufsize", (n) => ({ op: "recvfrom", bufsize: n })),
     settimeout: () => {
@@ -150,11 +233,20 @@ export function makeCard(s, { run, flash, defaultAddr }) {
     "shutdown-rdwr": () => run({ op: "shutdown", how: "SHUT_RDWR" }),
     close: () => run({ op: "close" }),
   };
-  for (const b of root.querySelectorAll("button[data-call]")) b.addEventListener("click", calls[b.dataset.call]);
+  for (const b of root.querySelectorAll("button[data-call]")) b.addEventListener("click", asking(b, calls[b.dataset.call]));
+
+  // The calls that do not fit the socket's state now, on demand.
+  const all = $(".all-calls");
+  all.addEventListener("click", () => {
+    const open = root.classList.toggle("all");
+    all.setAttribute("aria-expanded", String(open));
+    all.textContent = open ? "fewer calls" : "all calls";
+  });
 
   const parts = { kind: $(".sock-kind"), status: $(".sock-state"), addrs: $(".sock-addrs"), link: $(".sock-link"), mode: $(".sock-mode") };
   const gauges = { recvq: gauge($(".gauge-recv-Q")), sendq: gauge($(".gauge-send-Q")), acceptq: gauge($(".gauge-accept-Q")), tcp: $(".tcpinfo") };
-  return { root, ...parts, gauges, autoChk, autoSize, autoAcc, paused: $(".paused"), pending: $(".pending"), addr };
+  const fit = [...root.querySelectorAll("[data-fit]")];
+  return { root, ...parts, gauges, autoChk, autoSize, autoAcc, fit, paused: $(".paused"), pending: $(".pending"), addr };
 }
 
 export function updateCard(card, s) {
@@ -175,11 +267,13 @@ export function updateCard(card, s) {
   if (s.stats) updateGauges(card, s.stats);
   const closed = s.state === "closed";
   // Show the calls that fit the socket now: no listen on a connected
-  // socket, no send on a listener.
+  // socket, no send on a listener, no shutdown on a UDP socket.
   card.root.dataset.state = s.state;
   card.root.classList.toggle("closed", closed);
+  for (const e of card.fit) e.classList.toggle("unfit", !fits(e.dataset.fit, s));
+  // A closed socket keeps its calls: send after close is OSError
+  // [Errno 9], worth showing.
   card.gauges.recvq.root.parentElement.hidden = closed;
-  for (const b of card.root.querySelectorAll("button, input, select")) b.disabled = closed;
 }
 
 export function updateGauges(card, st) {

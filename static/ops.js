@@ -8,14 +8,27 @@ import { pyBytes, fromB64, resultBytes } from "./bytes.js";
 const embedded = typeof document !== "undefined" && document.getElementById("op-table");
 export const opTable = embedded ? JSON.parse(embedded.textContent) : await fetch("/api/ops").then((r) => r.json());
 
-// pyAddr writes an address as Python does: ('host', port), ('::1', port,
-// 0, 0) for IPv6 (as Python prints it; it takes that form too), or a path.
+// pyAddr writes an address as Python passes and prints it: ('host',
+// port), (host, port, 0, 0) for IPv6 (as Python prints it; it takes that
+// form too), or a path; valid Python whatever the text (sockets/export's
+// PyAddr reads it alike).
 export function pyAddr(a) {
-  const v6 = /^\[(.*)\]:(\d+)$/.exec(a || "");
-  if (v6) return `('${v6[1]}', ${v6[2]}, 0, 0)`;
-  const v4 = /^(.*):(\d+)$/.exec(a || "");
-  if (v4) return `('${v4[1]}', ${v4[2]})`;
-  return pyStr(a || "");
+  a = a || "";
+  const p = addrParts(a);
+  if (!p) return pyStr(a);
+  return p.v6 ? `(${pyStr(p.host)}, ${p.port}, 0, 0)` : `(${pyStr(p.host)}, ${p.port})`;
+}
+
+// addrParts splits the wire's host:port or [v6]:port, the port written as
+// a Python int; null for anything else (a path).
+function addrParts(a) {
+  const i = a.lastIndexOf(":");
+  if (i < 0 || !/^[0-9]+$/.test(a.slice(i + 1))) return null;
+  const host = a.slice(0, i);
+  const port = a.slice(i + 1).replace(/^0+(?=[0-9])/, "");
+  if (host.length >= 2 && host[0] === "[" && host.endsWith("]")) return { host: host.slice(1, -1), port, v6: true };
+  if (/[:/[\]]/.test(host)) return null;
+  return { host, port, v6: false };
 }
 
 export function pyStr(s) {

@@ -72,6 +72,7 @@ export function initUI({ current }) {
     switch (e.key) {
       case "s":
         if (!card) return flash("make a socket first");
+        if (card.dataset.state === "listening") return flash(`${card.id.slice(5)} is listening: it sends nothing. accept() a connection and send on that socket`);
         card.querySelector(".send-data").focus();
         break;
       case "r":

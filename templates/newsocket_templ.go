@@ -9,7 +9,7 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 // newSocket is the form that makes a socket, and the name lookups
-// (static/setup.js).
+// (static/setup.js), each with the answer to its last call.
 func newSocket() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -31,7 +31,7 @@ func newSocket() templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button></form></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"panel newsock\" aria-labelledby=\"new-h\"><h2 id=\"new-h\">New socket</h2><form id=\"new-socket\"><label>family <select name=\"family\"><option value=\"inet\">AF_INET (IPv4)</option><option value=\"inet6\">AF_INET6 (IPv6)</option><option value=\"unix\">AF_UNIX</option></select></label> <label>type <select name=\"type\"><option value=\"stream\">SOCK_STREAM (TCP)</option><option value=\"dgram\">SOCK_DGRAM (UDP)</option></select></label> <button type=\"submit\">socket()</button> <output class=\"answer\" hidden></output></form><form id=\"names\" class=\"names\"><label>host <input name=\"host\" value=\"localhost\" size=\"12\" aria-label=\"host to look up\"></label> <label>port <input name=\"port\" value=\"80\" size=\"5\" aria-label=\"port or service\"></label> <button type=\"submit\" value=\"getaddrinfo\" class=\"small\">getaddrinfo()</button> <button type=\"submit\" value=\"gethostbyname\" class=\"small\">gethostbyname()</button> <output class=\"answer\" hidden></output></form></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

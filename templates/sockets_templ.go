@@ -43,7 +43,10 @@ func socketsColumn() templ.Component {
 // static/cards.js copies for each socket of the session. Its calls are
 // buttons named by data-call; parts with data-for="stream" or "dgram" are
 // kept only on sockets of that type; "{sock}" in an aria-label becomes the
-// socket's name.
+// socket's name. data-fit lists the states a part fits ("connected", or
+// "stream:bound" for one type only): the card shows those, and the rest
+// when asked for all calls. Each row's answer says what its last call
+// returned, next to the control that asked.
 func socketCard() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -65,7 +68,7 @@ func socketCard() templ.Component {
 			templ_7745c5c3_Var2 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<template id=\"sock-card\"><article class=\"sock-card\" aria-label=\"socket {sock}\"><h3 class=\"sock-title\"><span class=\"sock-id\"></span><span class=\"sock-kind\"></span><span class=\"sock-state\"></span><span class=\"sock-addrs\"></span><span class=\"sock-link\"></span><span class=\"sock-mode\"></span></h3><div class=\"gauges\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "<template id=\"sock-card\"><article class=\"sock-card\" tabindex=\"-1\" aria-label=\"socket {sock}\"><h3 class=\"sock-title\"><span class=\"sock-id\"></span><span class=\"sock-kind\"></span><span class=\"sock-state\"></span><span class=\"sock-addrs\"></span><span class=\"sock-link\"></span><span class=\"sock-mode\"></span></h3><div class=\"gauges\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -81,20 +84,20 @@ func socketCard() templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<span class=\"tcpinfo\"></span></div><p class=\"paused\" hidden>auto-recv paused: the page is behind, so the data waits in the kernel's receive queue</p><ul class=\"pending\" hidden></ul><div class=\"row\"><label>address <input class=\"addr\" placeholder=\"host:port\" size=\"20\" aria-label=\"address for {sock}\"></label> <button type=\"button\" class=\"connect not-listening\" data-call=\"connect\">connect</button> <button type=\"button\" class=\"bind small unconnected\" data-call=\"bind\" title=\"bind to this address (port 0: any free port)\">bind</button> <span class=\"server-calls unconnected\" data-for=\"stream\"><button type=\"button\" class=\"listen small\" data-call=\"listen\">listen</button> <label>backlog <input class=\"backlog\" type=\"number\" min=\"0\" value=\"5\" aria-label=\"backlog\"></label> <button type=\"button\" class=\"accept small\" data-call=\"accept\" title=\"accept one connection (pending until a client arrives)\">accept</button> <label>auto-accept <input class=\"autoaccept-on\" type=\"checkbox\" aria-label=\"autoaccept\"></label></span></div><div class=\"row not-listening\"><label>data <input class=\"send-data\" placeholder=\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<span class=\"tcpinfo\"></span></div><p class=\"paused\" hidden>auto-recv paused: the page is behind, so the data waits in the kernel's receive queue</p><ul class=\"pending\" hidden></ul><div class=\"row\" data-fit=\"new stream:bound listening\"><label data-fit=\"new\">address <input class=\"addr\" placeholder=\"('', 5000) or localhost:9000\" size=\"20\" aria-label=\"address for {sock}\"></label> <button type=\"button\" class=\"connect\" data-call=\"connect\" data-fit=\"new\" title=\"connect to this address\">connect</button> <button type=\"button\" class=\"bind small\" data-call=\"bind\" data-fit=\"new\" title=\"bind to this address (port 0: any free port)\">bind</button> <span class=\"server-calls\" data-for=\"stream\"><button type=\"button\" class=\"listen\" data-call=\"listen\" data-fit=\"bound\">listen</button> <label data-fit=\"bound\">backlog <input class=\"backlog\" type=\"number\" min=\"0\" value=\"5\" aria-label=\"backlog\"></label> <button type=\"button\" class=\"accept\" data-call=\"accept\" data-fit=\"listening\" title=\"accept one connection (pending until a client arrives)\">accept</button> <label data-fit=\"listening\">auto-accept <input class=\"autoaccept-on\" type=\"checkbox\" aria-label=\"autoaccept\"></label></span> <output class=\"answer\" hidden></output></div><div class=\"row\" data-fit=\"connected closed dgram:new dgram:bound\"><label>data <input class=\"send-data\" placeholder=\"")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		var templ_7745c5c3_Var3 string
 		templ_7745c5c3_Var3, templ_7745c5c3_Err = templ.JoinStringErrs(`hello\r\n — escapes: \r \n \t \xNN`)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 40, Col: 93}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 44, Col: 93}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var3))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" size=\"30\" aria-label=\"data for {sock}\"></label> <select class=\"send-enc\" aria-label=\"data encoding\"><option value=\"text\">text + escapes</option><option value=\"hex\">hex</option></select> <button type=\"button\" class=\"send\" data-call=\"send\" title=\"one send() syscall: shows how many bytes it accepted (Enter)\">send</button> <button type=\"button\" class=\"sendall\" data-call=\"sendall\" data-for=\"stream\" title=\"send until every byte is queued (Shift+Enter)\">sendall</button> <label data-for=\"dgram\">to <input class=\"sendto-addr\" placeholder=\"host:port\" size=\"16\" aria-label=\"destination for {sock}.sendto\"></label> <button type=\"button\" class=\"sendto\" data-call=\"sendto\" data-for=\"dgram\">sendto</button></div><div class=\"row not-listening\"><label>bufsize <input class=\"recv-bufsize\" type=\"number\" min=\"0\" value=\"1024\" aria-label=\"bufsize for {sock}.recv\"></label> <button type=\"button\" class=\"recv\" data-call=\"recv\" title=\"one recv(bufsize) syscall\">recv</button> <button type=\"button\" class=\"recvfrom\" data-call=\"recvfrom\" data-for=\"dgram\" title=\"one datagram, and who sent it\">recvfrom</button> <label>auto-recv <input class=\"auto-on\" type=\"checkbox\" aria-label=\"auto-recv\"></label> <label>bufsize <input class=\"auto-bufsize\" type=\"number\" min=\"1\" value=\"4096\" aria-label=\"auto-recv bufsize\"></label></div><div class=\"row\"><label>timeout <input class=\"timeout\" placeholder=\"None, 2.5 or 0\" size=\"8\" aria-label=\"timeout for {sock}.settimeout\"></label> <button type=\"button\" class=\"settimeout\" data-call=\"settimeout\">settimeout</button> <button type=\"button\" class=\"setblocking-true small\" data-call=\"setblocking-true\">setblocking(True)</button> <button type=\"button\" class=\"setblocking-false small\" data-call=\"setblocking-false\">setblocking(False)</button></div><div class=\"row\"><details class=\"more\"><summary>options and names</summary><div class=\"row\"><select class=\"opt-name\" aria-label=\"socket option\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "\" size=\"30\" aria-label=\"data for {sock}\"></label> <select class=\"send-enc\" aria-label=\"data encoding\"><option value=\"text\">text + escapes</option><option value=\"hex\">hex</option></select> <button type=\"button\" class=\"send\" data-call=\"send\" data-fit=\"connected closed\" title=\"one send() syscall: shows how many bytes it accepted (Enter)\">send</button> <button type=\"button\" class=\"sendall\" data-call=\"sendall\" data-for=\"stream\" data-fit=\"connected closed\" title=\"send until every byte is queued (Shift+Enter)\">sendall</button> <label data-for=\"dgram\" data-fit=\"new bound\">to <input class=\"sendto-addr\" placeholder=\"('localhost', 9000)\" size=\"16\" aria-label=\"destination for {sock}.sendto\"></label> <button type=\"button\" class=\"sendto\" data-call=\"sendto\" data-for=\"dgram\" data-fit=\"new bound\">sendto</button> <output class=\"answer\" hidden></output></div><div class=\"row\" data-fit=\"connected closed dgram:bound\"><label>recv <input class=\"recv-bufsize\" type=\"number\" min=\"0\" value=\"1024\" aria-label=\"bufsize for {sock}.recv\" title=\"bufsize: at most this many bytes from one recv()\"> bytes</label> <button type=\"button\" class=\"recv\" data-call=\"recv\" data-fit=\"connected closed\" title=\"one recv(bufsize) syscall\">recv</button> <button type=\"button\" class=\"recvfrom\" data-call=\"recvfrom\" data-for=\"dgram\" data-fit=\"bound connected\" title=\"one datagram, and who sent it\">recvfrom</button> <label data-fit=\"connected dgram:bound\" title=\"recv() in a loop, each read of at most this many bytes, one event per call\"><input class=\"auto-on\" type=\"checkbox\" aria-label=\"auto-recv\"> auto-recv, each of <input class=\"auto-bufsize\" type=\"number\" min=\"1\" value=\"4096\" aria-label=\"auto-recv bufsize\"> bytes</label> <output class=\"answer\" hidden></output></div><div class=\"row\" data-fit=\"connected dgram:bound\"><label>timeout <input class=\"timeout\" placeholder=\"None, 2.5 or 0\" size=\"8\" aria-label=\"timeout for {sock}.settimeout\"></label> <button type=\"button\" class=\"settimeout small\" data-call=\"settimeout\">settimeout</button> <button type=\"button\" class=\"setblocking-true small\" data-call=\"setblocking-true\">setblocking(True)</button> <button type=\"button\" class=\"setblocking-false small\" data-call=\"setblocking-false\">setblocking(False)</button> <output class=\"answer\" hidden></output></div><div class=\"row\" data-fit=\"\"><select class=\"opt-name\" aria-label=\"socket option\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -106,7 +109,7 @@ func socketCard() templ.Component {
 			var templ_7745c5c3_Var4 string
 			templ_7745c5c3_Var4, templ_7745c5c3_Err = templ.JoinStringErrs(g.Level)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 66, Col: 33}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 69, Col: 31}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var4))
 			if templ_7745c5c3_Err != nil {
@@ -124,7 +127,7 @@ func socketCard() templ.Component {
 				var templ_7745c5c3_Var5 string
 				templ_7745c5c3_Var5, templ_7745c5c3_Err = templ.JoinStringErrs(g.Level + " " + n)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 68, Col: 43}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 71, Col: 41}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var5))
 				if templ_7745c5c3_Err != nil {
@@ -137,7 +140,7 @@ func socketCard() templ.Component {
 				var templ_7745c5c3_Var6 string
 				templ_7745c5c3_Var6, templ_7745c5c3_Err = templ.JoinStringErrs(n)
 				if templ_7745c5c3_Err != nil {
-					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 68, Col: 49}
+					return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 71, Col: 47}
 				}
 				_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var6))
 				if templ_7745c5c3_Err != nil {
@@ -160,13 +163,13 @@ func socketCard() templ.Component {
 		var templ_7745c5c3_Var7 string
 		templ_7745c5c3_Var7, templ_7745c5c3_Err = templ.JoinStringErrs(`1, true, or {"onoff":1,"linger":0}`)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 73, Col: 94}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 76, Col: 92}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var7))
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" size=\"14\" aria-label=\"option value\"></label> <button type=\"button\" class=\"setsockopt small\" data-call=\"setsockopt\">setsockopt</button> <button type=\"button\" class=\"getsockopt small\" data-call=\"getsockopt\">getsockopt</button> <button type=\"button\" class=\"getsockname small\" data-call=\"getsockname\">getsockname</button> <button type=\"button\" class=\"getpeername small\" data-call=\"getpeername\">getpeername</button></div></details> <button type=\"button\" class=\"shutdown-wr\" data-call=\"shutdown-wr\" title=\"half-close: the peer reads EOF, you can still recv\">shutdown(SHUT_WR)</button> <button type=\"button\" class=\"shutdown-rd small\" data-call=\"shutdown-rd\" title=\"shutdown(SHUT_RD)\">SHUT_RD</button> <button type=\"button\" class=\"shutdown-rdwr small\" data-call=\"shutdown-rdwr\" title=\"shutdown(SHUT_RDWR)\">SHUT_RDWR</button> <button type=\"button\" class=\"close danger\" data-call=\"close\">close</button></div></article></template>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 12, "\" size=\"14\" aria-label=\"option value\"></label> <button type=\"button\" class=\"setsockopt small\" data-call=\"setsockopt\">setsockopt</button> <button type=\"button\" class=\"getsockopt small\" data-call=\"getsockopt\">getsockopt</button> <button type=\"button\" class=\"getsockname small\" data-call=\"getsockname\">getsockname</button> <button type=\"button\" class=\"getpeername small\" data-call=\"getpeername\">getpeername</button> <output class=\"answer\" hidden></output></div><div class=\"row\"><button type=\"button\" class=\"shutdown-wr small\" data-call=\"shutdown-wr\" data-fit=\"stream:connected\" title=\"half-close: the peer reads EOF, you can still recv\">shutdown(SHUT_WR)</button> <button type=\"button\" class=\"shutdown-rd small\" data-call=\"shutdown-rd\" data-fit=\"\" title=\"shutdown(SHUT_RD)\">SHUT_RD</button> <button type=\"button\" class=\"shutdown-rdwr small\" data-call=\"shutdown-rdwr\" data-fit=\"\" title=\"shutdown(SHUT_RDWR)\">SHUT_RDWR</button> <button type=\"button\" class=\"close danger\" data-call=\"close\">close</button> <button type=\"button\" class=\"all-calls small\" aria-expanded=\"false\" title=\"every call of this socket, whatever its state\">all calls</button> <output class=\"answer\" hidden></output></div></article></template>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -221,7 +224,7 @@ func gauge(name, title string, hidden bool) templ.Component {
 		var templ_7745c5c3_Var11 string
 		templ_7745c5c3_Var11, templ_7745c5c3_Err = templ.JoinStringErrs(title)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 91, Col: 51}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 97, Col: 51}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var11))
 		if templ_7745c5c3_Err != nil {
@@ -244,7 +247,7 @@ func gauge(name, title string, hidden bool) templ.Component {
 		var templ_7745c5c3_Var12 string
 		templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(name)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 91, Col: 100}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 97, Col: 100}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var12))
 		if templ_7745c5c3_Err != nil {
@@ -257,7 +260,7 @@ func gauge(name, title string, hidden bool) templ.Component {
 		var templ_7745c5c3_Var13 string
 		templ_7745c5c3_Var13, templ_7745c5c3_Err = templ.JoinStringErrs(name)
 		if templ_7745c5c3_Err != nil {
-			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 91, Col: 156}
+			return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/sockets.templ`, Line: 97, Col: 156}
 		}
 		_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var13))
 		if templ_7745c5c3_Err != nil {

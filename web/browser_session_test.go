@@ -125,8 +125,10 @@ func TestBrowserWatchLink(t *testing.T) {
 	history := s.LastSeq()
 	want := sessionSeqOps(s, history)
 	owner.waitFor(t, "the history on the owner's page", logSeqOps(history)+` === `+strconv.Quote(want))
-	owner.waitFor(t, "s1's card", `!!document.querySelector("#sock-s1 .row")`)
-	if c := controlsOf(t, owner); c.Watching || c.Setup == "none" || !c.SetupRendered || c.Lesson == "none" || !c.WatchButton || len(c.Rows) == 0 || c.Rows[0] == "none" {
+	owner.waitFor(t, "s1's card, connected", `!!document.querySelector("#sock-s1 .row") && document.querySelector("#sock-s1 .sock-state").textContent.startsWith("connected")`)
+	// A connected socket's card shows its send and recv rows (its address
+	// row is for a socket not yet connected).
+	if c := controlsOf(t, owner); c.Watching || c.Setup == "none" || !c.SetupRendered || c.Lesson == "none" || !c.WatchButton || len(c.Rows) < 3 || c.Rows[1] == "none" || c.Rows[2] == "none" {
 		t.Fatalf("the owner's page hides its controls: %+v", c)
 	}
 

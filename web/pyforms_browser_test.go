@@ -1,12 +1,16 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"os/exec"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/export"
 )
@@ -66,6 +70,16 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 		{Op: "getsockname", Sock: "s1", OK: true, Result: &sockets.Result{Local: "[::1]:9000"}},
 		{Op: "getpeername", Sock: "s3", OK: true, Result: &sockets.Result{Peer: "127.0.0.1:5000"}},
 	}
+	// Every address the wire can carry, as typed or as the kernel gave it,
+	// reads as Python: a tuple or a string, never a broken literal.
+	addrs := []string{":5000", "localhost:9000", "127.0.0.1:7007", "[::1]:9000", "[fe80::1%lo]:9", "a'b:80", `back\slash:1`, "localhost:0080",
+		"/tmp/echo.sock", "/tmp/x:80", "demo.sock", "::1:80", "host:port", "[::1]", ""}
+	for _, a := range addrs {
+		cases = append(cases,
+			sockets.Event{Op: "connect", Sock: "s2", Args: &sockets.Args{Addr: a}, OK: true, Result: &sockets.Result{}},
+			sockets.Event{Op: "getsockname", Sock: "s2", OK: true, Result: &sockets.Result{Local: a}},
+			sockets.Event{Op: "recvfrom", Sock: "s1", Args: &sockets.Args{Bufsize: &n}, OK: true, Result: &sockets.Result{N: &zero, Data: []byte{}, Addr: a}})
+	}
 	covered := map[string]bool{}
 	for _, ev := range cases {
 		covered[ev.Op] = true
@@ -84,6 +98,7 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 		t.Fatalf("ops.js without the page's table: %q, %v", got, err)
 	}
 	b = openPage(t, e)
+	var pyCode []string
 	for _, ev := range cases {
 		js, err := json.Marshal(ev)
 		if err != nil {
@@ -104,5 +119,37 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 		if got != want {
 			t.Errorf("%s %s:\n  page   %q\n  export %q", ev.Op, js, got, want)
 		}
+		if ev.OK && (ev.Op == "connect" || ev.Op == "getsockname" || ev.Op == "recvfrom") {
+			pyCode = append(pyCode, got[0], got[1])
+		}
+	}
+	validPython(t, pyCode)
+}
+
+// validPython fails the test unless python3 parses each of these
+// expressions.
+func validPython(t *testing.T, exprs []string) {
+	t.Helper()
+	py := testkit.Python(t)
+	src, err := json.Marshal(exprs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog := `import ast, json, sys
+bad = []
+for e in json.load(sys.stdin):
+    try:
+        ast.parse(e, mode="eval")
+    except SyntaxError as x:
+        bad.append(f"{e!r}: {x.msg}")
+print("\n".join(bad))`
+	cmd := exec.Command(py, "-c", prog)
+	cmd.Stdin = bytes.NewReader(src)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v: %s", err, out)
+	}
+	if s := strings.TrimSpace(string(out)); s != "" {
+		t.Errorf("not valid Python:\n%s", s)
 	}
 }

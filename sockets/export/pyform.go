@@ -222,3 +222,50 @@ func ResultRepr(ev sockets.Event) string {
 	}
 	return "None"
 }
+
+// PyAddr writes an address (the wire's host:port, [v6]:port, or a path)
+// as Python passes and prints it: ('host', port), ('host', port, 0, 0)
+// for IPv6, a string for AF_UNIX and for anything else; valid Python
+// whatever the text (static/ops.js's pyAddr reads it alike).
+func PyAddr(addr, family string) string {
+	if host, port, v6, ok := addrParts(addr); ok && family != "unix" {
+		if v6 {
+			return fmt.Sprintf("(%s, %s, 0, 0)", pyStr(host), port)
+		}
+		return fmt.Sprintf("(%s, %s)", pyStr(host), port)
+	}
+	return pyStr(addr)
+}
+
+// addrParts splits host:port or [v6]:port, the port written as a Python
+// int (no leading zeros); not ok for anything else (a path).
+func addrParts(addr string) (host, port string, v6, ok bool) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 || !allDigits(addr[i+1:]) {
+		return "", "", false, false
+	}
+	host, port = addr[:i], strings.TrimLeft(addr[i+1:], "0")
+	if port == "" {
+		port = "0"
+	}
+	if len(host) >= 2 && host[0] == '[' && host[len(host)-1] == ']' {
+		return host[1 : len(host)-1], port, true, true
+	}
+	if strings.ContainsAny(host, ":/[]") {
+		return "", "", false, false
+	}
+	return host, port, false, true
+}
+
+// allDigits: s is a non-empty run of ASCII digits.
+func allDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -7,7 +7,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -352,21 +351,6 @@ func errText(e *sockets.Error) string {
 		return fmt.Sprintf("%s: [Errno %d] %s", e.Exc, e.Num, e.Msg)
 	}
 	return e.Exc + ": " + e.Msg
-}
-
-// PyAddr writes an address as Python passes and prints it: ('host', port)
-// for IPv4, ('host', port, 0, 0) for IPv6, a string for AF_UNIX.
-func PyAddr(addr, family string) string {
-	if ap, err := netip.ParseAddrPort(addr); err == nil {
-		if ap.Addr().Is4() {
-			return fmt.Sprintf("('%s', %d)", ap.Addr(), ap.Port())
-		}
-		return fmt.Sprintf("('%s', %d, 0, 0)", ap.Addr().WithZone(""), ap.Port())
-	}
-	if host, port, ok := splitHostPort(addr); ok && family != "unix" {
-		return fmt.Sprintf("(%s, %s)", pyStr(host), port)
-	}
-	return pyStr(addr)
 }
 
 // splitHostPort splits "host:port" with a numeric port.
