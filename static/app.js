@@ -10,6 +10,7 @@
 import { createConnection } from "./connection.js";
 import { createDetail } from "./detail.js";
 import { flash } from "./flash.js";
+import { initFocus } from "./focus.js";
 import { initHeader } from "./header.js";
 import { initLessons } from "./lessons.js";
 import { createLog } from "./log.js";
@@ -17,7 +18,7 @@ import { initNetstat } from "./netstat.js";
 import { initPython } from "./pyui.js";
 import { defaultAddr, initSetup } from "./setup.js";
 import { createSockets } from "./sockets.js";
-import { on, state } from "./state.js";
+import { on, set, state } from "./state.js";
 import { initUI } from "./ui.js";
 import { initViews } from "./views.js";
 
@@ -28,9 +29,13 @@ const detail = createDetail({ reveal: (ev) => python.reveal(ev) });
 on("pending", () => python.refresh()); // a pending call shows as its line's wait
 
 const conn = createConnection({
-  // What Python printed and read is the code pane's, not a call.
+  // What Python printed and read is the code pane's, not a call. Where
+  // the owner looks is the stage's (focus.js); the log keeps it, as it
+  // keeps kernel stats, without showing it as a row.
   onEvents(evs) {
     python.push(evs);
+    const focus = evs.findLast((ev) => ev.op === "focus" && ev.ok);
+    if (focus) set({ focus: focus.args.focus || null });
     const calls = evs.filter((ev) => ev.op !== "python");
     if (calls.length) {
       log.push(calls);
@@ -47,4 +52,5 @@ initNetstat();
 const views = initViews({ events: log.events, onFocus: (seq) => log.select(seq), lastEvent: log.lastArrival });
 if (!state.readOnly) initLessons({ sessionId: state.session });
 initUI({ current: sockets.inUse });
+initFocus({ sendOp: conn.sendOp });
 conn.connect();

@@ -29,6 +29,9 @@ export function createSockets({ run, defaultAddr }) {
         cards.set(s.id, card);
         if (wantAddr.has(s.id)) card.addr.value = wantAddr.get(s.id);
         column.append(card.root);
+        // The socket in use may be chosen before its card is made (a
+        // watcher following the owner to it).
+        card.root.classList.toggle("current", s.id === state.sock);
         if (!state.sock) set({ sock: s.id });
       }
       updateCard(card, s);

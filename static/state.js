@@ -1,7 +1,8 @@
 // The page's state, in one place: the session's, as the server says it
 // (its sockets, the calls pending, the last event seen, its clock, the
 // people watching, the connection to it), and the page's own (the socket
-// in use, the view shown, presentation mode). Modules read `state`,
+// in use, the view shown, presentation mode, the lesson step and code
+// line looked at, whether a watcher follows the owner). Modules read `state`,
 // change it with set(), and redraw what they show from on(); none keeps
 // a copy of its own.
 //
@@ -29,11 +30,18 @@ export const state = {
   lastSeq: 0, // the last event taken in: a reconnect resumes after it
   clockOffset: 0, // performance.now() in µs minus the session's clock
   watchers: 0, // people following the session through its watch link
+  focus: null, // where the owner looks, as the session last said: {sock, view, lesson, step, file, line}, empty ones left out
+
 
   // The page.
   sock: null, // the socket in use: the card last clicked or typed in
   view: "ruler", // the views panel's tab: "ruler" or "timeline"
   presenting: false, // presentation mode, for a projector
+  lesson: "", // the lesson being run ("" for none)
+  step: 0, // its step to run next
+  file: "", // the program in the code pane, when its code is looked at
+  line: 0, // the line of the code the owner is at (0: none)
+  following: true, // a watch page looks where the owner looks (focus), until its watcher looks elsewhere
 };
 
 const subscribers = new Map(); // key → Set of fn

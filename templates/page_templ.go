@@ -258,7 +258,7 @@ func Session(p SessionPage) templ.Component {
 // modules are the page's ES modules, preloaded together.
 var modules = []string{
 	"app.js", "state.js", "connection.js", "wire.js", "event.js", "ops.js", "bytes.js", "format.js", "dom.js", "flash.js",
-	"header.js", "setup.js", "sockets.js", "cards.js", "lessons.js", "log.js", "detail.js", "netstat.js", "ui.js",
+	"header.js", "focus.js", "setup.js", "sockets.js", "cards.js", "lessons.js", "log.js", "detail.js", "netstat.js", "ui.js",
 	"views.js", "ruler/ruler.js", "ruler/model.js", "ruler/layout.js", "ruler/draw.js", "timeline.js", "dataview.js",
 	"pyui.js", "pymodel.js", "py/python.js", "py/record.js",
 }
