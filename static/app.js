@@ -18,6 +18,7 @@ import { initNetstat } from "./netstat.js";
 import { initPython } from "./pyui.js";
 import { defaultAddr, initSetup } from "./setup.js";
 import { createSockets } from "./sockets.js";
+import { initStage } from "./stage.js";
 import { on, set, state } from "./state.js";
 import { initUI } from "./ui.js";
 import { initViews } from "./views.js";
@@ -34,6 +35,8 @@ const conn = createConnection({
   // keeps kernel stats, without showing it as a row.
   onEvents(evs) {
     python.push(evs);
+    if (!state.program && evs.some((ev) => ev.op === "python")) set({ program: true });
+    stage.take(evs);
     const focus = evs.findLast((ev) => ev.op === "focus" && ev.ok);
     if (focus) set({ focus: focus.args.focus || null });
     const calls = evs.filter((ev) => ev.op !== "python");
@@ -46,6 +49,7 @@ const conn = createConnection({
 });
 
 initHeader();
+const stage = initStage();
 const sockets = createSockets({ run: conn.sendOp, defaultAddr: defaultAddr() });
 initSetup({ sendOp: conn.sendOp, sockets });
 initNetstat();

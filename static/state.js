@@ -30,6 +30,7 @@ export const state = {
   lastSeq: 0, // the last event taken in: a reconnect resumes after it
   clockOffset: 0, // performance.now() in µs minus the session's clock
   watchers: 0, // people following the session through its watch link
+  program: false, // a program or the console has run in the session (its code is on the stage)
   focus: null, // where the owner looks, as the session last said: {sock, view, lesson, step, file, line}, empty ones left out
 
 
