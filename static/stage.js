@@ -3,7 +3,7 @@
 // console, the socket in use and its views fill the first screen, and the
 // rest of the page (labs, lessons, netstat, the log) comes below it; the
 // code's column appears once a program or the console has run in the
-// session. The layout is style.css's (main.staged); this sizes the parts
+// session, or else the lesson's while one is chosen. The layout is style.css's (main.staged); this sizes the parts
 // to the window, and brings the socket in use and its views on screen
 // when the socket in use changes, or the layout does. A socket that a
 // program running in this page makes becomes the socket in use.
@@ -31,14 +31,14 @@ export function initStage() {
   sizes.observe(header);
   addEventListener("resize", size);
 
-  on(["presenting", "program"], (s) => {
+  const lay = (s) => {
     main.classList.toggle("staged", staged());
     main.classList.toggle("with-code", s.program);
+    main.classList.toggle("with-lesson", !!s.lesson && !s.program);
     size();
-  });
-  main.classList.toggle("staged", staged());
-  main.classList.toggle("with-code", state.program);
-  size();
+  };
+  on(["presenting", "program", "lesson"], lay);
+  lay(state);
 
   // reveal brings the socket in use's card on screen, with its views:
   // the page to the stage (or to the work area, whose two columns then
@@ -105,7 +105,7 @@ export function initStage() {
   // Into presentation mode or out of it, or the code coming on the
   // stage, the page is laid out anew: the stage (or the work area) comes
   // to the top.
-  on(["presenting", "program"], () => requestAnimationFrame(() => reveal(true)));
+  on(["presenting", "program", "lesson"], () => requestAnimationFrame(() => reveal(true)));
   addEventListener("resize", () => requestAnimationFrame(() => reveal()));
 
   return {

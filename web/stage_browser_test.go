@@ -135,6 +135,16 @@ func TestStageFollow(t *testing.T) {
 	if strings.Contains(eval[string](t, w, "the watcher's flash", `(document.getElementById("flash") || {}).textContent || ""`), "read-only") {
 		t.Error("the watcher's page tried to send an op")
 	}
+	// Presenting, the lesson is on the stage with the socket in use.
+	owner.do(t, "a projector's window, presenting", chromedp.EmulateViewport(1280, 800), chromedp.Click(chromedp.CSS("#present-toggle")))
+	owner.waitFor(t, "the lesson on the stage", `document.getElementById("app").classList.contains("with-lesson") && document.documentElement.classList.contains("presenting")`)
+	checkStage(t, "a lesson, presenting at 1280x800", measure(t, owner))
+	owner.viewShot(t, shotsDir(t), "follow-lesson-1280x800-present.png")
+	owner.do(t, "another step", chromedp.Click(chromedp.CSS(`#lesson button[data-act=step]`)))
+	awaitFocus(t, s, "its next step in the focus", func(f sockets.Focus) bool { return f.Lesson == lesson && f.Step == 2 })
+	checkStage(t, "a lesson's next step, presenting at 1280x800", measure(t, owner))
+	owner.viewShot(t, shotsDir(t), "follow-lesson-step-1280x800-present.png")
+	owner.do(t, "not presenting", chromedp.Click(chromedp.CSS("#present-toggle")), chromedp.EmulateReset())
 	owner.screenshot(t, "follow-owner.png")
 	w.screenshot(t, "follow-watcher.png")
 	owner.noErrors(t)
