@@ -3,10 +3,11 @@
 // console, the socket in use and its views fill the first screen, and the
 // rest of the page (labs, lessons, netstat, the log) comes below it; the
 // code's column appears once a program or the console has run in the
-// session, or else the lesson's while one is chosen. The layout is style.css's (main.staged); this sizes the parts
-// to the window, and brings the socket in use and its views on screen
-// when the socket in use changes, or the layout does. A socket that a
-// program running in this page makes becomes the socket in use.
+// session, or else the lesson's while one is chosen. The layout is
+// style.css's (main.staged); this sizes the parts to the window, and
+// brings the socket in use and its views on screen when the socket in
+// use changes, or the layout does. A socket that a program running in
+// this page makes becomes the socket in use.
 
 import { on, set, state } from "./state.js";
 
@@ -102,10 +103,13 @@ export function initStage() {
     if (card) grows.observe(card);
     requestAnimationFrame(() => reveal());
   }).observe(column, { childList: true });
-  // Into presentation mode or out of it, or the code coming on the
-  // stage, the page is laid out anew: the stage (or the work area) comes
-  // to the top.
-  on(["presenting", "program", "lesson"], () => requestAnimationFrame(() => reveal(true)));
+  // Into presentation mode or out of it, or the code or a lesson coming
+  // on the stage, the page is laid out anew: the stage (or the work
+  // area) comes to the top.
+  on("presenting", () => requestAnimationFrame(() => reveal(true)));
+  on(["program", "lesson"], () => {
+    if (staged()) requestAnimationFrame(() => reveal(true));
+  });
   addEventListener("resize", () => requestAnimationFrame(() => reveal()));
 
   return {

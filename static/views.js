@@ -69,6 +69,8 @@ export function initViews({ events, onFocus, lastEvent }) {
     requestAnimationFrame(draw);
   }
   on(["sockets", "pending", "sock"], refresh);
+  // Hidden, a page draws nothing: when it shows again, it draws what came.
+  document.addEventListener("visibilitychange", refresh);
   // Laid out for their width: drawn anew when it changes (the window, or
   // the stage's zoom in presentation mode).
   const widths = new Map();

@@ -239,8 +239,10 @@ const stageJS = `JSON.stringify((() => {
 // page's observers did about it, are done.
 const settled = `new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r(""))))`
 
-// viewsDrawn is JS true once the views show the log's last event.
-const viewsDrawn = `document.getElementById("views").dataset.drawn === String(window.sockplayLog.events.at(-1)?.seq ?? 0)`
+// viewsDrawn is JS true once the views show the log's last call (kernel
+// stats and focus events, which come all the time, change nothing they
+// show).
+const viewsDrawn = `Number(document.getElementById("views").dataset.drawn || 0) >= (window.sockplayLog.events.findLast(e => e.op !== "stats" && e.op !== "focus")?.seq ?? 0)`
 
 // measure waits for the page to settle (the views drawn up to the last
 // event, then two frames) and measures it.
