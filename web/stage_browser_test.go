@@ -441,6 +441,11 @@ func TestStageScreens(t *testing.T) {
 	}
 	owner.waitFor(t, "the code on the stage", `document.getElementById("app").classList.contains("with-code") && document.getElementById("py-source").value === `+strconv.Quote(src))
 	checkScreens(t, owner, dir, "7-python")
+	// The dark theme, presenting: the same stage.
+	eval[bool](t, owner, "dark, presenting", `(() => { if (document.documentElement.dataset.theme !== "dark") document.getElementById("theme-toggle").click(); document.getElementById("present-toggle").click(); return true; })()`)
+	checkStage(t, "7-python at 1280x800, present, dark", measure(t, owner))
+	owner.viewShot(t, dir, "7-python-1280x800-present-dark.png")
+	eval[bool](t, owner, "light, not presenting", `(() => { document.getElementById("theme-toggle").click(); document.getElementById("present-toggle").click(); return true; })()`)
 	// The owner points at line 5 of the code; the watcher is shown it.
 	eval[bool](t, owner, "the cursor on line 5", `(() => { const s = document.getElementById("py-source"); s.focus(); const at = s.value.split("\n").slice(0, 4).join("\n").length + 1; s.setSelectionRange(at, at); s.dispatchEvent(new KeyboardEvent("keyup")); return true; })()`)
 	awaitFocus(t, mustSession(t, e, id), "the focus on main.py line 5", func(f sockets.Focus) bool { return f.File == "main.py" && f.Line == 5 })
