@@ -11,6 +11,7 @@
 import { createConnection } from "./connection.js";
 import { createDetail } from "./detail.js";
 import { flash } from "./flash.js";
+import { initFocus } from "./focus.js";
 import { initHeader } from "./header.js";
 import { initLessons } from "./lessons.js";
 import { createLog } from "./log.js";
@@ -19,7 +20,8 @@ import { initPython } from "./pyui.js";
 import { initReplay } from "./replay.js";
 import { initSetup } from "./setup.js";
 import { createSockets } from "./sockets.js";
-import { on, state } from "./state.js";
+import { initStage } from "./stage.js";
+import { on, set, state } from "./state.js";
 import { initUI } from "./ui.js";
 import { initViews } from "./views.js";
 
@@ -30,9 +32,15 @@ const detail = createDetail({ reveal: (ev) => python.reveal(ev) });
 on("pending", () => python.refresh()); // a pending call shows as its line's wait
 
 const conn = createConnection({
-  // What Python printed and read is the code pane's, not a call.
+  // What Python printed and read is the code pane's, not a call. Where
+  // the owner looks is the stage's (focus.js); the log keeps it, as it
+  // keeps kernel stats, without showing it as a row.
   onEvents(evs) {
     python.push(evs);
+    if (!state.program && evs.some((ev) => ev.op === "python")) set({ program: true });
+    stage.take(evs);
+    const focus = evs.findLast((ev) => ev.op === "focus" && ev.ok);
+    if (focus) set({ focus: focus.args.focus || null });
     const calls = evs.filter((ev) => ev.op !== "python");
     if (calls.length) {
       log.push(calls);
@@ -43,12 +51,14 @@ const conn = createConnection({
 });
 
 initHeader();
+const stage = initStage();
 const sockets = createSockets({ run: conn.sendOp });
 initSetup({ sendOp: conn.sendOp, sockets });
 initNetstat();
 const views = initViews({ events: log.events, onFocus: (seq) => log.select(seq), lastEvent: log.lastArrival });
 if (!state.readOnly) initLessons({ sessionId: state.session, show: (ev) => detail.show(ev) });
 initUI({ current: sockets.inUse });
+initFocus({ sendOp: conn.sendOp });
 // A replay's events come from a file, down the connection's own path.
 if (state.replay) initReplay({ feed: conn.feed });
 else conn.connect();

@@ -86,6 +86,8 @@ export function createConnection({ onEvents, onGap }) {
   function onState(st) {
     const patch = { pending: st.pending || [], sockets: st.sockets || [], watchers: st.watchers || 0 };
     if (st.now !== undefined) patch.clockOffset = performance.now() * 1000 - st.now;
+    // A new object each message: taken only when it says something new.
+    if (JSON.stringify(st.focus || null) !== JSON.stringify(state.focus)) patch.focus = st.focus || null;
     set(patch);
   }
 

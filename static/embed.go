@@ -9,7 +9,9 @@
 // page has its module, as its markup has its component in templates/:
 // header.js, setup.js (labs, new socket), lessons.js, sockets.js and
 // cards.js, views.js with ruler/ and timeline.js, netstat.js, log.js and
-// detail.js; pyui.js and py/ are Python in the page. style.css holds all
+// detail.js; pyui.js and py/ are Python in the page; stage.js lays the
+// page out as a stage (presentation mode, watch pages), and focus.js
+// tells watchers where the owner looks and makes them follow. style.css holds all
 // the page's rules.
 package static
 

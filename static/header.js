@@ -1,8 +1,10 @@
 // The page's header (templates/header.templ): the connection's status,
-// the people watching, and the button that makes a watch link.
+// the people watching, and the button that makes a watch link; on a watch
+// page, where the teacher looks and the "follow teacher" toggle.
 
 import { flash } from "./flash.js";
-import { on, state } from "./state.js";
+import { focusText } from "./focus.js";
+import { on, set, state } from "./state.js";
 
 // What the status says, and its class, for each state.conn.
 function connText(s) {
@@ -31,6 +33,20 @@ export function initHeader() {
   });
   const watchers = document.getElementById("watchers");
   if (watchers) on("watchers", (s) => (watchers.textContent = s.watchers ? `${s.watchers} watching` : ""));
+
+  const follow = document.getElementById("follow-toggle");
+  if (follow) {
+    const where = document.getElementById("follow-where");
+    follow.addEventListener("click", () => set({ following: !state.following }));
+    const show = (s) => {
+      follow.setAttribute("aria-pressed", String(s.following));
+      follow.textContent = s.following ? "following teacher" : "follow teacher";
+      const at = focusText(s.focus);
+      where.textContent = !at ? "" : s.following ? `teacher: ${at}` : `teacher: ${at} · you look on your own`;
+    };
+    show(state);
+    on(["following", "focus"], show);
+  }
 
   const watchBtn = document.getElementById("watch-link");
   if (!watchBtn) return;

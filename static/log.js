@@ -90,6 +90,7 @@ export function createLog({ onSelect }) {
       (!op || ev.op === op) &&
       (!errors || !ev.ok) &&
       (stats || op === "stats" || ev.op !== "stats") &&
+      (op === "focus" || ev.op !== "focus") && // where the owner looks: no call (focus.js)
       (!q || searchText(ev).includes(q));
   }
   const chip = el("button", "small where-chip");

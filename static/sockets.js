@@ -41,8 +41,8 @@ export function createSockets({ run }) {
         cards.set(s.id, card);
         if (wantAddr.has(s.id)) card.addr.value = wantAddr.get(s.id);
         column.append(card.root);
-        // It may have been chosen before its card was drawn (a lesson's
-        // step makes it the socket in use).
+        // The socket in use may be chosen before its card is made (a
+        // lesson's step, a watcher following the owner to it).
         card.root.classList.toggle("current", s.id === state.sock);
         if (!state.sock) set({ sock: s.id });
       }

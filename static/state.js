@@ -1,7 +1,8 @@
 // The page's state, in one place: the session's, as the server says it
 // (its sockets, the calls pending, the last event seen, its clock, the
 // people watching, the connection to it), and the page's own (the socket
-// in use, the view shown, presentation mode). Modules read `state`,
+// in use, the view shown, presentation mode, the lesson step and code
+// line looked at, whether a watcher follows the owner). Modules read `state`,
 // change it with set(), and redraw what they show from on(); none keeps
 // a copy of its own.
 //
@@ -32,12 +33,18 @@ export const state = {
   clockStopped: null, // the session's clock where it stopped (a replay: when it was exported), or null
   replayOf: "", // the file or URL a replay shows
   watchers: 0, // people following the session through its watch link
+  program: false, // a program or the console has run in the session (its code is on the stage)
+  focus: null, // where the owner looks, as the session last said: {sock, view, lesson, step, file, line}, empty ones left out
+
 
   // The page.
   sock: null, // the socket in use: the card last clicked or typed in
   view: "ruler", // the views panel's tab: "ruler" or "timeline"
   lesson: null, // the lesson in use and its next step: {id, step}, or null
   presenting: false, // presentation mode, for a projector
+  file: "", // the program in the code pane, when its code is looked at
+  line: 0, // the line of the code the owner is at (0: none)
+  following: true, // a watch page looks where the owner looks (focus), until its watcher looks elsewhere
 };
 
 const subscribers = new Map(); // key → Set of fn

@@ -62,9 +62,10 @@ function index(events) {
   for (let i = c.n; i < events.length; i++) {
     const ev = events[i];
     if (i && ev.t < events[i - 1].t) c.monotone = false;
-    // Kernel stats are not calls (the gauges show them): they neither get
-    // a mark nor stretch the session's time range.
-    if (ev.op === "stats") continue;
+    // Kernel stats are not calls (the gauges show them), nor is where the
+    // owner looks (focus.js): they neither get a mark nor stretch the
+    // session's time range.
+    if (ev.op === "stats" || ev.op === "focus") continue;
     const start = ev.start ?? ev.t;
     if (start < c.start) c.start = start;
     if (ev.t > c.end) c.end = ev.t;
@@ -121,7 +122,7 @@ function firstAtOrAfter(n, get, x) {
 // the calls still running across it.
 function visible(events, c, w0, w1) {
   const out = [];
-  const keep = (ev) => ev.op !== "stats" && ev.t >= w0 && (ev.start ?? ev.t) <= w1;
+  const keep = (ev) => ev.op !== "stats" && ev.op !== "focus" && ev.t >= w0 && (ev.start ?? ev.t) <= w1;
   if (!c.monotone) {
     for (const ev of events) if (keep(ev)) out.push(ev);
     return out;

@@ -12,6 +12,7 @@ const QUIET = 300; // ms without events before a heavy view is redrawn
 // time: the ruler reads it incrementally); onFocus(seq) shows an event;
 // and lastEvent() says when events last arrived.
 export function initViews({ events, onFocus, lastEvent }) {
+  const root = document.getElementById("views");
   const label = document.getElementById("views-sock");
   const tabs = { ruler: document.getElementById("tab-ruler"), timeline: document.getElementById("tab-timeline") };
   const panes = { ruler: document.getElementById("view-ruler"), timeline: document.getElementById("view-timeline") };
@@ -33,6 +34,8 @@ export function initViews({ events, onFocus, lastEvent }) {
     last = performance.now();
     try {
       drawViews();
+      // What the views show is as of this event (tests await it).
+      root.dataset.drawn = String(events.length ? events[events.length - 1].seq : 0);
     } finally {
       cost = performance.now() - last;
     }
@@ -66,6 +69,20 @@ export function initViews({ events, onFocus, lastEvent }) {
     requestAnimationFrame(draw);
   }
   on(["sockets", "pending", "sock"], refresh);
+  // Hidden, a page draws nothing: when it shows again, it draws what came.
+  document.addEventListener("visibilitychange", refresh);
+  // Laid out for their width: drawn anew when it changes (the window, or
+  // the stage's zoom in presentation mode).
+  const widths = new Map();
+  const resized = new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const w = e.target.clientWidth;
+      if (widths.get(e.target) === w) continue;
+      widths.set(e.target, w);
+      refresh();
+    }
+  });
+  for (const p of Object.values(panes)) resized.observe(p);
 
   // Pending bars grow with time even when nothing happens.
   setInterval(() => {

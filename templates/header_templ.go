@@ -10,7 +10,8 @@ import templruntime "github.com/a-h/templ/runtime"
 
 // pageHeader is the header: the session (or "watching"), the
 // connection's status and the page-wide buttons (static/header.js,
-// static/ui.js).
+// static/ui.js); on a watch page, where the teacher looks and the toggle
+// that follows them (static/focus.js).
 func pageHeader(p SessionPage) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -54,7 +55,7 @@ func pageHeader(p SessionPage) templ.Component {
 			var templ_7745c5c3_Var2 string
 			templ_7745c5c3_Var2, templ_7745c5c3_Err = templ.JoinStringErrs(p.ID)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/header.templ`, Line: 14, Col: 61}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `templates/header.templ`, Line: 15, Col: 61}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var2))
 			if templ_7745c5c3_Err != nil {
@@ -69,23 +70,29 @@ func pageHeader(p SessionPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		if !p.readOnly() {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<span id=\"watchers\" class=\"watchers muted\" role=\"status\" aria-live=\"polite\" title=\"people following this session through its watch link\"></span> <button type=\"button\" id=\"watch-link\" class=\"small\" title=\"a read-only link to this session, for a class to follow it live\">watch link</button> <input id=\"watch-url\" class=\"watch-url\" readonly aria-label=\"watch link\" hidden> ")
+		if p.WatchToken != "" && !p.Replay {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 6, "<span id=\"follow-where\" class=\"follow-where muted\" role=\"status\" aria-live=\"polite\" title=\"where the teacher looks\"></span> <button type=\"button\" id=\"follow-toggle\" class=\"small follow-toggle\" aria-pressed=\"true\" title=\"look where the teacher looks: the socket in use, its view, the line of code; clicking another socket or view looks on your own\">follow teacher</button> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<button type=\"button\" id=\"present-toggle\" class=\"small\" aria-pressed=\"false\" title=\"presentation mode: large type, high contrast, the socket in use large (p)\">present</button> <button type=\"button\" id=\"theme-toggle\" class=\"small\" aria-pressed=\"false\" title=\"light or dark theme (t)\">theme</button> <button type=\"button\" id=\"help-toggle\" class=\"small\" title=\"keyboard shortcuts (?)\">keys</button> ")
+		if !p.readOnly() {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<span id=\"watchers\" class=\"watchers muted\" role=\"status\" aria-live=\"polite\" title=\"people following this session through its watch link\"></span> <button type=\"button\" id=\"watch-link\" class=\"small\" title=\"a read-only link to this session, for a class to follow it live\">watch link</button> <input id=\"watch-url\" class=\"watch-url\" readonly aria-label=\"watch link\" hidden> ")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<button type=\"button\" id=\"present-toggle\" class=\"small\" aria-pressed=\"false\" title=\"presentation mode: large type, high contrast, the socket in use large (p)\">present</button> <button type=\"button\" id=\"theme-toggle\" class=\"small\" aria-pressed=\"false\" title=\"light or dark theme (t)\">theme</button> <button type=\"button\" id=\"help-toggle\" class=\"small\" title=\"keyboard shortcuts (?)\">keys</button> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
 		if !p.readOnly() {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 8, "<a class=\"replay-link\" href=\"/replay\" target=\"_blank\" title=\"open an exported session (export NDJSON) in a read-only page of its own\">replay a file</a> ")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<a class=\"replay-link\" href=\"/replay\" target=\"_blank\" title=\"open an exported session (export NDJSON) in a read-only page of its own\">replay a file</a> ")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 9, "<a class=\"newsession\" href=\"/\">new session</a></span></header>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<a class=\"newsession\" href=\"/\">new session</a></span></header>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -116,7 +123,7 @@ func shortcuts() templ.Component {
 			templ_7745c5c3_Var3 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 10, "<aside id=\"shortcuts\" class=\"panel shortcuts\" aria-label=\"keyboard shortcuts\" hidden><h2>Keyboard</h2><dl><dt><kbd>s</kbd></dt><dd>type data to send, on the socket in use; then <kbd>Enter</kbd> send, <kbd>Shift</kbd>+<kbd>Enter</kbd> sendall, <kbd>Esc</kbd> leave the box</dd><dt><kbd>r</kbd></dt><dd>recv on the socket in use</dd><dt><kbd>x</kbd></dt><dd>close the socket in use</dd><dt><kbd>/</kbd></dt><dd>search the events</dd><dt><kbd>p</kbd></dt><dd>presentation mode</dd><dt><kbd>t</kbd></dt><dd>light or dark theme</dd><dt><kbd>?</kbd></dt><dd>this list</dd></dl><p class=\"muted\">The socket in use is the one you last clicked or typed in (highlighted).</p></aside>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 11, "<aside id=\"shortcuts\" class=\"panel shortcuts\" aria-label=\"keyboard shortcuts\" hidden><h2>Keyboard</h2><dl><dt><kbd>s</kbd></dt><dd>type data to send, on the socket in use; then <kbd>Enter</kbd> send, <kbd>Shift</kbd>+<kbd>Enter</kbd> sendall, <kbd>Esc</kbd> leave the box</dd><dt><kbd>r</kbd></dt><dd>recv on the socket in use</dd><dt><kbd>x</kbd></dt><dd>close the socket in use</dd><dt><kbd>/</kbd></dt><dd>search the events</dd><dt><kbd>p</kbd></dt><dd>presentation mode</dd><dt><kbd>t</kbd></dt><dd>light or dark theme</dd><dt><kbd>?</kbd></dt><dd>this list</dd></dl><p class=\"muted\">The socket in use is the one you last clicked or typed in (highlighted).</p></aside>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

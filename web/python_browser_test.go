@@ -137,7 +137,7 @@ print(f"Received {data!r}")
 		evs := p.e.events(t, p.session)
 		var ops []string
 		for _, ev := range evs {
-			if ev.Op != "stats" && ev.Op != "python" {
+			if ev.Op != "stats" && ev.Op != "python" && ev.Op != "focus" {
 				ops = append(ops, ev.Op)
 			}
 		}
@@ -274,8 +274,14 @@ c.close()
 		if started != "waiting\n" {
 			t.Fatalf("printed %q", started)
 		}
-		b := p.e.events(t, p.session)
-		sock := b[len(b)-1].Sock
+		// The program's socket: that of its last call (a focus, which
+		// the page may send meanwhile, is on no socket).
+		var sock string
+		for _, ev := range p.e.events(t, p.session) {
+			if ev.Origin != nil && ev.Sock != "" {
+				sock = ev.Sock
+			}
+		}
 		p.eval(t, `(sockplay.python.stop(), "")`)
 		got := p.eval(t, `window.pyRun.then(r => JSON.stringify(r))`)
 		if !strings.Contains(got, `"exception":{"type":"Stopped"`) || strings.Contains(got, "never") {

@@ -154,13 +154,13 @@ func (p *pyPage) step(t testing.TB) stepState {
 	return s
 }
 
-// socketCalls are the session's events other than Python's records and
-// kernel stats: the calls.
+// socketCalls are the session's events other than Python's records,
+// kernel stats and where the owner looks (focus): the calls.
 func (e *testEnv) socketCalls(t testing.TB, id string) []sockets.Event {
 	t.Helper()
 	var out []sockets.Event
 	for _, ev := range e.events(t, id) {
-		if ev.Op != "python" && ev.Op != "stats" {
+		if ev.Op != "python" && ev.Op != "stats" && ev.Op != "focus" {
 			out = append(out, ev)
 		}
 	}

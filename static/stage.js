@@ -1,0 +1,132 @@
+// The stage (templates/page.templ: #stage-code, #stage-sock, #stage-views).
+// In presentation mode and on a watch page the running code and its
+// console, the socket in use and its views fill the first screen, and the
+// rest of the page (labs, lessons, netstat, the log) comes below it; the
+// code's column appears once a program or the console has run in the
+// session, or else the lesson's while one is chosen. The layout is
+// style.css's (main.staged); this sizes the parts to the window, and
+// brings the socket in use and its views on screen when the socket in
+// use changes, or the layout does. A socket that a program running in
+// this page makes becomes the socket in use.
+
+import { on, set, state } from "./state.js";
+
+export function initStage() {
+  const main = document.getElementById("app");
+  const root = document.documentElement;
+  const header = document.querySelector("header.top");
+  const work = main.querySelector(".work");
+  const sockPart = document.getElementById("stage-sock");
+  const column = document.getElementById("sockets");
+  const staged = () => state.presenting || state.readOnly;
+
+  // The stage is the window less the header and main's padding; the
+  // views get what the sockets leave of it.
+  function size() {
+    const pad = parseFloat(getComputedStyle(main).paddingTop) || 0;
+    root.style.setProperty("--stage-h", `${Math.max(320, Math.floor(innerHeight - header.offsetHeight - 2 * pad))}px`);
+    root.style.setProperty("--stage-sock-h", `${Math.ceil(sockPart.getBoundingClientRect().height)}px`);
+  }
+  const sizes = new ResizeObserver(size);
+  sizes.observe(sockPart);
+  sizes.observe(header);
+  addEventListener("resize", size);
+
+  const lay = (s) => {
+    main.classList.toggle("staged", staged());
+    main.classList.toggle("with-code", s.program);
+    main.classList.toggle("with-lesson", !!s.lesson && !s.program);
+    size();
+  };
+  on(["presenting", "program", "lesson"], lay);
+  lay(state);
+
+  // reveal brings the socket in use's card on screen, with its views:
+  // the page to the stage (or to the work area, whose two columns then
+  // fill the window), then the card and the views within their columns.
+  // Never while a pointer is down: a page moving under it loses the
+  // click. With always, even when both are in view already.
+  let wanted = ""; // a socket in use whose card is not made yet
+  let down = false;
+  let afterUp = false;
+  addEventListener("pointerdown", () => (down = true), true);
+  addEventListener(
+    "pointerup",
+    () => {
+      down = false;
+      if (afterUp) setTimeout(() => reveal(afterUp === "always"));
+      afterUp = false;
+    },
+    true,
+  );
+  const visible = (el) => {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.bottom <= innerHeight;
+  };
+  function reveal(always = false) {
+    if (down) {
+      afterUp = always ? "always" : afterUp || true;
+      return;
+    }
+    const card = state.sock && document.getElementById(`sock-${state.sock}`);
+    if (!card) {
+      wanted = state.sock || "";
+      return;
+    }
+    wanted = "";
+    const views = document.getElementById("views");
+    if (!always && visible(card) && visible(views)) return;
+    const pad = parseFloat(getComputedStyle(main).paddingTop) || 0;
+    // Staged, the stage is the top of the page.
+    const top = staged() ? 0 : scrollY + work.getBoundingClientRect().top - pad;
+    if (scrollY < top || staged()) scrollTo({ top, behavior: "instant" });
+    card.scrollIntoView({ block: "nearest", behavior: "instant" });
+    views.scrollIntoView({ block: "nearest", behavior: "instant" });
+  }
+  on("sock", () => {
+    reveal();
+    settling = performance.now();
+    const card = document.getElementById(`sock-${state.sock}`);
+    grows.disconnect();
+    if (card) grows.observe(card);
+  });
+  // A card just chosen or made may still grow (its state drawn a frame
+  // later): for a moment, it is brought on screen again as it does.
+  let settling = 0;
+  const grows = new ResizeObserver(() => {
+    if (performance.now() - settling < 1000) reveal();
+  });
+  new MutationObserver(() => {
+    if (!wanted || wanted !== state.sock) return;
+    settling = performance.now();
+    const card = document.getElementById(`sock-${wanted}`);
+    if (card) grows.observe(card);
+    requestAnimationFrame(() => reveal());
+  }).observe(column, { childList: true });
+  // Into presentation mode or out of it, or the code or a lesson coming
+  // on the stage, the page is laid out anew: the stage (or the work
+  // area) comes to the top.
+  on("presenting", () => requestAnimationFrame(() => reveal(true)));
+  let onStage = "";
+  on(["program", "lesson"], () => {
+    // A lesson's next step is not a new layout; another lesson is.
+    const now = `${!!state.program} ${state.lesson ? state.lesson.id : ""}`;
+    if (now === onStage) return;
+    onStage = now;
+    if (staged()) requestAnimationFrame(() => reveal(true));
+  });
+  addEventListener("resize", () => requestAnimationFrame(() => reveal()));
+
+  return {
+    // take makes the socket a program in this page just made (or
+    // accepted) the socket in use, as a socket made by a click is: the
+    // stage shows what the running code works on.
+    take(evs) {
+      const py = window.sockplay && window.sockplay.python;
+      if (state.readOnly || !py || !py.state().busy) return; // a program of this page runs
+      let made = "";
+      for (const ev of evs) if (ev.origin && ev.ok && (ev.op === "socket" || ev.op === "accept") && ev.result && ev.result.sock) made = ev.result.sock;
+      if (made) set({ sock: made });
+    },
+  };
+}
