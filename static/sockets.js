@@ -102,12 +102,10 @@ export function createSockets({ run }) {
   }
 
   on(["sockets", "pending"], throttled(draw, EVERY));
-  // However else the socket in use changes (a lesson's step, the teacher
-  // followed), its card comes into view; only use() takes the keyboard.
-  // One chosen in its card is in view: scrolling then, between a press
-  // and its release, would lose the click.
-  // For the same reason a card chosen with the pointer down is set side
-  // by side (or back) once it is up.
+  // However the socket in use changes, stage.js brings its card into
+  // view; only use() takes the keyboard. A card chosen with the pointer
+  // down is set side by side (or back) once it is up: moving it between
+  // a press and its release would lose the click.
   let choosing = false;
   let pressed = false;
   document.addEventListener("pointerdown", () => (pressed = true), true);
@@ -121,7 +119,6 @@ export function createSockets({ run }) {
   on("sock", (s) => {
     for (const [id, card] of cards) card.root.classList.toggle("current", id === s.sock);
     if (!(choosing && pressed)) arrange();
-    if (!choosing && cards.has(s.sock)) cards.get(s.sock).root.scrollIntoView({ block: "nearest", behavior: "instant" });
   });
   const choose = (e) => {
     const card = e.target.closest(".sock-card");

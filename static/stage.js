@@ -49,7 +49,16 @@ export function initStage() {
   let wanted = ""; // a socket in use whose card is not made yet
   let down = false;
   let afterUp = false;
-  addEventListener("pointerdown", () => (down = true), true);
+  let acted = null; // what the user last pressed or typed in
+  addEventListener(
+    "pointerdown",
+    (e) => {
+      down = true;
+      acted = e.target;
+    },
+    true,
+  );
+  addEventListener("keydown", (e) => (acted = e.target), true);
   addEventListener(
     "pointerup",
     () => {
@@ -76,6 +85,13 @@ export function initStage() {
     wanted = "";
     const views = document.getElementById("views");
     if (!always && visible(card) && visible(views)) return;
+    // Working through a lesson (what the user last pressed is in it), its
+    // step and hint stay where they are, in the column the cards share:
+    // the views, in the other column, show the step's socket.
+    if (!always && !staged() && acted instanceof Element && acted.closest("#lesson")) {
+      views.scrollIntoView({ block: "nearest", behavior: "instant" });
+      return;
+    }
     const pad = parseFloat(getComputedStyle(main).paddingTop) || 0;
     // Staged, the stage is the top of the page.
     const top = staged() ? 0 : scrollY + work.getBoundingClientRect().top - pad;
