@@ -2,13 +2,20 @@
 // Only the rows in view exist in the page, and new events are applied
 // once per animation frame, so 100,000 events load in a moment and 10,000
 // a second stream in without a long task.
+//
+// A row shows its call and its result whole: a long one wraps, and the
+// row grows. Rows are 40 px until drawn; a drawn row's height is measured
+// and kept (per seq, until the width or the view changes), and the rows'
+// tops are sums of those heights. The chosen row expands in place to show
+// its bytes whole (up to EXPANDED of them).
 
 import { call, dataPreview, errorTitle, originTitle, pyPrompt, pyRepr, resultText, took } from "./event.js";
 import { el } from "./dom.js";
 
-const ROW = 40; // px: every row is the same height, so position is arithmetic
+const ROW = 40; // px: a row's height until it is drawn and measured
 const OVERSCAN = 8;
 const DATA_MAX = 48;
+const EXPANDED = 4096; // bytes the chosen row shows
 const QUIET = 50; // ms without new events before the rows are drawn
 const BUSY_DRAW = 400; // ms between draws while events keep coming
 
@@ -122,6 +129,7 @@ export function createLog({ onSelect }) {
       for (; i < end; i++) if (pass(events[i])) next.push(i);
       if (i < events.length) return requestAnimationFrame(slice);
       view = next;
+      topsN = 0;
       render(true);
     };
     slice();
@@ -189,29 +197,94 @@ export function createLog({ onSelect }) {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < ROW;
   }
 
+  // heights: the measured height of each row drawn (by seq), at the
+  // current width and view; tops[i] is the top of view[i], valid for
+  // i <= topsN.
+  let heights = new Map();
+  let tops = new Float64Array(1024);
+  let topsN = 0;
+  function layout() {
+    const n = view.length;
+    if (tops.length < n + 1) {
+      const t = new Float64Array(Math.max(n + 1, tops.length * 2));
+      t.set(tops.subarray(0, topsN + 1));
+      tops = t;
+    }
+    for (let i = topsN; i < n; i++) tops[i + 1] = tops[i] + (heights.get(events[view[i]].seq) || ROW);
+    topsN = n;
+  }
+  // indexAt is the index of the row at y px from the top.
+  function indexAt(y) {
+    let lo = 0;
+    let hi = view.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tops[mid + 1] <= y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  function relayout() {
+    heights = new Map();
+    topsN = 0;
+  }
+
   // render draws the rows in view. follow keeps the newest in view.
   function render(force) {
+    // A second pass places the rows by their measured heights; it draws
+    // them again only if that brings other rows into view.
+    for (let pass = 0; pass < 3; pass++) {
+      if (!draw(force && pass === 0)) break;
+    }
+  }
+  // draw draws the rows in view once and measures them: true if a height
+  // changed, so that what is in view must be worked out again.
+  function draw(force) {
     const n = view.length;
-    spacer.style.height = n * ROW + "px";
+    if (topsN > n) topsN = 0;
+    layout();
+    spacer.style.height = tops[n] + "px";
     count.textContent = paused ? `(${n} shown, paused: ${events.length - lastCount} new)` : `(${events.length}${n !== events.length ? `, ${n} shown` : ""})`;
     if (!paused) lastCount = events.length;
     if (f.follow.checked && !paused) scroller.scrollTop = scroller.scrollHeight;
-    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - OVERSCAN);
-    const last = Math.min(n, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN);
-    if (!force && first === shown.first && last === shown.last && n === shown.n) return;
+    const first = Math.max(0, indexAt(scroller.scrollTop) - OVERSCAN);
+    const last = Math.min(n, indexAt(scroller.scrollTop + scroller.clientHeight) + 1 + OVERSCAN);
+    rows.style.transform = `translateY(${tops[first]}px)`;
+    if (!force && first === shown.first && last === shown.last && n === shown.n) return false;
     shown = { first, last, n };
     const py = f.python.checked;
     const frag = document.createDocumentFragment();
-    for (let i = first; i < last; i++) frag.append(row(events[view[i]], py));
-    rows.style.transform = `translateY(${first * ROW}px)`;
+    for (let i = first; i < last; i++) frag.append(row(events[view[i]], py, i > 0 ? view[i - 1] : -1, view[i]));
     rows.replaceChildren(frag);
+    // Measure what was drawn; a row above the one at the top of the
+    // window that grew pushes it down by as much, unless following.
+    let changed = -1;
+    let above = 0;
+    const top = indexAt(scroller.scrollTop);
+    let i = first;
+    for (const r of rows.children) {
+      const h = r.offsetHeight;
+      const seq = events[view[i]].seq;
+      const was = heights.get(seq) || ROW;
+      if (h && h !== was) {
+        heights.set(seq, h);
+        if (changed < 0) changed = i;
+        if (i < top) above += h - was;
+      }
+      i++;
+    }
+    if (changed < 0) return false;
+    topsN = Math.min(topsN, changed);
+    if (above && !(f.follow.checked && !paused)) scroller.scrollTop += above;
+    return true;
   }
   let shown = { first: -1, last: -1, n: -1 };
   let lastCount = 0;
 
-  function row(ev, py) {
+  function row(ev, py, prev, at) {
     const r = ev.result || {};
     const t = texts(ev);
+    const open = ev.seq === selected;
     const div = el("div", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}${ev.seq === selected ? " selected" : ""}`);
     div.dataset.seq = ev.seq;
     div.dataset.sock = ev.sock || "";
@@ -232,16 +305,14 @@ export function createLog({ onSelect }) {
     result.append(el("span", py ? "py" : "human", py ? t.pyResult : t.result));
     result.title = t.result;
     const data = el("span", "data");
-    if (t.text) data.append(el("span", "text", t.text), el("span", "hex", t.hex));
-    div.append(
-      el("span", "seq", String(ev.seq)),
-      el("span", "t", (ev.t / 1e6).toFixed(6)),
-      el("span", "sock", ev.sock || ""),
-      callCell,
-      result,
-      el("span", "size", r.n !== undefined ? String(r.n) : ""),
-      data,
-    );
+    if (open && t.text) {
+      const whole = dataPreview(ev, EXPANDED, EXPANDED);
+      data.append(el("span", "text", whole.text), el("span", "hex", whole.hex));
+    } else if (t.text) data.append(el("span", "text", t.text), el("span", "hex", t.hex));
+    div.append(el("span", "seq", String(ev.seq)), el("span", "t", (ev.t / 1e6).toFixed(6)), el("span", "sock", ev.sock || ""), callCell, result);
+    // A row without bytes gives their columns to its result.
+    if (t.text || r.n !== undefined) div.append(el("span", "size", r.n !== undefined ? String(r.n) : ""), data);
+    else div.classList.add("nodata");
     if (!ev.ok) div.title = errorTitle(ev);
     return div;
   }
@@ -250,11 +321,15 @@ export function createLog({ onSelect }) {
   // stops following), and the detail pane shows it whole.
   function select(seq, force = false) {
     if (seq === selected && !force) return; // hovering the same segment again
+    // The row chosen before shrinks back: measured again when drawn.
+    forget(selected);
     selected = seq;
+    forget(seq);
     const ev = findSeq(seq);
     const at = bsearch(view, (i) => events[i].seq >= seq);
     if (at < view.length && events[view[at]].seq === seq) {
-      const top = at * ROW;
+      layout();
+      const top = tops[at];
       if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - ROW) {
         f.follow.checked = false;
         scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 2);
@@ -262,6 +337,13 @@ export function createLog({ onSelect }) {
     }
     render(true);
     if (ev) onSelect(ev);
+  }
+
+  // forget drops the measured height of the row of seq.
+  function forget(seq) {
+    if (!heights.delete(seq)) return;
+    const at = bsearch(view, (i) => events[i].seq >= seq);
+    topsN = Math.min(topsN, at);
   }
 
   // findSeq finds an event by seq: the log is in seq order.
@@ -287,6 +369,7 @@ export function createLog({ onSelect }) {
   });
   f.python.addEventListener("change", () => {
     table.classList.toggle("python", f.python.checked);
+    relayout();
     render(true);
   });
   f.follow.addEventListener("change", () => render(true));
@@ -297,7 +380,14 @@ export function createLog({ onSelect }) {
     if (!paused) refilter();
     else render(true);
   });
-  window.addEventListener("resize", () => render(true));
+  // A new width wraps the rows anew.
+  let width = scroller.clientWidth;
+  new ResizeObserver(() => {
+    if (scroller.clientWidth === width) return;
+    width = scroller.clientWidth;
+    relayout();
+    render(true);
+  }).observe(scroller);
 
   // whereFirst sets a where filter, {label, test(ev)}, or clears it
   // (null), and shows the first event it keeps.

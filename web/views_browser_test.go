@@ -1,0 +1,130 @@
+package web
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// The views on the page of a live session, at a projector's 1280×800:
+// the exercises of the tutorials are driven through the API (as a script
+// would) or the page's own forms, and what the page shows of them is
+// checked whole.
+
+// viewsSession opens a new session's page at 1280×800 and returns it with
+// the session's id.
+func viewsSession(t *testing.T, e *testEnv) (*browser, string) {
+	t.Helper()
+	b := newBrowser(t)
+	b.do(t, "open the page", focusEmulation(), chromedp.EmulateViewport(1280, 800), chromedp.Navigate(e.srv.URL+"/"))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	return b, pageSession(t, b)
+}
+
+// viewsExercises runs the exercises whose rows the log must show whole:
+// the echo client, UDP uppercase (hello → HELLO), a TypeError, an AF_UNIX
+// client and server, and a name lookup from the page's form.
+func viewsExercises(t *testing.T, e *testEnv, b *browser, id string) {
+	t.Helper()
+	// The echo client.
+	e.ok(t, id, `{"op":"socket","family":"inet","type":"stream"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("echo")+`"}`)
+	e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"text":"hello world, this is a longer line than a cell holds\r\n"}}`)
+	e.ok(t, id, `{"op":"recv","sock":"s1","bufsize":1024}`)
+	// UDP uppercase.
+	upper, ok := e.labs.AddrOf("upper", "udp")
+	if !ok {
+		t.Fatal("no upper lab")
+	}
+	e.ok(t, id, `{"op":"socket","family":"inet","type":"dgram"}`)
+	e.ok(t, id, `{"op":"sendto","sock":"s2","addr":"`+upper+`","data":{"text":"hello"}}`)
+	e.ok(t, id, `{"op":"recvfrom","sock":"s2","bufsize":1024}`)
+	// A TypeError: a Unix path given to an AF_INET socket.
+	if code, m := e.post(t, id, `{"op":"bind","sock":"s1","addr":"demo.sock"}`); code != 200 || m["ok"] != false {
+		t.Fatalf("bind(path) on inet: %d %v", code, m)
+	}
+	// An AF_UNIX server and its client.
+	e.ok(t, id, `{"op":"socket","family":"unix","type":"stream"}`)
+	e.ok(t, id, `{"op":"bind","sock":"s3","addr":"views.sock"}`)
+	e.ok(t, id, `{"op":"listen","sock":"s3"}`)
+	e.ok(t, id, `{"op":"socket","family":"unix","type":"stream"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s4","addr":"views.sock"}`)
+	e.ok(t, id, `{"op":"accept","sock":"s3"}`)
+	// getaddrinfo from the page's form.
+	b.do(t, "getaddrinfo from the form", chromedp.Click(chromedp.CSS(`#names button[value=getaddrinfo]`)))
+	b.waitFor(t, "the getaddrinfo row", `window.sockplayLog.events.some(e => e.op === "getaddrinfo")`)
+	b.waitFor(t, "the getaddrinfo row drawn", `!!document.querySelector("#log-body .ev-getaddrinfo")`)
+}
+
+// logCellsJS lists the log's cells in view that do not show their text
+// whole: wider than their box, or cut with an ellipsis.
+const logCellsJS = `(() => {
+	const cut = [];
+	for (const row of document.querySelectorAll("#log-body .ev")) {
+		for (const cell of row.querySelectorAll(":scope > span, :scope > span > span")) {
+			const cs = getComputedStyle(cell);
+			const over = cell.scrollWidth > cell.clientWidth + 1 || cell.scrollHeight > cell.clientHeight + 1;
+			if (cell.textContent && (over || cs.textOverflow === "ellipsis")) cut.push(row.dataset.seq + " " + cell.className + ": " + cell.textContent + (over ? " (" + cell.scrollWidth + ">" + cell.clientWidth + ")" : " (ellipsis)"));
+		}
+	}
+	return JSON.stringify(cut);
+})()`
+
+// TestViewsLogWhole: after the exercises, every cell of the log's rows in
+// view shows its text whole (wrapped, never cut), no text says
+// "undefined", and the pending glyph is one every font has.
+func TestViewsLogWhole(t *testing.T) {
+	e := newEnv(t)
+	b, id := viewsSession(t, e)
+	viewsExercises(t, e, b, id)
+	b.do(t, "the log in view", chromedp.Evaluate[chromedp.Void](`void document.querySelector(".log").scrollIntoView({block: "start"})`))
+	for _, py := range []bool{false, true} {
+		if py {
+			b.do(t, "the Python view", chromedp.Click(chromedp.CSS("#python-view")))
+			b.waitFor(t, "the Python rows", `!!document.querySelector("#log-body .ev .call .py")`)
+		}
+		var cut []string
+		viewsJSON(t, b, "the cells", logCellsJS, &cut)
+		if len(cut) > 0 {
+			t.Errorf("python view %v: cells not shown whole:\n%s", py, strings.Join(cut, "\n"))
+		}
+		b.viewShot(t, shotsDir(t), fmt.Sprintf("views-log-py%v.png", py))
+	}
+	var texts []string
+	viewsJSON(t, b, "the rows' texts", `JSON.stringify([...document.querySelectorAll("#log-body .ev")].map(r => r.textContent))`, &texts)
+	for _, s := range texts {
+		if strings.Contains(s, "undefined") || strings.Contains(s, "null") {
+			t.Errorf("a row says %q", s)
+		}
+	}
+	for _, want := range []string{"getaddrinfo('localhost', 80)", "b'HELLO'", "TypeError: bind(): AF_INET address must be host:port, not \"demo.sock\""} {
+		if !strings.Contains(strings.Join(texts, "\n"), want) {
+			t.Errorf("no row shows %s in %s", want, strings.Join(texts, "\n"))
+		}
+	}
+
+	// A pending recv's mark is drawn by the style sheet, not a character
+	// (an hourglass is in no font but an emoji one).
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Post(e.srv.URL+"/api/sessions/"+id+"/ops", "application/json", strings.NewReader(`{"op":"recv","sock":"s4","bufsize":64}`))
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	b.waitFor(t, "the pending recv on its card", `!!document.querySelector("#sock-s4 .pending-call")`)
+	var mark struct{ Content, Border string }
+	viewsJSON(t, b, "the pending mark", `(() => { const cs = getComputedStyle(document.querySelector("#sock-s4 .pending-call"), "::before"); return JSON.stringify({content: cs.content, border: cs.borderTopStyle}); })()`, &mark)
+	if mark.Content != `""` || mark.Border != "solid" {
+		t.Errorf("the pending mark is %+v, want a drawn ring (content \"\", a solid border)", mark)
+	}
+	e.ok(t, id, `{"op":"send","sock":"s5","data":{"text":"wake"}}`)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	b.noErrors(t)
+}
