@@ -11,6 +11,7 @@
 
 import { call, dataPreview, errorTitle, originTitle, pyPrompt, pyRepr, resultText, took } from "./event.js";
 import { el } from "./dom.js";
+import { plural } from "./format.js";
 
 const ROW = 40; // px: a row's height until it is drawn and measured
 const OVERSCAN = 8;
@@ -84,6 +85,7 @@ export function createLog({ onSelect }) {
   // where: a filter set from outside the toolbar (the code pane's "the
   // events of this line"), shown as a chip that clears it.
   let where = null;
+  let marking = true;
   function filter() {
     const sock = f.sock.value;
     const op = f.op.value;
@@ -91,6 +93,10 @@ export function createLog({ onSelect }) {
     const stats = f.stats.checked;
     const q = f.search.value.trim().toLowerCase();
     const w = where && where.test;
+    // With no filter chosen, the rows are every event but the kernel
+    // stats: a seq that jumps says what it skipped. A filter chosen shows
+    // a part, and the count says how much.
+    marking = !w && !sock && !op && !errors && !q;
     return (ev) =>
       (!w || w(ev)) &&
       (!sock || ev.sock === sock) &&
@@ -290,6 +296,11 @@ export function createLog({ onSelect }) {
     div.dataset.sock = ev.sock || "";
     div.setAttribute("role", "row");
     div.tabIndex = -1;
+    const skipped = hiddenBefore(prev, at);
+    if (skipped) {
+      div.classList.add("after-hidden");
+      div.append(skipped);
+    }
     const callCell = el("span", "call");
     const o = ev.origin;
     if (o && o.line) {
@@ -315,6 +326,34 @@ export function createLog({ onSelect }) {
     else div.classList.add("nodata");
     if (!ev.ok) div.title = errorTitle(ev);
     return div;
+  }
+
+  // hiddenBefore says what the filters hide between the row shown before
+  // (the events' index prev, -1 for none) and this one (at), so that a
+  // seq that jumps says why: null if nothing is hidden. Kernel stats are
+  // hidden by default, and the mark for them shows them with a click.
+  function hiddenBefore(prev, at) {
+    if (!marking) return null;
+    const seqPrev = prev >= 0 ? events[prev].seq : 0;
+    const jump = events[at].seq - seqPrev - 1;
+    if (jump <= 0) return null;
+    const n = at - prev - 1; // in the page, not shown
+    let stats = 0;
+    const scan = Math.min(at, prev + 1 + 2000);
+    for (let i = prev + 1; i < scan; i++) if (events[i].op === "stats") stats++;
+    const parts = [];
+    if (n > 0 && stats === n) parts.push(`${plural(n, "kernel stats event")} hidden`);
+    else if (n > 0) parts.push(`${plural(n, "event")} hidden${stats ? ` (${stats}${scan < at ? "+" : ""} of them kernel stats)` : ""}`);
+    if (jump > n) parts.push(`${plural(jump - n, "event")} the page does not have`);
+    const mark = el(stats === n && n > 0 ? "button" : "span", "hidden-mark", `⋯ ${parts.join("; ")}`);
+    mark.dataset.hidden = String(n);
+    mark.dataset.jump = String(jump);
+    if (stats === n && n > 0) {
+      mark.type = "button";
+      mark.dataset.stats = "1";
+      mark.title = "show the kernel stats events";
+    }
+    return mark;
   }
 
   // select shows one event: it is highlighted and scrolled into view (which
@@ -358,6 +397,10 @@ export function createLog({ onSelect }) {
     render(false);
   });
   rows.addEventListener("click", (e) => {
+    if (e.target.closest(".hidden-mark[data-stats]")) {
+      f.stats.checked = true;
+      return refilter();
+    }
     const r = e.target.closest(".ev");
     if (r) select(Number(r.dataset.seq), true); // a click always shows the detail
   });

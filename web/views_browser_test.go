@@ -128,3 +128,61 @@ func TestViewsLogWhole(t *testing.T) {
 	}
 	b.noErrors(t)
 }
+
+// logSeqsJS lists the rows drawn: seq, and the events the mark above it
+// says are hidden (-1 for no mark) and whether the mark names kernel
+// stats.
+const logSeqsJS = `JSON.stringify([...document.querySelectorAll("#log-body .ev")].map(r => {
+	const m = r.querySelector(".hidden-mark");
+	return { seq: Number(r.dataset.seq), hidden: m ? Number(m.dataset.hidden) : -1, stats: !!m && m.textContent.includes("kernel stats") };
+}))`
+
+type logSeqRow struct {
+	Seq, Hidden int
+	Stats       bool
+}
+
+// TestViewsLogSeq: with the kernel stats hidden (as the log starts), a
+// seq that jumps has a mark above its row saying how many kernel stats
+// events it skipped, and a click on the mark shows them: then the seqs
+// run on one by one, unmarked.
+func TestViewsLogSeq(t *testing.T) {
+	e := newEnv(t)
+	b, id := viewsSession(t, e)
+	viewsExercises(t, e, b, id)
+	// Every row drawn at once, to look at them all.
+	b.do(t, "a tall log", chromedp.Evaluate[chromedp.Void](`void (document.getElementById("log-scroll").style.height = "6000px")`))
+	var n int
+	viewsJSON(t, b, "the events", `JSON.stringify(window.sockplayLog.events.length)`, &n)
+	b.waitFor(t, "every row but the stats drawn", fmt.Sprintf(`document.querySelectorAll("#log-body .ev").length === window.sockplayLog.events.filter(e => e.op !== "stats").length && window.sockplayLog.events.length >= %d`, n))
+	var rows []logSeqRow
+	viewsJSON(t, b, "the rows", logSeqsJS, &rows)
+	marks := 0
+	prev := 0
+	for _, r := range rows {
+		jump := r.Seq - prev - 1
+		switch {
+		case jump == 0 && r.Hidden != -1:
+			t.Errorf("seq %d follows %d and has a mark of %d hidden", r.Seq, prev, r.Hidden)
+		case jump > 0 && (r.Hidden != jump || !r.Stats):
+			t.Errorf("seq %d follows %d: its mark says %d hidden (kernel stats %v), want %d kernel stats", r.Seq, prev, r.Hidden, r.Stats, jump)
+		case jump > 0:
+			marks++
+		}
+		prev = r.Seq
+	}
+	if marks == 0 {
+		t.Fatalf("no kernel stats between the rows %+v: the test shows nothing", rows)
+	}
+	b.do(t, "a mark in view", chromedp.Evaluate[chromedp.Void](`void document.querySelector("#log-body .hidden-mark").scrollIntoView({block: "center"})`))
+	b.viewShot(t, shotsDir(t), "views-log-hidden.png")
+	b.do(t, "click a mark", chromedp.Click(chromedp.CSS("#log-body .hidden-mark")))
+	b.waitFor(t, "the kernel stats shown, the seqs one by one", `document.getElementById("show-stats").checked && (() => {
+		const rows = [...document.querySelectorAll("#log-body .ev")];
+		return rows.length === window.sockplayLog.events.length && rows.every((r, i) => Number(r.dataset.seq) === i + 1) && !document.querySelector("#log-body .hidden-mark");
+	})()`)
+	// A filter chosen shows a part: its rows are not marked.
+	b.do(t, "only s2", chromedp.SetValue(chromedp.CSS("#filter-sock"), "s2"), chromedp.Evaluate[chromedp.Void](`void document.getElementById("filter-sock").dispatchEvent(new Event("change"))`))
+	b.waitFor(t, "the rows of s2, unmarked", `[...document.querySelectorAll("#log-body .ev")].every(r => r.dataset.sock === "s2") && !document.querySelector("#log-body .hidden-mark")`)
+	b.noErrors(t)
+}
