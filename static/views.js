@@ -1,10 +1,12 @@
-// The views panel (#views): the stream ruler of the socket in use, or the
-// timeline of them all, as state.view says. The drawing is in ruler/ and
-// timeline.js; this decides what to draw and when.
+// The views panel (#views): the stream ruler of the socket in use, its
+// transcript, or the timeline of them all, as state.view says. The
+// drawing is in ruler/, transcript.js and timeline.js; this decides what
+// to draw and when.
 
 import { renderRuler } from "./ruler/ruler.js";
 import { now, on, set, state } from "./state.js";
 import { renderTimeline } from "./timeline.js";
+import { renderTranscript } from "./transcript.js";
 
 const QUIET = 300; // ms without events before a heavy view is redrawn
 
@@ -13,13 +15,19 @@ const QUIET = 300; // ms without events before a heavy view is redrawn
 // and lastEvent() says when events last arrived.
 export function initViews({ events, onFocus, lastEvent }) {
   const label = document.getElementById("views-sock");
-  const tabs = { ruler: document.getElementById("tab-ruler"), timeline: document.getElementById("tab-timeline") };
-  const panes = { ruler: document.getElementById("view-ruler"), timeline: document.getElementById("view-timeline") };
+  const names = ["ruler", "transcript", "timeline"];
+  const tabs = Object.fromEntries(names.map((n) => [n, document.getElementById("tab-" + n)]));
+  const panes = Object.fromEntries(names.map((n) => [n, document.getElementById("view-" + n)]));
   let scheduled = false;
   let last = 0;
   let cost = 17; // ms the last draw took: unknown at first, so counted as heavy
 
   for (const [name, tab] of Object.entries(tabs)) tab.addEventListener("click", () => set({ view: name }));
+  // A view's own link to another (the ruler's "transcript").
+  document.getElementById("views").addEventListener("click", (e) => {
+    const to = e.target.closest("button[data-view]");
+    if (to && to.dataset.view in panes) set({ view: to.dataset.view });
+  });
   on("view", (s) => {
     for (const [n, t] of Object.entries(tabs)) {
       t.setAttribute("aria-selected", String(n === s.view));
@@ -44,6 +52,10 @@ export function initViews({ events, onFocus, lastEvent }) {
       if (!sock) return panes.ruler.replaceChildren();
       label.textContent = `· ${sock}`;
       renderRuler(panes.ruler, { events, sockets: state.sockets, sock, onFocus });
+    } else if (state.view === "transcript") {
+      if (!sock) return panes.transcript.replaceChildren();
+      label.textContent = `· ${sock}`;
+      renderTranscript(panes.transcript, { events, sockets: state.sockets, sock, onFocus });
     } else {
       label.textContent = "· all sockets";
       renderTimeline(panes.timeline, { events, sockets: state.sockets, pending: state.pending, now: now(), onFocus });

@@ -186,3 +186,75 @@ func TestViewsLogSeq(t *testing.T) {
 	b.waitFor(t, "the rows of s2, unmarked", `[...document.querySelectorAll("#log-body .ev")].every(r => r.dataset.sock === "s2") && !document.querySelector("#log-body .hidden-mark")`)
 	b.noErrors(t)
 }
+
+// viewsHTTPGet asks the http lab for / on a new socket, sock, and reads
+// the response to its EOF; it returns the response's length.
+func viewsHTTPGet(t *testing.T, e *testEnv, id, sock string) int {
+	t.Helper()
+	e.ok(t, id, `{"op":"socket","family":"inet","type":"stream"}`)
+	e.ok(t, id, `{"op":"connect","sock":"`+sock+`","addr":"`+e.labs.Addr("http")+`"}`)
+	e.ok(t, id, `{"op":"sendall","sock":"`+sock+`","data":{"text":"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n"}}`)
+	total := 0
+	for i := 0; ; i++ {
+		n := int(result(e.ok(t, id, `{"op":"recv","sock":"`+sock+`","bufsize":4096}`))["n"].(float64))
+		if n == 0 {
+			return total
+		}
+		total += n
+		if i > 100 {
+			t.Fatal("the http lab's response has no end")
+		}
+	}
+}
+
+type viewsEntry struct {
+	Head, Text string
+}
+
+const transcriptJS = `JSON.stringify([...document.querySelectorAll("#view-transcript .spx-entry")].map(e => ({head: e.querySelector(".spx-head").textContent, text: e.querySelector(".spx-text")?.textContent || ""})))`
+
+// TestViewsTranscript: an HTTP GET by hand, its transcript reached from
+// the socket's netstat row and from the ruler: the request and the whole
+// response as text, \r and \n shown, each with its direction, length and
+// offsets, then the EOF.
+func TestViewsTranscript(t *testing.T) {
+	e := newEnv(t)
+	b, id := viewsSession(t, e)
+	n := viewsHTTPGet(t, e, id, "s1")
+	b.waitFor(t, "s1 in netstat", `!!document.querySelector('#netstat-body .ns-transcript[data-sock="s1"]')`)
+	b.do(t, "s1's transcript from netstat", chromedp.Click(chromedp.CSS(`#netstat-body .ns-transcript[data-sock="s1"]`)))
+	b.waitFor(t, "the transcript", `!document.getElementById("view-transcript").hidden && document.querySelector("#view-transcript .spx-entry.eof") !== null`)
+	var entries []viewsEntry
+	viewsJSON(t, b, "the entries", transcriptJS, &entries)
+	req := "GET / HTTP/1.0\\r\\n\nHost: localhost\\r\\n\n\\r\\n\n"
+	if len(entries) < 3 || !strings.HasPrefix(entries[0].Head, "> sendall length=35 from=0 to=34 · seq 3 ") || entries[0].Text != req {
+		t.Fatalf("the request's entry: %+v, want > sendall length=35 from=0 to=34 and %q", entries, req)
+	}
+	got := ""
+	off := 0
+	for _, en := range entries[1 : len(entries)-1] {
+		var l, from, to int
+		if _, err := fmt.Sscanf(en.Head, "< recv length=%d from=%d to=%d", &l, &from, &to); err != nil || from != off || to != off+l-1 {
+			t.Errorf("entry %q: want < recv length=N from=%d to=%d+N-1 (%v)", en.Head, off, off, err)
+		}
+		off += l
+		got += en.Text
+	}
+	if off != n || !strings.HasPrefix(got, "HTTP/1.0 200 OK\\r\\n\n") || !strings.Contains(got, "\\r\\n\n\\r\\n\n") {
+		t.Errorf("the response (%d of %d bytes): %q", off, n, got)
+	}
+	if last := entries[len(entries)-1].Head; !strings.HasPrefix(last, fmt.Sprintf("< recv: EOF at byte %d,", n)) {
+		t.Errorf("the last entry %q, want the EOF at byte %d", last, n)
+	}
+	b.do(t, "the transcript in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	b.viewShot(t, shotsDir(t), "views-transcript-http.png")
+
+	// From the ruler, and back: an entry clicked shows its event.
+	b.do(t, "the ruler", chromedp.Click(chromedp.CSS("#tab-ruler")))
+	b.waitFor(t, "the ruler's transcript button", `!!document.querySelector("#view-ruler .spr-to-transcript")`)
+	b.do(t, "its transcript", chromedp.Click(chromedp.CSS("#view-ruler .spr-to-transcript")))
+	b.waitFor(t, "the transcript again", `!document.getElementById("view-transcript").hidden && document.getElementById("tab-transcript").getAttribute("aria-selected") === "true"`)
+	b.do(t, "click the request", chromedp.Click(chromedp.CSS(`#view-transcript .spx-entry[data-seq="3"]`)))
+	b.waitFor(t, "its event in the detail pane", `!document.getElementById("detail").hidden && document.getElementById("detail-call").textContent.includes("sendall(")`)
+	b.noErrors(t)
+}

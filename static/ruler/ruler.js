@@ -139,7 +139,13 @@ function toolbar(container, tracks) {
   key("recv", dgram ? "one datagram received" : "one recv() call");
   if (tracks.some((t) => t.flight)) key("flight", "sent, not read yet: in the kernel");
   if (tracks.some((t) => t.kind === "dgram" && t.rows[1].items.some((d) => d.truncated))) key("lost", "bytes lost to truncation");
-  bar.append(zoom, legend);
+  // The same bytes as text, in the views' transcript tab (views.js acts
+  // on data-view).
+  const tx = el("button", "spr-to-transcript", "transcript");
+  tx.type = "button";
+  tx.dataset.view = "transcript";
+  tx.title = "the bytes as text, each call with its length and offsets (as socat -v shows them)";
+  bar.append(zoom, tx, legend);
   return bar;
 }
 
