@@ -15,7 +15,8 @@ import { plural } from "./format.js";
 
 const ROW = 40; // px: a row's height until it is drawn and measured
 const OVERSCAN = 8;
-const DATA_MAX = 48;
+const DATA_MAX = 48; // bytes a row shows as text
+const HEX_MAX = 12; // and in hex, under them
 const EXPANDED = 4096; // bytes the chosen row shows
 const QUIET = 50; // ms without new events before the rows are drawn
 const BUSY_DRAW = 400; // ms between draws while events keep coming
@@ -28,7 +29,7 @@ function texts(ev) {
     result: resultText(ev),
     pyCall: pyPrompt(ev),
     pyResult: pyRepr(ev),
-    ...dataPreview(ev, DATA_MAX),
+    ...dataPreview(ev, DATA_MAX, HEX_MAX),
   };
   return ev._t;
 }

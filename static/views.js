@@ -38,12 +38,17 @@ export function initViews({ events, onFocus, lastEvent }) {
 
   function draw() {
     scheduled = false;
+    // Events that came while this draw was waiting for its frame may
+    // reach the log only after it: they get a draw of their own.
+    const more = again;
+    again = false;
     last = performance.now();
     try {
       drawViews();
     } finally {
       cost = performance.now() - last;
     }
+    if (more) refresh();
   }
 
   function drawViews() {
@@ -65,7 +70,9 @@ export function initViews({ events, onFocus, lastEvent }) {
   // refresh redraws soon: at most four times a second. A view that takes
   // more than a frame to draw (a ruler over 100,000 recvs) waits until the
   // events stop pouring in, so a fast stream never gets a long task.
+  let again = false;
   function refresh() {
+    if (scheduled) again = true;
     if (scheduled || document.hidden) return;
     scheduled = true;
     setTimeout(tick, Math.max(0, 250 - (performance.now() - last)));

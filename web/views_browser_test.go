@@ -150,6 +150,11 @@ func TestViewsLogSeq(t *testing.T) {
 	e := newEnv(t)
 	b, id := viewsSession(t, e)
 	viewsExercises(t, e, b, id)
+	// The kernel's stats come when it has them: one call after them has
+	// a jump before it.
+	b.waitFor(t, "a kernel stats event", `window.sockplayLog.events.some(e => e.op === "stats")`)
+	e.ok(t, id, `{"op":"getsockname","sock":"s1"}`)
+	b.waitFor(t, "the getsockname row", `window.sockplayLog.events.some(e => e.op === "getsockname")`)
 	// Every row drawn at once, to look at them all.
 	b.do(t, "a tall log", chromedp.Evaluate[chromedp.Void](`void (document.getElementById("log-scroll").style.height = "6000px")`))
 	var n int
@@ -256,5 +261,53 @@ func TestViewsTranscript(t *testing.T) {
 	b.waitFor(t, "the transcript again", `!document.getElementById("view-transcript").hidden && document.getElementById("tab-transcript").getAttribute("aria-selected") === "true"`)
 	b.do(t, "click the request", chromedp.Click(chromedp.CSS(`#view-transcript .spx-entry[data-seq="3"]`)))
 	b.waitFor(t, "its event in the detail pane", `!document.getElementById("detail").hidden && document.getElementById("detail-call").textContent.includes("sendall(")`)
+	b.noErrors(t)
+}
+
+// TestViewsRulerText: the ruler of an HTTP GET by hand has the whole
+// response as text under its track, as the transcript reads it; the
+// ruler of the UDP uppercase exercise shows each datagram's payload,
+// hello and HELLO, in its box and in its text.
+func TestViewsRulerText(t *testing.T) {
+	e := newEnv(t)
+	b, id := viewsSession(t, e)
+	viewsHTTPGet(t, e, id, "s1")
+	b.waitFor(t, "s1's card", `!!document.querySelector("#sock-s1 .sock-title")`)
+	b.do(t, "use s1", chromedp.Click(chromedp.CSS("#sock-s1 .sock-title")))
+	b.waitFor(t, "the response as text under the ruler", `(document.querySelector('#view-ruler .spr-text[data-text-of="<s1"]')?.textContent || "").endsWith("</body></html>\\n\n")`)
+	text := eval[string](t, b, "the ruler's text", `document.querySelector('#view-ruler .spr-text[data-text-of="<s1"]').textContent`)
+	if !strings.HasPrefix(text, "HTTP/1.0 200 OK\\r\\n\nContent-Type: text/html; charset=utf-8\\r\\n\n") || !strings.Contains(text, "\\r\\n\n\\r\\n\n<!doctype html>") {
+		t.Errorf("the ruler's text of the response: %q", text)
+	}
+	if req := eval[string](t, b, "the request's text", `document.querySelector('#view-ruler .spr-text[data-text-of="s1>"]').textContent`); req != "GET / HTTP/1.0\\r\\n\nHost: localhost\\r\\n\n\\r\\n\n" {
+		t.Errorf("the ruler's text of the request: %q", req)
+	}
+	// The text is in view, not cut: the whole response fits its box or
+	// scrolls in it, and no line runs out of it.
+	if w := eval[bool](t, b, "the text wraps", `(() => { const t = document.querySelector('#view-ruler .spr-text[data-text-of="<s1"]'); return t.scrollWidth <= t.clientWidth + 1; })()`); !w {
+		t.Error("the ruler's text is wider than its box")
+	}
+	b.do(t, "the ruler in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	b.viewShot(t, shotsDir(t), "views-ruler-http.png")
+
+	upper, _ := e.labs.AddrOf("upper", "udp")
+	e.ok(t, id, `{"op":"socket","family":"inet","type":"dgram"}`)
+	e.ok(t, id, `{"op":"sendto","sock":"s2","addr":"`+upper+`","data":{"text":"hello"}}`)
+	e.ok(t, id, `{"op":"recvfrom","sock":"s2","bufsize":1024}`)
+	b.waitFor(t, "s2's card", `!!document.querySelector("#sock-s2 .sock-title")`)
+	b.do(t, "use s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+	b.waitFor(t, "hello and HELLO in the datagrams' boxes and text", `(() => {
+		const boxes = [...document.querySelectorAll('#view-ruler .spr-seg.dgram')].map(d => d.textContent);
+		const lines = [...document.querySelectorAll('#view-ruler .spr-tline')].map(d => d.textContent);
+		return boxes.length === 2 && boxes[0].startsWith("hello") && boxes[1].startsWith("HELLO") &&
+			lines.length === 2 && lines[0].startsWith("> 5 B to ('127.0.0.1', ") && lines[0].endsWith("hello") && lines[1].startsWith("< 5 B from ('127.0.0.1', ") && lines[1].endsWith("HELLO");
+	})()`)
+	b.do(t, "the ruler in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	b.viewShot(t, shotsDir(t), "views-ruler-udp.png")
+	b.do(t, "the transcript of s2", chromedp.Click(chromedp.CSS("#tab-transcript")))
+	b.waitFor(t, "hello and HELLO in the transcript", `(() => {
+		const e = [...document.querySelectorAll("#view-transcript .spx-entry")].map(e => e.querySelector(".spx-head").textContent.split(" ·")[0] + " | " + e.querySelector(".spx-text").textContent);
+		return e.length === 2 && /^> sendto to \('127\.0\.0\.1', \d+\) length=5 \| hello$/.test(e[0]) && /^< recvfrom from \('127\.0\.0\.1', \d+\) length=5 \| HELLO$/.test(e[1]);
+	})()`)
 	b.noErrors(t)
 }
