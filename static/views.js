@@ -63,7 +63,7 @@ export function initViews({ events, onFocus, lastEvent }) {
       renderTranscript(panes.transcript, { events, sockets: state.sockets, sock, onFocus });
     } else {
       label.textContent = "· all sockets";
-      renderTimeline(panes.timeline, { events, sockets: state.sockets, pending: state.pending, now: now(), onFocus });
+      renderTimeline(panes.timeline, { events, sockets: state.sockets, pending: state.pending, now: now(), sock: state.sock, onFocus });
     }
   }
 

@@ -311,3 +311,144 @@ func TestViewsRulerText(t *testing.T) {
 	})()`)
 	b.noErrors(t)
 }
+
+// TestViewsTimelineOpens: the timeline opens on the last calls, not the
+// session's span; a stack of events merged into one mark lists them on
+// a click, and one picked from the list is shown; a Python program's
+// threads are lanes, the page's own calls on their sockets' lanes, and
+// a toggle gives a lane per socket again; with more lanes than fit, the
+// lane of the socket in use is scrolled into view.
+func TestViewsTimelineOpens(t *testing.T) {
+	b := viewsPage(t)
+	var r struct {
+		W0, W1    float64
+		Marks     string
+		Stack     []string
+		Picked    int
+		Lanes     string
+		Arrows    int
+		Toggled   string
+		InView    bool
+		Current   string
+		ScrollsBy int
+	}
+	viewsJSON(t, b, "the timelines", `(async () => {
+		const b64 = (s) => btoa(s);
+		const frame = () => new Promise((r) => requestAnimationFrame(() => r()));
+		const out = {};
+		// A minute of calls a person made, 5 s apart, then a burst of
+		// five recvs within 2 µs on s1.
+		const events = [];
+		let seq = 0;
+		const ev = (t, sock, op, args, result, extra) => events.push({ seq: ++seq, t, start: t - 20, sock, op, args, ok: true, result, ...extra });
+		for (let i = 0; i < 12; i++) ev(1e6 + i * 5e6, "s1", "send", { data: { b64: b64("hi") } }, { n: 2 });
+		for (let i = 0; i < 5; i++) ev(60e6 + i / 2, "s1", "recv", { bufsize: 1 }, { n: 1, b64: b64("x") });
+		const sockets = [{ id: "s1", type: "stream", state: "connected" }];
+		const c = box("tl-recent", "recent");
+		views.timeline.renderTimeline(c, { events, sockets, pending: [], now: 61e6, height: 560, onFocus });
+		const v = views.timeline.timelineView(c);
+		out.W0 = v.offset;
+		out.W1 = v.offset + 504 * v.zoom;
+		out.Marks = [...c.querySelectorAll(".spt-mark")].map((m) => m.dataset.seq).join(" ");
+		// The burst is one mark: a click lists its five events.
+		const many = c.querySelector(".spt-mark.many");
+		many.dispatchEvent(new MouseEvent("click", { bubbles: true }));
+		out.Stack = [...c.querySelectorAll(".spt-stack [data-pick]")].map((b) => b.textContent);
+		// A redraw keeps it open; a pick shows the event.
+		views.timeline.renderTimeline(c, { events, sockets, pending: [], now: 61e6, height: 560, onFocus });
+		c.querySelectorAll(".spt-stack [data-pick]")[3].dispatchEvent(new MouseEvent("click", { bubbles: true }));
+		out.Picked = focused.at(-1);
+
+		// A thread-per-client server in Python: MainThread accepts,
+		// Thread-1 (handle) reads and answers; the page's own client s1
+		// sends.
+		const py = (th, line) => ({ origin: { file: "server.py", line, thread: th } });
+		const ts = [];
+		seq = 0;
+		const tev = (t, sock, op, args, result, extra) => ts.push({ seq: ++seq, t, start: t - 20, sock, op, args, ok: true, result, ...extra });
+		tev(1000, "s2", "accept", null, { sock: "s3", peer: "127.0.0.1:4000" }, py("MainThread", 9));
+		tev(2000, "s1", "send", { data: { b64: b64("hello") } }, { n: 5 });
+		tev(3000, "s3", "recv", { bufsize: 1024 }, { n: 5, b64: b64("hello") }, py("Thread-1 (handle)", 14));
+		tev(4000, "s3", "sendall", { data: { b64: b64("HELLO") } }, { n: 5 }, py("Thread-1 (handle)", 15));
+		tev(5000, "s2", "accept", null, { sock: "s4", peer: "127.0.0.1:4001" }, py("MainThread", 9));
+		tev(6000, "s1", "recv", { bufsize: 1024 }, { n: 5, b64: b64("HELLO") });
+		const tsocks = [{ id: "s1", type: "stream", state: "connected", link: "s3" }, { id: "s2", type: "stream", state: "listening" }, { id: "s3", type: "stream", state: "connected", link: "s1" }];
+		const c2 = box("tl-threads", "threads");
+		views.timeline.renderTimeline(c2, { events: ts, sockets: tsocks, pending: [], now: 7000, height: 560, onFocus });
+		out.Lanes = [...c2.querySelectorAll(".spt-lane")].map((e) => e.dataset.sock).join(" | ");
+		out.Arrows = c2.querySelectorAll(".spt-arrow.send").length;
+		c2.querySelector('.spt-bar button[data-key="lanes"]').click();
+		out.Toggled = [...c2.querySelectorAll(".spt-lane")].map((e) => e.dataset.sock).join(" | ");
+
+		// Eight sockets at 1280: the lanes scroll, and the one in use is
+		// in view.
+		const many8 = [];
+		const socks8 = [];
+		for (let i = 1; i <= 8; i++) {
+			socks8.push({ id: "s" + i, type: "stream", state: "new" });
+			many8.push({ seq: i, t: i * 1000, start: i * 1000, sock: "s" + i, op: "socket", args: {}, ok: true, result: { sock: "s" + i } });
+		}
+		const c3 = box("tl-lanes", "eight lanes");
+		c3.style.width = "740px";
+		views.timeline.renderTimeline(c3, { events: many8, sockets: socks8, pending: [], now: 9000, height: 400, sock: "s8", onFocus });
+		await frame();
+		const sc = c3.querySelector(".spt-scroll");
+		const lane = c3.querySelector('.spt-lane[data-sock="s8"]').getBoundingClientRect();
+		const box3 = sc.getBoundingClientRect();
+		out.InView = lane.left >= box3.left && lane.right <= box3.right;
+		out.Current = [...c3.querySelectorAll(".spt-lane.current")].map((e) => e.dataset.sock).join(" ");
+		out.ScrollsBy = sc.scrollWidth - sc.clientWidth;
+		return JSON.stringify(out);
+	})()`, &r)
+	// The last twelve calls are 12 s … 60 s: the first ones are not in view.
+	if r.W0 < 5e6 || r.W1 < 60e6 || r.W1-r.W0 > 60e6 {
+		t.Errorf("the view opens on %.0f–%.0f µs, want the last calls (from 11 s on, to 60 s)", r.W0, r.W1)
+	}
+	if strings.HasPrefix(r.Marks, "1 ") {
+		t.Errorf("marks %q: the session's first call is in view", r.Marks)
+	}
+	if len(r.Stack) != 5 || !strings.HasPrefix(r.Stack[0], "#13 recv 1 b'x'") || !strings.HasPrefix(r.Stack[4], "#17 recv 1 b'x'") {
+		t.Errorf("the stack lists %q, want #13 … #17", r.Stack)
+	}
+	if r.Picked != 16 {
+		t.Errorf("picked %d from the stack, want 16", r.Picked)
+	}
+	if r.Lanes != "@MainThread | @Thread-1 (handle) | s1" || r.Arrows != 2 {
+		t.Errorf("thread lanes %q with %d arrows, want @MainThread | @Thread-1 (handle) | s1 with 2", r.Lanes, r.Arrows)
+	}
+	if r.Toggled != "s1 | s2 | s3" {
+		t.Errorf("socket lanes %q, want s1 | s2 | s3", r.Toggled)
+	}
+	if !r.InView || r.Current != "s8" || r.ScrollsBy <= 0 {
+		t.Errorf("eight lanes: s8 in view %v, current %q, scrolls by %d px", r.InView, r.Current, r.ScrollsBy)
+	}
+	viewsNoErrors(t, b)
+}
+
+// TestViewsTimelinePage: after the exercises and an HTTP GET (six
+// sockets, more lanes than a 1280-pixel screen holds), the timeline of
+// the page keeps the lane of the socket in use in view, and a stack of
+// calls opens on a click.
+func TestViewsTimelinePage(t *testing.T) {
+	e := newEnv(t)
+	b, id := viewsSession(t, e)
+	viewsExercises(t, e, b, id)
+	viewsHTTPGet(t, e, id, "s6")
+	b.waitFor(t, "s6's card", `!!document.querySelector("#sock-s6 .sock-title")`)
+	b.do(t, "use s6, the timeline", chromedp.Click(chromedp.CSS("#sock-s6 .sock-title")), chromedp.Click(chromedp.CSS("#tab-timeline")))
+	b.waitFor(t, "s6's lane in view", `(() => {
+		const sc = document.querySelector("#view-timeline .spt-scroll");
+		const lane = document.querySelector('#view-timeline .spt-lane.current[data-sock="s6"]');
+		if (!sc || !lane) return false;
+		const l = lane.getBoundingClientRect(), s = sc.getBoundingClientRect();
+		return sc.scrollWidth > sc.clientWidth && l.left >= s.left && l.right <= s.right;
+	})()`)
+	b.do(t, "the timeline in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	b.viewShot(t, shotsDir(t), "views-timeline-page.png")
+	if eval[bool](t, b, "a stack", `!!document.querySelector("#view-timeline .spt-mark.many")`) {
+		b.do(t, "open the stack", chromedp.Evaluate[chromedp.Void](`void document.querySelector("#view-timeline .spt-mark.many").dispatchEvent(new MouseEvent("click", {bubbles: true}))`))
+		b.waitFor(t, "its list", `document.querySelectorAll("#view-timeline .spt-stack [data-pick]").length >= 2`)
+		b.viewShot(t, shotsDir(t), "views-timeline-stack.png")
+	}
+	b.noErrors(t)
+}
