@@ -562,7 +562,8 @@ export function renderTimeline(container, opts = {}) {
     const g = svg("g", { class: `spt-lane${id === inUse ? " current" : ""}${id.startsWith("@") ? " thread" : ""}`, "data-sock": id }, root);
     const x = laneX.get(id);
     const th = id.startsWith("@") ? id.slice(1) : null;
-    svg("text", { class: "spt-lane-id", x, y: 22, "text-anchor": "middle" }, g).textContent = clip(th || id || "session", Math.floor(laneW / 9));
+    // 17 px bold mono is 10.3 px a character, a thread's 14 px 8.5.
+    svg("text", { class: "spt-lane-id", x, y: 22, "text-anchor": "middle" }, g).textContent = clip(th || id || "session", Math.floor((laneW - 8) / (th ? 8.5 : 10.3)));
     const sub = th
       ? `thread · ${[...c.threads.get(th)].join(" ") || "no socket"}`
       : info

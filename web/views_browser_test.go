@@ -1,12 +1,16 @@
 package web
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/static"
 )
 
 // The views on the page of a live session, at a projector's 1280×800:
@@ -103,6 +107,31 @@ func TestViewsLogWhole(t *testing.T) {
 	for _, want := range []string{"getaddrinfo('localhost', 80)", "b'HELLO'", "TypeError: bind(): AF_INET address must be host:port, not \"demo.sock\""} {
 		if !strings.Contains(strings.Join(texts, "\n"), want) {
 			t.Errorf("no row shows %s in %s", want, strings.Join(texts, "\n"))
+		}
+	}
+
+	// The chosen row expands in place: its bytes whole.
+	b.do(t, "the Python view off", chromedp.Click(chromedp.CSS("#python-view")))
+	b.do(t, "choose the sendall row", chromedp.Evaluate[chromedp.Void](`void window.sockplayLog.select(window.sockplayLog.events.find(e => e.op === "sendall").seq, true)`))
+	b.waitFor(t, "its bytes whole", `(() => {
+		const r = document.querySelector("#log-body .ev-sendall.selected");
+		return !!r && r.querySelector(".data .text").textContent === "b'hello world, this is a longer line than a cell holds\\r\\n'" &&
+			r.querySelector(".data .hex").textContent.split(" ").length === 54;
+	})()`)
+	var cut []string
+	viewsJSON(t, b, "the cells", logCellsJS, &cut)
+	if len(cut) > 0 {
+		t.Errorf("the chosen row: cells not shown whole:\n%s", strings.Join(cut, "\n"))
+	}
+
+	// No view says "undefined" of the AF_UNIX sockets or the lookup.
+	for _, view := range []string{"ruler", "transcript", "timeline"} {
+		for _, sock := range []string{"s3", "s4", "s5"} {
+			b.do(t, "use "+sock, chromedp.Click(chromedp.CSS("#sock-"+sock+" .sock-title")), chromedp.Click(chromedp.CSS("#tab-"+view)))
+			b.waitFor(t, view+" of "+sock, fmt.Sprintf(`document.getElementById("views-sock").textContent.includes(%q) && document.getElementById("view-%s").childElementCount > 0`, map[bool]string{true: "all sockets", false: sock}[view == "timeline"], view))
+			if s := eval[string](t, b, "the texts", `document.getElementById("views").textContent + document.getElementById("netstat").textContent + [...document.querySelectorAll("#views title")].map(t => t.textContent).join(" ")`); strings.Contains(s, "undefined") || strings.Contains(s, "NaN") {
+				t.Errorf("the %s of %s says undefined or NaN: %s", view, sock, s)
+			}
 		}
 	}
 
@@ -451,4 +480,32 @@ func TestViewsTimelinePage(t *testing.T) {
 		b.viewShot(t, shotsDir(t), "views-timeline-stack.png")
 	}
 	b.noErrors(t)
+}
+
+// TestViewsTimelineThreads: the tutorials' thread-per-client server run
+// in the page: the timeline has a lane per Python thread, the main
+// thread's and each client's handler's, as its events' origins say.
+func TestViewsTimelineThreads(t *testing.T) {
+	e := newLabsEnv(t, sockets.Config{})
+	p := openPython(t, e)
+	p.do(t, "1280×800", chromedp.EmulateViewport(1280, 800))
+	for _, ex := range static.Examples() {
+		if ex.Name == "thread-per-client.py" {
+			src, _ := json.Marshal(ex.WithLabs(e.labs.AddrOf))
+			if out := p.eval(t, fmt.Sprintf(`sockplay.python.run(%s, {filename: %q}).then(r => JSON.stringify(r.exception))`, src, ex.Name)); out != "null" {
+				t.Fatalf("the example raised %s", out)
+			}
+		}
+	}
+	var threads []string
+	viewsJSON(t, p.browser, "the threads", `JSON.stringify([...new Set(window.sockplayLog.events.filter(e => e.origin && e.origin.thread).map(e => e.origin.thread))])`, &threads)
+	if len(threads) < 2 {
+		t.Fatalf("the run's threads: %v", threads)
+	}
+	p.do(t, "the timeline", chromedp.Click(chromedp.CSS("#tab-timeline")))
+	want := "@" + strings.Join(threads, " @")
+	p.waitFor(t, "a lane per thread", fmt.Sprintf(`[...document.querySelectorAll("#view-timeline .spt-lane.thread")].map(l => l.dataset.sock).join(" ") === %q`, want))
+	p.do(t, "the timeline in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	p.viewShot(t, shotsDir(t), "views-timeline-threads.png")
+	p.noErrors(t)
 }
