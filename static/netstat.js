@@ -23,14 +23,16 @@ function row(s) {
   let mode = s.mode === "timeout" ? `timeout ${s.timeout}s` : s.mode;
   if (s.autorecv) mode += ` · autorecv ${s.autorecv}`;
   if (s.autoaccept) mode += " · autoaccept";
-  const id = el("td", "ns-id", s.id + (s.link ? ` ↔ ${s.link}` : ""));
+  // A socket's name leads to its transcript (a listener moves no bytes).
+  const id = el("td", "ns-id");
   if (s.state !== "listening") {
-    const tx = el("button", "small ns-transcript", "transcript");
+    const tx = el("button", "ns-transcript", s.id);
     tx.type = "button";
     tx.dataset.sock = s.id;
-    tx.title = `what went through ${s.id}, as socat -v shows it`;
-    id.append(" ", tx);
-  }
+    tx.title = `${s.id}'s transcript: what went through it, as socat -v shows it`;
+    id.append(tx);
+  } else id.append(s.id);
+  if (s.link) id.append(` ↔ ${s.link}`);
   tr.append(
     id,
     el("td", "ns-kind", kindOf(s)),

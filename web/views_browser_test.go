@@ -67,7 +67,10 @@ func viewsExercises(t *testing.T, e *testEnv, b *browser, id string) {
 // whole: wider than their box, or cut with an ellipsis.
 const logCellsJS = `(() => {
 	const cut = [];
-	for (const row of document.querySelectorAll("#log-body .ev")) {
+	const box = document.getElementById("log-scroll").getBoundingClientRect();
+	for (const row of document.querySelectorAll("#log-body .ev, #log .vhead")) {
+		const r = row.getBoundingClientRect();
+		if (row.scrollWidth > row.clientWidth + 1 || r.right > box.right + 1) cut.push((row.dataset.seq || "the heading") + ": the row runs out of the log (" + row.scrollWidth + ">" + row.clientWidth + ")");
 		for (const cell of row.querySelectorAll(":scope > span, :scope > span > span")) {
 			const cs = getComputedStyle(cell);
 			const over = cell.scrollWidth > cell.clientWidth + 1 || cell.scrollHeight > cell.clientHeight + 1;
@@ -97,6 +100,20 @@ func TestViewsLogWhole(t *testing.T) {
 		}
 		b.viewShot(t, shotsDir(t), fmt.Sprintf("views-log-py%v.png", py))
 	}
+	// Present mode: larger type, the same rows whole.
+	b.do(t, "present mode", chromedp.Click(chromedp.CSS("#present-toggle")))
+	b.waitFor(t, "presenting", `document.documentElement.classList.contains("presenting")`)
+	b.do(t, "the log in view", chromedp.Evaluate[chromedp.Void](`void document.querySelector(".log").scrollIntoView({block: "start"})`))
+	b.waitFor(t, "the rows drawn again", `!!document.querySelector("#log-body .ev-getaddrinfo")`)
+	{
+		var cut []string
+		viewsJSON(t, b, "the cells", logCellsJS, &cut)
+		if len(cut) > 0 {
+			t.Errorf("present mode: cells not shown whole:\n%s", strings.Join(cut, "\n"))
+		}
+	}
+	b.viewShot(t, shotsDir(t), "views-log-present.png")
+	b.do(t, "present mode off", chromedp.Click(chromedp.CSS("#present-toggle")))
 	var texts []string
 	viewsJSON(t, b, "the rows' texts", `JSON.stringify([...document.querySelectorAll("#log-body .ev")].map(r => r.textContent))`, &texts)
 	for _, s := range texts {
