@@ -6,8 +6,10 @@
 // A row shows its call and its result whole: a long one wraps, and the
 // row grows. Rows are 40 px until drawn; a drawn row's height is measured
 // and kept (per seq, until the width or the view changes), and the rows'
-// tops are sums of those heights. The chosen row expands in place to show
-// its bytes whole (up to EXPANDED of them).
+// tops are sums of those heights. A row clicked expands in place to show
+// its bytes whole (up to EXPANDED of them; the detail pane has them all),
+// and a second click folds it; an event shown from another view (a
+// ruler segment hovered) is highlighted, not expanded.
 
 import { call, dataPreview, errorTitle, originTitle, pyPrompt, pyRepr, resultText, took } from "./event.js";
 import { el } from "./dom.js";
@@ -17,7 +19,8 @@ const ROW = 40; // px: a row's height until it is drawn and measured
 const OVERSCAN = 8;
 const DATA_MAX = 48; // bytes a row shows as text
 const HEX_MAX = 12; // and in hex, under them
-const EXPANDED = 4096; // bytes the chosen row shows
+const EXPANDED = 1024; // bytes an expanded row shows as text
+const EXPANDED_HEX = 256; // and in hex
 const QUIET = 50; // ms without new events before the rows are drawn
 const BUSY_DRAW = 400; // ms between draws while events keep coming
 
@@ -80,6 +83,7 @@ export function createLog({ onSelect }) {
   let lastDraw = 0;
   let lastArrival = 0;
   let selected = 0;
+  let expanded = 0; // the row opened by a click
   const socks = new Set();
   const ops = new Set();
 
@@ -291,7 +295,7 @@ export function createLog({ onSelect }) {
   function row(ev, py, prev, at) {
     const r = ev.result || {};
     const t = texts(ev);
-    const open = ev.seq === selected;
+    const open = ev.seq === expanded;
     const div = el("div", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}${ev.seq === selected ? " selected" : ""}`);
     div.dataset.seq = ev.seq;
     div.dataset.sock = ev.sock || "";
@@ -318,7 +322,7 @@ export function createLog({ onSelect }) {
     result.title = t.result;
     const data = el("span", "data");
     if (open && t.text) {
-      const whole = dataPreview(ev, EXPANDED, EXPANDED);
+      const whole = dataPreview(ev, EXPANDED, EXPANDED_HEX);
       data.append(el("span", "text", whole.text), el("span", "hex", whole.hex));
     } else if (t.text) data.append(el("span", "text", t.text), el("span", "hex", t.hex));
     div.append(el("span", "seq", String(ev.seq)), el("span", "t", (ev.t / 1e6).toFixed(6)), el("span", "sock", ev.sock || ""), callCell, result);
@@ -361,10 +365,7 @@ export function createLog({ onSelect }) {
   // stops following), and the detail pane shows it whole.
   function select(seq, force = false) {
     if (seq === selected && !force) return; // hovering the same segment again
-    // The row chosen before shrinks back: measured again when drawn.
-    forget(selected);
     selected = seq;
-    forget(seq);
     const ev = findSeq(seq);
     const at = bsearch(view, (i) => events[i].seq >= seq);
     if (at < view.length && events[view[at]].seq === seq) {
@@ -403,7 +404,14 @@ export function createLog({ onSelect }) {
       return refilter();
     }
     const r = e.target.closest(".ev");
-    if (r) select(Number(r.dataset.seq), true); // a click always shows the detail
+    if (!r) return;
+    // A click opens the row in place (or folds it), and always shows the
+    // detail. The row opened before folds: measured again when drawn.
+    const seq = Number(r.dataset.seq);
+    forget(expanded);
+    expanded = expanded === seq ? 0 : seq;
+    forget(seq);
+    select(seq, true);
   });
   for (const k of ["sock", "op", "errors", "stats"]) f[k].addEventListener("change", refilter);
   let searchTimer = 0;

@@ -129,7 +129,7 @@ func TestViewsLogWhole(t *testing.T) {
 
 	// The chosen row expands in place: its bytes whole.
 	b.do(t, "the Python view off", chromedp.Click(chromedp.CSS("#python-view")))
-	b.do(t, "choose the sendall row", chromedp.Evaluate[chromedp.Void](`void window.sockplayLog.select(window.sockplayLog.events.find(e => e.op === "sendall").seq, true)`))
+	b.do(t, "click the sendall row", chromedp.Click(chromedp.CSS("#log-body .ev-sendall .call")))
 	b.waitFor(t, "its bytes whole", `(() => {
 		const r = document.querySelector("#log-body .ev-sendall.selected");
 		return !!r && r.querySelector(".data .text").textContent === "b'hello world, this is a longer line than a cell holds\\r\\n'" &&
@@ -140,6 +140,8 @@ func TestViewsLogWhole(t *testing.T) {
 	if len(cut) > 0 {
 		t.Errorf("the chosen row: cells not shown whole:\n%s", strings.Join(cut, "\n"))
 	}
+	b.do(t, "click it again", chromedp.Click(chromedp.CSS("#log-body .ev-sendall .call")))
+	b.waitFor(t, "it folds", `document.querySelector("#log-body .ev-sendall .data .text").textContent.endsWith(" +6 bytes")`)
 
 	// No view says "undefined" of the AF_UNIX sockets or the lookup.
 	for _, view := range []string{"ruler", "transcript", "timeline"} {
