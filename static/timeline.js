@@ -422,9 +422,18 @@ export function renderTimeline(container, opts = {}) {
   const plot = svg("svg", { x: 0, y: HEAD, width: svgW, height: plotH, overflow: "hidden" }, root);
   const step = niceStep(70 * zoom);
   const decimals = Math.min(6, Math.max(0, Math.ceil(-Math.log10(step / 1e6))));
+  // The time axis is drawn again over the lanes' left edge when they
+  // are scrolled sideways, so the times stay beside the marks.
+  const axis = svg("svg", { class: "spt-axis", width: AXIS, height, "aria-hidden": "true" });
+  svg("rect", { class: "spt-headbg", x: 0, y: 0, width: AXIS, height }, axis);
+  svg("text", { class: "spt-lane-sub", x: AXIS - 8, y: HEAD - 10, "text-anchor": "end" }, axis).textContent = "time ↓";
   for (let t = Math.ceil(w0 / step) * step; t <= w1; t += step) {
     svg("line", { class: "spt-grid", x1: AXIS - 4, x2: svgW, y1: y(t), y2: y(t) }, plot);
-    if (y(t) > 10) svg("text", { class: "spt-tick", x: AXIS - 8, y: y(t) + 4 }, plot).textContent = `${(t / 1e6).toFixed(decimals)} s`;
+    if (y(t) > 10) {
+      const words = `${(t / 1e6).toFixed(decimals)} s`;
+      svg("text", { class: "spt-tick", x: AXIS - 8, y: y(t) + 4 }, plot).textContent = words;
+      svg("text", { class: "spt-tick", x: AXIS - 8, y: HEAD + y(t) + 4 }, axis).textContent = words;
+    }
   }
   for (const id of lanes) svg("line", { class: `spt-guide${id === inUse ? " current" : ""}`, x1: laneX.get(id), x2: laneX.get(id), y1: 0, y2: plotH }, plot);
   if (opts.now !== undefined && opts.now >= w0 && opts.now <= w1) {
@@ -580,7 +589,11 @@ export function renderTimeline(container, opts = {}) {
   const wrap = el("div", "spt");
   const sc = el("div", "spt-scroll");
   sc.append(root);
-  wrap.append(toolbar(container, st, w0, w1, note), sc);
+  const frame = el("div", "spt-frame");
+  frame.append(sc, axis);
+  const showAxis = () => axis.classList.toggle("shown", sc.scrollLeft > 4);
+  sc.addEventListener("scroll", showAxis, { passive: true });
+  wrap.append(toolbar(container, st, w0, w1, note), frame);
   const oldScroll = container.querySelector(".spt-scroll");
   let left = oldScroll ? oldScroll.scrollLeft : 0;
   // The lane of the socket in use comes into view when it changes (or
@@ -594,6 +607,7 @@ export function renderTimeline(container, opts = {}) {
   st.laneKey = laneKey;
   container.replaceChildren(wrap);
   sc.scrollLeft = left;
+  showAxis();
   st.laneXs = laneX;
   st.y = y;
   if (st.stack) drawStack(container, st);
