@@ -357,6 +357,11 @@ func TestViewsRulerText(t *testing.T) {
 		const e = [...document.querySelectorAll("#view-transcript .spx-entry")].map(e => e.querySelector(".spx-head").textContent.split(" ·")[0] + " | " + e.querySelector(".spx-text").textContent);
 		return e.length === 2 && /^> sendto to \('127\.0\.0\.1', \d+\) length=5 \| hello$/.test(e[0]) && /^< recvfrom from \('127\.0\.0\.1', \d+\) length=5 \| HELLO$/.test(e[1]);
 	})()`)
+	// The HTTP GET's transcript and ruler in the dark theme.
+	b.do(t, "dark, s1's ruler", chromedp.Evaluate[chromedp.Void](`void (document.documentElement.dataset.theme = "dark")`), chromedp.Click(chromedp.CSS("#sock-s1 .sock-title")), chromedp.Click(chromedp.CSS("#tab-ruler")))
+	b.waitFor(t, "s1's ruler text", `!!document.querySelector('#view-ruler .spr-text[data-text-of="<s1"]')`)
+	b.do(t, "the ruler in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	b.viewShot(t, shotsDir(t), "views-ruler-http-dark.png")
 	b.noErrors(t)
 }
 
