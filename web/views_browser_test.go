@@ -309,6 +309,15 @@ func TestViewsTranscript(t *testing.T) {
 	b.waitFor(t, "the transcript again", `!document.getElementById("view-transcript").hidden && document.getElementById("tab-transcript").getAttribute("aria-selected") === "true"`)
 	b.do(t, "click the request", chromedp.Click(chromedp.CSS(`#view-transcript .spx-entry[data-seq="3"]`)))
 	b.waitFor(t, "its event in the detail pane", `!document.getElementById("detail").hidden && document.getElementById("detail-call").textContent.includes("sendall(")`)
+
+	// In present mode the text is large and still wraps in its pane.
+	b.do(t, "present mode", chromedp.Click(chromedp.CSS("#present-toggle")))
+	b.waitFor(t, "large text that wraps", `(() => {
+		const p = document.getElementById("view-transcript"), text = p.querySelector(".spx-text");
+		return document.documentElement.classList.contains("presenting") && parseFloat(getComputedStyle(text).fontSize) >= 24 && p.scrollWidth <= p.clientWidth + 1;
+	})()`)
+	b.do(t, "the transcript in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
+	b.viewShot(t, shotsDir(t), "views-transcript-present.png")
 	b.noErrors(t)
 }
 
