@@ -12,8 +12,8 @@ import { PAD_L, upper } from "./layout.js";
 import { findEvent } from "./model.js";
 
 const CHAR_W = 11; // px per byte from which the bytes themselves are drawn
-const TEXT_MAX = 8192; // bytes of a track's text: its last ones
-const MAX_PIECES = 1500; // spans of a track's text
+const TEXT_MAX = 4096; // bytes of a track's text: its last ones
+const MAX_PIECES = 400; // spans of a track's text
 const LABEL_CH = 8.6; // px per character of a segment's label
 
 // bytesOf is what an event moved, decoded on demand and kept, since only
@@ -281,13 +281,23 @@ export function textOf(st, track) {
   const start = Math.max(0, end - TEXT_MAX);
   if (start > 0) box.append(el("span", "spr-tmore", `the first ${plural(start, "byte")} are in the transcript\n`));
   const [send, recv] = [track.rows.find((r) => r.role === "send"), track.rows.find((r) => r.role === "recv")];
-  const at = { send: 0, recv: 0 };
-  // cover is the item of row holding byte a, walking forward, and whether
-  // byte a starts it.
+  const at = { send: -1, recv: -1 };
+  // cover is the item of row holding byte a, walking forward from the
+  // first one found by halving, and whether byte a starts it.
   const cover = (row, a) => {
     if (!row) return null;
     const items = row.items;
     let i = at[row.role];
+    if (i < 0) {
+      let lo = 0;
+      let hi = items.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (items[mid].off + items[mid].len <= a) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
     while (i < items.length && (items[i].off + items[i].len <= a || !items[i].len)) i++;
     at[row.role] = i;
     const it = items[i];
@@ -312,7 +322,7 @@ export function textOf(st, track) {
     if (seq) piece.dataset.seq = seq;
     piece.dataset.row = `${track.key}/text`;
     piece.dataset.off = a;
-    piece.title = `bytes ${fmt(a)}–${fmt(b - 1)}${s ? ` · ${send.sock} ${send.op} seq ${s.it.seq}` : ""}${r ? ` · ${recv.sock} recv seq ${r.it.seq}` : recv && send ? " · not read yet" : ""}`;
+    piece.title = `bytes ${a}–${b - 1}${s ? ` · ${send.sock} ${send.op} seq ${s.it.seq}` : ""}${r ? ` · ${recv.sock} recv seq ${r.it.seq}` : recv && send ? " · not read yet" : ""}`;
     const data = byteRun(st, track, a, b);
     if (data) appendText(piece, data);
     else piece.append(el("span", "spr-esc", `[${plural(b - a, "byte")} the log does not hold]`));
