@@ -18,6 +18,13 @@ import (
 // would) or the page's own forms, and what the page shows of them is
 // checked whole.
 
+// jsClick clicks the element sel finds, found and clicked at once: the
+// views redraw their parts, and a node found for a click may be gone by
+// the time the click comes.
+func jsClick(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`void document.querySelector(%q).click()`, sel))
+}
+
 // viewsSession opens a new session's page at 1280×800 and returns it with
 // the session's id.
 func viewsSession(t *testing.T, e *testEnv) (*browser, string) {
@@ -129,7 +136,7 @@ func TestViewsLogWhole(t *testing.T) {
 
 	// The chosen row expands in place: its bytes whole.
 	b.do(t, "the Python view off", chromedp.Click(chromedp.CSS("#python-view")))
-	b.do(t, "click the sendall row", chromedp.Click(chromedp.CSS("#log-body .ev-sendall .call")))
+	b.do(t, "click the sendall row", jsClick("#log-body .ev-sendall .call"))
 	b.waitFor(t, "its bytes whole", `(() => {
 		const r = document.querySelector("#log-body .ev-sendall.selected");
 		return !!r && r.querySelector(".data .text").textContent === "b'hello world, this is a longer line than a cell holds\\r\\n'" &&
@@ -140,7 +147,7 @@ func TestViewsLogWhole(t *testing.T) {
 	if len(cut) > 0 {
 		t.Errorf("the chosen row: cells not shown whole:\n%s", strings.Join(cut, "\n"))
 	}
-	b.do(t, "click it again", chromedp.Click(chromedp.CSS("#log-body .ev-sendall .call")))
+	b.do(t, "click it again", jsClick("#log-body .ev-sendall .call"))
 	b.waitFor(t, "it folds", `document.querySelector("#log-body .ev-sendall .data .text").textContent.endsWith(" +6 bytes")`)
 
 	// No view says "undefined" of the AF_UNIX sockets or the lookup.
@@ -229,7 +236,7 @@ func TestViewsLogSeq(t *testing.T) {
 	}
 	b.do(t, "a mark in view", chromedp.Evaluate[chromedp.Void](`void document.querySelector("#log-body .hidden-mark").scrollIntoView({block: "center"})`))
 	b.viewShot(t, shotsDir(t), "views-log-hidden.png")
-	b.do(t, "click a mark", chromedp.Click(chromedp.CSS("#log-body .hidden-mark")))
+	b.do(t, "click a mark", jsClick("#log-body .hidden-mark"))
 	b.waitFor(t, "the kernel stats shown, the seqs one by one", `document.getElementById("show-stats").checked && (() => {
 		const rows = [...document.querySelectorAll("#log-body .ev")];
 		return rows.length === window.sockplayLog.events.length && rows.every((r, i) => Number(r.dataset.seq) === i + 1) && !document.querySelector("#log-body .hidden-mark");
@@ -275,7 +282,7 @@ func TestViewsTranscript(t *testing.T) {
 	b, id := viewsSession(t, e)
 	n := viewsHTTPGet(t, e, id, "s1")
 	b.waitFor(t, "s1 in netstat", `!!document.querySelector('#netstat-body .ns-transcript[data-sock="s1"]')`)
-	b.do(t, "s1's transcript from netstat", chromedp.Click(chromedp.CSS(`#netstat-body .ns-transcript[data-sock="s1"]`)))
+	b.do(t, "s1's transcript from netstat", jsClick(`#netstat-body .ns-transcript[data-sock="s1"]`))
 	b.waitFor(t, "the transcript", `!document.getElementById("view-transcript").hidden && document.querySelector("#view-transcript .spx-entry.eof") !== null`)
 	var entries []viewsEntry
 	viewsJSON(t, b, "the entries", transcriptJS, &entries)
@@ -305,9 +312,9 @@ func TestViewsTranscript(t *testing.T) {
 	// From the ruler, and back: an entry clicked shows its event.
 	b.do(t, "the ruler", chromedp.Click(chromedp.CSS("#tab-ruler")))
 	b.waitFor(t, "the ruler's transcript button", `!!document.querySelector("#view-ruler .spr-to-transcript")`)
-	b.do(t, "its transcript", chromedp.Click(chromedp.CSS("#view-ruler .spr-to-transcript")))
+	b.do(t, "its transcript", jsClick("#view-ruler .spr-to-transcript"))
 	b.waitFor(t, "the transcript again", `!document.getElementById("view-transcript").hidden && document.getElementById("tab-transcript").getAttribute("aria-selected") === "true"`)
-	b.do(t, "click the request", chromedp.Click(chromedp.CSS(`#view-transcript .spx-entry[data-seq="3"]`)))
+	b.do(t, "click the request", jsClick(`#view-transcript .spx-entry[data-seq="3"]`))
 	b.waitFor(t, "its event in the detail pane", `!document.getElementById("detail").hidden && document.getElementById("detail-call").textContent.includes("sendall(")`)
 
 	// In present mode the text is large and still wraps in its pane.
