@@ -82,9 +82,10 @@ export function resultText(ev) {
     case "accept":
       return `(${r.sock}, ${pyAddr(r.peer)})`;
     case "connect":
-      return `None (from ${r.local})`;
+      // An AF_UNIX client is unnamed unless it was bound: no "from".
+      return r.local ? `None (from ${pyAddr(r.local)})` : "None";
     case "bind":
-      return `None · bound to ${r.local}`;
+      return r.local ? `None · bound to ${pyAddr(r.local)}` : "None";
     case "getsockname":
       return pyAddr(r.local);
     case "getpeername":
@@ -331,14 +332,16 @@ export function dataOf(ev) {
 }
 
 // dataPreview is the data column's two lines: the first max bytes as a
-// bytes literal, and the first 24 in hex; "" for both when there are none.
-export function dataPreview(ev, max) {
+// bytes literal, and the first hexMax in hex; "" for both when there are
+// none. What is left out is counted.
+export function dataPreview(ev, max, hexMax = 24) {
   const b = dataOf(ev);
   if (!b) return { text: "", hex: "" };
   const short = b.length > max ? b.subarray(0, max) : b;
+  const h = Math.min(max, hexMax);
   return {
-    text: pyBytes(short) + (b.length > max ? ` …+${b.length - max}` : ""),
-    hex: hexBytes(short.subarray(0, 24)) + (b.length > 24 ? " …" : ""),
+    text: pyBytes(short) + (b.length > max ? ` +${fmt(b.length - max)} bytes` : ""),
+    hex: hexBytes(short.subarray(0, h)) + (b.length > h ? ` +${fmt(b.length - h)}` : ""),
   };
 }
 

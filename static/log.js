@@ -2,13 +2,25 @@
 // Only the rows in view exist in the page, and new events are applied
 // once per animation frame, so 100,000 events load in a moment and 10,000
 // a second stream in without a long task.
+//
+// A row shows its call and its result whole: a long one wraps, and the
+// row grows. Rows are 40 px until drawn; a drawn row's height is measured
+// and kept (per seq, until the width or the view changes), and the rows'
+// tops are sums of those heights. A row clicked expands in place to show
+// its bytes whole (up to EXPANDED of them; the detail pane has them all),
+// and a second click folds it; an event shown from another view (a
+// ruler segment hovered) is highlighted, not expanded.
 
 import { call, dataPreview, errorTitle, originTitle, pyPrompt, pyRepr, resultText, took } from "./event.js";
 import { el } from "./dom.js";
+import { plural } from "./format.js";
 
-const ROW = 40; // px: every row is the same height, so position is arithmetic
+const ROW = 40; // px: a row's height until it is drawn and measured
 const OVERSCAN = 8;
-const DATA_MAX = 48;
+const DATA_MAX = 48; // bytes a row shows as text
+const HEX_MAX = 12; // and in hex, under them
+const EXPANDED = 1024; // bytes an expanded row shows as text
+const EXPANDED_HEX = 256; // and in hex
 const QUIET = 50; // ms without new events before the rows are drawn
 const BUSY_DRAW = 400; // ms between draws while events keep coming
 
@@ -20,7 +32,7 @@ function texts(ev) {
     result: resultText(ev),
     pyCall: pyPrompt(ev),
     pyResult: pyRepr(ev),
-    ...dataPreview(ev, DATA_MAX),
+    ...dataPreview(ev, DATA_MAX, HEX_MAX),
   };
   return ev._t;
 }
@@ -71,12 +83,14 @@ export function createLog({ onSelect }) {
   let lastDraw = 0;
   let lastArrival = 0;
   let selected = 0;
+  let expanded = 0; // the row opened by a click
   const socks = new Set();
   const ops = new Set();
 
   // where: a filter set from outside the toolbar (the code pane's "the
   // events of this line"), shown as a chip that clears it.
   let where = null;
+  let marking = true;
   function filter() {
     const sock = f.sock.value;
     const op = f.op.value;
@@ -84,6 +98,10 @@ export function createLog({ onSelect }) {
     const stats = f.stats.checked;
     const q = f.search.value.trim().toLowerCase();
     const w = where && where.test;
+    // With no filter chosen, the rows are every event but the kernel
+    // stats: a seq that jumps says what it skipped. A filter chosen shows
+    // a part, and the count says how much.
+    marking = !w && !sock && !op && !errors && !q;
     return (ev) =>
       (!w || w(ev)) &&
       (!sock || ev.sock === sock) &&
@@ -123,6 +141,7 @@ export function createLog({ onSelect }) {
       for (; i < end; i++) if (pass(events[i])) next.push(i);
       if (i < events.length) return requestAnimationFrame(slice);
       view = next;
+      topsN = 0;
       render(true);
     };
     slice();
@@ -190,34 +209,104 @@ export function createLog({ onSelect }) {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < ROW;
   }
 
+  // heights: the measured height of each row drawn (by seq), at the
+  // current width and view; tops[i] is the top of view[i], valid for
+  // i <= topsN.
+  let heights = new Map();
+  let tops = new Float64Array(1024);
+  let topsN = 0;
+  function layout() {
+    const n = view.length;
+    if (tops.length < n + 1) {
+      const t = new Float64Array(Math.max(n + 1, tops.length * 2));
+      t.set(tops.subarray(0, topsN + 1));
+      tops = t;
+    }
+    for (let i = topsN; i < n; i++) tops[i + 1] = tops[i] + (heights.get(events[view[i]].seq) || ROW);
+    topsN = n;
+  }
+  // indexAt is the index of the row at y px from the top.
+  function indexAt(y) {
+    let lo = 0;
+    let hi = view.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tops[mid + 1] <= y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+  function relayout() {
+    heights = new Map();
+    topsN = 0;
+  }
+
   // render draws the rows in view. follow keeps the newest in view.
   function render(force) {
+    // A second pass places the rows by their measured heights; it draws
+    // them again only if that brings other rows into view.
+    for (let pass = 0; pass < 3; pass++) {
+      if (!draw(force && pass === 0)) break;
+    }
+  }
+  // draw draws the rows in view once and measures them: true if a height
+  // changed, so that what is in view must be worked out again.
+  function draw(force) {
     const n = view.length;
-    spacer.style.height = n * ROW + "px";
+    if (topsN > n) topsN = 0;
+    layout();
+    spacer.style.height = tops[n] + "px";
     count.textContent = paused ? `(${n} shown, paused: ${events.length - lastCount} new)` : `(${events.length}${n !== events.length ? `, ${n} shown` : ""})`;
     if (!paused) lastCount = events.length;
     if (f.follow.checked && !paused) scroller.scrollTop = scroller.scrollHeight;
-    const first = Math.max(0, Math.floor(scroller.scrollTop / ROW) - OVERSCAN);
-    const last = Math.min(n, Math.ceil((scroller.scrollTop + scroller.clientHeight) / ROW) + OVERSCAN);
-    if (!force && first === shown.first && last === shown.last && n === shown.n) return;
+    const first = Math.max(0, indexAt(scroller.scrollTop) - OVERSCAN);
+    const last = Math.min(n, indexAt(scroller.scrollTop + scroller.clientHeight) + 1 + OVERSCAN);
+    rows.style.transform = `translateY(${tops[first]}px)`;
+    if (!force && first === shown.first && last === shown.last && n === shown.n) return false;
     shown = { first, last, n };
     const py = f.python.checked;
     const frag = document.createDocumentFragment();
-    for (let i = first; i < last; i++) frag.append(row(events[view[i]], py));
-    rows.style.transform = `translateY(${first * ROW}px)`;
+    for (let i = first; i < last; i++) frag.append(row(events[view[i]], py, i > 0 ? view[i - 1] : -1, view[i]));
     rows.replaceChildren(frag);
+    // Measure what was drawn; a row above the one at the top of the
+    // window that grew pushes it down by as much, unless following.
+    let changed = -1;
+    let above = 0;
+    const top = indexAt(scroller.scrollTop);
+    let i = first;
+    for (const r of rows.children) {
+      const h = r.offsetHeight;
+      const seq = events[view[i]].seq;
+      const was = heights.get(seq) || ROW;
+      if (h && h !== was) {
+        heights.set(seq, h);
+        if (changed < 0) changed = i;
+        if (i < top) above += h - was;
+      }
+      i++;
+    }
+    if (changed < 0) return false;
+    topsN = Math.min(topsN, changed);
+    if (above && !(f.follow.checked && !paused)) scroller.scrollTop += above;
+    return true;
   }
   let shown = { first: -1, last: -1, n: -1 };
   let lastCount = 0;
 
-  function row(ev, py) {
+  function row(ev, py, prev, at) {
     const r = ev.result || {};
     const t = texts(ev);
+    const open = ev.seq === expanded;
     const div = el("div", `ev ev-${ev.op}${ev.ok ? "" : " err"}${ev.auto ? " auto" : ""}${r.eof ? " eof" : ""}${r.truncated ? " truncated" : ""}${ev.seq === selected ? " selected" : ""}`);
     div.dataset.seq = ev.seq;
     div.dataset.sock = ev.sock || "";
     div.setAttribute("role", "row");
     div.tabIndex = -1;
+    const skipped = hiddenBefore(prev, at);
+    if (skipped) {
+      div.classList.add("after-hidden");
+      div.append(skipped);
+    }
     const callCell = el("span", "call");
     const o = ev.origin;
     if (o && o.line) {
@@ -233,18 +322,54 @@ export function createLog({ onSelect }) {
     result.append(el("span", py ? "py" : "human", py ? t.pyResult : t.result));
     result.title = t.result;
     const data = el("span", "data");
-    if (t.text) data.append(el("span", "text", t.text), el("span", "hex", t.hex));
-    div.append(
-      el("span", "seq", String(ev.seq)),
-      el("span", "t", (ev.t / 1e6).toFixed(6)),
-      el("span", "sock", ev.sock || ""),
-      callCell,
-      result,
-      el("span", "size", r.n !== undefined ? String(r.n) : ""),
-      data,
-    );
+    if (open && t.text) {
+      const whole = dataPreview(ev, EXPANDED, EXPANDED_HEX);
+      data.append(el("span", "text", whole.text), el("span", "hex", whole.hex));
+    } else if (t.text) data.append(el("span", "text", t.text), el("span", "hex", t.hex));
+    div.append(el("span", "seq", String(ev.seq)), el("span", "t", (ev.t / 1e6).toFixed(6)), el("span", "sock", ev.sock || ""), callCell, result);
+    // A row without bytes gives their columns to its result.
+    if (t.text || r.n !== undefined) div.append(el("span", "size", r.n !== undefined ? String(r.n) : ""), data);
+    else div.classList.add("nodata");
     if (!ev.ok) div.title = errorTitle(ev);
     return div;
+  }
+
+  // hiddenBefore says what the filters hide between the row shown before
+  // (the events' index prev, -1 for none) and this one (at), so that a
+  // seq that jumps says why: null if nothing is hidden. Kernel stats are
+  // hidden by default, and the mark for them shows them with a click;
+  // focus events (focus.js) are shown only by choosing their op.
+  function hiddenBefore(prev, at) {
+    if (!marking) return null;
+    const seqPrev = prev >= 0 ? events[prev].seq : 0;
+    const jump = events[at].seq - seqPrev - 1;
+    if (jump <= 0) return null;
+    const n = at - prev - 1; // in the page, not shown
+    let stats = 0;
+    let focus = 0;
+    const scan = Math.min(at, prev + 1 + 2000);
+    for (let i = prev + 1; i < scan; i++) {
+      if (events[i].op === "stats") stats++;
+      else if (events[i].op === "focus") focus++;
+    }
+    const more = scan < at ? "+" : "";
+    const parts = [];
+    if (n > 0 && stats === n) parts.push(`${plural(n, "kernel stats event")} hidden`);
+    else if (n > 0 && focus === n) parts.push(`${plural(n, "focus event")} (where the owner looks) not shown`);
+    else if (n > 0) {
+      const of = [stats && `${stats}${more} kernel stats`, focus && `${focus}${more} focus`].filter(Boolean).join(", ");
+      parts.push(`${plural(n, "event")} hidden${of ? ` (${of})` : ""}`);
+    }
+    if (jump > n) parts.push(`${plural(jump - n, "event")} the page does not have`);
+    const mark = el(stats === n && n > 0 ? "button" : "span", "hidden-mark", `⋯ ${parts.join("; ")}`);
+    mark.dataset.hidden = String(n);
+    mark.dataset.jump = String(jump);
+    if (stats === n && n > 0) {
+      mark.type = "button";
+      mark.dataset.stats = "1";
+      mark.title = "show the kernel stats events";
+    }
+    return mark;
   }
 
   // select shows one event: it is highlighted and scrolled into view (which
@@ -255,7 +380,8 @@ export function createLog({ onSelect }) {
     const ev = findSeq(seq);
     const at = bsearch(view, (i) => events[i].seq >= seq);
     if (at < view.length && events[view[at]].seq === seq) {
-      const top = at * ROW;
+      layout();
+      const top = tops[at];
       if (top < scroller.scrollTop || top > scroller.scrollTop + scroller.clientHeight - ROW) {
         f.follow.checked = false;
         scroller.scrollTop = Math.max(0, top - scroller.clientHeight / 2);
@@ -263,6 +389,13 @@ export function createLog({ onSelect }) {
     }
     render(true);
     if (ev) onSelect(ev);
+  }
+
+  // forget drops the measured height of the row of seq.
+  function forget(seq) {
+    if (!heights.delete(seq)) return;
+    const at = bsearch(view, (i) => events[i].seq >= seq);
+    topsN = Math.min(topsN, at);
   }
 
   // findSeq finds an event by seq: the log is in seq order.
@@ -277,8 +410,19 @@ export function createLog({ onSelect }) {
     render(false);
   });
   rows.addEventListener("click", (e) => {
+    if (e.target.closest(".hidden-mark[data-stats]")) {
+      f.stats.checked = true;
+      return refilter();
+    }
     const r = e.target.closest(".ev");
-    if (r) select(Number(r.dataset.seq), true); // a click always shows the detail
+    if (!r) return;
+    // A click opens the row in place (or folds it), and always shows the
+    // detail. The row opened before folds: measured again when drawn.
+    const seq = Number(r.dataset.seq);
+    forget(expanded);
+    expanded = expanded === seq ? 0 : seq;
+    forget(seq);
+    select(seq, true);
   });
   for (const k of ["sock", "op", "errors", "stats"]) f[k].addEventListener("change", refilter);
   let searchTimer = 0;
@@ -288,6 +432,7 @@ export function createLog({ onSelect }) {
   });
   f.python.addEventListener("change", () => {
     table.classList.toggle("python", f.python.checked);
+    relayout();
     render(true);
   });
   f.follow.addEventListener("change", () => render(true));
@@ -298,7 +443,14 @@ export function createLog({ onSelect }) {
     if (!paused) refilter();
     else render(true);
   });
-  window.addEventListener("resize", () => render(true));
+  // A new width wraps the rows anew.
+  let width = scroller.clientWidth;
+  new ResizeObserver(() => {
+    if (scroller.clientWidth === width) return;
+    width = scroller.clientWidth;
+    relayout();
+    render(true);
+  }).observe(scroller);
 
   // whereFirst sets a where filter, {label, test(ev)}, or clears it
   // (null), and shows the first event it keeps.

@@ -2,7 +2,7 @@
 // show them, with the kernel's queues and TCP state.
 
 import { el, throttled } from "./dom.js";
-import { on, state } from "./state.js";
+import { on, set, state } from "./state.js";
 
 // How often at most the table is drawn while states keep coming, in ms.
 const EVERY = 150;
@@ -23,8 +23,18 @@ function row(s) {
   let mode = s.mode === "timeout" ? `timeout ${s.timeout}s` : s.mode;
   if (s.autorecv) mode += ` · autorecv ${s.autorecv}`;
   if (s.autoaccept) mode += " · autoaccept";
+  // A socket's name leads to its transcript (a listener moves no bytes).
+  const id = el("td", "ns-id");
+  if (s.state !== "listening") {
+    const tx = el("button", "ns-transcript", s.id);
+    tx.type = "button";
+    tx.dataset.sock = s.id;
+    tx.title = `${s.id}'s transcript: what went through it, as socat -v shows it`;
+    id.append(tx);
+  } else id.append(s.id);
+  if (s.link) id.append(` ↔ ${s.link}`);
   tr.append(
-    el("td", "ns-id", s.id + (s.link ? ` ↔ ${s.link}` : "")),
+    id,
     el("td", "ns-kind", kindOf(s)),
     el("td", "ns-local", s.local || ""),
     el("td", "ns-peer", s.peer || (listener ? "*" : "")),
@@ -45,4 +55,11 @@ export function initNetstat() {
     panel.hidden = state.sockets.length === 0;
   };
   on("sockets", throttled(draw, EVERY));
+  // A socket's transcript, in the views panel.
+  body.addEventListener("click", (e) => {
+    const b = e.target.closest(".ns-transcript");
+    if (!b) return;
+    set({ sock: b.dataset.sock, view: "transcript" });
+    document.getElementById("views").scrollIntoView({ block: "nearest" });
+  });
 }

@@ -39,7 +39,7 @@ export const state = {
 
   // The page.
   sock: null, // the socket in use: the card last clicked or typed in
-  view: "ruler", // the views panel's tab: "ruler" or "timeline"
+  view: "ruler", // the views panel's tab: "ruler", "transcript" or "timeline"
   lesson: null, // the lesson in use and its next step: {id, step}, or null
   presenting: false, // presentation mode, for a projector
   file: "", // the program in the code pane, when its code is looked at

@@ -1,10 +1,12 @@
-// The views panel (#views): the stream ruler of the socket in use, or the
-// timeline of them all, as state.view says. The drawing is in ruler/ and
-// timeline.js; this decides what to draw and when.
+// The views panel (#views): the stream ruler of the socket in use, its
+// transcript, or the timeline of them all, as state.view says. The
+// drawing is in ruler/, transcript.js and timeline.js; this decides what
+// to draw and when.
 
 import { renderRuler } from "./ruler/ruler.js";
 import { now, on, set, state } from "./state.js";
 import { renderTimeline } from "./timeline.js";
+import { renderTranscript } from "./transcript.js";
 
 const QUIET = 300; // ms without events before a heavy view is redrawn
 
@@ -14,13 +16,19 @@ const QUIET = 300; // ms without events before a heavy view is redrawn
 export function initViews({ events, onFocus, lastEvent }) {
   const root = document.getElementById("views");
   const label = document.getElementById("views-sock");
-  const tabs = { ruler: document.getElementById("tab-ruler"), timeline: document.getElementById("tab-timeline") };
-  const panes = { ruler: document.getElementById("view-ruler"), timeline: document.getElementById("view-timeline") };
+  const names = ["ruler", "transcript", "timeline"];
+  const tabs = Object.fromEntries(names.map((n) => [n, document.getElementById("tab-" + n)]));
+  const panes = Object.fromEntries(names.map((n) => [n, document.getElementById("view-" + n)]));
   let scheduled = false;
   let last = 0;
   let cost = 17; // ms the last draw took: unknown at first, so counted as heavy
 
   for (const [name, tab] of Object.entries(tabs)) tab.addEventListener("click", () => set({ view: name }));
+  // A view's own link to another (the ruler's "transcript").
+  document.getElementById("views").addEventListener("click", (e) => {
+    const to = e.target.closest("button[data-view]");
+    if (to && to.dataset.view in panes) set({ view: to.dataset.view });
+  });
   on("view", (s) => {
     for (const [n, t] of Object.entries(tabs)) {
       t.setAttribute("aria-selected", String(n === s.view));
@@ -31,6 +39,10 @@ export function initViews({ events, onFocus, lastEvent }) {
 
   function draw() {
     scheduled = false;
+    // Events that came while this draw was waiting for its frame may
+    // reach the log only after it: they get a draw of their own.
+    const more = again;
+    again = false;
     last = performance.now();
     try {
       drawViews();
@@ -39,6 +51,7 @@ export function initViews({ events, onFocus, lastEvent }) {
     } finally {
       cost = performance.now() - last;
     }
+    if (more) refresh();
   }
 
   function drawViews() {
@@ -47,16 +60,22 @@ export function initViews({ events, onFocus, lastEvent }) {
       if (!sock) return panes.ruler.replaceChildren();
       label.textContent = `· ${sock}`;
       renderRuler(panes.ruler, { events, sockets: state.sockets, sock, onFocus });
+    } else if (state.view === "transcript") {
+      if (!sock) return panes.transcript.replaceChildren();
+      label.textContent = `· ${sock}`;
+      renderTranscript(panes.transcript, { events, sockets: state.sockets, sock, onFocus });
     } else {
       label.textContent = "· all sockets";
-      renderTimeline(panes.timeline, { events, sockets: state.sockets, pending: state.pending, now: now(), onFocus });
+      renderTimeline(panes.timeline, { events, sockets: state.sockets, pending: state.pending, now: now(), sock: state.sock, onFocus });
     }
   }
 
   // refresh redraws soon: at most four times a second. A view that takes
   // more than a frame to draw (a ruler over 100,000 recvs) waits until the
   // events stop pouring in, so a fast stream never gets a long task.
+  let again = false;
   function refresh() {
+    if (scheduled) again = true;
     if (scheduled || document.hidden) return;
     scheduled = true;
     setTimeout(tick, Math.max(0, 250 - (performance.now() - last)));

@@ -31,7 +31,7 @@ func netstatPanel() templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th>socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section id=\"netstat\" class=\"panel netstat\" aria-labelledby=\"netstat-h\" hidden><h2 id=\"netstat-h\">Sockets, as netstat sees them</h2><table><thead><tr><th title=\"a socket's name shows its transcript\">socket</th><th>kind</th><th>local</th><th>remote</th><th>state</th><th title=\"bytes waiting for recv (SIOCINQ); for a listener, the accept queue against the backlog\">recv-Q</th><th title=\"bytes not yet acknowledged (SIOCOUTQ)\">send-Q</th><th>mode</th><th>options set</th></tr></thead> <tbody id=\"netstat-body\"></tbody></table></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -8,8 +8,9 @@ package templates
 import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
-// viewsPanel is the views of the socket in use: the stream ruler and the
-// timeline, one tab each (static/views.js).
+// viewsPanel is the views of the socket in use: the stream ruler, its
+// transcript (as socat -v shows one) and the timeline, one tab each
+// (static/views.js).
 func viewsPanel() templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -31,7 +32,7 @@ func viewsPanel() templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section id=\"views\" class=\"panel views\" aria-labelledby=\"views-h\"><h2 id=\"views-h\">Views <span id=\"views-sock\" class=\"muted\"></span></h2><div class=\"tabs\" role=\"tablist\" aria-label=\"views\"><button type=\"button\" role=\"tab\" id=\"tab-ruler\" aria-controls=\"view-ruler\" aria-selected=\"true\">stream ruler</button> <button type=\"button\" role=\"tab\" id=\"tab-timeline\" aria-controls=\"view-timeline\" aria-selected=\"false\">timeline</button></div><div id=\"view-ruler\" role=\"tabpanel\" aria-labelledby=\"tab-ruler\" class=\"view\"></div><div id=\"view-timeline\" role=\"tabpanel\" aria-labelledby=\"tab-timeline\" class=\"view\" hidden></div></section>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section id=\"views\" class=\"panel views\" aria-labelledby=\"views-h\"><h2 id=\"views-h\">Views <span id=\"views-sock\" class=\"muted\"></span></h2><div class=\"tabs\" role=\"tablist\" aria-label=\"views\"><button type=\"button\" role=\"tab\" id=\"tab-ruler\" aria-controls=\"view-ruler\" aria-selected=\"true\">stream ruler</button> <button type=\"button\" role=\"tab\" id=\"tab-transcript\" aria-controls=\"view-transcript\" aria-selected=\"false\">transcript</button> <button type=\"button\" role=\"tab\" id=\"tab-timeline\" aria-controls=\"view-timeline\" aria-selected=\"false\">timeline</button></div><div id=\"view-ruler\" role=\"tabpanel\" aria-labelledby=\"tab-ruler\" class=\"view\"></div><div id=\"view-transcript\" role=\"tabpanel\" aria-labelledby=\"tab-transcript\" class=\"view\" tabindex=\"0\" hidden></div><div id=\"view-timeline\" role=\"tabpanel\" aria-labelledby=\"tab-timeline\" class=\"view\" hidden></div></section>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

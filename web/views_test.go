@@ -347,7 +347,7 @@ func TestViewsRuler(t *testing.T) {
 		"sent":      "10 2 20",
 		"truncated": "6 8",
 		"title":     "u1 received datagram seq 6: 4 of 10 bytes — truncated, 6 bytes lost from 127.0.0.1:6002",
-		"text":      "14 of 20 B",
+		"text":      "twenty bytes,  · 14 of 20 B",
 		"lost":      "true",
 	} {
 		if udp[k] != want {

@@ -6,10 +6,15 @@
 import { el } from "../dom.js";
 import { bytesText, datagramText, movedBytes } from "../event.js";
 import { fmt, plural } from "../format.js";
+import { pyAddr } from "../ops.js";
+import { escapeText } from "../transcript.js";
 import { PAD_L, upper } from "./layout.js";
 import { findEvent } from "./model.js";
 
 const CHAR_W = 11; // px per byte from which the bytes themselves are drawn
+const TEXT_MAX = 4096; // bytes of a track's text: its last ones
+const MAX_PIECES = 400; // spans of a track's text
+const LABEL_CH = 8.6; // px per character of a segment's label
 
 // bytesOf is what an event moved, decoded on demand and kept, since only
 // the bytes in view are ever drawn.
@@ -95,6 +100,11 @@ function drawSegs(frag, st, track, line, lo, hi, view) {
       } else {
         label = w >= 60 ? `${fmt(it.len)} B` : fmt(it.len);
       }
+      // The payload is what a datagram is for: its text, as much as the
+      // box holds (the text below the track has it whole).
+      const text = flat(bytesOf(st, it.seq));
+      const room = Math.floor((w - 10) / LABEL_CH);
+      if (text && room >= 4) label = text.length + label.length + 3 <= room ? `${text} · ${label}` : text.length <= room ? text : text.slice(0, room - 1) + "…";
     } else {
       d.dataset.off = it.off;
       if (it.eof) {
@@ -106,7 +116,7 @@ function drawSegs(frag, st, track, line, lo, hi, view) {
         label = w >= 96 ? `#${it.seq} · ${fmt(it.len)}` : fmt(it.len);
       }
     }
-    const tw = label.length * 8.6 + 8;
+    const tw = label.length * LABEL_CH + 8;
     if (w >= tw || it.eof) {
       const span = el("span", "spr-txt", label);
       // A segment wider than the view keeps its label in the part in view.
@@ -221,4 +231,102 @@ export function drawVisible(st, track, left = track.scroller.scrollLeft, vw = tr
     else if (line.type === "offs") drawOffs(frag, track, line, lo, hi);
   }
   track.canvas.replaceChildren(frag);
+}
+
+// flat is bytes as one line of text: escapes for \r \n and the rest.
+function flat(b) {
+  let s = "";
+  for (const [, t] of escapeText(b.length > 256 ? b.subarray(0, 256) : b)) s += t;
+  return s;
+}
+
+// appendText puts bytes into el as text, \r \n \t and other bytes as
+// escapes, a \n also ending the line.
+function appendText(el0, b) {
+  for (const [kind, t] of escapeText(b)) {
+    if (kind === "t") el0.append(t);
+    else el0.append(el("span", "spr-esc", t), t === "\\n" ? "\n" : "");
+  }
+}
+
+// textOf is a track's bytes as text, wrapped, so that a whole HTTP
+// response reads as one: for a stream, each piece between two boundaries
+// is a span, shaded by the send that wrote it and underlined by the recv
+// that read it, a bar where a call's bytes start, and the bytes not read
+// yet marked so; for datagrams, each one on its line with its address.
+// Only the last TEXT_MAX bytes are drawn.
+export function textOf(st, track) {
+  const box = el("div", "spr-text");
+  box.dataset.textOf = track.key;
+  if (track.kind === "dgram") {
+    const all = [];
+    for (const row of track.rows) for (const it of row.items) all.push([row, it]);
+    all.sort((a, b) => a[1].seq - b[1].seq);
+    for (const [row, it] of all.slice(-200)) {
+      const line = el("div", `spr-tline ${row.role}`);
+      line.dataset.seq = it.seq;
+      line.dataset.row = `${track.key}/text`;
+      const ev = findEvent(st.events, it.seq);
+      const to = row.role === "send" ? (ev && ev.args && ev.args.addr) || "" : it.from;
+      line.append(el("span", "spr-tdir", `${row.role === "send" ? ">" : "<"} ${fmt(it.len)} B${to ? (row.role === "send" ? " to " : " from ") + pyAddr(to) : ""}${it.truncated ? ` (of ${fmt(it.size)}: the rest lost)` : ""} `));
+      const b = el("span", "spr-tp");
+      appendText(b, bytesOf(st, it.seq));
+      line.append(b);
+      box.append(line);
+    }
+    return box;
+  }
+  const { B } = track;
+  const end = B[B.length - 1];
+  const start = Math.max(0, end - TEXT_MAX);
+  if (start > 0) box.append(el("span", "spr-tmore", `the first ${plural(start, "byte")} are in the transcript\n`));
+  const [send, recv] = [track.rows.find((r) => r.role === "send"), track.rows.find((r) => r.role === "recv")];
+  const at = { send: -1, recv: -1 };
+  // cover is the item of row holding byte a, walking forward from the
+  // first one found by halving, and whether byte a starts it.
+  const cover = (row, a) => {
+    if (!row) return null;
+    const items = row.items;
+    let i = at[row.role];
+    if (i < 0) {
+      let lo = 0;
+      let hi = items.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (items[mid].off + items[mid].len <= a) lo = mid + 1;
+        else hi = mid;
+      }
+      i = lo;
+    }
+    while (i < items.length && (items[i].off + items[i].len <= a || !items[i].len)) i++;
+    at[row.role] = i;
+    const it = items[i];
+    return it && it.off <= a ? { i, it, first: it.off === a } : null;
+  };
+  // At most MAX_PIECES pieces: a stream of 1-byte sends is text too.
+  let k0 = Math.max(0, upper(B, start) - 1);
+  if (B.length - 1 - k0 > MAX_PIECES) {
+    k0 = B.length - 1 - MAX_PIECES;
+    box.replaceChildren(el("span", "spr-tmore", `the first ${plural(B[k0], "byte")} are in the transcript\n`));
+  }
+  for (let k = k0; k + 1 < B.length; k++) {
+    const a = Math.max(B[k], start);
+    const b = B[k + 1];
+    if (b <= a) continue;
+    const s = cover(send, a);
+    const r = cover(recv, a);
+    if (s && s.first) box.append(el("span", "spr-tb send"));
+    if (r && r.first) box.append(el("span", "spr-tb recv"));
+    const piece = el("span", `spr-tp${s ? ` s${s.i % 2}` : ""}${r ? ` r${r.i % 2}` : recv && send ? " unread" : ""}`);
+    const seq = (r || s || {}).it?.seq;
+    if (seq) piece.dataset.seq = seq;
+    piece.dataset.row = `${track.key}/text`;
+    piece.dataset.off = a;
+    piece.title = `bytes ${a}–${b - 1}${s ? ` · ${send.sock} ${send.op} seq ${s.it.seq}` : ""}${r ? ` · ${recv.sock} recv seq ${r.it.seq}` : recv && send ? " · not read yet" : ""}`;
+    const data = byteRun(st, track, a, b);
+    if (data) appendText(piece, data);
+    else piece.append(el("span", "spr-esc", `[${plural(b - a, "byte")} the log does not hold]`));
+    box.append(piece);
+  }
+  return box;
 }

@@ -20,7 +20,7 @@
 // call renderRuler again on every new event.
 
 import { el } from "../dom.js";
-import { drawVisible } from "./draw.js";
+import { drawVisible, textOf } from "./draw.js";
 import { MAX_SCALE, layoutDgrams, layoutStream, offAt, tracksFor, xAt } from "./layout.js";
 
 export { streamOf } from "./model.js";
@@ -33,10 +33,10 @@ const states = new WeakMap();
 function stateOf(container) {
   let st = states.get(container);
   if (st) return st;
-  st = { zoom: 1, views: new Map(), decoded: new Map(), events: [], tracks: [], opts: null, hover: null };
+  st = { zoom: 1, views: new Map(), decoded: new Map(), events: [], tracks: [], opts: null, hover: null, text: true };
   states.set(container, st);
   const focus = (e) => {
-    const seg = e.target.closest && e.target.closest(".spr-seg");
+    const seg = e.target.closest && e.target.closest(".spr-seg, .spr-tp[data-seq], .spr-tline");
     if (!seg) return;
     // One call per segment entered, even when a redraw replaced it.
     const key = `${seg.dataset.row}#${seg.dataset.seq}`;
@@ -139,7 +139,25 @@ function toolbar(container, tracks) {
   key("recv", dgram ? "one datagram received" : "one recv() call");
   if (tracks.some((t) => t.flight)) key("flight", "sent, not read yet: in the kernel");
   if (tracks.some((t) => t.kind === "dgram" && t.rows[1].items.some((d) => d.truncated))) key("lost", "bytes lost to truncation");
-  bar.append(zoom, legend);
+  // The bytes as text under each track, wrapped: on unless turned off.
+  const st = states.get(container);
+  const text = el("button", "spr-text-toggle", "text");
+  text.type = "button";
+  text.dataset.key = "text";
+  text.title = "the bytes as text under each track, wrapped, each call's bytes marked";
+  text.setAttribute("aria-pressed", String(!!(st && st.text)));
+  text.addEventListener("click", () => {
+    st.text = !st.text;
+    rerender(container, null);
+  });
+  zoom.append(text);
+  // The same bytes as text, in the views' transcript tab (views.js acts
+  // on data-view).
+  const tx = el("button", "spr-to-transcript", "transcript");
+  tx.type = "button";
+  tx.dataset.view = "transcript";
+  tx.title = "the bytes as text, each call with its length and offsets (as socat -v shows them)";
+  bar.append(zoom, tx, legend);
   return bar;
 }
 
@@ -221,6 +239,7 @@ export function renderRuler(container, opts = {}) {
     const left = restore(st, t, width);
     if (left > 0) t.scroller.scrollLeft = left;
     drawVisible(st, t, left, width);
+    if (st.text) t.scroller.closest(".spr-track").append(textOf(st, t));
     let queued = false;
     t.left = left;
     t.vw = width;
