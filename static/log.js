@@ -364,6 +364,7 @@ export function createLog({ onSelect }) {
     const mark = el(stats === n && n > 0 ? "button" : "span", "hidden-mark", `⋯ ${parts.join("; ")}`);
     mark.dataset.hidden = String(n);
     mark.dataset.jump = String(jump);
+    if (focus === n && n > 0) mark.dataset.focus = "1";
     if (stats === n && n > 0) {
       mark.type = "button";
       mark.dataset.stats = "1";

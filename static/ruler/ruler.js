@@ -239,7 +239,7 @@ export function renderRuler(container, opts = {}) {
     const left = restore(st, t, width);
     if (left > 0) t.scroller.scrollLeft = left;
     drawVisible(st, t, left, width);
-    if (st.text) t.scroller.closest(".spr-track").append(textOf(st, t));
+    if (st.text && !wholeInRow(t, width)) t.scroller.closest(".spr-track").append(textOf(st, t));
     let queued = false;
     t.left = left;
     t.vw = width;
@@ -259,6 +259,14 @@ export function renderRuler(container, opts = {}) {
     );
     if (again) again.focus({ preventScroll: true });
   }
+}
+
+// wholeInRow says whether a stream's byte row already shows every byte
+// legibly: each in a cell of its own, all in view. Only then is its text
+// below left out; it is there for what the row cannot show (a whole HTTP
+// response, a stream too long for the window). Datagrams always have it.
+function wholeInRow(t, width) {
+  return t.kind === "stream" && t.scale >= BYTES_SCALE && t.width <= width;
 }
 
 function rerender(container, anchor) {
