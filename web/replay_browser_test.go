@@ -248,7 +248,10 @@ func TestBrowserReplay(t *testing.T) {
 	}
 	both("the timeline", `document.getElementById("tab-timeline").click()`)
 	for _, b := range []*browser{live, r} {
-		b.waitFor(t, "the timeline", `document.querySelectorAll("#view-timeline .spt-mark").length > 10`)
+		// It opens on the recent calls, whose marks may stack as their
+		// times fall: how many there are depends on the machine's pace,
+		// the same in both pages, which sameViews holds equal.
+		b.waitFor(t, "the timeline", `document.querySelectorAll("#view-timeline .spt-mark").length > 3`)
 	}
 	lv, rv = viewsOf(t, live, exported), viewsOf(t, r, exported)
 	sameViews(t, "the timeline", lv, rv)

@@ -214,7 +214,7 @@ func TestViewsLogSeq(t *testing.T) {
 	b.do(t, "a tall log", chromedp.Evaluate[chromedp.Void](`void (document.getElementById("log-scroll").style.height = "6000px")`))
 	var n int
 	viewsJSON(t, b, "the events", `JSON.stringify(window.sockplayLog.events.length)`, &n)
-	b.waitFor(t, "every row but the stats drawn", fmt.Sprintf(`document.querySelectorAll("#log-body .ev").length === window.sockplayLog.events.filter(e => e.op !== "stats").length && window.sockplayLog.events.length >= %d`, n))
+	b.waitFor(t, "every row but the stats drawn", fmt.Sprintf(`document.querySelectorAll("#log-body .ev").length === window.sockplayLog.events.filter(e => e.op !== "stats" && e.op !== "focus").length && window.sockplayLog.events.length >= %d`, n))
 	var rows []logSeqRow
 	viewsJSON(t, b, "the rows", logSeqsJS, &rows)
 	marks := 0
