@@ -181,9 +181,31 @@ func PyodideHandler() http.Handler {
 	})
 }
 
-// serveVersion is version.js: `export const pyodideURL = ".../VERSION/"`.
+// shimVersion names the Python worker and its shim as this binary has
+// them: a hash of the files under py/ (worker.js and the modules it
+// installs), which are what a memory snapshot of the worker's Python is
+// made from (static/py/snapshot.js). A snapshot made by another version
+// is never booted.
+var shimVersion = sync.OnceValue(func() string {
+	h := sha256.New()
+	for _, pattern := range []string{"py/*.js", "py/lib/*.py"} {
+		names, _ := fs.Glob(FS, pattern) // sorted
+		for _, name := range names {
+			b, err := FS.ReadFile(name)
+			if err != nil {
+				panic("static: " + name + " is embedded but unreadable: " + err.Error())
+			}
+			fmt.Fprintf(h, "%s %d\n", name, len(b))
+			h.Write(b)
+		}
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))[:16]
+})
+
+// serveVersion is version.js: `export const pyodideURL = ".../VERSION/"`,
+// and the shim's version.
 func (c *pyodideCore) serveVersion(w http.ResponseWriter, r *http.Request) {
-	body := fmt.Sprintf("// The vendored Pyodide (static/pyodide/SHA256SUMS).\nexport const pyodideVersion = %q;\nexport const pyodideURL = %q;\n", c.version, PyodidePath+c.version+"/")
+	body := fmt.Sprintf("// The vendored Pyodide (static/pyodide/SHA256SUMS), and the shim's version (static/py).\nexport const pyodideVersion = %q;\nexport const pyodideURL = %q;\nexport const shimVersion = %q;\n", c.version, PyodidePath+c.version+"/", shimVersion())
 	etag := fmt.Sprintf(`"%x"`, sha256.Sum256([]byte(body)))
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")

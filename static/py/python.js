@@ -42,6 +42,10 @@ let recorder = null;
 let current = null; // the run or console line in progress
 let info = null; // what ready() said
 let failed = null;
+// The memory snapshot of a booted Python (snapshot.js): null before
+// Python is ready; "booted" (this Python started from one), "making"
+// (it booted afresh and makes one), then "saved" or "failed: why".
+let snapshot = null;
 const openSocks = new Set(); // sockets the worker's Python has open
 const listeners = new Set();
 let inputBox = null; // the page's input box: (prompt) → Promise of a line or null
@@ -75,6 +79,7 @@ export function state() {
     file: current ? current.file : null,
     waitingAt,
     asking,
+    snapshot,
   };
 }
 
@@ -103,11 +108,15 @@ function start() {
   worker = w;
   info = null;
   failed = null;
+  snapshot = null;
   readyP = new Promise((resolve, reject) => {
     w.onmessage = (e) => {
       const m = e.data;
       if (m.type === "ready") {
-        info = { ms: m.ms, jspi: m.jspi };
+        info = { ms: m.ms, jspi: m.jspi, boot: m.boot };
+        // Why a stored snapshot was not booted (damaged, say).
+        if (m.snapshotError) info.snapshotError = m.snapshotError;
+        snapshot = m.boot === "snapshot" ? "booted" : "making";
         resolve(info);
         changed();
       } else if (m.type === "failed") reject(new Error(`Python did not start: ${m.error}`));
@@ -130,6 +139,10 @@ function start() {
 
 function onMessage(m) {
   switch (m.type) {
+    case "snapshot":
+      snapshot = m.saved ? "saved" : `failed: ${m.error}`;
+      changed();
+      return;
     case "sock":
       if (m.open) openSocks.add(m.sock);
       else openSocks.delete(m.sock);

@@ -31,7 +31,8 @@
 //                                          threads: its threads still alive, now ended
 //   {type: "console", more, exception}     more: the statement goes on ("...")
 
-import { pyodideURL } from "/static/pyodide/version.js";
+import { pyodideURL, pyodideVersion, shimVersion } from "/static/pyodide/version.js";
+import { dropSnapshot, loadSnapshot, saveSnapshot } from "./snapshot.js";
 
 // The shim's modules, loaded into /lib/sockplay in this order.
 const shimFiles = ["_sockplay.py", "_socket.py", "select.py", "_sockplay_thread.py", "_sockplay_run.py"];
@@ -39,6 +40,9 @@ const shimFiles = ["_sockplay.py", "_socket.py", "select.py", "_sockplay_thread.
 // JSPI is what lets Python wait for a promise: Pyodide looks for it the
 // same way.
 const jspi = typeof WebAssembly.Suspending === "function";
+
+// What a memory snapshot of this worker's Python is made from.
+const snapshotKey = `${pyodideVersion} ${shimVersion} ${jspi ? "jspi" : "sync"}`;
 
 let ws = null;
 let nextId = 1;
@@ -55,18 +59,25 @@ const post = (m) => self.postMessage(m);
 const opsURL = () => `/api/sessions/${sessionID}/ops`;
 const refusal = (code, msg) => JSON.stringify({ type: "error", error: { code, msg } });
 
-// The functions Python calls (module _sockplay_js).
+// The functions Python calls (module _sockplay_js). Those Python waits on
+// (op, sleep, input, gate, waiter) return {promise}: a promise a JS
+// function returns reaches Python as a Future of it, which costs turns of
+// Python's event loop before Python may go on; one in an object stays the
+// JS promise, which Python waits on directly (_sockplay.wait).
 const bridge = {
-  // op sends one op (JSON text without "id") and resolves with the raw
-  // text of its answer: the event with "reply", or an "error" message.
-  // A socket that dropped (the server restarted, the network blinked) is
-  // opened again for the next op; ops that were waiting on it fail.
+  // op sends one op (JSON text without "id"); its promise resolves with
+  // the raw text of its answer: the event with "reply", or an "error"
+  // message. A socket that dropped (the server restarted, the network
+  // blinked) is opened again for the next op; ops that were waiting on it
+  // fail.
   op(json) {
-    if (ws && ws.readyState === WebSocket.OPEN) return send(json);
-    return reconnect().then(
-      () => send(json),
-      (e) => refusal("not_connected", `the connection to the session is lost: ${e.message}`),
-    );
+    if (ws && ws.readyState === WebSocket.OPEN) return { promise: send(json) };
+    return {
+      promise: reconnect().then(
+        () => send(json),
+        (e) => refusal("not_connected", `the connection to the session is lost: ${e.message}`),
+      ),
+    };
   },
   // opSync is op without JSPI: a synchronous request, answered with the
   // op's event once the op is done. Refusals come as "error" messages, as
@@ -93,7 +104,7 @@ const bridge = {
     }
   },
   sleep(seconds) {
-    return new Promise((resolve) => setTimeout(resolve, Math.max(0, seconds * 1000)));
+    return { promise: new Promise((resolve) => later(resolve, seconds * 1000)) };
   },
   // sleepSync blocks for seconds without JSPI and without spinning: a
   // synchronous request may have a timeout in a worker, and the session's
@@ -127,12 +138,12 @@ const bridge = {
     w.wake = () => {
       if (w.done) return false;
       w.done = true;
-      clearTimeout(w.timer);
+      if (w.timer) w.timer.cancel();
       resolve(true);
       return true;
     };
     if (timeout >= 0) {
-      w.timer = setTimeout(() => {
+      w.timer = later(() => {
         if (!w.done) {
           w.done = true;
           resolve(false);
@@ -142,9 +153,10 @@ const bridge = {
     return w;
   },
   // spawn starts a green thread: fn is entered through its own
-  // callPromising, from a timer, so it has its own suspendable stack.
+  // callPromising, from a task of its own, so it has its own suspendable
+  // stack.
   spawn(fn) {
-    setTimeout(() => {
+    later(() => {
       fn.callPromising()
         .catch((e) => post({ type: "stderr", text: `sockplay: a thread failed: ${e}\n` }))
         .finally(() => fn.destroy());
@@ -155,7 +167,7 @@ const bridge = {
   },
   input(prompt) {
     post({ type: "input", prompt });
-    return new Promise((resolve) => (inputWaiter = resolve));
+    return { promise: new Promise((resolve) => (inputWaiter = resolve)) };
   },
   // inputSync is input without JSPI: the page answers by putting the line
   // in the session's log (a python "stdin" record), which is read here.
@@ -185,15 +197,44 @@ const bridge = {
   // gate holds a call of a Step until the page says to make it; the
   // page is shown the line of the first call waiting.
   gate(origin) {
-    return new Promise((resolve) => {
-      gates.push({ origin: JSON.parse(origin), resolve });
-      if (gates.length === 1) post({ type: "line", origin: gates[0].origin });
-    });
+    return {
+      promise: new Promise((resolve) => {
+        gates.push({ origin: JSON.parse(origin), resolve });
+        if (gates.length === 1) post({ type: "line", origin: gates[0].origin });
+      }),
+    };
   },
   sock(id, open) {
     post({ type: "sock", sock: id, open });
   },
 };
+
+// later(fn, ms) calls fn after ms, from a task that is no timer's, and
+// returns {cancel}. Python runs in the task that wakes it, and a timer
+// set from a timer's task, nested five deep, waits at least 4 ms (HTML's
+// clamping): a loop of sleep(0.001), or of threads taking turns, would
+// take 4 ms a turn. A message of this channel is a task of its own.
+const wakeChannel = new MessageChannel();
+const wakeQueue = [];
+wakeChannel.port1.onmessage = () => {
+  const fn = wakeQueue.shift();
+  if (fn) fn();
+};
+function later(fn, ms) {
+  const w = { cancelled: false, timer: 0 };
+  const go = () => {
+    wakeQueue.push(() => w.cancelled || fn());
+    wakeChannel.port2.postMessage(0);
+  };
+  if (ms > 0) w.timer = setTimeout(go, ms);
+  else go();
+  return {
+    cancel() {
+      w.cancelled = true;
+      clearTimeout(w.timer);
+    },
+  };
+}
 
 function send(json) {
   const id = nextId++;
@@ -246,6 +287,16 @@ async function openSocket(session) {
   return sock;
 }
 
+// The bridge's parts as a memory snapshot names them: the Python of a
+// snapshot holds the bridge module (and may hold its functions), which a
+// later worker's own bridge stands in for.
+function serializeRef(obj) {
+  if (obj === bridge) return { bridge: "" };
+  for (const [name, fn] of Object.entries(bridge)) if (fn === obj) return { bridge: name };
+  throw new Error(`a memory snapshot cannot hold ${Object.prototype.toString.call(obj)}`);
+}
+const deserializeRef = (o) => (o.bridge ? bridge[o.bridge] : bridge);
+
 async function init(session) {
   sessionID = session;
   const ms = {};
@@ -255,17 +306,50 @@ async function init(session) {
     ms[name] = Math.round((now - t) * 10) / 10;
     t = now;
   };
-  const [{ loadPyodide }, sock, shim] = await Promise.all([
+  const [{ loadPyodide }, , sock, shim, stored] = await Promise.all([
     import(pyodideURL + "pyodide.mjs"),
+    // The module loadPyodide imports next (1.25 MB): fetched and compiled
+    // meanwhile, it is in the module map by then.
+    import(pyodideURL + "pyodide.asm.mjs"),
     jspi ? openSocket(session) : lastSeq(session).then((s) => void (knownSeq = s)),
     Promise.all(shimFiles.map((f) => fetch(new URL(`./lib/${f}`, import.meta.url)).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`${f}: ${r.status}`)))))),
+    loadSnapshot(snapshotKey).catch((e) => e),
   ]);
   ws = sock || null;
   lap("fetch");
-  const pyodide = await loadPyodide({ indexURL: pyodideURL, packages: [], env: { HOME: "/home/pyodide" } });
-  lap("boot");
+  const options = { indexURL: pyodideURL, packages: [], env: { HOME: "/home/pyodide" } };
+  let booted = null;
+  let snapshotError = stored instanceof Error ? String(stored) : null;
+  const snap = stored instanceof Error ? null : stored;
+  if (snap) {
+    try {
+      booted = await fromSnapshot(loadPyodide, options, snap, shim, lap);
+    } catch (e) {
+      // Not a snapshot this Python can start from after all (damaged, or
+      // the browser changed under it): boot afresh, which makes a new one.
+      snapshotError = String(e);
+      dropSnapshot(snapshotKey).catch(() => {});
+    }
+  }
+  if (!booted) booted = await fresh(loadPyodide, options, shim, lap);
+  const { pyodide, info } = booted;
+  lap("shim");
+  py = { pyodide, run: pyodide.runPython("_sockplay_run.run"), console: pyodide.runPython("_sockplay_run.console"), sync: !info.can_run_sync };
+  return { ms, jspi: info, boot: booted.boot, snapshotError };
+}
+
+// shimFS puts the shim's files in Python's file system, which is the
+// worker's and not in a memory snapshot: imports and tracebacks read them.
+function shimFS(pyodide, shim) {
   pyodide.FS.mkdirTree("/lib/sockplay");
   shimFiles.forEach((f, i) => pyodide.FS.writeFile(`/lib/sockplay/${f}`, shim[i]));
+}
+
+// fresh boots CPython and installs the shim.
+async function fresh(loadPyodide, options, shim, lap) {
+  const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
+  lap("boot");
+  shimFS(pyodide, shim);
   pyodide.registerJsModule("_sockplay_js", bridge);
   const install = pyodide.runPython(`
 import sys
@@ -273,20 +357,51 @@ sys.path.insert(0, "/lib/sockplay")
 import _sockplay_run
 _sockplay_run.install
 `);
-  // can_run_sync() called plainly and through callPromising: only the
-  // second may be true (JSPI needs Python entered through a promising call).
-  const probe = pyodide.runPython("_sockplay_run.probe");
-  const info = { suspending: jspi, plain: JSON.parse(probe()).can_run_sync };
-  Object.assign(info, JSON.parse(jspi ? await probe.callPromising() : probe()));
-  probe.destroy();
+  const info = await probe(pyodide);
   // Installing imports threading and socket, which may block on nothing
   // yet; with JSPI it is entered as everything else is.
   if (info.can_run_sync) await install.callPromising(false);
   else install(true);
   install.destroy();
-  lap("shim");
-  py = { pyodide, run: pyodide.runPython("_sockplay_run.run"), console: pyodide.runPython("_sockplay_run.console"), sync: !info.can_run_sync };
-  return { ms, jspi: info };
+  return { pyodide, info, boot: "fresh" };
+}
+
+// fromSnapshot starts the Python a fresh boot left in snap: the shim is
+// installed already, and what differs from one Python to the next is set
+// afresh (_sockplay_run.restored).
+async function fromSnapshot(loadPyodide, options, snap, shim, lap) {
+  const pyodide = await loadPyodide({ ...options, _loadSnapshot: snap, _snapshotDeserializer: deserializeRef });
+  lap("boot");
+  shimFS(pyodide, shim);
+  pyodide.runPython("import _sockplay_run; _sockplay_run.restored()");
+  const info = await probe(pyodide);
+  if (info.can_run_sync !== jspi) throw new Error("the snapshot's Python cannot wait as this browser's can");
+  return { pyodide, info, boot: "snapshot" };
+}
+
+// probe asks Python what it can do: can_run_sync() called plainly and
+// through callPromising, where only the second may be true (JSPI needs
+// Python entered through a promising call).
+async function probe(pyodide) {
+  const probe = pyodide.runPython("import _sockplay_run; _sockplay_run.probe");
+  const info = { suspending: jspi, plain: JSON.parse(probe()).can_run_sync };
+  Object.assign(info, JSON.parse(jspi ? await probe.callPromising() : probe()));
+  probe.destroy();
+  return info;
+}
+
+// keep makes the memory snapshot of a freshly booted Python, before any
+// of the user's code runs, and stores it for the next worker.
+async function keep() {
+  const t = performance.now();
+  try {
+    const snapshot = py.pyodide.makeMemorySnapshot({ serializer: serializeRef });
+    const made = Math.round(performance.now() - t);
+    await saveSnapshot(snapshotKey, snapshot);
+    post({ type: "snapshot", saved: true, bytes: snapshot.length, ms: { make: made, save: Math.round(performance.now() - t - made) } });
+  } catch (e) {
+    post({ type: "snapshot", saved: false, error: String(e) });
+  }
 }
 
 // enter calls into Python as every entry must be made: through
@@ -300,8 +415,11 @@ self.onmessage = async (e) => {
   switch (m.type) {
     case "init":
       try {
-        const { ms, jspi: info } = await init(m.session);
-        post({ type: "ready", ms, jspi: info });
+        const { ms, jspi: info, boot, snapshotError } = await init(m.session);
+        post({ type: "ready", ms, jspi: info, boot, snapshotError });
+        // In this task still: no message (no user code) is taken before
+        // the snapshot is made.
+        if (boot === "fresh") keep();
       } catch (err) {
         post({ type: "failed", error: String(err && err.stack ? err.stack : err) });
       }

@@ -62,16 +62,19 @@ class ThreadEnded(SystemExit):
 ended = set()
 
 
-def wait(make, *args):
-    """Block this green thread until the promise make(*args) returns
-    settles; the others run.
+def wait(box):
+    """Block this green thread until box.promise settles, and return what
+    it resolves with; the others run meanwhile.
 
-    A JS promise becomes a Python future of the loop running when it
-    crosses over, and run_sync waits on the running loop: both must be
-    Pyodide's (WebLoop), which JS drives, and not a loop of the program's
-    (asyncio.run's), which waits right here and would never run them. The
-    program's is put back after."""
-    global current
+    The worker's functions that Python waits on return the promise in a
+    box ({promise}): the promise a JS call returns comes to Python as a
+    Future of it, while one read from an object's attribute stays the JS
+    promise, which run_sync awaits itself (see direct_waits). Should that
+    not be in place, run_sync wraps it in a Task of the running loop:
+    that must be Pyodide's (WebLoop), which JS drives, and not a loop of
+    the program's (asyncio.run's), which waits right here and would never
+    run it. The program's is put back after."""
+    global current, _direct
     if SYNC:
         raise RuntimeError(NO_JSPI)
     me = current
@@ -79,8 +82,10 @@ def wait(make, *args):
     if loop is not webloop:
         _set_running_loop(webloop)
     try:
-        got = run_sync(make(*args))
+        _direct = box.promise
+        got = run_sync(_direct)
     finally:
+        _direct = None
         current = me
         if _get_running_loop() is not loop:
             _set_running_loop(loop)
@@ -89,11 +94,43 @@ def wait(make, *args):
     return got
 
 
+# The promise wait() hands to run_sync now.
+_direct = None
+
+
+def direct_waits(asyncio):
+    """Make run_sync await wait()'s promises directly.
+
+    Pyodide's run_sync passes its argument to asyncio.ensure_future (of
+    the asyncio it imported at start, given here) and suspends on what
+    comes back, converted to JS. A JS promise comes back as a Task that
+    awaits it, whose end resolves another promise: every socket call
+    would pay for the Task, and for turns of the event loop (each a task
+    of the worker) after its answer is there before Python runs again.
+    For the promise wait() waits on, ensure_future gives it back as it
+    is, which converts to the JS promise itself, and run_sync suspends on
+    that: Python runs again as soon as the answer is there. Any other
+    awaitable goes the usual way, so asyncio behaves as ever; should
+    run_sync change, wait() still works, only slower."""
+    usual = asyncio.ensure_future
+
+    def ensure_future(obj, *, loop=None):
+        global _direct
+        if obj is _direct and _direct is not None and loop is None:
+            _direct = None
+            return obj
+        return usual(obj, loop=loop)
+
+    ensure_future.__doc__ = usual.__doc__
+    ensure_future.__wrapped__ = usual
+    asyncio.ensure_future = ensure_future
+
+
 def op_text(text):
     """Send one op (JSON text) and return its answer's JSON text."""
     if SYNC:
         return js.opSync(text)
-    return wait(js.op, text)
+    return wait(js.op(text))
 
 
 def sleep(secs):
@@ -101,7 +138,7 @@ def sleep(secs):
     if SYNC:
         js.sleepSync(secs)
     else:
-        wait(js.sleep, secs)
+        wait(js.sleep(secs))
 
 
 def read_line(prompt):
@@ -109,7 +146,7 @@ def read_line(prompt):
     at the end of input."""
     if SYNC:
         return str(js.inputSync(prompt))
-    return str(wait(js.input, prompt))
+    return str(wait(js.input(prompt)))
 
 
 def owner_of(ident):
@@ -122,7 +159,7 @@ def gate(o):
     """In a Step: wait before the call made at o until the page says to
     make it ("step"), or to run on without stopping ("go")."""
     global stepping
-    if wait(js.gate, json.dumps(o)) == "go":
+    if wait(js.gate(json.dumps(o))) == "go":
         stepping = False
 
 

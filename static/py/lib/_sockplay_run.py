@@ -131,6 +131,8 @@ def install(sync=False):
     """sync: the browser has no JSPI (see _sockplay.SYNC)."""
     _sockplay.SYNC = bool(sync)
     _sockplay.webloop = _sockplay._get_running_loop()
+    # The asyncio Pyodide's run_sync calls, before it is dropped below.
+    _sockplay.direct_waits(sys.modules["asyncio"])
     for name in list(sys.modules):
         if name.split(".")[0] in _STALE:
             del sys.modules[name]
@@ -168,6 +170,19 @@ def install(sync=False):
     sys.stdin = _In()
     global _threads
     _threads = _thread
+
+
+def restored():
+    """After a boot from a memory snapshot (static/py/snapshot.js), which
+    holds a Python just as install() left it: what must differ from one
+    Python to the next is made afresh. random's seed (every worker would
+    draw the same numbers); sys.path as install left it (Pyodide's loader
+    puts its "" in front again)."""
+    random = sys.modules.get("random")
+    if random is not None:
+        random.seed()
+    while sys.path.count("") > 1:
+        sys.path.remove("")
 
 
 def probe():

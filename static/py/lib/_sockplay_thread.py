@@ -93,7 +93,7 @@ class LockType:
         self._waiters.append(w)
         got = False
         try:
-            got = bool(_sockplay.wait(getattr, w, "promise"))
+            got = bool(_sockplay.wait(w))
         finally:
             if not got:
                 try:
@@ -164,7 +164,7 @@ class _ThreadHandle:
         w = _wait(-1 if timeout is None else timeout)
         self._waiters.append(w)
         try:
-            _sockplay.wait(getattr, w, "promise")
+            _sockplay.wait(w)
         finally:
             if w in self._waiters:
                 self._waiters.remove(w)

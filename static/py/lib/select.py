@@ -42,7 +42,7 @@ def _select(rfds, wfds, xfds, timeout):
     if not (rfds or wfds or xfds):
         # Nothing to wait for: select() only sleeps, as on Linux.
         if timeout is None:
-            _sockplay.wait(lambda: _js.waiter(-1).promise)
+            _sockplay.wait(_js.waiter(-1))
         elif timeout > 0:
             _sockplay.sleep(timeout)
         return [], [], []
