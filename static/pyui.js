@@ -270,7 +270,7 @@ export function initPython({ readOnly, log, pending, flash }) {
     else if (st.busy === "console") s = "the console runs a line…";
     else if (st.busy) s = `running ${st.file}…`;
     else if (p && p.ended && p.file === file) s = p.ended.stopped ? "stopped" : p.ended.text ? `ended: ${p.ended.text}` : "ended";
-    else s = st.ready ? "ready" : "Python starts when you first use it (a few seconds)";
+    else s = st.ready ? "ready" : "Python starts in a moment";
     if (status.textContent !== s) status.textContent = s;
   }
 
@@ -340,11 +340,15 @@ export function initPython({ readOnly, log, pending, flash }) {
   });
   stopB.addEventListener("click", () => python.stop());
 
-  // Python loads on the first use of the pane, not with every page.
+  // Python loads once the page is idle after it opens, in its worker, so
+  // that it is there by the time the pane is used; using the pane before
+  // then starts it at once.
   const root = $("python");
   const load = () => python.ready().catch(() => {});
   root.addEventListener("focusin", load, { once: true });
   root.addEventListener("pointerdown", load, { once: true });
+  if (window.requestIdleCallback) requestIdleCallback(load, { timeout: 1000 });
+  else setTimeout(load, 200);
 
   // ---- the console's prompt, and input() --------------------------------------
 
