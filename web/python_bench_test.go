@@ -42,8 +42,25 @@ const watchJS = `async (fn) => {
 	return { ms, value, maxGap, longs };
 }`
 
-// loadJS loads Python in the page, watching the main thread.
-const loadJS = `(` + watchJS + `)(() => sockplay.python.ready()).then((r) => JSON.stringify({ ...r, steps: r.value.ms }))`
+// loadJS waits until Python is ready in the page (which may have
+// started it already), watching the main thread meanwhile; ms is counted
+// from the page's navigation.
+const loadJS = `(` + watchJS + `)(() => sockplay.python.ready()).then((r) => JSON.stringify({ ...r, ms: performance.now(), steps: r.value.ms, boot: r.value.boot || "fresh" }))`
+
+// snapshotJS waits until the page's Python has said what became of its
+// memory snapshot ("saved", "failed: why", or "booted" if it started
+// from one), so that a reload after it finds what a returning user's
+// browser has; a page without snapshots says "none" after 10 s.
+const snapshotJS = `new Promise((resolve) => {
+	const t0 = performance.now();
+	const f = () => {
+		const s = sockplay.python.state().snapshot;
+		if (s && s !== "making") resolve(s);
+		else if (performance.now() - t0 > 10000) resolve("none");
+		else setTimeout(f, 20);
+	};
+	f();
+})`
 
 // idleJS watches the page's main thread for two seconds, Python aside:
 // what the page itself costs.
@@ -68,6 +85,7 @@ type loadFigures struct {
 	MS     float64            `json:"ms"`
 	Value  json.RawMessage    `json:"value"`
 	Steps  map[string]float64 `json:"steps"`
+	Boot   string             `json:"boot"`
 	MaxGap float64            `json:"maxGap"`
 	Longs  []float64          `json:"longs"`
 }
@@ -92,29 +110,33 @@ func BenchmarkPython(b *testing.B) {
 	b.Run("load", func(b *testing.B) {
 		for range b.N {
 			br := newBrowser(b)
+			p := &pyPage{browser: br, e: e}
+			rss0 := browserRSS(b, br)
 			br.do(b, "open the page", chromedp.Navigate(e.srv.URL+"/"))
 			br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
-			idle := load(b, br, idleJS)
-			b.ReportMetric(idle.MaxGap, "idle-longest-task-ms")
-			rss0 := browserRSS(b, br)
 			cold := load(b, br, loadJS)
 			rss1 := browserRSS(b, br)
 			b.ReportMetric(cold.MS, "cold-ms")
 			b.ReportMetric(cold.MaxGap, "cold-longest-task-ms")
 			b.ReportMetric(float64(len(cold.Longs)), "cold-long-tasks")
-			b.ReportMetric(float64(rss1-rss0)/(1<<20), "python-MiB")
-			b.Logf("cold: %.0f ms (steps %v), longest main-thread task %.0f ms, long tasks %v; Chromium RSS %d → %d MiB", cold.MS, cold.Steps, cold.MaxGap, cold.Longs, rss0>>20, rss1>>20)
+			b.ReportMetric(float64(rss1-rss0)/(1<<20), "page-and-python-MiB")
+			snap := p.eval(b, snapshotJS)
+			b.Logf("cold: ready %.0f ms after the navigation (%s boot, steps %v), longest main-thread task %.0f ms, long tasks %v; Chromium RSS %d → %d MiB; snapshot: %s", cold.MS, cold.Boot, cold.Steps, cold.MaxGap, cold.Longs, rss0>>20, rss1>>20, snap)
+			idle := load(b, br, idleJS)
+			b.ReportMetric(idle.MaxGap, "idle-longest-task-ms")
 			for i := range 2 {
 				br.do(b, "reload", chromedp.Reload())
 				br.waitFor(b, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
 				cached := load(b, br, loadJS)
-				b.Logf("cached %d: %.0f ms (steps %v), longest main-thread task %.0f ms, long tasks %v", i+1, cached.MS, cached.Steps, cached.MaxGap, cached.Longs)
+				b.Logf("cached %d: ready %.0f ms after the navigation (%s boot, steps %v), longest main-thread task %.0f ms, long tasks %v", i+1, cached.MS, cached.Boot, cached.Steps, cached.MaxGap, cached.Longs)
 				if i == 1 {
 					b.ReportMetric(cached.MS, "cached-ms")
 					b.ReportMetric(cached.MaxGap, "cached-longest-task-ms")
+					b.ReportMetric(float64(len(cached.Longs)), "cached-long-tasks")
 				}
+				p.eval(b, snapshotJS)
 			}
-			heap := (&pyPage{browser: br, e: e}).ok(b, "import pyodide_js\nprint(pyodide_js._module.HEAP8.length)", "")
+			heap := p.ok(b, "import pyodide_js\nprint(pyodide_js._module.HEAP8.length)", "")
 			if n, err := strconv.Atoi(strings.TrimSpace(heap)); err == nil {
 				b.ReportMetric(float64(n)/(1<<20), "wasm-heap-MiB")
 			}
@@ -140,6 +162,7 @@ func BenchmarkPython(b *testing.B) {
 				switch i {
 				case 0:
 					b.ReportMetric(f.MS, "console-cold-ms")
+					b.ReportMetric(nav, "console-cold-from-navigation-ms")
 					b.ReportMetric(f.MaxGap, "console-cold-longest-task-ms")
 				case 2:
 					// A reloaded page of a session that used Python starts
@@ -148,7 +171,9 @@ func BenchmarkPython(b *testing.B) {
 					b.ReportMetric(nav, "console-cached-from-navigation-ms")
 					b.ReportMetric(f.MaxGap, "console-cached-longest-task-ms")
 				}
-				b.Logf("console %d: %.0f ms from the click, %.0f ms from the navigation; longest main-thread task %.0f ms, long tasks %v", i, f.MS, nav, f.MaxGap, f.Longs)
+				boot := (&pyPage{browser: br}).eval(b, `sockplay.python.ready().then((r) => r.boot || "fresh")`)
+				b.Logf("console %d: %.0f ms from the click, %.0f ms from the navigation (%s boot); longest main-thread task %.0f ms, long tasks %v", i, f.MS, nav, boot, f.MaxGap, f.Longs)
+				(&pyPage{browser: br}).eval(b, snapshotJS)
 			}
 		}
 	})
@@ -248,7 +273,7 @@ print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "r
 			b.ReportMetric(jf.Page[1], "page-ws-getsockname-p99-µs")
 			b.ReportMetric(jf.PostMessage[0], "postMessage-rt-p50-µs")
 			b.ReportMetric(jf.PostMessage[1], "postMessage-rt-p99-µs")
-			b.Logf("python %s; page %s", out, js)
+			b.Logf("python %s; page %s; long tasks while running %v", out, js, watched.Longs)
 		}
 	})
 }
