@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/tracing"
 	"github.com/chromedp/chromedp"
 	"github.com/coder/websocket"
 
@@ -94,12 +95,16 @@ type loadFigures struct {
 //
 //	SOCKPLAY_REQUIRE_BROWSER=1 go test ./web -run '^$' -bench BenchmarkPython -benchtime 1x
 //
-// load: until Python is ready, cold (a fresh browser profile) and cached
-// (the page reloaded); the longest main-thread task meanwhile; the
-// browser's memory before and after (all of Chromium's processes' RSS).
+// load: from the navigation until Python is ready (the page starts it
+// once it is idle), cold (a fresh browser profile) and cached (the page
+// reloaded once the first Python's memory snapshot is saved); the
+// longest main-thread gap and long tasks meanwhile; the browser's memory
+// before the page and with it and Python.
 // console: until the console has run a line typed in its box, cold and
-// cached, from the click that starts Python (and, cached, from the
-// navigation).
+// cached, from the click and from the navigation.
+// tasks: the page's main thread, traced, while the page opens and
+// Python loads cold, and while a program runs: its longest task in
+// wall-clock and in CPU time.
 // calls: round trips from Python of getsockname and of sendall+recv
 // against the echo lab (median and p99), a tight recv(1) loop on one
 // thread and on 8, and for comparison the same op from the page's main
@@ -177,50 +182,39 @@ func BenchmarkPython(b *testing.B) {
 			}
 		}
 	})
+	// tasks: the page's main thread, traced, while the page opens and
+	// Python loads cold (a fresh profile), and while a program makes
+	// calls as fast as it can (getsockname and echo round trips, recv(1)
+	// on one thread and on 8).
+	b.Run("tasks", func(b *testing.B) {
+		echo := pyAddr(e.labAddr(b, "echo", "tcp"))
+		for range b.N {
+			br := newBrowser(b)
+			br.do(b, "open a blank page", chromedp.Navigate("about:blank"))
+			loading := traceMainThread(b, br, func() {
+				br.do(b, "open the page", chromedp.Navigate(e.srv.URL+"/"))
+				(&pyPage{browser: br}).eval(b, `sockplay.python.ready().then(() => "ready")`)
+			})
+			src, _ := json.Marshal(strings.ReplaceAll(strings.ReplaceAll(callsPy, "ECHO", echo), "N = 2000", "N = 1000"))
+			running := traceMainThread(b, br, func() {
+				(&pyPage{browser: br}).eval(b, `sockplay.python.run(`+string(src)+`).then((r) => r.exception ? Promise.reject(new Error(r.stderr)) : "ran")`)
+			})
+			for _, x := range []struct {
+				name string
+				m    mainTasks
+			}{{"loading", loading}, {"running", running}} {
+				b.ReportMetric(x.m.WallMS, x.name+"-longest-task-wall-ms")
+				b.ReportMetric(x.m.CPUMS, x.name+"-longest-task-cpu-ms")
+				b.ReportMetric(float64(x.m.CPU50), x.name+"-tasks-over-50ms-cpu")
+				b.Logf("%s: longest main-thread task %.0f ms (wall), %.0f ms (CPU); %d tasks of 50 ms or more wall-clock, %d of CPU", x.name, x.m.WallMS, x.m.CPUMS, x.m.Wall50, x.m.CPU50)
+			}
+		}
+	})
 	b.Run("calls", func(b *testing.B) {
 		p := openPython(b, e)
 		echo := pyAddr(e.labAddr(b, "echo", "tcp"))
 		for range b.N {
-			prog := `import json, socket, threading, time
-N = 2000
-def pct(xs):
-    xs = sorted(xs)
-    return [round(xs[len(xs) // 2] * 1e6), round(xs[int(len(xs) * 0.99)] * 1e6)]
-s = socket.create_connection(` + echo + `)
-g = []
-for _ in range(N):
-    t = time.perf_counter()
-    s.getsockname()
-    g.append(time.perf_counter() - t)
-e = []
-for _ in range(N):
-    t = time.perf_counter()
-    s.sendall(b"x" * 32)
-    n = 0
-    while n < 32:
-        n += len(s.recv(32 - n))
-    e.append(time.perf_counter() - t)
-M = 5000
-s.sendall(b"y" * M)
-t = time.perf_counter()
-for _ in range(M):
-    s.recv(1)
-one = M / (time.perf_counter() - t)
-s.close()
-def reader(c, m):
-    for _ in range(m):
-        c.recv(1)
-conns = [socket.create_connection(` + echo + `) for _ in range(8)]
-for c in conns:
-    c.sendall(b"z" * 1000)
-ts = [threading.Thread(target=reader, args=(c, 1000)) for c in conns]
-t = time.perf_counter()
-for th in ts: th.start()
-for th in ts: th.join()
-eight = 8000 / (time.perf_counter() - t)
-for c in conns: c.close()
-print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "recv1x8": round(eight)}))
-`
+			prog := strings.ReplaceAll(callsPy, "ECHO", echo)
 			src, _ := json.Marshal(prog)
 			watched := load(b, p.browser, `(`+watchJS+`)(() => sockplay.python.run(`+string(src)+`)).then((r) => JSON.stringify(r))`)
 			var res pyResult
@@ -277,6 +271,50 @@ print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "r
 		}
 	})
 }
+
+// callsPy is the calls' program: round trips of getsockname and of
+// sendall+recv against the echo lab (at ECHO), a recv(1) loop on one
+// thread and on 8; it prints their figures as JSON.
+const callsPy = `import json, socket, threading, time
+N = 2000
+def pct(xs):
+    xs = sorted(xs)
+    return [round(xs[len(xs) // 2] * 1e6), round(xs[int(len(xs) * 0.99)] * 1e6)]
+s = socket.create_connection(ECHO)
+g = []
+for _ in range(N):
+    t = time.perf_counter()
+    s.getsockname()
+    g.append(time.perf_counter() - t)
+e = []
+for _ in range(N):
+    t = time.perf_counter()
+    s.sendall(b"x" * 32)
+    n = 0
+    while n < 32:
+        n += len(s.recv(32 - n))
+    e.append(time.perf_counter() - t)
+M = 5000
+s.sendall(b"y" * M)
+t = time.perf_counter()
+for _ in range(M):
+    s.recv(1)
+one = M / (time.perf_counter() - t)
+s.close()
+def reader(c, m):
+    for _ in range(m):
+        c.recv(1)
+conns = [socket.create_connection(ECHO) for _ in range(8)]
+for c in conns:
+    c.sendall(b"z" * 1000)
+ts = [threading.Thread(target=reader, args=(c, 1000)) for c in conns]
+t = time.perf_counter()
+for th in ts: th.start()
+for th in ts: th.join()
+eight = 8000 / (time.perf_counter() - t)
+for c in conns: c.close()
+print(json.dumps({"getsockname": pct(g), "echo": pct(e), "recv1": round(one), "recv1x8": round(eight)}))
+`
 
 // BenchmarkPythonDefaultLimits: the file lab's 262,144 bytes read with
 // recv(1024) in a loop, and a recv(1) loop, under the server's default
@@ -402,4 +440,96 @@ func goRoundTrips(b *testing.B, e *testEnv, id string, n int) (p50, p99 float64)
 	op(n+2, `{"op":"close","sock":"`+sock+`"}`)
 	sort.Float64s(rt)
 	return rt[n/2], rt[n*99/100]
+}
+
+// mainTasks is what a Performance trace saw of the page's main thread:
+// its longest task in wall-clock time (what the page's user waits) and
+// in the thread's CPU time (the page's own work: on a machine whose
+// cores are busy with other work the first exceeds the second by the
+// time the thread waited for a core), and how many took 50 ms or more
+// of each.
+type mainTasks struct {
+	WallMS, CPUMS float64
+	Wall50, CPU50 int
+}
+
+// traceMainThread runs do while Chromium traces the browser, and returns
+// what the page's main thread (its renderers' main threads) did.
+func traceMainThread(b *testing.B, br *browser, do func()) mainTasks {
+	b.Helper()
+	type traceEvent struct {
+		Name string          `json:"name"`
+		Ph   string          `json:"ph"`
+		Dur  float64         `json:"dur"`  // µs
+		Tdur float64         `json:"tdur"` // µs of the thread's CPU
+		Pid  int64           `json:"pid"`
+		Tid  int64           `json:"tid"`
+		Args json.RawMessage `json:"args"`
+	}
+	ctx, cancel := context.WithCancel(br.ctx)
+	defer cancel()
+	var evs []traceEvent
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for ev, err := range chromedp.Events(ctx, tracing.DataCollected) {
+			if err != nil {
+				return
+			}
+			for _, v := range ev.Value {
+				var te traceEvent
+				if raw, err := json.Marshal(v); err == nil && json.Unmarshal(raw, &te) == nil {
+					evs = append(evs, te)
+				}
+			}
+		}
+	}()
+	complete := make(chan struct{})
+	go func() {
+		for _, err := range chromedp.Events(ctx, tracing.TracingComplete) {
+			if err == nil {
+				close(complete)
+			}
+			return
+		}
+	}()
+	if _, err := chromedp.Call(br.ctx, tracing.Start, tracing.StartParams{TransferMode: "ReportEvents", TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{"toplevel", "__metadata"}}}); err != nil {
+		b.Fatal(err)
+	}
+	do()
+	if _, err := chromedp.Call(br.ctx, tracing.End, struct{}{}); err != nil {
+		b.Fatal(err)
+	}
+	select {
+	case <-complete:
+	case <-time.After(time.Minute):
+		b.Fatal("the trace did not complete")
+	}
+	cancel()
+	<-collected
+	type thread struct{ pid, tid int64 }
+	main := map[thread]bool{}
+	for _, e := range evs {
+		if e.Ph == "M" && e.Name == "thread_name" && strings.Contains(string(e.Args), `"CrRendererMain"`) {
+			main[thread{e.Pid, e.Tid}] = true
+		}
+	}
+	if len(main) == 0 {
+		b.Fatal("the trace has no renderer main thread")
+	}
+	var m mainTasks
+	for _, e := range evs {
+		if !main[thread{e.Pid, e.Tid}] || e.Ph != "X" || e.Name != "ThreadControllerImpl::RunTask" {
+			continue
+		}
+		wall, cpu := e.Dur/1000, e.Tdur/1000
+		m.WallMS, m.CPUMS = max(m.WallMS, wall), max(m.CPUMS, cpu)
+		if wall >= 50 {
+			m.Wall50++
+		}
+		if cpu >= 50 {
+			m.CPU50++
+		}
+	}
+	return m
 }
