@@ -127,6 +127,11 @@ func TestPyodideHandler(t *testing.T) {
 	if want := `export const pyodideURL = "` + PyodidePath + v + `/";`; resp.StatusCode != 200 || !strings.Contains(string(body), want) || resp.Header.Get("Cache-Control") != "no-cache" {
 		t.Errorf("version.js: %s %q %q, want %s", resp.Status, resp.Header.Get("Cache-Control"), body, want)
 	}
+	// The shim's version names the worker's snapshots: a hash of the
+	// files under py/ that a snapshot is made from.
+	if sv := shimVersion(); len(sv) != 16 || !strings.Contains(string(body), `export const shimVersion = "`+sv+`";`) {
+		t.Errorf("version.js: %q, want the shim's version %q", body, sv)
+	}
 	if resp, _ := get(t, "POST", PyodidePath+"version.js", nil); resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST: %s", resp.Status)
 	}

@@ -1,7 +1,9 @@
 // The Python worker: one per tab. It loads Pyodide (CPython 3.14) from
 // this server, installs sockplay's Python modules (socket, select, green
 // threads, stdio) before any user code, and runs programs and the
-// console's lines.
+// console's lines. A Python booted afresh leaves a memory snapshot of
+// itself, made before any user code runs, from which the next worker in
+// this browser starts instead (snapshot.js).
 //
 // Each socket call is an op to the session. With JSPI (WebAssembly
 // JavaScript Promise Integration) it goes on the worker's own WebSocket,
@@ -21,7 +23,12 @@
 //   {type: "step"}                         in a Step, make the call waiting at the gate
 //   {type: "go"}                           in a Step, run on without stopping
 // To the page:
-//   {type: "ready", ms, jspi}              ms: time spent in each step of loading
+//   {type: "ready", ms, jspi, boot, snapshotError}
+//                                          ms: time spent in each step of loading;
+//                                          boot: "fresh" or "snapshot" (snapshot.js);
+//                                          snapshotError: why a stored one was not used
+//   {type: "snapshot", saved, bytes, ms, error}
+//                                          after a fresh boot: its snapshot stored, or why not
 //   {type: "failed", error}
 //   {type: "stdout" | "stderr", text}      a line (or what was flushed)
 //   {type: "input", prompt}                input() wants a line
@@ -397,6 +404,10 @@ async function keep() {
   try {
     const snapshot = py.pyodide.makeMemorySnapshot({ serializer: serializeRef });
     const made = Math.round(performance.now() - t);
+    // Storing it (its checksum, its copy into IndexedDB) waits its turn
+    // behind what the page has asked for meanwhile: the first line typed
+    // at the console runs first.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     await saveSnapshot(snapshotKey, snapshot);
     post({ type: "snapshot", saved: true, bytes: snapshot.length, ms: { make: made, save: Math.round(performance.now() - t - made) } });
   } catch (e) {
