@@ -111,6 +111,9 @@ func TestViewsLogWhole(t *testing.T) {
 	b.do(t, "present mode", chromedp.Click(chromedp.CSS("#present-toggle")))
 	b.waitFor(t, "presenting", `document.documentElement.classList.contains("presenting")`)
 	b.do(t, "the log in view", chromedp.Evaluate[chromedp.Void](`void document.querySelector(".log").scrollIntoView({block: "start"})`))
+	// Its rows are taller now: the log shows the getaddrinfo row (which
+	// following the last rows might have scrolled away) when it is chosen.
+	b.do(t, "choose the getaddrinfo row", chromedp.Evaluate[chromedp.Void](`void window.sockplayLog.select(window.sockplayLog.events.find((e) => e.op === "getaddrinfo").seq)`))
 	b.waitFor(t, "the rows drawn again", `!!document.querySelector("#log-body .ev-getaddrinfo")`)
 	{
 		var cut []string
