@@ -8,6 +8,12 @@
 import * as python from "./py/python.js";
 import { createPyModel } from "./pymodel.js";
 import { el } from "./dom.js";
+import { state } from "./state.js";
+
+// The page is quiet enough to start Python when no more than QUIET_EVENTS
+// events came in QUIET_MS.
+const QUIET_MS = 250;
+const QUIET_EVENTS = 20;
 
 // The code's top padding in px (style.css: .py-text textarea). Its line
 // height is read from the page (it grows in presentation mode): every
@@ -340,15 +346,27 @@ export function initPython({ readOnly, log, pending, flash }) {
   });
   stopB.addEventListener("click", () => python.stop());
 
-  // Python loads once the page is idle after it opens, in its worker, so
-  // that it is there by the time the pane is used; using the pane before
-  // then starts it at once.
+  // Python loads once the page is live and quiet after it opens, in its
+  // worker, so that it is there by the time the pane is used; using the
+  // pane before then starts it at once. Quiet: its boot takes the cores
+  // of a small machine for a second or more, which a page drawing a
+  // session's history, or a stream of events, would feel as long frames.
   const root = $("python");
   const load = () => python.ready().catch(() => {});
   root.addEventListener("focusin", load, { once: true });
   root.addEventListener("pointerdown", load, { once: true });
-  if (window.requestIdleCallback) requestIdleCallback(load, { timeout: 1000 });
-  else setTimeout(load, 200);
+  if (!readOnly) {
+    let seen = -1;
+    const quiet = () => {
+      const st = python.state();
+      if (st.ready || st.loading || st.failed) return;
+      const n = log.events.length;
+      if (state.conn === "live" && seen >= 0 && n - seen <= QUIET_EVENTS) return load();
+      seen = state.conn === "live" ? n : -1;
+      setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(quiet, { timeout: QUIET_MS }) : quiet()), QUIET_MS);
+    };
+    quiet();
+  }
 
   // ---- the console's prompt, and input() --------------------------------------
 
