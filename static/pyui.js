@@ -305,6 +305,7 @@ export function initPython({ readOnly, log, pending, flash }) {
     const x = examples.find((e) => e.name === name);
     setCode(name, edits.get(name) ?? (x ? x.source : "import socket\n\n"));
     about();
+    drawStatus(); // "ended" was the program before's
   }
   pick.addEventListener("change", () => {
     touched = true;

@@ -295,8 +295,12 @@ func TestPythonUIRunsExamples(t *testing.T) {
 			want := normalPorts(hostPython(t, ex.Name, ex.WithLabs(e.labs.AddrOf), examplesStdin[ex.Name]))
 			calls := len(e.socketCalls(t, p.session))
 			p.do(t, "pick the example",
-				chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById("py-example"); s.value = %q; s.dispatchEvent(new Event("change")); })()`, ex.Name)),
-				chromedp.Click(chromedp.CSS("#py-run")))
+				chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById("py-example"); s.value = %q; s.dispatchEvent(new Event("change")); })()`, ex.Name)))
+			// The status is the picked program's, not the one run before.
+			if st := eval[string](t, b, "the status", `document.getElementById("py-status").textContent`); st != "ready" {
+				t.Errorf("picked, the status says %q", st)
+			}
+			p.do(t, "run it", chromedp.Click(chromedp.CSS("#py-run")))
 			if in, ok := examplesStdin[ex.Name]; ok {
 				p.waitFor(t, "input() asks", `document.getElementById("py-ps").textContent === "input()"`)
 				p.typeLine(t, strings.TrimSuffix(in, "\n"))
