@@ -444,6 +444,9 @@ func TestStageScreens(t *testing.T) {
 		t.Fatalf("the program printed %q", out)
 	}
 	owner.waitFor(t, "the code on the stage", `document.getElementById("app").classList.contains("with-code") && document.getElementById("py-source").value === `+strconv.Quote(src))
+	// The program's socket is the socket in use, once its card is drawn
+	// (cards are drawn a few times a second while events come in).
+	owner.waitFor(t, "the program's socket in use", `document.querySelector(".sock-card.current")?.id === "sock-s7"`)
 	checkScreens(t, owner, dir, "7-python")
 	// The dark theme, presenting: the same stage.
 	eval[bool](t, owner, "dark, presenting", `(() => { if (document.documentElement.dataset.theme !== "dark") document.getElementById("theme-toggle").click(); document.getElementById("present-toggle").click(); return true; })()`)
