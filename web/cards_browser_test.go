@@ -289,7 +289,10 @@ func TestBrowserCardsFit(t *testing.T) {
 	b.waitFor(t, "sendto's answer in its row", fmt.Sprintf(`document.querySelector("#sock-s2 button.sendto").closest(".row").querySelector(".answer").textContent === "sendto(b'ping', ('%s', %s)) → 4"`, host, port))
 
 	// A connection: send and recv, each answered in its row.
-	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	// Clicked in the page: s2's card grew by its answer a moment ago, and
+	// the page may still be bringing it into view, which moves the button
+	// from under a click aimed by its coordinates.
+	b.do(t, "a socket connected to echo", jsClick(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
 	b.waitFor(t, "s3 connected: send, recv, shutdown(SHUT_WR); no bind or listen", `document.querySelector("#sock-s3 .sock-state")?.textContent.startsWith("connected") && `+
 		visible("#sock-s3 button.send")+" && "+visible("#sock-s3 button.recv")+" && "+visible("#sock-s3 button.shutdown-wr")+" && !"+visible("#sock-s3 button.bind")+" && !"+visible("#sock-s3 button.listen"))
 	b.waitFor(t, "no two fields both called bufsize", `[...document.querySelectorAll("#sock-s3 label")].filter((l) => l.checkVisibility() && /^\s*bufsize\s*$/.test([...l.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(""))).length === 0`)

@@ -556,7 +556,9 @@ func TestViewsTimelineThreads(t *testing.T) {
 	if len(threads) < 2 {
 		t.Fatalf("the run's threads: %v", threads)
 	}
-	p.do(t, "the timeline", chromedp.Click(chromedp.CSS("#tab-timeline")))
+	// Clicked in the page: the program's socket just became the socket in
+	// use, and the page may still be scrolling it into view.
+	p.do(t, "the timeline", jsClick("#tab-timeline"))
 	want := "@" + strings.Join(threads, " @")
 	p.waitFor(t, "a lane per thread", fmt.Sprintf(`[...document.querySelectorAll("#view-timeline .spt-lane.thread")].map(l => l.dataset.sock).join(" ") === %q`, want))
 	p.do(t, "the timeline in view", chromedp.Evaluate[chromedp.Void](`void document.getElementById("views").scrollIntoView({block: "start"})`))
