@@ -188,11 +188,12 @@ func TestViewsLogWhole(t *testing.T) {
 }
 
 // logSeqsJS lists the rows drawn: seq, and the events the mark above it
-// says are hidden (-1 for no mark) and whether the mark names kernel
-// stats.
+// says are hidden (-1 for no mark) and whether the mark names what they
+// are: kernel stats, or focus events (the owner's page sends one as its
+// focus moves, which no row shows).
 const logSeqsJS = `JSON.stringify([...document.querySelectorAll("#log-body .ev")].map(r => {
 	const m = r.querySelector(".hidden-mark");
-	return { seq: Number(r.dataset.seq), hidden: m ? Number(m.dataset.hidden) : -1, stats: !!m && m.textContent.includes("kernel stats") };
+	return { seq: Number(r.dataset.seq), hidden: m ? Number(m.dataset.hidden) : -1, stats: !!m && (m.textContent.includes("kernel stats") || m.dataset.focus === "1") };
 }))`
 
 type logSeqRow struct {
