@@ -85,10 +85,11 @@ export function initStage() {
     wanted = "";
     const views = document.getElementById("views");
     if (!always && visible(card) && visible(views)) return;
-    // Working through a lesson (what the user last pressed is in it), its
-    // step and hint stay where they are, in the column the cards share:
-    // the views, in the other column, show the step's socket.
-    if (!always && !staged() && acted instanceof Element && acted.closest("#lesson")) {
+    // Working through a lesson or a program (what the user last pressed
+    // is in it), its step, or the code and its Step button, stay where
+    // they are, in the column the cards share: the views, in the other
+    // column, show the socket.
+    if (!always && !staged() && acted instanceof Element && acted.closest("#lesson, #python")) {
       views.scrollIntoView({ block: "nearest", behavior: "instant" });
       return;
     }
