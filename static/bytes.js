@@ -1,6 +1,8 @@
 // Byte helpers: how sockplay reads what the user types and shows what the
 // socket saw. Escapes follow Python's bytes literals.
 
+import { el } from "./dom.js";
+
 const enc = new TextEncoder();
 
 // parseEscaped turns text with Python-style escapes (\r \n \t \0 \\ \' \"
@@ -101,4 +103,50 @@ export function toB64(b) {
     bin += String.fromCharCode.apply(null, b.subarray(i, i + 0x8000));
   }
   return btoa(bin);
+}
+
+const ESC = { 9: "\\t", 10: "\\n", 13: "\\r", 0: "\\0", 92: "\\\\" };
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+// escapeText cuts bytes into runs of text and escapes: printable ASCII
+// and whole UTF-8 characters are text; \r \n \t \0 and a backslash are
+// their escapes, any other byte \xNN.
+export function escapeText(b) {
+  const out = [];
+  let text = "";
+  const flush = () => {
+    if (text) out.push(["t", text]);
+    text = "";
+  };
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i];
+    if (c >= 0x20 && c < 0x7f && c !== 92) {
+      text += String.fromCharCode(c);
+      continue;
+    }
+    const len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    if (len && i + len <= b.length) {
+      try {
+        text += utf8.decode(b.subarray(i, i + len));
+        i += len - 1;
+        continue;
+      } catch {
+        /* not a character: an escape */
+      }
+    }
+    flush();
+    out.push(["e", ESC[c] ?? "\\x" + c.toString(16).padStart(2, "0")]);
+  }
+  flush();
+  return out;
+}
+
+// appendEscaped puts bytes into parent as text, with \r \n \t and the
+// other bytes no text shows as escapes in spans of class cls, a \n also
+// ending the line: as the transcript and the ruler's text show bytes.
+export function appendEscaped(parent, b, cls) {
+  for (const [kind, t] of escapeText(b)) {
+    if (kind === "t") parent.append(t);
+    else parent.append(el("span", cls, t), t === "\\n" ? "\n" : "");
+  }
 }

@@ -5,14 +5,15 @@
 // first lines. app.js only puts them together; state.js holds what the
 // page knows (the session's state and the page's own), which the others
 // read and subscribe to; event.js says how an event reads, for every
-// view; dom.js and format.js are the helpers they share. Each part of the
-// page has its module, as its markup has its component in templates/:
-// header.js, setup.js (labs, new socket), lessons.js, sockets.js and
-// cards.js, views.js with ruler/ and timeline.js, netstat.js, log.js and
-// detail.js; pyui.js and py/ are Python in the page; stage.js lays the
+// view; dom.js, format.js, bytes.js and sorted.js (one binary search)
+// are the helpers they share. Each part of the page has its module, as
+// its markup has its component in templates/: header.js, setup.js (labs,
+// new socket), lessons.js, sockets.js and cards.js, views.js with ruler/,
+// transcript.js and timeline.js, netstat.js, log.js and detail.js,
+// replay.js; pyui.js and py/ are Python in the page; stage.js lays the
 // page out as a stage (presentation mode, watch pages), and focus.js
-// tells watchers where the owner looks and makes them follow. style.css holds all
-// the page's rules.
+// tells watchers where the owner looks and makes them follow. style.css
+// holds all the page's rules.
 package static
 
 import "embed"

@@ -14,6 +14,7 @@
 import { call, dataPreview, errorTitle, originTitle, pyPrompt, pyRepr, resultText, took } from "./event.js";
 import { el } from "./dom.js";
 import { plural } from "./format.js";
+import { findEvent, firstIndex } from "./sorted.js";
 
 const ROW = 40; // px: a row's height until it is drawn and measured
 const OVERSCAN = 8;
@@ -45,18 +46,6 @@ function searchText(ev) {
   return ev._s;
 }
 
-// bsearch is the first index whose item satisfies ok (which must be false
-// then true along the array).
-function bsearch(arr, ok) {
-  let lo = 0;
-  let hi = arr.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (ok(arr[mid])) hi = mid;
-    else lo = mid + 1;
-  }
-  return lo;
-}
 
 export function createLog({ onSelect }) {
   const scroller = document.getElementById("log-scroll");
@@ -227,14 +216,7 @@ export function createLog({ onSelect }) {
   }
   // indexAt is the index of the row at y px from the top.
   function indexAt(y) {
-    let lo = 0;
-    let hi = view.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (tops[mid + 1] <= y) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    return firstIndex(view.length, (i) => tops[i + 1] > y);
   }
   function relayout() {
     heights = new Map();
@@ -379,7 +361,7 @@ export function createLog({ onSelect }) {
     if (seq === selected && !force) return; // hovering the same segment again
     selected = seq;
     const ev = findSeq(seq);
-    const at = bsearch(view, (i) => events[i].seq >= seq);
+    const at = firstIndex(view.length, (j) => events[view[j]].seq >= seq);
     if (at < view.length && events[view[at]].seq === seq) {
       layout();
       const top = tops[at];
@@ -395,14 +377,13 @@ export function createLog({ onSelect }) {
   // forget drops the measured height of the row of seq.
   function forget(seq) {
     if (!heights.delete(seq)) return;
-    const at = bsearch(view, (i) => events[i].seq >= seq);
+    const at = firstIndex(view.length, (j) => events[view[j]].seq >= seq);
     topsN = Math.min(topsN, at);
   }
 
   // findSeq finds an event by seq: the log is in seq order.
   function findSeq(seq) {
-    const i = bsearch(events, (e) => e.seq >= seq);
-    return i < events.length && events[i].seq === seq ? events[i] : undefined;
+    return findEvent(events, seq) || undefined;
   }
 
   scroller.addEventListener("scroll", () => {

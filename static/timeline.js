@@ -30,6 +30,7 @@
 import { el, svg } from "./dom.js";
 import { ends, kind, label, moved, pendingLabel, pendingTitle, title } from "./event.js";
 import { fmt, secs, duration } from "./format.js";
+import { findEvent, firstIndex } from "./sorted.js";
 
 const HEAD = 56; // px of lane headers
 const AXIS = 96; // px of the time axis
@@ -133,17 +134,6 @@ export function timeRange(events) {
   return events.length ? { start: c.start, end: c.end } : { start: 0, end: 0 };
 }
 
-// firstAtOrAfter is the first index whose value (by get) is >= x.
-function firstAtOrAfter(n, get, x) {
-  let lo = 0;
-  let hi = n;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (get(mid) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 // visible is the events drawn in [w0, w1]: those that returned in it, and
 // the calls still running across it.
@@ -154,7 +144,7 @@ function visible(events, c, w0, w1) {
     for (const ev of events) if (keep(ev)) out.push(ev);
     return out;
   }
-  for (let i = firstAtOrAfter(events.length, (i) => events[i].t, w0); i < events.length && events[i].t <= w1 + LONG; i++) {
+  for (let i = firstIndex(events.length, (i) => events[i].t >= w0); i < events.length && events[i].t <= w1 + LONG; i++) {
     if (keep(events[i])) out.push(events[i]);
   }
   for (const i of c.long) if (events[i].t > w1 + LONG && keep(events[i])) out.push(events[i]);
@@ -186,12 +176,12 @@ function arrowsFor(from, to, S, R, w0, w1, monotone, px, out, laneOf) {
   const m = R.rOff.length;
   if (!n || !m) return;
   const seen = new Set();
-  const r0 = monotone ? firstAtOrAfter(m, (i) => R.rT[i], w0) : 0;
+  const r0 = monotone ? firstIndex(m, (i) => R.rT[i] >= w0) : 0;
   if (r0 >= m) return;
-  const s1 = monotone ? firstAtOrAfter(n, (i) => S.sT[i], w1 + 1) : n;
+  const s1 = monotone ? firstIndex(n, (i) => S.sT[i] >= w1 + 1) : n;
   const base = R.rOff[r0];
   let ri = r0;
-  for (let si = firstAtOrAfter(n, (i) => S.sOff[i] + S.sLen[i], base + 1); si < s1; si++) {
+  for (let si = firstIndex(n, (i) => S.sOff[i] + S.sLen[i] >= base + 1); si < s1; si++) {
     const off = S.sOff[si];
     const end = off + S.sLen[si];
     while (ri < m && R.rOff[ri] + R.rLen[ri] <= off) ri++;
@@ -643,7 +633,7 @@ function drawStack(container, st) {
   box.append(head);
   const list = el("ol", "spt-stack-list");
   for (const seq of s.seqs) {
-    const ev = findSeq(events, seq);
+    const ev = findEvent(events, seq);
     if (!ev) continue;
     const li = el("li");
     const b = el("button", `spt-stack-ev ${kind(ev)}`, `#${ev.seq} ${label(ev)}`);
@@ -670,11 +660,6 @@ function closeStack(container, st) {
   container.querySelector(".spt-mark.open")?.classList.remove("open");
 }
 
-// findSeq finds an event by seq in a log kept in seq order.
-function findSeq(events, seq) {
-  const i = firstAtOrAfter(events.length, (i) => events[i].seq, seq);
-  return events[i] && events[i].seq === seq ? events[i] : null;
-}
 
 function changed(container, st) {
   if (st.opts && st.opts.onView) st.opts.onView(timelineView(container));

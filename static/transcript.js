@@ -9,11 +9,11 @@
 // API
 //   transcriptOf(events, sock, type?) → [{seq, dir, op, off, len, bytes, eof, err, addr, size, truncated, t}]
 //   renderTranscript(container, {events, sockets, sock, onFocus})
-//   escapeText(bytes) → [[kind, text], ...]  kind "t" (text) or "e" (an escape)
 //
 // The entries are worked out once per log array and socket and extended
 // as events are appended; the page draws the newest MAX_ENTRIES of them.
 
+import { appendEscaped } from "./bytes.js";
 import { el } from "./dom.js";
 import { datagram, made, movedBytes, moved } from "./event.js";
 import { fmt, plural, secs } from "./format.js";
@@ -22,41 +22,6 @@ import { pyAddr } from "./ops.js";
 const MAX_ENTRIES = 400; // entries drawn: the newest
 const MAX_BYTES = 16384; // bytes of one entry drawn
 
-const ESC = { 9: "\\t", 10: "\\n", 13: "\\r", 0: "\\0", 92: "\\\\" };
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-// escapeText cuts bytes into runs of text and escapes: printable ASCII
-// and whole UTF-8 characters are text; \r \n \t \0 and a backslash are
-// their escapes, any other byte \xNN.
-export function escapeText(b) {
-  const out = [];
-  let text = "";
-  const flush = () => {
-    if (text) out.push(["t", text]);
-    text = "";
-  };
-  for (let i = 0; i < b.length; i++) {
-    const c = b[i];
-    if (c >= 0x20 && c < 0x7f && c !== 92) {
-      text += String.fromCharCode(c);
-      continue;
-    }
-    const len = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
-    if (len && i + len <= b.length) {
-      try {
-        text += utf8.decode(b.subarray(i, i + len));
-        i += len - 1;
-        continue;
-      } catch {
-        /* not a character: an escape */
-      }
-    }
-    flush();
-    out.push(["e", ESC[c] ?? "\\x" + c.toString(16).padStart(2, "0")]);
-  }
-  flush();
-  return out;
-}
 
 function typeOf(events, sock, sockets) {
   const s = (sockets || []).find((x) => x.id === sock);
@@ -133,10 +98,7 @@ function head(e, dgram) {
 function body(e) {
   const pre = el("pre", "spx-text");
   const b = e.bytes.length > MAX_BYTES ? e.bytes.subarray(0, MAX_BYTES) : e.bytes;
-  for (const [kind, s] of escapeText(b)) {
-    if (kind === "t") pre.append(s);
-    else pre.append(el("span", "spx-esc", s), s === "\\n" ? "\n" : "");
-  }
+  appendEscaped(pre, b, "spx-esc");
   if (e.bytes.length > MAX_BYTES) pre.append(el("span", "spx-more", ` … ${plural(e.bytes.length - MAX_BYTES, "more byte")} (the event's detail has them all)`));
   return pre;
 }

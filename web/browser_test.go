@@ -151,6 +151,34 @@ func (b *browser) pageErrors() []string {
 	return append([]string(nil), b.errs...)
 }
 
+// shotsDir is where the browser tests' screenshots go:
+// SOCKPLAY_SCREENSHOTS, or the test's own directory.
+func shotsDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv(screenshotsEnv)
+	if dir == "" {
+		return t.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// viewShot saves what the window shows (not the whole page) as name.
+func (b *browser) viewShot(t testing.TB, dir, name string) {
+	t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		t.Fatalf("screenshot: %v", err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, buf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
 // screenshot saves a full-page PNG and checks it is a real image.
 func (b *browser) screenshot(t testing.TB, name string) string {
 	t.Helper()
@@ -165,14 +193,7 @@ func (b *browser) screenshot(t testing.TB, name string) string {
 	if r := img.Bounds(); r.Dx() < 800 || r.Dy() < 600 {
 		t.Fatalf("screenshot is only %v", r)
 	}
-	dir := os.Getenv(screenshotsEnv)
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
+	path := filepath.Join(shotsDir(t), name)
 	if err := os.WriteFile(path, buf, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -303,7 +301,7 @@ func TestBrowserCardsFit(t *testing.T) {
 	b.do(t, "recv with no bufsize", setValue("#sock-s3 .recv-bufsize", ""), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
 	b.waitFor(t, "the mistake in recv's row", `(() => { const a = document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer"); return a.classList.contains("err") && a.textContent === "bufsize must be a whole number"; })()`)
 	b.screenshot(t, "cards-fit.png")
-	b.screenshotView(t, "cards-fit-view.png")
+	b.viewShot(t, shotsDir(t), "cards-fit-view.png")
 	b.noErrors(t)
 }
 
@@ -364,7 +362,7 @@ func TestBrowserSideBySide(t *testing.T) {
 		b.do(t, conn+" reads", chromedp.Click(chromedp.CSS("#sock-"+conn+" button.recv")))
 		b.waitFor(t, "recv's answer on "+conn, fmt.Sprintf(`document.querySelector("#sock-%s button.recv").closest(".row").querySelector(".answer").textContent === "recv(1024) → b'hello'"`, conn))
 		if c.family == "inet" {
-			b.screenshotView(t, "side-by-side.png")
+			b.viewShot(t, shotsDir(t), "side-by-side.png")
 		}
 		// The listener, chosen, has no other end: it takes the width again.
 		b.do(t, "choose "+srv, chromedp.Click(chromedp.CSS("#sock-"+srv+" .sock-title")))
@@ -373,28 +371,6 @@ func TestBrowserSideBySide(t *testing.T) {
 		b.waitFor(t, cli+" and "+conn+" side by side again", sideBySide(cli, conn))
 	}
 	b.noErrors(t)
-}
-
-// screenshotView saves what the window shows (not the whole page), as a
-// person sees it.
-func (b *browser) screenshotView(t *testing.T, name string) {
-	t.Helper()
-	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	dir := os.Getenv(screenshotsEnv)
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 // waitOr is waitFor, saying what dump (JS) finds when it times out.

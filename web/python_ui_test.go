@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -246,34 +244,6 @@ func TestPythonStep(t *testing.T) {
 		b.noErrors(t)
 	}
 	p.noErrors(t)
-}
-
-// shotsDir is where the Python UI's screenshots go: SOCKPLAY_SCREENSHOTS,
-// or the test's own directory.
-func shotsDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv(screenshotsEnv)
-	if dir == "" {
-		return t.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// viewShot saves what the window shows (not the whole page) as name.
-func (b *browser) viewShot(t testing.TB, dir, name string) {
-	t.Helper()
-	buf, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Fatalf("screenshot: %v", err)
-	}
-	path := filepath.Join(dir, name)
-	if err := os.WriteFile(path, buf, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("screenshot: %s", path)
 }
 
 // TestPythonUIRunsExamples runs each example as a user would, at

@@ -3,13 +3,13 @@
 // again on every scroll, so that a track of a million bytes costs what
 // its view shows.
 
+import { appendEscaped, escapeText } from "../bytes.js";
 import { el } from "../dom.js";
 import { bytesText, datagramText, movedBytes } from "../event.js";
 import { fmt, plural } from "../format.js";
 import { pyAddr } from "../ops.js";
-import { escapeText } from "../transcript.js";
-import { PAD_L, upper } from "./layout.js";
-import { findEvent } from "./model.js";
+import { findEvent, firstIndex, upper } from "../sorted.js";
+import { PAD_L } from "./layout.js";
 
 const CHAR_W = 11; // px per byte from which the bytes themselves are drawn
 const TEXT_MAX = 4096; // bytes of a track's text: its last ones
@@ -29,19 +29,17 @@ function bytesOf(st, seq) {
   return b;
 }
 
+// holding is the index of the first of a row's items (in offset order)
+// that ends after byte a: the one holding it, if any does.
+function holding(items, a) {
+  return firstIndex(items.length, (i) => items[i].off + items[i].len > a);
+}
+
 // byteRun returns the bytes [a, b) of a stream track, or null where no
 // event in the log says what they were.
 function byteRun(st, track, a, b) {
   for (const row of track.rows) {
-    const items = row.items;
-    let lo = 0;
-    let hi = items.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (items[mid].off + items[mid].len <= a) lo = mid + 1;
-      else hi = mid;
-    }
-    const it = items[lo];
+    const it = row.items[holding(row.items, a)];
     if (!it || it.off > a || it.off + it.len < b) continue;
     const data = bytesOf(st, it.seq);
     if (data.length >= b - it.off) return data.subarray(a - it.off, b - it.off);
@@ -240,14 +238,6 @@ function flat(b) {
   return s;
 }
 
-// appendText puts bytes into el as text, \r \n \t and other bytes as
-// escapes, a \n also ending the line.
-function appendText(el0, b) {
-  for (const [kind, t] of escapeText(b)) {
-    if (kind === "t") el0.append(t);
-    else el0.append(el("span", "spr-esc", t), t === "\\n" ? "\n" : "");
-  }
-}
 
 // textOf is a track's bytes as text, wrapped, so that a whole HTTP
 // response reads as one: for a stream, each piece between two boundaries
@@ -270,7 +260,7 @@ export function textOf(st, track) {
       const to = row.role === "send" ? (ev && ev.args && ev.args.addr) || "" : it.from;
       line.append(el("span", "spr-tdir", `${row.role === "send" ? ">" : "<"} ${fmt(it.len)} B${to ? (row.role === "send" ? " to " : " from ") + pyAddr(to) : ""}${it.truncated ? ` (of ${fmt(it.size)}: the rest lost)` : ""} `));
       const b = el("span", "spr-tp");
-      appendText(b, bytesOf(st, it.seq));
+      appendEscaped(b, bytesOf(st, it.seq), "spr-esc");
       line.append(b);
       box.append(line);
     }
@@ -288,16 +278,7 @@ export function textOf(st, track) {
     if (!row) return null;
     const items = row.items;
     let i = at[row.role];
-    if (i < 0) {
-      let lo = 0;
-      let hi = items.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (items[mid].off + items[mid].len <= a) lo = mid + 1;
-        else hi = mid;
-      }
-      i = lo;
-    }
+    if (i < 0) i = holding(items, a);
     while (i < items.length && (items[i].off + items[i].len <= a || !items[i].len)) i++;
     at[row.role] = i;
     const it = items[i];
@@ -324,7 +305,7 @@ export function textOf(st, track) {
     piece.dataset.off = a;
     piece.title = `bytes ${a}–${b - 1}${s ? ` · ${send.sock} ${send.op} seq ${s.it.seq}` : ""}${r ? ` · ${recv.sock} recv seq ${r.it.seq}` : recv && send ? " · not read yet" : ""}`;
     const data = byteRun(st, track, a, b);
-    if (data) appendText(piece, data);
+    if (data) appendEscaped(piece, data, "spr-esc");
     else piece.append(el("span", "spr-esc", `[${plural(b - a, "byte")} the log does not hold]`));
     box.append(piece);
   }

@@ -4,6 +4,7 @@
 // width and a scale, from the width on screen and the zoom.
 
 import { fmt, plural } from "../format.js";
+import { upper } from "../sorted.js";
 import { keptStream, typeOf } from "./model.js";
 
 export const MAX_SCALE = 48; // px per byte: a 5-byte stream is not stretched across the screen
@@ -45,17 +46,6 @@ function fitScale(lens, width, minW, gap) {
   return Math.min(s, MAX_SCALE);
 }
 
-// upper is the first index i with a[i] > x (a sorted ascending).
-export function upper(a, x) {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (a[mid] <= x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 // boundaries lists a row's segment edges in order, without repeats.
 function boundaries(items) {

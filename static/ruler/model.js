@@ -80,16 +80,3 @@ export function keptStream(events, sock, type) {
   return k.s;
 }
 
-// findEvent looks an event up by seq in a log kept in seq order.
-export function findEvent(events, seq) {
-  let lo = 0;
-  let hi = events.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const s = events[mid].seq;
-    if (s === seq) return events[mid];
-    if (s < seq) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return null;
-}
