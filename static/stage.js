@@ -85,11 +85,10 @@ export function initStage() {
     wanted = "";
     const views = document.getElementById("views");
     if (!always && visible(card) && visible(views)) return;
-    // Working through a lesson or a program (what the user last pressed
-    // is in it), its step, or the code and its Step button, stay where
-    // they are, in the column the cards share: the views, in the other
-    // column, show the socket.
-    if (!always && !staged() && acted instanceof Element && acted.closest("#lesson, #python")) {
+    // Working in a panel that goes on step by step (data-keeps-place: a
+    // lesson, the code pane), the panel stays where it is, in the column
+    // the cards share: the views, in the other column, show the socket.
+    if (!always && !staged() && acted instanceof Element && acted.closest("[data-keeps-place]")) {
       views.scrollIntoView({ block: "nearest", behavior: "instant" });
       return;
     }

@@ -32,7 +32,7 @@ func lessonsPanel(p SessionPage) templ.Component {
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section id=\"lesson\" class=\"panel lesson\" aria-labelledby=\"lesson-h\"><h2 id=\"lesson-h\">Lessons</h2><div class=\"row\"><select id=\"lesson-select\" aria-label=\"lesson\"><option value=\"\">choose a lesson…</option> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section id=\"lesson\" class=\"panel lesson\" aria-labelledby=\"lesson-h\" data-keeps-place><h2 id=\"lesson-h\">Lessons</h2><div class=\"row\"><select id=\"lesson-select\" aria-label=\"lesson\"><option value=\"\">choose a lesson…</option> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

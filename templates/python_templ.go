@@ -70,7 +70,7 @@ func pythonPane(p SessionPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\" aria-labelledby=\"python-h\"><h2 id=\"python-h\">Python <code id=\"py-file\" class=\"py-file\"></code> <span id=\"py-status\" class=\"py-status muted\" role=\"status\" aria-live=\"polite\"></span></h2>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 2, "\" aria-labelledby=\"python-h\" data-keeps-place><h2 id=\"python-h\">Python <code id=\"py-file\" class=\"py-file\"></code> <span id=\"py-status\" class=\"py-status muted\" role=\"status\" aria-live=\"polite\"></span></h2>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
