@@ -50,15 +50,25 @@ export function initStage() {
   let down = false;
   let afterUp = false;
   let acted = null; // what the user last pressed or typed in
+  let settling = 0; // when the socket in use last changed, while its card may grow
+  let placed = new Map(); // where reveal left the page and the columns: scroller → scrollTop
   addEventListener(
     "pointerdown",
     (e) => {
       down = true;
       acted = e.target;
+      settling = 0;
     },
     true,
   );
-  addEventListener("keydown", (e) => (acted = e.target), true);
+  addEventListener(
+    "keydown",
+    (e) => {
+      acted = e.target;
+      settling = 0;
+    },
+    true,
+  );
   addEventListener(
     "pointerup",
     () => {
@@ -90,6 +100,7 @@ export function initStage() {
     // the cards share: the views, in the other column, show the socket.
     if (!always && !staged() && acted instanceof Element && acted.closest("[data-keeps-place]")) {
       views.scrollIntoView({ block: "nearest", behavior: "instant" });
+      mark(card, views);
       return;
     }
     const pad = parseFloat(getComputedStyle(main).paddingTop) || 0;
@@ -98,23 +109,46 @@ export function initStage() {
     if (scrollY < top || staged()) scrollTo({ top, behavior: "instant" });
     card.scrollIntoView({ block: "nearest", behavior: "instant" });
     views.scrollIntoView({ block: "nearest", behavior: "instant" });
+    mark(card, views);
+  }
+  // mark notes where the page and each box that scrolls the card or the
+  // views stand.
+  const scrollOf = (s) => (s === document ? scrollY : s.scrollTop);
+  function mark(...els) {
+    placed = new Map([[document, scrollY]]);
+    for (const el of els) for (let a = el && el.parentElement; a && a !== document.documentElement; a = a.parentElement) if (a.scrollHeight > a.clientHeight) placed.set(a, a.scrollTop);
   }
   on("sock", () => {
     reveal();
-    settling = performance.now();
+    settle();
     const card = document.getElementById(`sock-${state.sock}`);
     grows.disconnect();
     if (card) grows.observe(card);
   });
   // A card just chosen or made may still grow (its state drawn a frame
-  // later): for a moment, it is brought on screen again as it does.
-  let settling = 0;
+  // later): for a moment, it is brought on screen again as it does. Not
+  // once the page has been pressed, typed in or scrolled by anything but
+  // reveal: the user has gone elsewhere, and the page stays where they
+  // took it (a form they scrolled to and are about to press, say).
+  const settle = () => {
+    settling = performance.now();
+    mark(document.getElementById(`sock-${state.sock}`), document.getElementById("views"));
+  };
+  addEventListener(
+    "scroll",
+    (e) => {
+      if (placed.has(e.target) && Math.abs(scrollOf(e.target) - placed.get(e.target)) > 1) settling = 0;
+    },
+    true,
+  );
+  addEventListener("wheel", () => (settling = 0), { passive: true });
+  addEventListener("touchstart", () => (settling = 0), { passive: true });
   const grows = new ResizeObserver(() => {
-    if (performance.now() - settling < 1000) reveal();
+    if (settling && performance.now() - settling < 1000) reveal();
   });
   new MutationObserver(() => {
     if (!wanted || wanted !== state.sock) return;
-    settling = performance.now();
+    settle();
     const card = document.getElementById(`sock-${wanted}`);
     if (card) grows.observe(card);
     requestAnimationFrame(() => reveal());

@@ -206,6 +206,35 @@ func TestBrowserSocketInUse(t *testing.T) {
 	b.noErrors(t)
 }
 
+// TestBrowserRevealLetsGo, on a 1280×800 screen: the socket in use is
+// brought into view as it is made, and again for a moment as its card
+// grows; but once the user has scrolled elsewhere (up to the name
+// lookups, say), the card growing leaves the page where they took it, and
+// the button they aim at is still under the pointer.
+func TestBrowserRevealLetsGo(t *testing.T) {
+	e := newEnv(t)
+	b := openPage(t, e)
+	id := pageSession(t, b)
+	b.do(t, "a 1280×800 screen", chromedp.EmulateViewport(1280, 800))
+	e.ok(t, id, `{"op":"socket","family":"inet","type":"stream"}`)
+	b.waitFor(t, "s1 in use, in view", `!!document.querySelector("#sock-s1.current") && `+inView("#sock-s1"))
+	b.do(t, "up to the name lookups", chromedp.Evaluate[chromedp.Void](`void document.getElementById("names").scrollIntoView({block: "start"})`))
+	b.waitFor(t, "the form in view, s1's card not whole", inView("#names")+` && document.getElementById("sock-s1").getBoundingClientRect().bottom > innerHeight`)
+	at := eval[float64](t, b, "where the page is", `scrollY`)
+	// s1's card grows: connected, a line sent, its answer.
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("echo")+`"}`)
+	e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"text":"hello\r\n"}}`)
+	e.ok(t, id, `{"op":"recv","sock":"s1","bufsize":1024}`)
+	b.waitFor(t, "s1's card grown", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
+	b.do(t, "two frames", chromedp.Evaluate[chromedp.Void](settled, chromedp.EvalAwaitPromise))
+	if now := eval[float64](t, b, "where the page is", `scrollY`); now != at {
+		t.Errorf("the page moved from %.0f to %.0f px as s1's card grew, after the user had scrolled to the form", at, now)
+	}
+	b.do(t, "getaddrinfo()", chromedp.Click(chromedp.CSS(`#names button[value=getaddrinfo]`)))
+	b.waitFor(t, "its call", `window.sockplayLog.events.some(e => e.op === "getaddrinfo")`)
+	b.noErrors(t)
+}
+
 // setValue sets a box's value as typing would, input event included.
 func setValue(sel, v string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -287,10 +316,7 @@ func TestBrowserCardsFit(t *testing.T) {
 	b.waitFor(t, "sendto's answer in its row", fmt.Sprintf(`document.querySelector("#sock-s2 button.sendto").closest(".row").querySelector(".answer").textContent === "sendto(b'ping', ('%s', %s)) → 4"`, host, port))
 
 	// A connection: send and recv, each answered in its row.
-	// Clicked in the page: s2's card grew by its answer a moment ago, and
-	// the page may still be bringing it into view, which moves the button
-	// from under a click aimed by its coordinates.
-	b.do(t, "a socket connected to echo", jsClick(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
+	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
 	b.waitFor(t, "s3 connected: send, recv, shutdown(SHUT_WR); no bind or listen", `document.querySelector("#sock-s3 .sock-state")?.textContent.startsWith("connected") && `+
 		visible("#sock-s3 button.send")+" && "+visible("#sock-s3 button.recv")+" && "+visible("#sock-s3 button.shutdown-wr")+" && !"+visible("#sock-s3 button.bind")+" && !"+visible("#sock-s3 button.listen"))
 	b.waitFor(t, "no two fields both called bufsize", `[...document.querySelectorAll("#sock-s3 label")].filter((l) => l.checkVisibility() && /^\s*bufsize\s*$/.test([...l.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(""))).length === 0`)
