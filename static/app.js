@@ -10,7 +10,7 @@
 
 import { createConnection } from "./connection.js";
 import { createDetail } from "./detail.js";
-import { flash } from "./flash.js";
+import { flash, unflash } from "./flash.js";
 import { initFocus } from "./focus.js";
 import { initHeader } from "./header.js";
 import { initLessons } from "./lessons.js";
@@ -27,7 +27,7 @@ import { initViews } from "./views.js";
 
 const log = createLog({ onSelect: (ev) => detail.show(ev) });
 window.sockplayLog = log; // for tests and the console
-const python = initPython({ readOnly: state.readOnly, log, pending: () => state.pending, flash });
+const python = initPython({ readOnly: state.readOnly, log, pending: () => state.pending, flash, unflash });
 const detail = createDetail({ reveal: (ev) => python.reveal(ev) });
 on("pending", () => python.refresh()); // a pending call shows as its line's wait
 

@@ -6,7 +6,7 @@
 // feeds it a file's messages instead, down the same path.
 
 import { resultText } from "./event.js";
-import { flash } from "./flash.js";
+import { flash, unflash } from "./flash.js";
 import { set, state } from "./state.js";
 import { decodeBatch } from "./wire.js";
 
@@ -153,6 +153,7 @@ export function createConnection({ onEvents, onGap }) {
       return Promise.reject(new Error("not connected"));
     }
     const id = nextId++;
+    unflash();
     ws.send(JSON.stringify({ id, ...op }));
     // A call that failed says so where the eye is, not only in its log row
     // (which a narrow screen cuts short).

@@ -21,8 +21,9 @@ const QUIET_EVENTS = 20;
 const PAD = 6;
 
 // initPython wires the pane. log is the event log (where, select);
-// pending() the session's pending calls; flash(msg) says what went wrong.
-export function initPython({ readOnly, log, pending, flash }) {
+// pending() the session's pending calls; flash(msg) says what went wrong,
+// unflash() takes it away as a run begins.
+export function initPython({ readOnly, log, pending, flash, unflash }) {
   const $ = (id) => document.getElementById(id);
   const src = $("py-source");
   const gutter = $("py-gutter");
@@ -333,6 +334,7 @@ export function initPython({ readOnly, log, pending, flash }) {
     touched = true;
     edits.set(file, src.value);
     selected = 0;
+    unflash();
     python.run(src.value, { filename: file, step }).catch((e) => flash(e.message));
   }
   runB.addEventListener("click", () => {

@@ -195,7 +195,14 @@ func TestBrowserSocketInUse(t *testing.T) {
 	b.waitFor(t, "s3 closed", `document.querySelector("#sock-s3 .sock-state").textContent === "closed"`)
 	b.waitFor(t, "its calls enabled", `[...document.querySelectorAll("#sock-s3 button, #sock-s3 input")].every((e) => !e.disabled)`)
 	b.do(t, "send after close", setValue("#sock-s3 .send-data", "hi"), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
-	b.waitFor(t, "OSError: [Errno 9]", `document.getElementById("flash")?.textContent === "OSError: [Errno 9] Bad file descriptor"`)
+	b.waitFor(t, "OSError: [Errno 9]", `document.getElementById("flash")?.textContent === "OSError: [Errno 9] Bad file descriptor" && !document.getElementById("flash").hidden`)
+	// The next call takes that mistake away: left on screen, it reads as
+	// the new call's.
+	b.do(t, "bind s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")), setValue("#sock-s2 .addr", "127.0.0.1:0"), chromedp.Click(chromedp.CSS("#sock-s2 button.bind")))
+	b.waitFor(t, "bind answered", `window.sockplayLog.events.some((e) => e.op === "bind" && e.sock === "s2" && e.ok)`)
+	if !eval[bool](t, b, "the message line", `document.getElementById("flash").hidden`) {
+		t.Error("the mistake before is still said after the next call was answered")
+	}
 
 	// The socket in use chosen elsewhere (a lesson's step, the teacher
 	// followed) comes into view too, without taking the keyboard.
