@@ -562,10 +562,14 @@ export function renderTimeline(container, opts = {}) {
     const g = svg("g", { class: `spt-lane${id === inUse ? " current" : ""}${id.startsWith("@") ? " thread" : ""}`, "data-sock": id }, root);
     const x = laneX.get(id);
     const th = id.startsWith("@") ? id.slice(1) : null;
+    // Python names a thread "Thread-3 (handle)" after its target: the
+    // name on the first line, the function it runs on the second, so a
+    // lane's 130 px show both whole.
+    const [thName, thRuns] = (th && /^(.+?) \((.+)\)$/.exec(th)?.slice(1)) || [th, ""];
     // 17 px bold mono is 10.3 px a character, a thread's 14 px 8.5.
-    svg("text", { class: "spt-lane-id", x, y: 22, "text-anchor": "middle" }, g).textContent = clip(th || id || "session", Math.floor((laneW - 8) / (th ? 8.5 : 10.3)));
+    svg("text", { class: "spt-lane-id", x, y: 22, "text-anchor": "middle" }, g).textContent = clip(thName || id || "session", Math.floor((laneW - 8) / (th ? 8.5 : 10.3)));
     const sub = th
-      ? `thread · ${[...c.threads.get(th)].join(" ") || "no socket"}`
+      ? `${thRuns ? `${thRuns}()` : "thread"} · ${[...c.threads.get(th)].join(" ") || "no socket"}`
       : info
         ? `${info.type === "dgram" ? "udp" : "tcp"} · ${info.state || ""}${info.link ? ` ↔ ${info.link}` : ""}${threaded ? " · the page's calls" : ""}`
         : id

@@ -410,6 +410,7 @@ func TestViewsTimelineOpens(t *testing.T) {
 		Stack     []string
 		Picked    int
 		Lanes     string
+		Heads     string
 		Arrows    int
 		Toggled   string
 		InView    bool
@@ -461,6 +462,7 @@ func TestViewsTimelineOpens(t *testing.T) {
 		views.timeline.renderTimeline(c2, { events: ts, sockets: tsocks, pending: [], now: 7000, height: 560, onFocus });
 		out.Lanes = [...c2.querySelectorAll(".spt-lane")].map((e) => e.dataset.sock).join(" | ");
 		out.Arrows = c2.querySelectorAll(".spt-arrow.send").length;
+		out.Heads = [...c2.querySelectorAll(".spt-lane.thread")].map((g) => g.querySelector(".spt-lane-id").textContent + " / " + g.querySelector(".spt-lane-sub").textContent).join(" | ");
 		c2.querySelector('.spt-bar button[data-key="lanes"]').click();
 		out.Toggled = [...c2.querySelectorAll(".spt-lane")].map((e) => e.dataset.sock).join(" | ");
 
@@ -499,6 +501,10 @@ func TestViewsTimelineOpens(t *testing.T) {
 	}
 	if r.Lanes != "@MainThread | @Thread-1 (handle) | s1" || r.Arrows != 2 {
 		t.Errorf("thread lanes %q with %d arrows, want @MainThread | @Thread-1 (handle) | s1 with 2", r.Lanes, r.Arrows)
+	}
+	// A thread's name and the function it runs, each whole on its line.
+	if r.Heads != "MainThread / thread · s2 | Thread-1 / handle() · s3" {
+		t.Errorf("thread lanes' heads %q, want MainThread / thread · s2 | Thread-1 / handle() · s3", r.Heads)
 	}
 	if r.Toggled != "s1 | s2 | s3" {
 		t.Errorf("socket lanes %q, want s1 | s2 | s3", r.Toggled)
