@@ -61,8 +61,10 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
   // The gutter's lines, and what each shows: drawing touches only the
   // lines that changed, as a fast program changes them every frame.
   let lines = [];
+  let sized = null; // the geometry the gutter's lines have the heights of
   function drawGutter() {
     const n = src.value.split("\n").length;
+    const g = geometry();
     if (n !== lines.length) {
       const frag = document.createDocumentFragment();
       lines = [];
@@ -74,6 +76,11 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
       }
       gutter.replaceChildren(frag);
       marked = "";
+      sized = null;
+    }
+    if (sized !== g) {
+      sized = g;
+      lines.forEach((l, i) => (l.d.style.height = g.wraps ? `${g.heights[i]}px` : ""));
     }
     const mine = matches();
     lines.forEach((l, i) => {
@@ -102,30 +109,61 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
   // window changes (presentation mode makes it larger).
   let LINE = 0;
   const measure = () => (LINE = parseFloat(getComputedStyle(src).lineHeight) || 18);
-  window.addEventListener("resize", () => {
+  const relayout = () => {
     LINE = 0;
+    geo = null;
     marked = "";
     schedule();
-  });
-  new MutationObserver(() => {
-    LINE = 0;
-    marked = "";
-    schedule();
-  }).observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
+  };
+  window.addEventListener("resize", relayout);
+  // Presenting, and on the stage, the type grows and the column narrows.
+  new MutationObserver(relayout).observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
+  new MutationObserver(relayout).observe($("app"), { attributes: true, attributeFilter: ["class"] });
+
+  // geometry is where each line of the code is in the text's box: its top
+  // and its height. On the stage a long line wraps (style.css), as the
+  // column is narrow and the type large, and a line is as tall as it
+  // wraps: that is measured on a copy of the code laid out as the box lays
+  // it out. Elsewhere every line is one LINE high.
+  let geo = null;
+  const mirror = el("div", "py-mirror");
+  mirror.setAttribute("aria-hidden", "true");
+  src.parentElement.append(mirror);
+  function geometry() {
+    if (!LINE) measure();
+    const cs = getComputedStyle(src);
+    const wraps = cs.whiteSpace !== "pre";
+    const width = src.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    if (geo && geo.text === src.value && geo.wraps === wraps && geo.width === width && geo.line === LINE) return geo;
+    const rows = src.value.split("\n");
+    geo = { text: src.value, wraps, width, line: LINE, tops: rows.map((_, i) => i * LINE), heights: rows.map(() => LINE) };
+    if (!wraps) return geo;
+    mirror.style.width = `${width}px`;
+    mirror.replaceChildren(...rows.map((r) => el("div", "", r || " ")));
+    [...mirror.children].forEach((d, i) => {
+      geo.tops[i] = d.offsetTop;
+      geo.heights[i] = d.offsetHeight;
+    });
+    mirror.replaceChildren();
+    return geo;
+  }
   let marked = ""; // what the marks show now
+  let markedOn = null; // the geometry they were placed on
   let lastCurrent = 0;
   function drawMarks() {
     const cur = current();
     const sel = selected && matches() ? selected : 0;
     const key = `${sel} ${cur ? cur.line + cur.how : ""}`;
-    if (key === marked) return;
+    const g = geometry();
+    if (key === marked && g === markedOn) return;
     marked = key;
-    if (!LINE) measure();
+    markedOn = g;
     const bars = [];
     const bar = (line, cls) => {
       const b = el("div", "py-mark " + cls);
       b.dataset.line = line;
-      b.style.top = `${PAD + (line - 1) * LINE}px`;
+      b.style.top = `${PAD + (g.tops[line - 1] ?? (line - 1) * LINE)}px`;
+      b.style.height = `${g.heights[line - 1] ?? LINE}px`;
       bars.push(b);
     };
     if (sel) bar(sel, "selected");
@@ -145,8 +183,10 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
 
   // show scrolls the code so that line is in view.
   function show(line) {
-    const top = PAD + (line - 1) * LINE;
-    if (top < src.scrollTop || top + LINE > src.scrollTop + src.clientHeight) src.scrollTop = Math.max(0, top - src.clientHeight / 3);
+    const g = geometry();
+    const top = PAD + (g.tops[line - 1] ?? (line - 1) * LINE);
+    const h = g.heights[line - 1] ?? LINE;
+    if (top < src.scrollTop || top + h > src.scrollTop + src.clientHeight) src.scrollTop = Math.max(0, top - src.clientHeight / 3);
   }
 
   src.addEventListener("scroll", () => {

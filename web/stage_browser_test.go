@@ -193,11 +193,25 @@ const stageJS = `JSON.stringify((() => {
 	const whole = (el) => { const a = box(el), c = clip(el); return a[3] > a[1] && a.every((v, i) => Math.abs(v - c[i]) < 1); };
 	const parts = {};
 	const wide = [];
+	const staged = main.classList.contains("staged");
 	for (const el of [...document.querySelectorAll("#app > .setup, #app [id^=stage-]")]) {
 		if (!shown(el)) continue;
 		if (el.scrollWidth > el.clientWidth + 1) wide.push(el.id || el.className);
 		const c = clip(el);
 		if (c[2] - c[0] > 0.5 && c[3] - c[1] > 0.5) parts[el.id || el.className] = c;
+	}
+	// On the stage the code is whole: no line runs out of its box, and
+	// the gutter's line numbers are as tall as the code's lines (wrapped).
+	const code = document.getElementById("py-source");
+	if (staged && main.classList.contains("with-code") && shown(code)) {
+		if (code.scrollWidth > code.clientWidth + 1) wide.push("py-source");
+		const cs = getComputedStyle(code);
+		const h = code.style.height;
+		code.style.height = "0px";
+		const textH = code.scrollHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
+		code.style.height = h;
+		const numbered = [...document.querySelectorAll("#py-gutter .ln")].reduce((a, d) => a + d.getBoundingClientRect().height, 0);
+		if (Math.abs(numbered - textH) > 2) wide.push("py-gutter (" + Math.round(numbered) + " px of line numbers beside " + Math.round(textH) + " px of code)");
 	}
 	const overlaps = [];
 	const ids = Object.keys(parts);
@@ -206,7 +220,6 @@ const stageJS = `JSON.stringify((() => {
 		const w = Math.min(a[2], b[2]) - Math.max(a[0], b[0]), h = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
 		if (w > 0.5 && h > 0.5) overlaps.push(ids[i] + " × " + ids[j] + " (" + Math.round(w) + "×" + Math.round(h) + ")");
 	}
-	const staged = main.classList.contains("staged");
 	const card = document.querySelector(".sock-card.current");
 	// Staged, the card's own part scrolls: its name and its data are in
 	// view, its controls may be below. Else the whole card is.
@@ -439,8 +452,8 @@ func TestStageScreens(t *testing.T) {
 	// A Python program, through the page's hook: its code and console
 	// come on the stage.
 	p := &pyPage{browser: owner, e: e, session: id}
-	src := "import socket\n\ns = socket.create_connection(" + pyAddr(e.labs.Addr("echo")) + ")\ns.sendall(b'hello from Python')\nprint(s.recv(64))\ns.close()\n"
-	if out := p.ok(t, src, ""); out != "b'hello from Python'\n" {
+	src := "import socket\n\ns = socket.create_connection(" + pyAddr(e.labs.Addr("echo")) + ")\ns.sendall(b'hello from Python')\nprint(s.recv(64))\ns.close()\nprint('the echo server answered, and the connection is closed')\n"
+	if out := p.ok(t, src, ""); out != "b'hello from Python'\nthe echo server answered, and the connection is closed\n" {
 		t.Fatalf("the program printed %q", out)
 	}
 	owner.waitFor(t, "the code on the stage", `document.getElementById("app").classList.contains("with-code") && document.getElementById("py-source").value === `+strconv.Quote(src))
