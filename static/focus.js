@@ -12,7 +12,6 @@ import { on, set, state } from "./state.js";
 const QUIET = 300; // ms the focus stays put before it is said
 const EVERY = 400; // ms at least between two focus ops: a few a second at most
 const LONGEST = 1000; // ms a focus that keeps moving (a line typed at) waits at most
-const PAD = 6; // the code's top padding in px (style.css: .py-text textarea)
 
 // focusOf is the page's focus as the op takes it, empty parts left out
 // (as the server's JSON leaves them out, so the two compare as text).
@@ -144,8 +143,11 @@ function showLine(file, line, scroll = true) {
   if (!d) return;
   d.dataset.teacher = "";
   if (!scroll) return;
-  const h = parseFloat(getComputedStyle(src).lineHeight) || 18;
-  const top = PAD + (line - 1) * h;
+  // The gutter's line is as tall as the code's line (wrapped on the
+  // stage), and scrolls with it: where it is in the gutter is where the
+  // line is in the code.
+  const top = d.getBoundingClientRect().top - gutter.getBoundingClientRect().top + gutter.scrollTop;
+  const h = d.getBoundingClientRect().height;
   if (top < src.scrollTop || top + h > src.scrollTop + src.clientHeight) src.scrollTop = Math.max(0, top - src.clientHeight / 3);
 }
 
