@@ -56,7 +56,7 @@ const sockets = createSockets({ run: conn.sendOp });
 initSetup({ sendOp: conn.sendOp, sockets });
 initNetstat();
 const views = initViews({ events: log.events, onFocus: (seq) => log.select(seq), lastEvent: log.lastArrival });
-if (!state.readOnly) initLessons({ sessionId: state.session, show: (ev) => detail.show(ev) });
+if (!state.replay) initLessons({ sessionId: state.session, watchToken: state.watch, show: (ev) => detail.show(ev) });
 initUI({ current: sockets.inUse });
 initFocus({ sendOp: conn.sendOp });
 // A replay's events come from a file, down the connection's own path.

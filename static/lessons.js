@@ -12,7 +12,7 @@
 import { callOn, resultText } from "./event.js";
 import { el } from "./dom.js";
 import { flash } from "./flash.js";
-import { set } from "./state.js";
+import { on, set, state } from "./state.js";
 
 // The lesson's name for a socket in a step's text: ${c}.
 const NAME = /\$\{([A-Za-z0-9_./-]+)\}/g;
@@ -26,8 +26,10 @@ function stepSock(st, r, names) {
 }
 
 // initLessons wires the panel. show(ev) shows a step's event in the
-// detail pane.
-export function initLessons({ sessionId, show }) {
+// detail pane. On a watch page (watchToken) the panel runs nothing: while
+// its watcher follows the owner, it shows the lesson the owner is in and
+// the steps they ran, as the owner's panel shows them.
+export function initLessons({ sessionId, watchToken, show }) {
   const panel = document.getElementById("lesson");
   const select = document.getElementById("lesson-select");
   const summary = panel.querySelector(".lesson-summary");
@@ -45,11 +47,15 @@ export function initLessons({ sessionId, show }) {
   const json = (r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.error ? e.error.msg : r.statusText))));
   const api = (path, method = "GET") => fetch(`/api/sessions/${sessionId}/lessons/${lesson.id}${path}`, { method }).then(json);
   const over = () => !!lesson && !!progress && progress.next >= lesson.steps.length;
+  // fetchLesson is a lesson's steps and this session's progress in it.
+  const fetchLesson = (id) =>
+    watchToken
+      ? fetch(`/api/watch/${watchToken}/lessons/${id}`).then(json)
+      : Promise.all([fetch(`/api/lessons/${id}`).then(json), fetch(`/api/sessions/${sessionId}/lessons/${id}`).then(json)]).then(([l, ans]) => ({ lesson: l, progress: ans.progress }));
 
   // The list is the page's (templates/lessons.templ); a lesson's steps are
   // fetched when it is chosen, with this session's progress in it.
-  select.addEventListener("change", async () => {
-    const id = select.value;
+  async function choose(id) {
     lesson = progress = null;
     setEnabled();
     summary.textContent = id ? select.selectedOptions[0].dataset.summary : "";
@@ -60,14 +66,44 @@ export function initLessons({ sessionId, show }) {
       return;
     }
     try {
-      const [l, ans] = await Promise.all([fetch(`/api/lessons/${id}`).then(json), fetch(`/api/sessions/${sessionId}/lessons/${id}`).then(json)]);
+      const ans = await fetchLesson(id);
       if (select.value !== id) return; // another was chosen meanwhile
-      lesson = l;
+      lesson = ans.lesson;
       render(ans.progress);
     } catch (e) {
       flash(e.message);
     }
-  });
+  }
+  select.addEventListener("change", () => choose(select.value));
+  if (watchToken) {
+    select.disabled = true;
+    // Following, the owner's lesson and step: fetched again when either
+    // moves (a step the owner ran has its outcome).
+    let asked = "";
+    on(["focus", "following"], (s) => {
+      if (!s.following) return;
+      const f = s.focus || {};
+      const key = f.lesson ? `${f.lesson} ${f.step || 0}` : "";
+      if (key === asked) return;
+      asked = key;
+      if (!f.lesson) {
+        select.value = "";
+        choose("");
+        return;
+      }
+      if (select.value !== f.lesson) {
+        select.value = f.lesson;
+        if (select.value !== f.lesson) return; // a lesson this page does not list
+        choose(f.lesson);
+        return;
+      }
+      fetchLesson(f.lesson)
+        .then((ans) => {
+          if (select.value === f.lesson) render(ans.progress);
+        })
+        .catch((e) => flash(e.message));
+    });
+  }
 
   // setEnabled makes the buttons say what can be done: nothing to run
   // past the end, where the lesson can only start again.

@@ -281,7 +281,9 @@ func (h *handler) examples() []templates.Example {
 func (h *handler) watchPage(w http.ResponseWriter, r *http.Request) {
 	token := chi.URLParam(r, "token")
 	_, ok := h.cfg.Sessions.Watched(token)
-	h.page(w, r, ok, "", templates.SessionPage{WatchToken: token, Ops: sockets.OpTableJSON()})
+	p := templates.SessionPage{WatchToken: token, Ops: sockets.OpTableJSON()}
+	p.Lessons, p.LessonsError = lessonViews()
+	h.page(w, r, ok, "", p)
 }
 
 // replayPage is the page in replay mode: static/replay.js opens an

@@ -65,6 +65,23 @@ func (h *handler) lessonAction(action string) http.HandlerFunc {
 	}
 }
 
+// watchedLesson is a lesson and where the watched session is in it, for
+// a watch page following its owner through the lesson: it shows the steps
+// the owner ran, and runs none.
+func (h *handler) watchedLesson(w http.ResponseWriter, r *http.Request) {
+	s, id := sessionOf(r), chi.URLParam(r, "lesson")
+	l, ok := lessons.Get(id)
+	p, okp := h.lessons.Progress(s, id)
+	if !ok || !okp {
+		writeNoLesson(w, id)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Lesson   *lessons.Lesson  `json:"lesson"`
+		Progress lessons.Progress `json:"progress"`
+	}{l, p.Snapshot()})
+}
+
 // findLab is a lab's address by name and protocol.
 func (h *handler) findLab(name, proto string) (string, bool) {
 	for _, l := range h.labs() {

@@ -109,6 +109,7 @@ func New(cfg Config) http.Handler {
 			r.Use(a.freeToLook, h.loadWatched)
 			r.Get("/watch/{token}", h.getWatched)
 			r.Get("/watch/{token}/ws", h.watchWebsocket)
+			r.Get("/watch/{token}/lessons/{lesson}", h.watchedLesson)
 		})
 		r.Group(func(r chi.Router) {
 			r.Use(a.requireToken)

@@ -118,6 +118,17 @@ func TestStageFollow(t *testing.T) {
 	owner.do(t, "run a step", chromedp.Click(chromedp.CSS(`#lesson button[data-act=step]`)))
 	awaitFocus(t, s, "its next step in the focus", func(f sockets.Focus) bool { return f.Lesson == lesson && f.Step == 1 })
 	w.waitFor(t, "the watcher told the step", fmt.Sprintf(`document.getElementById("follow-where").textContent.includes("lesson %s, step 2")`, lesson))
+	// and shown it: the lesson in the watcher's panel, the step the owner
+	// ran with its outcome and hint, the next one; nothing to press.
+	w.waitFor(t, "the watcher's lesson panel on step 2", fmt.Sprintf(`(() => {
+		const p = document.getElementById("lesson");
+		return p.checkVisibility() && document.getElementById("lesson-select").value === %q &&
+			p.querySelector(".lesson-status").textContent.startsWith("Step 2 of") &&
+			!!p.querySelector(".lesson-now .lesson-step.just .outcome") && !!p.querySelector(".lesson-now .lesson-step.next") &&
+			[...p.querySelectorAll("button[data-act]")].every((b) => !b.checkVisibility()) && document.getElementById("lesson-select").disabled;
+	})()`, lesson))
+	w.do(t, "a projector's window", chromedp.EmulateViewport(1280, 800))
+	w.viewShot(t, shotsDir(t), "watcher-lesson-1280x800.png")
 
 	// Where the owner looks is no call: the log keeps it (its seqs are
 	// the session's) but shows no row of it.

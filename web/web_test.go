@@ -686,6 +686,7 @@ func TestLessonsAPI(t *testing.T) {
 			Names map[string]string
 		}
 	}
+	var bad0 map[string]any
 	for i := 0; i < len(list[0].Steps); i++ {
 		if post(base+"/step", &ans) != 200 || !ans.Result.Done || ans.Result.Problem != "" || ans.Result.Differs != "" {
 			t.Fatalf("step %d: %+v", i+1, ans.Result)
@@ -703,6 +704,28 @@ func TestLessonsAPI(t *testing.T) {
 	post(base+"/step", &ans)
 	if !strings.Contains(ans.Result.Problem, "over") {
 		t.Fatalf("a step past the end: %+v", ans.Result)
+	}
+	// A watch link shows the lesson and where the session is in it, and
+	// runs nothing.
+	link := watchLinkOf(t, e.srv.URL, id)
+	var watched struct {
+		Lesson struct {
+			ID    string
+			Steps []any
+		}
+		Progress struct{ Next int }
+	}
+	if code := get("/api/watch/"+link.Token+"/lessons/tcp-echo", &watched); code != 200 || watched.Lesson.ID != "tcp-echo" || len(watched.Lesson.Steps) != len(list[0].Steps) || watched.Progress.Next != len(list[0].Steps) {
+		t.Fatalf("the watched lesson: %d %+v", code, watched)
+	}
+	if code := post("/api/watch/"+link.Token+"/lessons/tcp-echo/step", &bad0); code != 405 && code != 404 {
+		t.Fatalf("a watch link stepped a lesson: %d", code)
+	}
+	if code := get("/api/watch/"+link.Token+"/lessons/nope", &bad0); code != 404 {
+		t.Fatalf("a watched unknown lesson: %d", code)
+	}
+	if code := get("/api/watch/nope/lessons/tcp-echo", &bad0); code != 404 {
+		t.Fatalf("a wrong watch token's lesson: %d", code)
 	}
 	post(base+"/reset", &ans)
 	if ans.Progress.Next != 0 {
