@@ -2,15 +2,22 @@ package sockets
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/netip"
 	"os"
 	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/sockplay/sockplay/internal/testkit"
+	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
 )
 
@@ -136,6 +143,8 @@ func policyInsideNetns(t *testing.T) {
 
 	t.Logf("%d connects and sendtos to %d forbidden addresses refused, each naming its rule", refused, len(cases))
 
+	t.Run("own ports", func(t *testing.T) { ownPortsInsideNetns(t, l, p) })
+
 	// The labs stay reachable.
 	echo := connected(t, s, l.Addr("echo"))
 	mustOK(t, s, op("sendall", echo, Args{Data: text("still here")}))
@@ -171,5 +180,216 @@ func policyInsideNetns(t *testing.T) {
 				wantErr(t, ev, "OSError", "ENETUNREACH")
 			}
 		}
+	}
+}
+
+// decoyTCP is a host service on addr that answers every connection with
+// "decoy", its socket made with the options given set to 1 (SO_REUSEPORT,
+// say, as a service that shares its port among workers does). It returns
+// the port.
+func decoyTCP(t *testing.T, network, addr string, opts ...int) string {
+	t.Helper()
+	lc := net.ListenConfig{Control: setOpts(opts)}
+	ln, err := lc.Listen(context.Background(), network, addr)
+	if err != nil {
+		t.Fatalf("decoy on %s: %v", addr, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Write([]byte("decoy"))
+			c.Close()
+		}
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// decoyUDP is a host service on addr that answers every datagram with
+// "decoy", as decoyTCP; a wildcard one with SO_REUSEADDR is how mDNS and
+// SSDP daemons listen, sharing their port with any user's socket that
+// sets SO_REUSEADDR too.
+func decoyUDP(t *testing.T, addr string, opts ...int) string {
+	t.Helper()
+	lc := net.ListenConfig{Control: setOpts(opts)}
+	pc, err := lc.ListenPacket(context.Background(), "udp4", addr)
+	if err != nil {
+		t.Fatalf("decoy on %s: %v", addr, err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			_, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			pc.WriteTo([]byte("decoy"), from)
+		}
+	}()
+	return strconv.Itoa(pc.LocalAddr().(*net.UDPAddr).Port)
+}
+
+func setOpts(opts []int) func(string, string, syscall.RawConn) error {
+	return func(_, _ string, c syscall.RawConn) error {
+		var serr error
+		if err := c.Control(func(fd uintptr) {
+			for _, o := range opts {
+				if serr == nil {
+					serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o, 1)
+				}
+			}
+		}); err != nil {
+			return err
+		}
+		return serr
+	}
+}
+
+func sockOpt(name string, v int) Args {
+	return Args{Level: "SOL_SOCKET", Name: name, Value: json.RawMessage(strconv.Itoa(v))}
+}
+
+// ownPortsInsideNetns: a session's own sockets make their ports reachable
+// where the mode refuses loopback only while they hold them alone. A
+// port the kernel may share with another program, by SO_REUSEPORT (or
+// SO_REUSEADDR for UDP) on at the bind or since, or a port the socket
+// no longer holds (closed, or a listener shut down), is not the
+// session's, whatever the socket's options say now. Each case first
+// checks the kernel let the session onto the decoy's port: otherwise it
+// would prove nothing.
+func ownPortsInsideNetns(t *testing.T, l *labs.Server, p *policy.Policy) {
+	const loopback = `127.0.0.1 is a loopback address (this host); the egress policy is "public" (-egress)`
+	dial := func(t *testing.T, s *Session, typ, addr string) Event {
+		t.Helper()
+		id := newSock(t, s, "inet", typ)
+		mustOK(t, s, op("settimeout", id, Args{Timeout: seconds(5)}))
+		if typ == "dgram" {
+			return do(t, s, op("sendto", id, Args{Data: text("x"), Addr: addr}))
+		}
+		return do(t, s, op("connect", id, Args{Addr: addr}))
+	}
+
+	t.Run("SO_REUSEPORT onto a TCP service, cleared, then closed", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		addr := "127.0.0.1:" + decoyTCP(t, "tcp4", "127.0.0.1:0", unix.SO_REUSEPORT)
+		k := newSock(t, s, "inet", "stream")
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEPORT", 1)))
+		mustOK(t, s, op("bind", k, Args{Addr: addr})) // shared: same user, both SO_REUSEPORT
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEPORT", 0)))
+		wantRefused(t, dial(t, s, "stream", addr), loopback)
+		mustOK(t, s, op("close", k, Args{}))
+		wantRefused(t, dial(t, s, "stream", addr), loopback)
+	})
+
+	t.Run("SO_REUSEPORT onto a TCP service, listening, cleared", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		addr := "127.0.0.1:" + decoyTCP(t, "tcp4", "127.0.0.1:0", unix.SO_REUSEPORT)
+		k := newSock(t, s, "inet", "stream")
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEPORT", 1)))
+		mustOK(t, s, op("bind", k, Args{Addr: addr}))
+		mustOK(t, s, op("listen", k, Args{}))
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEPORT", 0)))
+		wantRefused(t, dial(t, s, "stream", addr), loopback)
+	})
+
+	t.Run("SO_REUSEADDR onto a UDP service on 0.0.0.0, cleared, then closed", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		addr := "127.0.0.1:" + decoyUDP(t, "0.0.0.0:0", unix.SO_REUSEADDR)
+		k := newSock(t, s, "inet", "dgram")
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEADDR", 1)))
+		mustOK(t, s, op("bind", k, Args{Addr: addr})) // shared: both SO_REUSEADDR, any user
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEADDR", 0)))
+		wantRefused(t, dial(t, s, "dgram", addr), loopback)
+		mustOK(t, s, op("close", k, Args{}))
+		wantRefused(t, dial(t, s, "dgram", addr), loopback)
+	})
+
+	t.Run("SO_REUSEADDR turned on after the bind, a service joins, cleared", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		k := newSock(t, s, "inet", "dgram")
+		mustOK(t, s, op("bind", k, Args{Addr: "127.0.0.1:0"}))
+		addr := stateOf(t, s, k).Local
+		wantOK(t, dial(t, s, "dgram", addr)) // its own, while it holds the port alone
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEADDR", 1)))
+		decoyUDP(t, addr, unix.SO_REUSEADDR)
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEADDR", 0)))
+		wantRefused(t, dial(t, s, "dgram", addr), loopback)
+	})
+
+	t.Run("a TCP listener shut down, and a service listening on its port", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		k := newSock(t, s, "inet", "stream")
+		mustOK(t, s, op("setsockopt", k, sockOpt("SO_REUSEADDR", 1)))
+		mustOK(t, s, op("bind", k, Args{Addr: "127.0.0.1:0"}))
+		mustOK(t, s, op("listen", k, Args{}))
+		addr := stateOf(t, s, k).Local
+		h := How(unix.SHUT_RD)
+		mustOK(t, s, op("shutdown", k, Args{How: &h})) // no longer listening, the port still bound
+		decoyTCP(t, "tcp4", addr, unix.SO_REUSEADDR)
+		wantRefused(t, dial(t, s, "stream", addr), loopback)
+	})
+
+	t.Run("a closed client's ephemeral port", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		c := connected(t, s, l.Addr("echo"))
+		addr := stateOf(t, s, c).Local
+		wantRefused(t, dial(t, s, "stream", addr), loopback) // a client's port is no server
+		mustOK(t, s, op("close", c, Args{}))
+		wantRefused(t, dial(t, s, "stream", addr), loopback)
+
+		uecho, _ := l.Find("echo", "udp")
+		u := newSock(t, s, "inet", "dgram")
+		mustOK(t, s, op("sendto", u, Args{Data: text("x"), Addr: uecho.Addr})) // the kernel binds it
+		// Bound to 0.0.0.0 by the kernel: reached on loopback.
+		uaddr := "127.0.0.1:" + strings.Split(stateOf(t, s, u).Local, ":")[1]
+		wantOK(t, dial(t, s, "dgram", uaddr)) // open, it holds its port alone
+		mustOK(t, s, op("close", u, Args{}))
+		wantRefused(t, dial(t, s, "dgram", uaddr), loopback, "had that port, but is closed")
+	})
+
+	t.Run("a socket bound to a multicast group", func(t *testing.T) {
+		mp := *p
+		mp.BindPrefixes = append(slices.Clone(p.BindPrefixes), netip.MustParsePrefix("224.0.0.0/4"))
+		s := newPolicySession(t, &mp, nil)
+		k := newSock(t, s, "inet", "dgram")
+		mustOK(t, s, op("bind", k, Args{Addr: "224.0.0.251:0"}))
+		// A datagram to the group leaves the host, whoever else is in it.
+		wantRefused(t, dial(t, s, "dgram", stateOf(t, s, k).Local), "224.0.0.251 is a multicast address")
+	})
+
+	t.Run("what stays the session's own", func(t *testing.T) {
+		s := newPolicySession(t, p, nil)
+		srv := newSock(t, s, "inet", "stream")
+		mustOK(t, s, op("setsockopt", srv, sockOpt("SO_REUSEADDR", 1))) // shares no TCP listener's port
+		mustOK(t, s, op("bind", srv, Args{Addr: "127.0.0.1:0"}))
+		mustOK(t, s, op("listen", srv, Args{}))
+		wantOK(t, dial(t, s, "stream", stateOf(t, s, srv).Local))
+
+		// SO_REUSEADDR set and cleared before the bind: the kernel gave
+		// the port with it off.
+		u := newSock(t, s, "inet", "dgram")
+		mustOK(t, s, op("setsockopt", u, sockOpt("SO_REUSEADDR", 1)))
+		mustOK(t, s, op("setsockopt", u, sockOpt("SO_REUSEADDR", 0)))
+		mustOK(t, s, op("bind", u, Args{Addr: "127.0.0.1:0"}))
+		wantOK(t, dial(t, s, "dgram", stateOf(t, s, u).Local))
+
+		// A connected UDP socket holds its port alone: a stranger's
+		// datagram to it is the kernel's to drop (lesson 09).
+		c := newSock(t, s, "inet", "dgram")
+		uecho, _ := l.Find("echo", "udp")
+		mustOK(t, s, op("connect", c, Args{Addr: uecho.Addr}))
+		wantOK(t, dial(t, s, "dgram", stateOf(t, s, c).Local))
+	})
+}
+
+// wantOK fails unless ev succeeded.
+func wantOK(t *testing.T, ev Event) {
+	t.Helper()
+	if !ev.OK {
+		t.Fatalf("%s %s: %v", ev.Op, ev.Sock, ev.Error)
 	}
 }
