@@ -9,10 +9,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockplay/sockplay/sockets/policy"
 )
 
 // sockaddrFor parses addr for socket k: host:port for inet and inet6, a
@@ -237,7 +240,31 @@ func (s *Session) lookupAll(ctx context.Context, family int, host string) ([]net
 	for i := range ips {
 		ips[i] = ips[i].Unmap()
 	}
-	return ips, nil
+	kept := slices.DeleteFunc(ips, func(ip netip.Addr) bool { return !s.mayAnswer(ip) })
+	if len(kept) == 0 {
+		// As for a name that does not exist: "no address" (EAI_NODATA)
+		// would tell that it does, which is a piece of the map.
+		return nil, gaiError(-2, "Name or service not known")
+	}
+	return kept, nil
+}
+
+// mayAnswer says whether a lookup may answer ip: whether the egress
+// policy lets the session reach that address on some port. A name's
+// answers are the only way to learn where the network's internal hosts
+// are (a literal tells nothing the caller did not know, so it is always
+// its own answer). Loopback and the unspecified address stay where the
+// mode refuses them: they name this host only, where the labs and the
+// session's own servers are, and connect judges each port and names the
+// rule.
+func (s *Session) mayAnswer(ip netip.Addr) bool {
+	var r *policy.Refusal
+	if !errors.As(s.cfg.Policy.CheckAddr(ip), &r) {
+		return true
+	}
+	// The address itself, not a form that stands for one (a NAT64
+	// address of 127.0.0.1 is a gateway's).
+	return r.Rule == policy.RuleEgress && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // portArg reads getaddrinfo's port: absent or null (0), a number, or a

@@ -144,6 +144,7 @@ func policyInsideNetns(t *testing.T) {
 	t.Logf("%d connects and sendtos to %d forbidden addresses refused, each naming its rule", refused, len(cases))
 
 	t.Run("own ports", func(t *testing.T) { ownPortsInsideNetns(t, l, p) })
+	t.Run("names", func(t *testing.T) { namesInsideNetns(t, p) })
 
 	// The labs stay reachable.
 	echo := connected(t, s, l.Addr("echo"))
@@ -391,5 +392,82 @@ func wantOK(t *testing.T, ev Event) {
 	t.Helper()
 	if !ev.OK {
 		t.Fatalf("%s %s: %v", ev.Op, ev.Sock, ev.Error)
+	}
+}
+
+// hostsResolver answers from its table, as a private hosts file would,
+// each name's addresses of the family asked for.
+type hostsResolver map[string][]netip.Addr
+
+func (h hostsResolver) LookupNetIP(_ context.Context, network, host string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, a := range h[host] {
+		if network == "ip" || (network == "ip4") == a.Is4() {
+			out = append(out, a)
+		}
+	}
+	if len(out) == 0 {
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return out, nil
+}
+
+// namesInsideNetns: getaddrinfo and gethostbyname answer only addresses
+// the policy lets a session reach, so that they map nothing of the
+// network; a name with none left is as a name that does not exist.
+func namesInsideNetns(t *testing.T, p *policy.Policy) {
+	addrs := func(s ...string) []netip.Addr {
+		var out []netip.Addr
+		for _, a := range s {
+			out = append(out, netip.MustParseAddr(a))
+		}
+		return out
+	}
+	r := hostsResolver{
+		"mixed.test": addrs("10.0.0.1", "8.8.8.8", "169.254.169.254", "fe80::1", "203.0.113.5",
+			"127.0.0.1", "fd00::1", "2001:4860:4860::8888", "::ffff:10.0.0.2", "100.64.0.1", "64:ff9b::7f00:1"),
+		"internal.test": addrs("10.0.0.1", "169.254.169.254", "fe80::1"),
+	}
+	answers := func(ev Event) []string {
+		var out []string
+		for _, ai := range ev.Result.AddrInfo {
+			out = append(out, ai.Addr)
+		}
+		return out
+	}
+	s := newPolicySession(t, p, r)
+
+	ev := mustOK(t, s, op("getaddrinfo", "", Args{Host: "mixed.test", Port: json.RawMessage("80"), Type: "stream"}))
+	// Loopback stays: it names only this host, where the labs and the
+	// session's own servers are, and connect judges each port.
+	if got, want := answers(ev), []string{"8.8.8.8:80", "127.0.0.1:80", "[2001:4860:4860::8888]:80"}; !slices.Equal(got, want) {
+		t.Errorf("getaddrinfo mixed.test: %v, want %v", got, want)
+	}
+	if ev := mustOK(t, s, op("gethostbyname", "", Args{Host: "mixed.test"})); ev.Result.Addr != "8.8.8.8" {
+		t.Errorf("gethostbyname mixed.test: %q, want 8.8.8.8 (the first address it may reach)", ev.Result.Addr)
+	}
+	for _, o := range []Op{
+		op("getaddrinfo", "", Args{Host: "internal.test", Port: json.RawMessage("80")}),
+		op("getaddrinfo", "", Args{Host: "internal.test", Family: "inet6"}),
+		op("gethostbyname", "", Args{Host: "internal.test"}),
+	} {
+		ev := do(t, s, o)
+		wantErr(t, ev, "gaierror", "EAI_NONAME")
+		if ev.Error.Num != -2 || ev.Error.Msg != "Name or service not known" {
+			t.Errorf("%s internal.test: %+v, want [Errno -2] Name or service not known, as for a name that does not exist", o.Op, ev.Error)
+		}
+	}
+	// A literal is its own answer: it maps nothing, and connect then
+	// refuses it, naming the rule.
+	if got := answers(mustOK(t, s, op("getaddrinfo", "", Args{Host: "10.0.0.1", Port: json.RawMessage("80"), Type: "stream"}))); !slices.Equal(got, []string{"10.0.0.1:80"}) {
+		t.Errorf("getaddrinfo 10.0.0.1: %v", got)
+	}
+
+	// The same policy: what -allow-cidrs admits is answered.
+	ap := *p
+	ap.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	s2 := newPolicySession(t, &ap, r)
+	if ev := mustOK(t, s2, op("gethostbyname", "", Args{Host: "internal.test"})); ev.Result.Addr != "10.0.0.1" {
+		t.Errorf("gethostbyname internal.test with -allow-cidrs 10.0.0.0/8: %q", ev.Result.Addr)
 	}
 }
