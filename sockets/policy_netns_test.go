@@ -159,8 +159,9 @@ func policyInsideNetns(t *testing.T) {
 
 	// DNS rebinding: the name answers public, then private, then public
 	// again ... Each op looks it up once and is judged on that answer:
-	// the private one is refused, the public one passes the policy and
-	// finds no route.
+	// the private one is left out of it, so the name reads as one that
+	// does not exist (no refusal names the address it resolved to); the
+	// public one passes the policy and finds no route.
 	for _, o := range []struct{ typ, op string }{{"stream", "connect"}, {"dgram", "sendto"}, {"dgram", "connect"}} {
 		for _, private := range []bool{false, true} {
 			if (r.count()%2 == 1) != private {
@@ -176,7 +177,10 @@ func policyInsideNetns(t *testing.T) {
 				t.Fatalf("%s %s looked the name up %d times; the address checked must be the one used", o.typ, o.op, n)
 			}
 			if private {
-				wantRefused(t, ev, "10.0.0.1 is a private address"+public)
+				wantErr(t, ev, "gaierror", "EAI_NONAME")
+				if ev.Error.Num != -2 || strings.Contains(ev.Error.Msg, "10.0.0.1") {
+					t.Fatalf("%s %s: %+v, want [Errno -2] Name or service not known", o.typ, o.op, ev.Error)
+				}
 			} else {
 				wantErr(t, ev, "OSError", "ENETUNREACH")
 			}
@@ -455,6 +459,20 @@ func namesInsideNetns(t *testing.T, p *policy.Policy) {
 		wantErr(t, ev, "gaierror", "EAI_NONAME")
 		if ev.Error.Num != -2 || ev.Error.Msg != "Name or service not known" {
 			t.Errorf("%s internal.test: %+v, want [Errno -2] Name or service not known, as for a name that does not exist", o.Op, ev.Error)
+		}
+	}
+	// connect and sendto resolve the same way: no refusal names the
+	// address an internal name has.
+	for _, typ := range []string{"stream", "dgram"} {
+		a := Args{Addr: "internal.test:80"}
+		name := "connect"
+		if typ == "dgram" {
+			name, a.Data = "sendto", text("x")
+		}
+		ev := do(t, s, op(name, newSock(t, s, "inet", typ), a))
+		wantErr(t, ev, "gaierror", "EAI_NONAME")
+		if ev.Error.Num != -2 {
+			t.Errorf("%s internal.test:80: %+v", name, ev.Error)
 		}
 	}
 	// A literal is its own answer: it maps nothing, and connect then
