@@ -186,12 +186,15 @@ func covers(addr netip.Addr, v6only bool, target netip.Addr, port, have uint16) 
 	return false
 }
 
-// sharesPort says whether the option name, on, lets the kernel give k's
-// port to other sockets too: SO_REUSEPORT (to the same user's), and on a
-// UDP socket SO_REUSEADDR (to anyone's that sets it). A TCP socket's
+// sharesPort says whether opt, on, lets the kernel give k's port to
+// other sockets too: SO_REUSEPORT (to the same user's), and on a UDP
+// socket SO_REUSEADDR (to anyone's that sets it). A TCP socket's
 // SO_REUSEADDR shares no listener's port.
-func (k *Socket) sharesPort(name string) bool {
-	return name == "SO_REUSEPORT" || (name == "SO_REUSEADDR" && k.stype == unix.SOCK_DGRAM)
+func (k *Socket) sharesPort(opt sockopt) bool {
+	if opt.level != unix.SOL_SOCKET {
+		return false
+	}
+	return opt.name == unix.SO_REUSEPORT || (opt.name == unix.SO_REUSEADDR && k.stype == unix.SOCK_DGRAM)
 }
 
 // shareOption names the options sharesPort counts, for a refusal.
@@ -219,24 +222,26 @@ func (k *Socket) setSharing(on bool, set func() error) error {
 	if err := set(); err != nil {
 		return err
 	}
-	alone := k.control(func(fd int) error {
+	alone := false
+	_ = k.control(func(fd int) error {
 		sa, err := unix.Getsockname(fd)
 		if err != nil {
 			return err
 		}
 		if ap, _ := addrPortOf(sa); ap.Port() != 0 {
-			return unix.EADDRINUSE
+			return nil
 		}
-		for _, name := range []string{"SO_REUSEPORT", "SO_REUSEADDR"} {
-			if !k.sharesPort(name) {
+		for _, name := range []int{unix.SO_REUSEPORT, unix.SO_REUSEADDR} {
+			if !k.sharesPort(sockopt{level: unix.SOL_SOCKET, name: name}) {
 				continue
 			}
-			if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, sockopts[name].name); err != nil || v != 0 {
-				return unix.EADDRINUSE
+			if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, name); err != nil || v != 0 {
+				return nil
 			}
 		}
+		alone = true
 		return nil
-	}) == nil
+	})
 	if alone {
 		k.mu.Lock()
 		k.mayShare = false

@@ -177,7 +177,7 @@ func setsockoptOp(c *call) (*Result, error) {
 		return nil, verr
 	}
 	k := c.sock
-	if k.sharesPort(a.Name) {
+	if k.sharesPort(opt) {
 		return &Result{}, k.setSharing(v != 0, func() error { return k.setsockopt(a.Name, opt, v, l) })
 	}
 	return &Result{}, k.setsockopt(a.Name, opt, v, l)
