@@ -77,11 +77,11 @@ func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, bool) {
 // (SO_ACCEPTCONN: a listener shut down keeps its port but takes no
 // connections, and a program with SO_REUSEADDR may then listen there).
 // A closed socket holds nothing: its port may be anyone's now, the
-// "dead" port of a lesson included. What the kernel cannot tell is
-// whether it let another socket share the port: SO_REUSEPORT, or for UDP
-// SO_REUSEADDR, on at the bind or at any time since does that, as
-// mayShare records, and such a socket does not count whatever its
-// options say now. A TCP listener with SO_REUSEADDR counts: no other
+// classic "dead" port (bind, close, connect) included. What the kernel
+// cannot tell is whether it let another socket share the port:
+// SO_REUSEPORT, or for UDP SO_REUSEADDR, on at the bind or at any time
+// since does that, as mayShare records, and such a socket does not
+// count whatever its options say now. A TCP listener with SO_REUSEADDR counts: no other
 // socket can listen on its port while it does.
 //
 // The answer holds for the moment it is given: a socket closed in the
