@@ -1,8 +1,11 @@
 package sockets
 
 import (
+	"cmp"
 	"errors"
+	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/sockplay/sockplay/sockets/policy"
 	"golang.org/x/sys/unix"
@@ -36,12 +39,19 @@ func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
 	if !errors.As(err, &r) {
 		return nil
 	}
-	if op != "bind" && r.Exemptible() && s.ownsAddr(k.stype, ap) {
-		return nil
+	note := ""
+	if op != "bind" && r.Exemptible() {
+		var own bool
+		if own, note = s.ownsAddr(k.stype, ap); own {
+			return nil
+		}
 	}
 	s.logger.Info("policy refused", "op", op, "sock", k.id, "addr", ap, "rule", r.Rule)
 	e := errnoError(unix.EACCES)
 	e.Msg = "Permission denied: " + r.Error()
+	if note != "" {
+		e.Msg += " (" + note + ")"
+	}
 	return e
 }
 
@@ -55,68 +65,220 @@ func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, bool) {
 	return netip.AddrPort{}, false
 }
 
-// ownsAddr says whether ap is this session's own: one of its sockets of
-// the same type listens there, or is bound there (a datagram socket), or
-// was, before it was closed. A student's own echo server on loopback, and
-// the "dead" port a lesson bound and closed to show ECONNREFUSED, must
-// stay reachable where the mode refuses loopback, or no lesson works on
-// an exposed server.
+// ownsAddr says whether ap is this session's own: one of its open
+// sockets of the same type holds that port alone and takes what is sent
+// there. A student's own echo server on loopback must stay reachable
+// where the mode refuses loopback, or no lesson works on an exposed
+// server. If not, note says why a socket of the session that had that
+// port does not count, for the refusal to tell.
 //
-// This trusts the kernel to have given the port to this session alone,
-// which it does not for a socket with SO_REUSEPORT (or, for UDP,
-// SO_REUSEADDR): those may share it with another process, so they do not
-// count. A closed socket's port may
-// be taken later by something else on the host; it would have to be
-// bound by chance to exactly that port, and only this session can aim at
-// it, which is an accepted risk.
-func (s *Session) ownsAddr(stype int, ap netip.AddrPort) bool {
+// It asks the kernel, not the socket's record, what holds now: the
+// address and port (getsockname) and, for TCP, that it listens
+// (SO_ACCEPTCONN: a listener shut down keeps its port but takes no
+// connections, and a program with SO_REUSEADDR may then listen there).
+// A closed socket holds nothing: its port may be anyone's now, the
+// classic "dead" port (bind, close, connect) included. What the kernel
+// cannot tell is whether it let another socket share the port:
+// SO_REUSEPORT, or for UDP SO_REUSEADDR, on at the bind or at any time
+// since does that, as mayShare records, and such a socket does not
+// count whatever its options say now. A TCP listener with SO_REUSEADDR counts: no other
+// socket can listen on its port while it does.
+//
+// The answer holds for the moment it is given: a socket closed in the
+// microseconds before the connect or sendto that asked is an accepted
+// risk, since another program would have to take exactly that port in
+// that instant.
+func (s *Session) ownsAddr(stype int, ap netip.AddrPort) (own bool, note string) {
 	if ap.Port() == 0 {
-		return false
+		return false, ""
 	}
 	target := ap.Addr().WithZone("").Unmap()
+	if !thisHost(target) {
+		// A multicast group or a broadcast address a socket is bound
+		// to is no reason to send there: the datagram leaves the host.
+		return false, ""
+	}
 	s.mu.Lock()
 	socks := make([]*Socket, 0, len(s.sockets))
 	for _, k := range s.sockets {
 		socks = append(socks, k)
 	}
 	s.mu.Unlock()
+	slices.SortFunc(socks, func(a, b *Socket) int { return cmp.Compare(a.id, b.id) })
 	for _, k := range socks {
 		if k.stype != stype || k.family == unix.AF_UNIX {
 			continue
 		}
 		k.mu.Lock()
-		local, state := k.local, k.state
-		on := func(name string) bool { v, ok := k.opts[name].(int); return ok && v != 0 }
-		shared := on("SO_REUSEPORT") || (stype == unix.SOCK_DGRAM && on("SO_REUSEADDR"))
-		v6only := on("IPV6_V6ONLY")
+		shared, last := k.mayShare, k.local
 		k.mu.Unlock()
-		if shared {
+		h, open := k.held()
+		if !open {
+			if had, err := netip.ParseAddrPort(last); err == nil && covers(had.Addr(), false, target, ap.Port(), had.Port()) && note == "" {
+				note = k.id + " had that port, but is closed: a closed socket's port is no longer the session's"
+			}
 			continue
 		}
-		if stype == unix.SOCK_STREAM && state != "listening" && state != "closed" {
+		if !covers(h.addr, h.v6only, target, ap.Port(), h.port) {
 			continue
 		}
-		have, err := netip.ParseAddrPort(local)
-		if err != nil || have.Port() != ap.Port() {
-			continue
-		}
-		addr := have.Addr().WithZone("").Unmap()
-		if addr == target {
-			return true
-		}
-		// A wildcard holds the port on this host's loopback only for
-		// its own family: 0.0.0.0 for IPv4; :: for IPv6, and for IPv4
-		// too unless IPV6_V6ONLY. Otherwise another process may hold
-		// the same port in the other family, and this socket would
-		// vouch for it.
-		here := target.IsLoopback() || target.IsUnspecified()
 		switch {
-		case !addr.IsUnspecified() || !here:
-		case addr.Is4() && target.Is4(), addr.Is6() && target.Is6(), addr.Is6() && target.Is4() && !v6only:
-			return true
+		case shared:
+			if note == "" {
+				note = k.id + " is bound there, but " + k.shareOption() + " was on at its bind or since, which lets other programs share its port"
+			}
+		case stype == unix.SOCK_STREAM && !h.listening:
+			if note == "" {
+				note = k.id + " is bound there, but does not listen"
+			}
+		default:
+			return true, ""
+		}
+	}
+	return false, note
+}
+
+// thisHost says whether a connection or datagram to a reaches this host
+// only: loopback, the unspecified address, or an address of one of its
+// interfaces.
+func thisHost(a netip.Addr) bool {
+	if a.IsLoopback() || a.IsUnspecified() {
+		return true
+	}
+	if a.IsMulticast() {
+		return false
+	}
+	addrs, err := net.InterfaceAddrs()
+	if err != nil {
+		return false
+	}
+	for _, ia := range addrs {
+		if n, ok := ia.(*net.IPNet); ok {
+			if ip, ok := netip.AddrFromSlice(n.IP); ok && ip.Unmap() == a {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// covers says whether a socket with the local address addr and port
+// takes what is sent to target on port.
+func covers(addr netip.Addr, v6only bool, target netip.Addr, port, have uint16) bool {
+	if have != port {
+		return false
+	}
+	addr = addr.WithZone("").Unmap()
+	if addr == target {
+		return true
+	}
+	// A wildcard holds the port on this host's loopback only for its
+	// own family: 0.0.0.0 for IPv4; :: for IPv6, and for IPv4 too
+	// unless IPV6_V6ONLY. Otherwise another process may hold the same
+	// port in the other family, and this socket would vouch for it.
+	here := target.IsLoopback() || target.IsUnspecified()
+	switch {
+	case !addr.IsUnspecified() || !here:
+		return false
+	case addr.Is4() && target.Is4(), addr.Is6() && target.Is6(), addr.Is6() && target.Is4() && !v6only:
+		return true
+	}
+	return false
+}
+
+// sharesPort says whether opt, on, lets the kernel give k's port to
+// other sockets too: SO_REUSEPORT (to the same user's), and on a UDP
+// socket SO_REUSEADDR (to anyone's that sets it). A TCP socket's
+// SO_REUSEADDR shares no listener's port.
+func (k *Socket) sharesPort(opt sockopt) bool {
+	if opt.level != unix.SOL_SOCKET {
+		return false
+	}
+	return opt.name == unix.SO_REUSEPORT || (opt.name == unix.SO_REUSEADDR && k.stype == unix.SOCK_DGRAM)
+}
+
+// shareOption names the options sharesPort counts, for a refusal.
+func (k *Socket) shareOption() string {
+	if k.stype == unix.SOCK_DGRAM {
+		return "SO_REUSEADDR or SO_REUSEPORT"
+	}
+	return "SO_REUSEPORT"
+}
+
+// setSharing runs set, a setsockopt of an option that sharesPort counts,
+// keeping mayShare true whenever the kernel may share the port: set true
+// before the option goes on; cleared after it goes off only if the
+// socket has no port yet and neither option is on, for then the port
+// the kernel gives later is its alone.
+func (k *Socket) setSharing(on bool, set func() error) error {
+	k.shareMu.Lock()
+	defer k.shareMu.Unlock()
+	if on {
+		k.mu.Lock()
+		k.mayShare = true
+		k.mu.Unlock()
+		return set()
+	}
+	if err := set(); err != nil {
+		return err
+	}
+	alone := false
+	_ = k.control(func(fd int) error {
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			return err
+		}
+		if ap, _ := addrPortOf(sa); ap.Port() != 0 {
+			return nil
+		}
+		for _, name := range []int{unix.SO_REUSEPORT, unix.SO_REUSEADDR} {
+			if !k.sharesPort(sockopt{level: unix.SOL_SOCKET, name: name}) {
+				continue
+			}
+			if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, name); err != nil || v != 0 {
+				return nil
+			}
+		}
+		alone = true
+		return nil
+	})
+	if alone {
+		k.mu.Lock()
+		k.mayShare = false
+		k.mu.Unlock()
+	}
+	return nil
+}
+
+// portHold is what the kernel says an open socket holds.
+type portHold struct {
+	addr      netip.Addr
+	port      uint16
+	listening bool
+	v6only    bool
+}
+
+// held asks the kernel what k holds now; open is false once k is closed.
+func (k *Socket) held() (h portHold, open bool) {
+	err := k.control(func(fd int) error {
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			return err
+		}
+		ap, _ := addrPortOf(sa)
+		h.addr, h.port = ap.Addr(), ap.Port()
+		if k.stype == unix.SOCK_STREAM {
+			v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
+			h.listening = err == nil && v != 0
+		}
+		if k.family == unix.AF_INET6 {
+			// Unknown is taken as v6-only, the narrower claim.
+			v, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+			h.v6only = err != nil || v != 0
+		}
+		return nil
+	})
+	return h, err == nil
 }
 
 // checkImplicitBind checks listen() on a socket that was never bound: the

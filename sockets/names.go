@@ -9,10 +9,13 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockplay/sockplay/sockets/policy"
 )
 
 // sockaddrFor parses addr for socket k: host:port for inet and inet6, a
@@ -25,7 +28,37 @@ func (s *Session) sockaddrFor(ctx context.Context, k *Socket, op, addr string) (
 		}
 		return &unix.SockaddrUnix{Name: p}, nil
 	}
-	return resolve(ctx, s.cfg.Resolver, k.family, op, addr)
+	return resolve(ctx, s.resolver(), k.family, op, addr)
+}
+
+// resolver is the session's resolver: under an egress policy, a name
+// answers only the addresses the session may reach (see mayAnswer), for
+// connect and sendto as for getaddrinfo, so that neither an answer nor a
+// refusal naming the address it resolved to maps the network.
+func (s *Session) resolver() Resolver {
+	if s.cfg.Policy == nil {
+		return s.cfg.Resolver
+	}
+	return answering{s}
+}
+
+type answering struct{ s *Session }
+
+func (a answering) LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error) {
+	ips, err := a.s.cfg.Resolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	kept := slices.DeleteFunc(slices.Clone(ips), func(ip netip.Addr) bool { return !a.s.mayAnswer(ip.Unmap()) })
+	if n := len(ips) - len(kept); n > 0 {
+		a.s.logger.Info("policy left out answers", "host", host, "left_out", n, "kept", len(kept))
+	}
+	if len(kept) == 0 {
+		// As a name that does not exist: "no address" (EAI_NODATA)
+		// would tell that it does, which is a piece of the map.
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return kept, nil
 }
 
 // AF_UNIX names live in the session's own directory D, removed with the
@@ -226,7 +259,7 @@ func (s *Session) lookupAll(ctx context.Context, family int, host string) ([]net
 		return []netip.Addr{ip}, nil
 	}
 	network := map[int]string{0: "ip", unix.AF_INET: "ip4", unix.AF_INET6: "ip6"}[family]
-	ips, err := s.cfg.Resolver.LookupNetIP(ctx, network, host)
+	ips, err := s.resolver().LookupNetIP(ctx, network, host)
 	if err != nil || len(ips) == 0 {
 		var dns *net.DNSError
 		if errors.As(err, &dns) && dns.IsTemporary {
@@ -238,6 +271,24 @@ func (s *Session) lookupAll(ctx context.Context, family int, host string) ([]net
 		ips[i] = ips[i].Unmap()
 	}
 	return ips, nil
+}
+
+// mayAnswer says whether a lookup may answer ip: whether the egress
+// policy lets the session reach that address on some port. A name's
+// answers are the only way to learn where the network's internal hosts
+// are (a literal tells nothing the caller did not know, so it is always
+// its own answer). Loopback and the unspecified address stay where the
+// mode refuses them: they name this host only, where the labs and the
+// session's own servers are, and connect judges each port and names the
+// rule.
+func (s *Session) mayAnswer(ip netip.Addr) bool {
+	var r *policy.Refusal
+	if !errors.As(s.cfg.Policy.CheckAddr(ip), &r) {
+		return true
+	}
+	// The address itself, not a form that stands for one (a NAT64
+	// address of 127.0.0.1 is a gateway's).
+	return r.Rule == policy.RuleEgress && (ip.IsLoopback() || ip.IsUnspecified())
 }
 
 // portArg reads getaddrinfo's port: absent or null (0), a number, or a

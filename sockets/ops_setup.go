@@ -176,7 +176,11 @@ func setsockoptOp(c *call) (*Result, error) {
 	if verr != nil {
 		return nil, verr
 	}
-	return &Result{}, c.sock.setsockopt(a.Name, opt, v, l)
+	k := c.sock
+	if k.sharesPort(opt) {
+		return &Result{}, k.setSharing(v != 0, func() error { return k.setsockopt(a.Name, opt, v, l) })
+	}
+	return &Result{}, k.setsockopt(a.Name, opt, v, l)
 }
 
 func getsockoptOp(c *call) (*Result, error) {

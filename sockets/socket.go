@@ -40,7 +40,18 @@ type Socket struct {
 	// stopper's "set stop, then expire deadline", so a stop is never lost.
 	autoMu sync.Mutex
 
-	mu         sync.Mutex // guards everything below
+	// shareMu orders setsockopt's changes to the options that let the
+	// kernel share a port (SO_REUSEPORT, SO_REUSEADDR) with the record
+	// of them in mayShare.
+	shareMu sync.Mutex
+
+	mu sync.Mutex // guards everything below
+	// mayShare: the kernel may let another socket hold this socket's
+	// port too, because an option that allows it (see sharesPort) was on
+	// when the kernel gave the port, or has been on since. It is set
+	// before such an option goes on and cleared only while the socket
+	// has no port, so it never says less than the kernel did.
+	mayShare   bool
 	timeout    time.Duration
 	state      string
 	local      string

@@ -89,9 +89,8 @@ func (p *Policy) CheckDial(proto string, ap netip.AddrPort) error {
 	if !a.IsValid() {
 		return &Refusal{Addr: ap, Rule: RuleEgress, Class: Invalid, msg: "no valid address to check"}
 	}
-	if hit, ok := matchAny(p.Deny, a); ok {
-		return &Refusal{Addr: ap, Rule: RuleDenyCIDRs,
-			msg: fmt.Sprintf("%s is denied by -%s %s", a, RuleDenyCIDRs, FormatPrefixes([]netip.Prefix{hit}))}
+	if r := p.denied(ap, a); r != nil {
+		return r
 	}
 	if r, ok := p.DenyPorts.find(port); ok {
 		return &Refusal{Addr: ap, Rule: RuleDenyPorts,
@@ -104,6 +103,43 @@ func (p *Policy) CheckDial(proto string, ap netip.AddrPort) error {
 		return &Refusal{Addr: ap, Rule: RuleAllowPorts,
 			msg: fmt.Sprintf("port %d is not in -%s %s", port, RuleAllowPorts, p.AllowPorts)}
 	}
+	return p.modeRefuses(ap, a)
+}
+
+// CheckAddr decides on an address alone, with no port and no protocol:
+// the deny list, then the allow list, then the mode. It is what a name's
+// answers are judged by, so that a lookup tells nothing of the addresses
+// a session could not reach; connect and sendto still judge each port
+// by CheckDial. An address refused here may still be exempt on some
+// port: a lab's, or the session's own.
+func (p *Policy) CheckAddr(a netip.Addr) error {
+	if p == nil {
+		return nil
+	}
+	a = a.WithZone("")
+	ap := netip.AddrPortFrom(a, 0)
+	if !a.IsValid() {
+		return &Refusal{Addr: ap, Rule: RuleEgress, Class: Invalid, msg: "no valid address to check"}
+	}
+	if r := p.denied(ap, a); r != nil {
+		return r
+	}
+	return p.modeRefuses(ap, a)
+}
+
+// denied is the deny list's refusal of a, if it names a.
+func (p *Policy) denied(ap netip.AddrPort, a netip.Addr) *Refusal {
+	hit, ok := matchAny(p.Deny, a)
+	if !ok {
+		return nil
+	}
+	return &Refusal{Addr: ap, Rule: RuleDenyCIDRs,
+		msg: fmt.Sprintf("%s is denied by -%s %s", a, RuleDenyCIDRs, FormatPrefixes([]netip.Prefix{hit}))}
+}
+
+// modeRefuses is the mode's refusal of a, unless the allow list admits
+// it.
+func (p *Policy) modeRefuses(ap netip.AddrPort, a netip.Addr) error {
 	if matchAll(p.Allow, a) {
 		return nil
 	}

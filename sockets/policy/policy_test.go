@@ -176,6 +176,39 @@ func TestCheckDialRules(t *testing.T) {
 	}
 }
 
+// TestCheckAddr: an address alone is judged by the deny list, the allow
+// list and the mode, as CheckDial judges it; port lists and exemptions,
+// which need a port, play no part.
+func TestCheckAddr(t *testing.T) {
+	labs := []Endpoint{{"tcp", netip.MustParseAddrPort("127.0.0.1:7007")}}
+	for _, tc := range []struct {
+		name   string
+		policy Policy
+		addr   string
+		rule   string // "" for allowed
+		msg    string
+	}{
+		{"public in public", Policy{Mode: ModePublic}, "8.8.8.8", "", ""},
+		{"private in public", Policy{Mode: ModePublic}, "10.0.0.1", RuleEgress, `10.0.0.1 is a private address; the egress policy is "public"`},
+		{"metadata named", Policy{Mode: ModePublic}, "169.254.169.254", RuleEgress, "the cloud metadata service's address"},
+		{"NAT64 named", Policy{Mode: ModePublic}, "64:ff9b::a00:1", RuleEgress, "(the NAT64 form of 10.0.0.1)"},
+		{"zone dropped", Policy{Mode: ModePublic}, "fe80::1%lo", RuleEgress, "fe80::1 is a link-local address"},
+		{"a lab's host is loopback still", Policy{Mode: ModePublic, Exempt: labs}, "127.0.0.1", RuleEgress, "loopback"},
+		{"allow-cidrs admits", Policy{Mode: ModePublic, Allow: mustPrefixes(t, "10.0.0.0/8")}, "10.0.0.1", "", ""},
+		{"deny beats allow", Policy{Mode: ModeAny, Allow: mustPrefixes(t, "10.0.0.0/8"), Deny: mustPrefixes(t, "10.0.0.0/24")}, "10.0.0.1",
+			RuleDenyCIDRs, "10.0.0.1 is denied by -deny-cidrs 10.0.0.0/24"},
+		{"port lists play no part", Policy{Mode: ModePublic, AllowPorts: mustPorts(t, "443"), DenyPorts: mustPorts(t, "0-65535")}, "8.8.8.8", "", ""},
+		{"public in local", Policy{Mode: ModeLocal}, "8.8.8.8", RuleEgress, `the egress policy is "local"`},
+		{"invalid", Policy{Mode: ModeAny}, "", RuleEgress, "no valid address"},
+	} {
+		var a netip.Addr
+		if tc.addr != "" {
+			a = netip.MustParseAddr(tc.addr)
+		}
+		checkRefusal(t, tc.name, tc.policy.CheckAddr(a), tc.rule, tc.msg)
+	}
+}
+
 func TestRefusalExemptible(t *testing.T) {
 	p := &Policy{Mode: ModePublic, Deny: mustPrefixes(t, "127.0.0.2"), AllowPorts: mustPorts(t, "80")}
 	for _, tc := range []struct {
@@ -238,6 +271,9 @@ func TestNilPolicyAllows(t *testing.T) {
 		t.Error(err)
 	}
 	if err := p.CheckBind(netip.MustParseAddrPort("0.0.0.0:1")); err != nil {
+		t.Error(err)
+	}
+	if err := p.CheckAddr(netip.MustParseAddr("10.0.0.1")); err != nil {
 		t.Error(err)
 	}
 	if got := p.LogValue().String(); !strings.Contains(got, "everything allowed") {
