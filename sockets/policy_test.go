@@ -278,22 +278,33 @@ func TestPolicyWildcardVouchesForItsFamilyOnly(t *testing.T) {
 		{"0.0.0.0 and a host service on [::1]", "tcp6", "[::1]:0", "inet", "0.0.0.0", false, "inet6", "[::1]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ln, err := net.Listen(tc.hostNet, tc.hostAddr)
-			if err != nil {
-				t.Skipf("no %s here: %v", tc.hostNet, err)
-			}
-			defer ln.Close()
-			port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 			p := exposedDefaults(t, nil)
 			p.BindPrefixes = []netip.Prefix{netip.MustParsePrefix("0.0.0.0/0"), netip.MustParsePrefix("::/0")}
 			s := newPolicySession(t, p, nil)
-			own := newSock(t, s, tc.family, "")
-			if tc.v6only {
-				mustOK(t, s, op("setsockopt", own, Args{Level: "IPPROTO_IPV6", Name: "IPV6_V6ONLY", Value: []byte("1")}))
+			// The host's service takes a free port in its family; the
+			// same number in the other family may be another test's
+			// (packages run in parallel): then try another.
+			for try := 0; ; try++ {
+				ln, err := net.Listen(tc.hostNet, tc.hostAddr)
+				if err != nil {
+					t.Skipf("no %s here: %v", tc.hostNet, err)
+				}
+				defer ln.Close()
+				port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+				own := newSock(t, s, tc.family, "")
+				if tc.v6only {
+					mustOK(t, s, op("setsockopt", own, Args{Level: "IPPROTO_IPV6", Name: "IPV6_V6ONLY", Value: []byte("1")}))
+				}
+				if ev := do(t, s, op("bind", own, Args{Addr: tc.bind + ":" + port})); !ev.OK {
+					if ev.Error != nil && ev.Error.Errno == "EADDRINUSE" && try < 10 {
+						continue
+					}
+					t.Fatalf("bind %s:%s: %v", tc.bind, port, ev.Error)
+				}
+				mustOK(t, s, op("listen", own, Args{}))
+				wantRefused(t, do(t, s, op("connect", newSock(t, s, tc.dialFamily, ""), Args{Addr: tc.dial + ":" + port})), "loopback")
+				return
 			}
-			mustOK(t, s, op("bind", own, Args{Addr: tc.bind + ":" + port}))
-			mustOK(t, s, op("listen", own, Args{}))
-			wantRefused(t, do(t, s, op("connect", newSock(t, s, tc.dialFamily, ""), Args{Addr: tc.dial + ":" + port})), "loopback")
 		})
 	}
 }
