@@ -412,6 +412,17 @@ try:
 except OSError as e:
     print(type(e).__name__, e.errno)
 `},
+		{"listen's backlog, past a C int and a C long", `import socket
+for b in (2**31, -2**31 - 1, 2**63, -2**63 - 1, -5, 0):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    try:
+        s.listen(b)
+        print(b, "listening")
+    except OverflowError as e:
+        print(b, "OverflowError:", e)
+    s.close()
+`},
 		{"timeouts", `import socket
 socket.setdefaulttimeout(2.5)
 print(socket.getdefaulttimeout())

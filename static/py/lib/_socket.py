@@ -378,7 +378,12 @@ class socket:
         if backlog is None:
             self._op("listen")
         else:
-            self._op("listen", backlog=max(0, backlog.__index__()))
+            # The engine answers for a C int's range as CPython does;
+            # past a C long, CPython fails before it looks at the range.
+            b = backlog.__index__()
+            if not -(2**63) <= b < 2**63:
+                raise OverflowError("Python int too large to convert to C long")
+            self._op("listen", backlog=b)
 
     def _accept(self):
         r = self._op("accept")
