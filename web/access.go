@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // TokenCookiePrefix begins the name of the cookie a token is exchanged
@@ -103,7 +104,7 @@ func hostOnly(hostport string) string {
 func (a Access) requireHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.allowedHost(hostOnly(r.Host)) {
-			writeError(w, codeHostNotAllowed,
+			refuse(w, r, codeHostNotAllowed,
 				"this sockplay does not answer to the host "+hostOnly(r.Host)+": start it with -allowed-hosts "+hostOnly(r.Host)+" to allow it")
 			return
 		}
@@ -120,7 +121,7 @@ func (a Access) requireHost(next http.Handler) http.Handler {
 func (a Access) requireOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r) {
-			writeError(w, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
+			refuse(w, r, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -138,7 +139,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 		}
 		if q := r.URL.Query().Get("token"); q != "" {
 			if !a.tokenIs(q) {
-				writeError(w, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
+				refuse(w, r, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
 				return
 			}
 			http.SetCookie(w, &http.Cookie{Name: tokenCookie(r), Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
@@ -162,7 +163,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, codeTokenRequired, "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
+		refuse(w, r, codeTokenRequired, "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
 	})
 }
 
@@ -180,6 +181,28 @@ func (a Access) freeToLook(next http.Handler) http.Handler {
 		}
 		guarded.ServeHTTP(w, r)
 	})
+}
+
+// refuse answers r with error code and then closes the connection,
+// reading nothing more of r's body. A refused client gets no idle
+// connection to keep, and one that announced a large body and sends
+// none (or sends it slowly) holds nothing: net/http would otherwise read
+// up to 256 KiB of the body, before answering or after, to keep the
+// connection for another request.
+func refuse(w http.ResponseWriter, r *http.Request, code errorCode, msg string) {
+	closeUnread(w, r)
+	writeError(w, code, msg)
+}
+
+// closeUnread makes the answer to r its connection's last, and stops
+// reading what is left of r's body, if any.
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	if r.ContentLength != 0 {
+		// The expired deadline ends net/http's read of the rest of the
+		// body at once, after the answer has been written.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
 }
 
 // tokenIs compares in constant time, so timing tells nothing of the token.
