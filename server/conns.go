@@ -69,10 +69,15 @@ type limitListener struct {
 	mu      sync.Mutex
 	open    int
 	clients map[netip.Prefix]int
-	// refused counts the connections closed at once since the last
-	// warning, which is logged at most once per warnEvery.
-	refused  int
-	lastWarn time.Time
+	// warned is, for each limit, how many connections it closed at once
+	// since its last warning, and when that was: each is logged at most
+	// once per warnEvery.
+	warned map[string]*warning
+}
+
+type warning struct {
+	refused int
+	last    time.Time
 }
 
 // warnEvery spaces the warnings about connections refused: a flood must
@@ -84,7 +89,7 @@ func newLimitListener(ln net.Listener, lim ConnLimits, log *slog.Logger) *limitL
 	if lim.HeaderTimeout > 0 && lim.HeaderTimeout < grace {
 		grace = lim.HeaderTimeout
 	}
-	return &limitListener{Listener: ln, lim: lim, grace: grace, log: log, clients: map[netip.Prefix]int{}}
+	return &limitListener{Listener: ln, lim: lim, grace: grace, log: log, clients: map[netip.Prefix]int{}, warned: map[string]*warning{}}
 }
 
 // Accept returns the next connection within the limits, closing those
@@ -138,10 +143,15 @@ func (l *limitListener) admit(c net.Conn) *limitedConn {
 		reserve = true
 	}
 	if why != "" {
-		l.refused++
-		if now := time.Now(); now.Sub(l.lastWarn) >= warnEvery {
-			l.log.Warn("connections closed at once: past the limit", "limit", why, "refused", l.refused, "open", l.open, "client", c.RemoteAddr().String())
-			l.refused, l.lastWarn = 0, now
+		w := l.warned[why]
+		if w == nil {
+			w = &warning{}
+			l.warned[why] = w
+		}
+		w.refused++
+		if now := time.Now(); now.Sub(w.last) >= warnEvery {
+			l.log.Warn("connections closed at once: past the limit", "limit", why, "refused", w.refused, "open", l.open, "client", c.RemoteAddr().String())
+			w.refused, w.last = 0, now
 		}
 		return nil
 	}

@@ -92,15 +92,16 @@ func requireFreshNetns(t *testing.T) {
 const floodToken = "flood-token"
 
 // startExposed runs sockplay on floodNet.1 with a token and args, and
-// returns its address; it stops when the test ends.
-func startExposed(t *testing.T, args ...string) string {
+// returns its address and its warnings; it stops when the test ends.
+func startExposed(t *testing.T, args ...string) (string, *syncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
-	args = append([]string{"-addr", floodNet + ".1:0", "-labs=false", "-token", floodToken, "-log-level", "error"}, args...)
+	args = append([]string{"-addr", floodNet + ".1:0", "-labs=false", "-token", floodToken, "-log-level", "warn"}, args...)
+	logs := &syncBuffer{}
 	go func() {
-		done <- Run(ctx, args, pw, io.Discard, env(nil))
+		done <- Run(ctx, args, pw, logs, env(nil))
 		pw.Close()
 	}()
 	t.Cleanup(func() {
@@ -118,7 +119,7 @@ func startExposed(t *testing.T, args ...string) string {
 	if m == nil {
 		t.Fatalf("start line %q", line)
 	}
-	return m[1]
+	return m[1], logs
 }
 
 // dialFrom dials addr from client address src.
@@ -222,7 +223,7 @@ func floodInsideNetns(t *testing.T) {
 	t.Run("caps", func(t *testing.T) {
 		// The timeouts are long: here only the caps may close anything.
 		const maxConns, perClient = 100, 60
-		addr := startExposed(t, "-max-conns", fmt.Sprint(maxConns), "-max-conns-per-client", fmt.Sprint(perClient),
+		addr, logs := startExposed(t, "-max-conns", fmt.Sprint(maxConns), "-max-conns-per-client", fmt.Sprint(perClient),
 			"-header-timeout", "30s", "-idle-timeout", "30s", "-body-timeout", "30s")
 
 		// One client past its share: the connections past it are
@@ -253,6 +254,20 @@ func floodInsideNetns(t *testing.T) {
 			t.Fatalf("the flood holds %d connections after the probes, want %d", held, maxConns)
 		}
 
+		// Each limit said once that it closed connections, not once a
+		// connection.
+		for _, limit := range []string{"-max-conns-per-client", "-max-conns"} {
+			n := 0
+			for _, l := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(l, `msg="connections closed at once: past the limit"`) && strings.Contains(l, " limit="+limit+" ") {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("%d warnings that %s closed connections, want one:\n%s", n, limit, logs.String())
+			}
+		}
+
 		// Once the flood goes, everything is served again.
 		one.stop()
 		two.stop()
@@ -268,7 +283,7 @@ func floodInsideNetns(t *testing.T) {
 		// Unauthenticated requests that announce a large body and send
 		// none are answered at once, not after their 30 s body timeout,
 		// and their connections closed.
-		addr := startExposed(t, "-header-timeout", "30s", "-idle-timeout", "30s", "-body-timeout", "30s")
+		addr, _ := startExposed(t, "-header-timeout", "30s", "-idle-timeout", "30s", "-body-timeout", "30s")
 		const posts = 300
 		c := make([]net.Conn, posts)
 		for i := range c {
@@ -292,7 +307,7 @@ func floodInsideNetns(t *testing.T) {
 
 	t.Run("timeouts", func(t *testing.T) {
 		// Timeouts of a second, caps out of the way.
-		addr := startExposed(t, "-max-conns", "2000", "-max-conns-per-client", "1000",
+		addr, _ := startExposed(t, "-max-conns", "2000", "-max-conns-per-client", "1000",
 			"-header-timeout", "1s", "-idle-timeout", "1s", "-body-timeout", "1s")
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

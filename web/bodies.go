@@ -8,12 +8,11 @@ import (
 )
 
 // bodyDeadline gives every request's body BodyTimeout to arrive, before
-// any handler or check sees the request. A WebSocket handshake has no
-// body and gets no deadline: its connection, once upgraded, must outlive
-// any.
+// any handler or check sees the request. A WebSocket handshake carries
+// no body, so its connection, once upgraded, keeps no deadline.
 func (h *handler) bodyDeadline(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength == 0 || isWebSocket(r) || h.cfg.BodyTimeout < 0 {
+		if r.ContentLength == 0 || h.cfg.BodyTimeout < 0 {
 			next.ServeHTTP(w, r)
 			return
 		}
