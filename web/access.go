@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// TokenCookiePrefix begins the name of the cookie a token is exchanged
+// tokenCookiePrefix begins the name of the cookie a token is exchanged
 // for; the port sockplay listens on ends it (tokenCookie).
-const TokenCookiePrefix = "sockplay_token_"
+const tokenCookiePrefix = "sockplay_token_"
 
 // tokenCookie names r's token cookie after the port of the listener that
 // took r. Browsers keep one cookie jar per host, ports shared, so two
@@ -23,10 +23,10 @@ const TokenCookiePrefix = "sockplay_token_"
 func tokenCookie(r *http.Request) string {
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-			return TokenCookiePrefix + strconv.Itoa(int(ap.Port()))
+			return tokenCookiePrefix + strconv.Itoa(int(ap.Port()))
 		}
 	}
-	return strings.TrimSuffix(TokenCookiePrefix, "_")
+	return strings.TrimSuffix(tokenCookiePrefix, "_")
 }
 
 // Access is who may use sockplay: the hosts a request may name, and the

@@ -29,7 +29,7 @@ func accessEnv(t *testing.T, a Access) (*httptest.Server, string) {
 // tokenCookieFor is the name of srv's token cookie: it carries the
 // port.
 func tokenCookieFor(srv *httptest.Server) string {
-	return TokenCookiePrefix + srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
+	return tokenCookiePrefix + srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
 }
 
 // request sends one request with the given headers, following no
