@@ -26,6 +26,9 @@ func TestDefaultsAreTheLayers(t *testing.T) {
 	if got, want := engineConfig(c), sockets.DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("the engine's config from default flags:\n%+v\nwant sockets.DefaultConfig():\n%+v", got, want)
 	}
+	if got, want := c.Conns, DefaultConnLimits(); got != want {
+		t.Errorf("the connection limits from default flags: %+v, want DefaultConnLimits(): %+v", got, want)
+	}
 	if got, want := webConfig(c), web.DefaultConfig(); !reflect.DeepEqual(got, want) {
 		t.Errorf("the web config from default flags:\n%+v\nwant web.DefaultConfig():\n%+v", got, want)
 	}

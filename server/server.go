@@ -40,6 +40,8 @@ type Config struct {
 	MaxPendingConns int
 	MaxMessageKB    int
 	MaxWatcherLag   int
+	BodyTimeout     time.Duration
+	Conns           ConnLimits
 	SessionIdle     time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        slog.Level
@@ -89,6 +91,12 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.MaxPendingConns, "max-pending-connects", eng.MaxPendingConnects, "connects one session may have in progress at once; past it a connect fails with OSError (0: no limit)")
 	fs.IntVar(&c.MaxMessageKB, "max-message-kb", int(wd.MaxMessage>>10), "the largest WebSocket message or op body a client may send, in KiB (larger: closed with 1009, or HTTP 413)")
 	fs.IntVar(&c.MaxWatcherLag, "max-watcher-lag", wd.MaxWatcherLag, "events a live watcher may fall behind before it is closed with 1008 (its page reconnects and resumes from the log)")
+	cl := DefaultConnLimits()
+	fs.DurationVar(&c.Conns.HeaderTimeout, "header-timeout", cl.HeaderTimeout, "how long a request's line and headers may take to arrive; a slower client is disconnected (0: no limit)")
+	fs.DurationVar(&c.BodyTimeout, "body-timeout", wd.BodyTimeout, "how long a request's body may take to arrive; a slower client is disconnected (0: no limit)")
+	fs.DurationVar(&c.Conns.IdleTimeout, "idle-timeout", cl.IdleTimeout, "how long a kept-alive connection may wait for its next request (0: no limit); WebSockets are not idle connections")
+	fs.IntVar(&c.Conns.MaxConns, "max-conns", cl.MaxConns, "HTTP connections open at once, WebSockets included; past it new ones are closed at once, but for a few kept for /healthz (0: no limit)")
+	fs.IntVar(&c.Conns.MaxConnsPerClient, "max-conns-per-client", cl.MaxConnsPerClient, "HTTP connections one client address (an IPv6 /64) may have open at once; past it its new ones are closed at once. Loopback clients, a proxy on this host among them, are not counted apart (0: no limit)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", eng.IdleTimeout, "end a session unused for this long: no op run, no page opened, no data arriving; an open page is told (0: never)")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
@@ -158,12 +166,21 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		min, max int
 	}{{"max-sockets", c.MaxSockets, 1, 0}, {"max-event-log-mb", c.MaxEventLogMB, 1, big},
 		{"max-sessions", c.MaxSessions, 0, 0}, {"max-ops-per-sec", c.MaxOpsPerSec, 0, 0}, {"max-send-mb-per-sec", c.MaxSendMBPerSec, 0, big},
-		{"max-pending-connects", c.MaxPendingConns, 0, 0}, {"max-message-kb", c.MaxMessageKB, 1, big}, {"max-watcher-lag", c.MaxWatcherLag, 1, 0}} {
+		{"max-pending-connects", c.MaxPendingConns, 0, 0}, {"max-message-kb", c.MaxMessageKB, 1, big}, {"max-watcher-lag", c.MaxWatcherLag, 1, 0},
+		{"max-conns", c.Conns.MaxConns, 0, 0}, {"max-conns-per-client", c.Conns.MaxConnsPerClient, 0, 0}} {
 		if f.v < f.min {
 			return c, fmt.Errorf("-%s must be at least %d, not %d", f.name, f.min, f.v)
 		}
 		if f.max > 0 && f.v > f.max {
 			return c, fmt.Errorf("-%s must be at most %d, not %d", f.name, f.max, f.v)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    time.Duration
+	}{{"header-timeout", c.Conns.HeaderTimeout}, {"body-timeout", c.BodyTimeout}, {"idle-timeout", c.Conns.IdleTimeout}} {
+		if f.v < 0 {
+			return c, fmt.Errorf("-%s must not be negative, not %v (0: no limit)", f.name, f.v)
 		}
 	}
 	return c, nil
@@ -277,6 +294,15 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if lim, was, err := raiseFileLimit(); err != nil {
+		log.Warn("could not raise the descriptor limit", "err", err)
+	} else {
+		log.Info("descriptor limit", "soft", lim.Cur, "hard", lim.Max, "raised_from", was.Cur)
+		if n := cfg.Conns.MaxConns; n > 0 && uint64(n+livenessReserve) >= lim.Cur {
+			log.Warn("-max-conns is not below the descriptor limit: a flood of connections could leave none for sessions' sockets",
+				"max_conns", n, "limit", lim.Cur)
+		}
+	}
 
 	var labServer *labs.Server
 	var labList web.Labs
@@ -306,6 +332,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
+	ln = newLimitListener(ln, cfg.Conns, log.With("component", "http"))
 	access, exposed := accessFor(cfg, ln.Addr())
 	var labAddrs []labs.Lab
 	if labServer != nil {
@@ -321,8 +348,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	wcfg := webConfig(cfg)
 	wcfg.Sessions, wcfg.Labs, wcfg.Logger, wcfg.Access = mgr, labList, log.With("component", "web"), access
 	srv := &http.Server{
-		Handler:           web.New(wcfg),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: web.New(wcfg),
+		// No ReadTimeout nor WriteTimeout: they would stay on a
+		// connection once it becomes a WebSocket, and end streams of
+		// events; the web layer bounds bodies (-body-timeout) and every
+		// WebSocket write.
+		ReadHeaderTimeout: cfg.Conns.HeaderTimeout,
+		IdleTimeout:       cfg.Conns.IdleTimeout,
+		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	shown := shownAddr(ln.Addr())
@@ -379,6 +412,10 @@ func webConfig(c Config) web.Config {
 	w := web.DefaultConfig()
 	w.MaxMessage = int64(c.MaxMessageKB) << 10
 	w.MaxWatcherLag = c.MaxWatcherLag
+	w.BodyTimeout = c.BodyTimeout
+	if w.BodyTimeout == 0 {
+		w.BodyTimeout = -1 // no limit, which web.Config says as negative
+	}
 	return w
 }
 

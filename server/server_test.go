@@ -60,6 +60,15 @@ func TestParseConfig(t *testing.T) {
 		{"huge log", []string{"-max-event-log-mb", "99999999999999"}, nil, nil, "-max-event-log-mb must be at most"},
 		{"huge message", []string{"-max-message-kb", "99999999999999"}, nil, nil, "-max-message-kb must be at most"},
 
+		{"connection limits", []string{"-header-timeout", "2s", "-body-timeout", "0", "-idle-timeout", "5s", "-max-conns", "10", "-max-conns-per-client", "0"}, nil, func(c Config) bool {
+			return c.Conns == ConnLimits{HeaderTimeout: 2 * time.Second, IdleTimeout: 5 * time.Second, MaxConns: 10} &&
+				c.BodyTimeout == 0 && webConfig(c).BodyTimeout < 0
+		}, ""},
+		{"connection limits env", nil, map[string]string{"SOCKPLAY_MAX_CONNS_PER_CLIENT": "7", "SOCKPLAY_HEADER_TIMEOUT": "3s"}, func(c Config) bool {
+			return c.Conns.MaxConnsPerClient == 7 && c.Conns.HeaderTimeout == 3*time.Second
+		}, ""},
+		{"negative timeout", []string{"-idle-timeout", "-1s"}, nil, nil, "-idle-timeout must not be negative"},
+		{"negative conns", []string{"-max-conns", "-1"}, nil, nil, "-max-conns must be at least 0"},
 		{"policy defaults", nil, nil, func(c Config) bool {
 			p := c.Egress
 			return c.EgressAuto && c.BindAuto && p.BindPorts.String() == "0,1024-65535" &&

@@ -4,12 +4,30 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 )
 
-// TokenCookie is the cookie a token is exchanged for.
-const TokenCookie = "sockplay_token"
+// tokenCookiePrefix begins the name of the cookie a token is exchanged
+// for; the port sockplay listens on ends it (tokenCookie).
+const tokenCookiePrefix = "sockplay_token_"
+
+// tokenCookie names r's token cookie after the port of the listener that
+// took r. Browsers keep one cookie jar per host, ports shared, so two
+// sockplays on one host (on 8080 and 8081, say) would otherwise each
+// overwrite the other's cookie. The listener's port, not the Host
+// header's, stays the same behind a proxy.
+func tokenCookie(r *http.Request) string {
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+			return tokenCookiePrefix + strconv.Itoa(int(ap.Port()))
+		}
+	}
+	return strings.TrimSuffix(tokenCookiePrefix, "_")
+}
 
 // Access is who may use sockplay: the hosts a request may name, and the
 // token it must carry when one is set.
@@ -44,16 +62,33 @@ func (a Access) allowedHost(host string) bool {
 	return false
 }
 
-// sameOrigin reports whether origin (an Origin header) names host (the
-// Host header, already allowed), port and all.
-func sameOrigin(origin, host string) bool {
+// sameOrigin reports whether origin (r's Origin header) names this
+// sockplay as r reached it: its scheme, and its host (the Host header,
+// already allowed), port and all.
+func sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || u.Scheme != scheme(r) {
 		return false
 	}
 	defaultPort := map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
 	norm := func(h string) string { return strings.TrimSuffix(strings.ToLower(h), defaultPort) }
-	return norm(u.Host) == norm(host)
+	return norm(u.Host) == norm(r.Host)
+}
+
+// scheme is the scheme the browser used to reach r: https over TLS, or
+// when a proxy that ended TLS says so in X-Forwarded-Proto; http
+// otherwise. Trusting the header is safe for what it decides: a page
+// cannot set it on a WebSocket handshake, nor on a cross-site request
+// without a preflight sockplay never grants, and clients that are not
+// browsers choose their Origin anyway.
+func scheme(r *http.Request) string {
+	if p, _, _ := strings.Cut(r.Header.Get("X-Forwarded-Proto"), ","); strings.TrimSpace(p) != "" {
+		return strings.ToLower(strings.TrimSpace(p))
+	}
+	if r.TLS != nil {
+		return "https"
+	}
+	return "http"
 }
 
 func hostOnly(hostport string) string {
@@ -69,7 +104,7 @@ func hostOnly(hostport string) string {
 func (a Access) requireHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !a.allowedHost(hostOnly(r.Host)) {
-			writeError(w, codeHostNotAllowed,
+			refuse(w, r, codeHostNotAllowed,
 				"this sockplay does not answer to the host "+hostOnly(r.Host)+": start it with -allowed-hosts "+hostOnly(r.Host)+" to allow it")
 			return
 		}
@@ -85,8 +120,8 @@ func (a Access) requireHost(next http.Handler) http.Handler {
 // this check, though browsers call it the same.
 func (a Access) requireOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r.Host) {
-			writeError(w, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
+		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r) {
+			refuse(w, r, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -104,10 +139,10 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 		}
 		if q := r.URL.Query().Get("token"); q != "" {
 			if !a.tokenIs(q) {
-				writeError(w, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
+				refuse(w, r, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: TokenCookie, Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			http.SetCookie(w, &http.Cookie{Name: tokenCookie(r), Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
 			if r.Method == http.MethodGet && !isWebSocket(r) {
 				// Leave the token out of the address bar and the history.
 				clean := *r.URL
@@ -120,7 +155,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if c, err := r.Cookie(TokenCookie); err == nil && a.tokenIs(c.Value) {
+		if c, err := r.Cookie(tokenCookie(r)); err == nil && a.tokenIs(c.Value) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -128,7 +163,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		writeError(w, codeTokenRequired, "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
+		refuse(w, r, codeTokenRequired, "this sockplay needs its token: open the URL it printed when it started (…/?token=…), or send Authorization: Bearer <token>")
 	})
 }
 
@@ -148,11 +183,52 @@ func (a Access) freeToLook(next http.Handler) http.Handler {
 	})
 }
 
+// refuse answers r with error code and then closes the connection,
+// reading nothing more of r's body. A refused client gets no idle
+// connection to keep, and one that announced a large body and sends
+// none (or sends it slowly) holds nothing: net/http would otherwise read
+// up to 256 KiB of the body, before answering or after, to keep the
+// connection for another request.
+func refuse(w http.ResponseWriter, r *http.Request, code errorCode, msg string) {
+	closeUnread(w, r)
+	writeError(w, code, msg)
+}
+
+// closeUnread makes the answer to r its connection's last, and stops
+// reading what is left of r's body, if any.
+func closeUnread(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Connection", "close")
+	if r.ContentLength != 0 {
+		// The expired deadline ends net/http's read of the rest of the
+		// body at once, after the answer has been written.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	}
+}
+
 // tokenIs compares in constant time, so timing tells nothing of the token.
 func (a Access) tokenIs(s string) bool {
 	return subtle.ConstantTimeCompare([]byte(s), []byte(a.Token)) == 1
 }
 
+// isWebSocket reports whether r may be a WebSocket handshake, or any
+// other protocol upgrade: its Upgrade header lists websocket, or its
+// Connection header lists upgrade. The headers are comma-separated token
+// lists in any case ("Upgrade: h2c, websocket"), as the WebSocket library
+// reads them; matching only the exact value would let a handshake past
+// the checks made for WebSockets.
 func isWebSocket(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	return hasToken(r.Header, "Upgrade", "websocket") || hasToken(r.Header, "Connection", "upgrade")
+}
+
+// hasToken reports whether header name, in any of its lines, lists
+// token, in any case.
+func hasToken(h http.Header, name, token string) bool {
+	for _, line := range h.Values(name) {
+		for _, t := range strings.Split(line, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
 }

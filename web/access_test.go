@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +24,12 @@ func accessEnv(t *testing.T, a Access) (*httptest.Server, string) {
 	t.Cleanup(srv.Close)
 	s, _ := m.Create()
 	return srv, s.ID()
+}
+
+// tokenCookieFor is the name of srv's token cookie: it carries the
+// port.
+func tokenCookieFor(srv *httptest.Server) string {
+	return tokenCookiePrefix + srv.URL[strings.LastIndexByte(srv.URL, ':')+1:]
 }
 
 // request sends one request with the given headers, following no
@@ -109,9 +117,9 @@ func TestAccessToken(t *testing.T) {
 		{"no token", page, nil, 401},
 		{"no token, API", srv.URL + "/api/labs", nil, 401},
 		{"a bad token", page + "?token=guess", nil, 401},
-		{"a bad cookie", page, map[string]string{"Cookie": TokenCookie + "=guess"}, 401},
+		{"a bad cookie", page, map[string]string{"Cookie": tokenCookieFor(srv) + "=guess"}, 401},
 		{"a bad bearer", srv.URL + "/api/labs", map[string]string{"Authorization": "Bearer guess"}, 401},
-		{"the cookie", page, map[string]string{"Cookie": TokenCookie + "=s3cret"}, 200},
+		{"the cookie", page, map[string]string{"Cookie": tokenCookieFor(srv) + "=s3cret"}, 200},
 		{"bearer", srv.URL + "/api/labs", map[string]string{"Authorization": "Bearer s3cret"}, 200},
 		{"healthz needs none", srv.URL + "/healthz", nil, 200},
 	} {
@@ -129,7 +137,7 @@ func TestAccessToken(t *testing.T) {
 	}
 	var cookie *http.Cookie
 	for _, c := range resp.Cookies() {
-		if c.Name == TokenCookie {
+		if c.Name == tokenCookieFor(srv) {
 			cookie = c
 		}
 	}
@@ -143,7 +151,7 @@ func TestAccessToken(t *testing.T) {
 	if _, r, err := websocket.Dial(ctx, ws, nil); err == nil || r.StatusCode != 401 {
 		t.Fatalf("WebSocket without the token: %v", err)
 	}
-	c, _, err := websocket.Dial(ctx, ws, &websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {TokenCookie + "=s3cret"}}})
+	c, _, err := websocket.Dial(ctx, ws, &websocket.DialOptions{HTTPHeader: http.Header{"Cookie": {tokenCookieFor(srv) + "=s3cret"}}})
 	if err != nil {
 		t.Fatalf("WebSocket with the cookie: %v", err)
 	}
@@ -217,6 +225,115 @@ func TestAccessRouteGroups(t *testing.T) {
 			json.NewDecoder(resp.Body).Decode(&body)
 			if resp.StatusCode != tc.code || body.Error.Code != tc.errCode || resp.Header.Get("Allow") != tc.allow {
 				t.Fatalf("%s %s: %s, error code %q, Allow %q; want %d, %q, %q", tc.method, tc.path, resp.Status, body.Error.Code, resp.Header.Get("Allow"), tc.code, tc.errCode, tc.allow)
+			}
+		})
+	}
+}
+
+// TestAccessCookiePerListener: browsers keep one cookie jar per host,
+// ports shared, so two sockplays on one host must not overwrite each
+// other's token cookie. Go's cookie jar ignores ports as browsers do.
+func TestAccessCookiePerListener(t *testing.T) {
+	a, ida := accessEnv(t, Access{Token: "token-a"})
+	b, idb := accessEnv(t, Access{Token: "token-b"})
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar}
+	get := func(t *testing.T, url string) int {
+		t.Helper()
+		resp, err := client.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Each page is opened with its printed URL, as a teacher would.
+	if code := get(t, a.URL+"/s/"+ida+"?token=token-a"); code != 200 {
+		t.Fatalf("opening the first sockplay's URL: %d", code)
+	}
+	if code := get(t, b.URL+"/s/"+idb+"?token=token-b"); code != 200 {
+		t.Fatalf("opening the second sockplay's URL: %d", code)
+	}
+	for _, s := range []struct {
+		name, url string
+	}{{"first", a.URL + "/api/sessions/" + ida}, {"second", b.URL + "/api/sessions/" + idb}} {
+		if code := get(t, s.url); code != 200 {
+			t.Errorf("the %s sockplay with the browser's cookies: %d, want 200 (its token cookie was overwritten by the other's)", s.name, code)
+		}
+	}
+	u, _ := url.Parse(a.URL)
+	var names []string
+	for _, c := range jar.Cookies(u) {
+		names = append(names, c.Name)
+	}
+	if len(names) != 2 {
+		t.Errorf("cookies for the host: %v, want one per sockplay", names)
+	}
+}
+
+// TestAccessOriginScheme: an Origin must name this sockplay's scheme as
+// well as its host and port: https:// is another origin than http://.
+// Behind a proxy that ends TLS, X-Forwarded-Proto says which scheme the
+// browser used.
+func TestAccessOriginScheme(t *testing.T) {
+	srv, id := accessEnv(t, Access{})
+	ops := srv.URL + "/api/sessions/" + id + "/ops"
+	hostport := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct {
+		name string
+		hdr  map[string]string
+		code int
+	}{
+		{"this origin", map[string]string{"Origin": "http://" + hostport}, 200},
+		{"https on an http server", map[string]string{"Origin": "https://" + hostport}, 403},
+		{"https on an http server, upper case", map[string]string{"Origin": "HTTPS://" + hostport}, 403},
+		{"https through a proxy that ended TLS", map[string]string{"Origin": "https://" + hostport, "X-Forwarded-Proto": "https"}, 200},
+		{"http through a proxy that ended TLS", map[string]string{"Origin": "http://" + hostport, "X-Forwarded-Proto": "https"}, 403},
+		{"ws is no page's origin", map[string]string{"Origin": "ws://" + hostport}, 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if resp := request(t, "POST", ops, tc.hdr); resp.StatusCode != tc.code {
+				t.Fatalf("POST with %v: %s, want %d", tc.hdr, resp.Status, tc.code)
+			}
+		})
+	}
+}
+
+// TestAccessUpgradeTokens: the guard knows a WebSocket handshake as the
+// library does, from token lists in any case ("Upgrade: h2c, websocket",
+// "Connection: keep-alive, Upgrade"), so none skips its Origin check.
+// The library would refuse a foreign Origin too, but the guard's answer
+// is the JSON error: that is what says the guard saw it.
+func TestAccessUpgradeTokens(t *testing.T) {
+	srv, id := accessEnv(t, Access{})
+	ws := srv.URL + "/api/sessions/" + id + "/ws"
+	for _, tc := range []struct{ name, upgrade, connection string }{
+		{"plain", "websocket", "Upgrade"},
+		{"a list", "h2c, websocket", "Upgrade"},
+		{"a list, no space", "h2c,WebSocket", "keep-alive,upgrade"},
+		{"in upper case", "WEBSOCKET", "keep-alive, UPGRADE"},
+		{"the Connection header alone", "h2c", "Upgrade"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", ws, nil)
+			req.Header.Set("Upgrade", tc.upgrade)
+			req.Header.Set("Connection", tc.connection)
+			req.Header.Set("Sec-WebSocket-Version", "13")
+			req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			req.Header.Set("Origin", "http://evil.example")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var body struct{ Error apiError }
+			json.NewDecoder(resp.Body).Decode(&body)
+			if resp.StatusCode != 403 || body.Error.Code != codeOriginNotAllowed {
+				t.Fatalf("handshake from a foreign Origin with Upgrade %q, Connection %q: %s, error code %q; want 403 %s from the guard",
+					tc.upgrade, tc.connection, resp.Status, body.Error.Code, codeOriginNotAllowed)
 			}
 		})
 	}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
@@ -42,6 +43,9 @@ type Config struct {
 	WriteTimeout time.Duration
 	// Access says which hosts may be named and which token is needed.
 	Access Access
+	// BodyTimeout bounds how long a request's body may take to arrive
+	// (negative: no bound).
+	BodyTimeout time.Duration
 	// MaxWatcherLag is how many events a live watcher may fall behind
 	// before it is closed with 1008 (it resumes from the log when it
 	// reconnects).
@@ -55,6 +59,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxMessage:    8 << 20,
 		WriteTimeout:  10 * time.Second,
+		BodyTimeout:   time.Minute,
 		MaxWatcherLag: 10_000,
 	}
 }
@@ -77,16 +82,21 @@ func New(cfg Config) http.Handler {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = def.WriteTimeout
 	}
+	if cfg.BodyTimeout == 0 {
+		cfg.BodyTimeout = def.BodyTimeout
+	}
 	if cfg.MaxWatcherLag <= 0 {
 		cfg.MaxWatcherLag = def.MaxWatcherLag
 	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
 	a := cfg.Access
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, liveness, a.requireHost, a.requireOrigin)
+	r.Use(middleware.Recoverer, h.bodyDeadline, liveness, a.requireHost, a.requireOrigin)
+	// Each group refuses a body too large after its token check, so that
+	// a client without the token learns nothing more.
 	// Token-free: the page's files and a watch link's page.
 	r.Group(func(r chi.Router) {
-		r.Use(a.freeToLook)
+		r.Use(a.freeToLook, h.bodySize)
 		r.Handle(static.PyodidePath+"*", static.PyodideHandler())
 		r.Handle("/static/*", http.StripPrefix("/static/", http.FileServerFS(static.FS)))
 		r.Get("/w/{token}", h.watchPage)
@@ -96,7 +106,7 @@ func New(cfg Config) http.Handler {
 	})
 	// Everything else needs the token, when one is set.
 	r.Group(func(r chi.Router) {
-		r.Use(a.requireToken)
+		r.Use(a.requireToken, h.bodySize)
 		r.Get("/", h.newSessionPage)
 		r.Get("/s/{id}", h.sessionPage)
 		// Set here, so that the token guards them too.
@@ -106,13 +116,13 @@ func New(cfg Config) http.Handler {
 	r.Route("/api", func(r chi.Router) {
 		// Token-free: a watch link's state and stream.
 		r.Group(func(r chi.Router) {
-			r.Use(a.freeToLook, h.loadWatched)
+			r.Use(a.freeToLook, h.bodySize, h.loadWatched)
 			r.Get("/watch/{token}", h.getWatched)
 			r.Get("/watch/{token}/ws", h.watchWebsocket)
 			r.Get("/watch/{token}/lessons/{lesson}", h.watchedLesson)
 		})
 		r.Group(func(r chi.Router) {
-			r.Use(a.requireToken)
+			r.Use(a.requireToken, h.bodySize)
 			r.Get("/labs", h.listLabs)
 			r.Get("/ops", h.listOps)
 			r.Get("/lessons", h.listLessons)
@@ -147,19 +157,37 @@ func New(cfg Config) http.Handler {
 
 // liveness answers /healthz ahead of every access check: a container's
 // probe names the container's address, which is no allowed host, and
-// carries no token. It tells nothing.
+// carries no token. It tells nothing. On a connection let in only for
+// it (LivenessOnly), it is the one thing answered, once.
 func liveness(next http.Handler) http.Handler {
 	alive := chi.NewRouter()
 	alive.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/healthz" {
+		only, _ := r.Context().Value(livenessOnlyKey{}).(bool)
+		switch {
+		case r.URL.Path == "/healthz":
+			if only || r.ContentLength != 0 {
+				closeUnread(w, r)
+			}
 			alive.ServeHTTP(w, r)
-			return
+		case only:
+			refuse(w, r, codeTooManyConns, "sockplay has as many connections as it takes (-max-conns): try again when some have closed")
+		default:
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r)
 	})
+}
+
+type livenessOnlyKey struct{}
+
+// LivenessOnly marks ctx, a connection's (http.Server's ConnContext), as
+// one let in past the cap on connections so that /healthz stays
+// reachable in a flood: on it /healthz is answered, and anything else
+// refused with 503 too_many_connections; the connection then closes.
+func LivenessOnly(ctx context.Context) context.Context {
+	return context.WithValue(ctx, livenessOnlyKey{}, true)
 }
 
 // methods are the methods chi routes; it answers any other with a 405

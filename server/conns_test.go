@@ -1,0 +1,102 @@
+package server
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// fakeConn is a connection from a given address, for clientKey.
+type fakeConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (c fakeConn) RemoteAddr() net.Addr { return c.remote }
+
+func TestClientKey(t *testing.T) {
+	for _, tc := range []struct {
+		remote string
+		key    string // "" for not counted apart
+	}{
+		{"192.0.2.7:5000", "192.0.2.7/32"},
+		{"[::ffff:192.0.2.7]:5000", "192.0.2.7/32"}, // one client, however it is written
+		{"[2001:db8:1:2:aaaa::1]:5000", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9]:5000", "2001:db8:1:2::/64"}, // one site's /64
+		{"127.0.0.1:5000", ""},
+		{"127.9.9.9:5000", ""},
+		{"[::1]:5000", ""},
+		{"[::ffff:127.0.0.1]:5000", ""},
+	} {
+		key, counted := clientKey(fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tc.remote))})
+		got := ""
+		if counted {
+			got = key.String()
+		}
+		if got != tc.key {
+			t.Errorf("%s is counted as %q, want %q", tc.remote, got, tc.key)
+		}
+	}
+}
+
+// TestRunRaisesFileLimit: started with a soft limit on descriptors below
+// the hard one, sockplay raises it to the hard one, and says so.
+func TestRunRaisesFileLimit(t *testing.T) {
+	var orig unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Setrlimit(unix.RLIMIT_NOFILE, &orig) })
+	low := orig
+	low.Cur = min(orig.Max/2, 1024)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var logs syncBuffer
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false"}, pw, &logs, env(nil))
+		pw.Close()
+	}()
+	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
+		t.Fatalf("no start line: %v (run: %v)", err, <-done)
+	}
+	go io.Copy(io.Discard, pr)
+	var now unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &now); err != nil {
+		t.Fatal(err)
+	}
+	if now.Cur != orig.Max {
+		t.Errorf("the soft limit on descriptors is %d once sockplay runs, want the hard limit %d", now.Cur, orig.Max)
+	}
+	want := "soft=" + strconv.FormatUint(orig.Max, 10) + " hard=" + strconv.FormatUint(orig.Max, 10) + " raised_from=" + strconv.FormatUint(low.Cur, 10)
+	if line := logLine(logs.String(), "descriptor limit"); !strings.Contains(line, want) {
+		t.Errorf("the descriptor limit's log line %q lacks %q", line, want)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// logLine is the last line of logs whose message is msg.
+func logLine(logs, msg string) string {
+	var line string
+	for _, l := range strings.Split(logs, "\n") {
+		if strings.Contains(l, `msg="`+msg+`"`) {
+			line = l
+		}
+	}
+	return line
+}
