@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,5 +176,55 @@ func TestEngineRefusesUnknownOptionName(t *testing.T) {
 		if len(in.Opts) != 0 {
 			t.Errorf("%s has options set: %v", in.ID, in.Opts)
 		}
+	}
+}
+
+// TestExportUnixNamesStayInTheirDirectory: AF_UNIX names and unlink's
+// paths are literals too, but they name files; in the session they were
+// files of the session's own directory, and so they are in the replay. A
+// file outside it, named by an absolute path or by one that climbs out,
+// must survive the replay, and the session's own names must still work.
+func TestExportUnixNamesStayInTheirDirectory(t *testing.T) {
+	c, py := pyChecker(t), testkit.Python(t)
+	canary := filepath.Join(t.TempDir(), "keep")
+	if err := os.WriteFile(canary, []byte("keep me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The script runs in a directory of the system's temporary one.
+	climb := "../" + strings.TrimPrefix(canary, os.TempDir()+"/")
+	// Short enough to fit sockaddr_un under the session's directory.
+	own := fmt.Sprintf("/tmp/sp%d.sock", os.Getpid())
+	ops := []sockets.Op{
+		{Op: "unlink", Args: sockets.Args{Addr: canary}},
+		{Op: "unlink", Args: sockets.Args{Addr: climb}},
+		{Op: "unlink", Args: sockets.Args{Addr: "../../../../../../../../" + canary}},
+		{Op: "socket", Args: sockets.Args{Family: "unix", Type: "dgram"}},
+		{Op: "settimeout", Sock: "s1", Args: sockets.Args{Timeout: sockets.Timeout{Set: true, Seconds: 2}}},
+		{Op: "bind", Sock: "s1", Args: sockets.Args{Addr: own}},
+		{Op: "sendto", Sock: "s1", Args: sockets.Args{Addr: own, Data: &sockets.Data{Text: new("self")}}},
+		{Op: "recvfrom", Sock: "s1", Args: sockets.Args{Bufsize: new(16)}},
+		{Op: "connect", Sock: "s1", Args: sockets.Args{Addr: "\x00abstract"}},
+		{Op: "connect", Sock: "s1", Args: sockets.Args{Addr: "@abstract"}},
+		{Op: "close", Sock: "s1"},
+		{Op: "unlink", Args: sockets.Args{Addr: own}},
+	}
+	script := exportOps(t, ops, nil)
+	checkScript(t, c, script)
+	for _, want := range []string{
+		"os.unlink(unix_path(" + pyStr(canary) + "))",
+		"# not replayed (an AF_UNIX name outside the session's directory): os.unlink(" + pyStr(climb) + ")",
+		"s1.bind(unix_path(" + pyStr(own) + "))",
+		"show(8, s1.recvfrom(16))",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("the script has no %s\n--- script ---\n%s", want, script)
+		}
+	}
+	runChecked(t, py, script)
+	if b, err := os.ReadFile(canary); err != nil || string(b) != "keep me" {
+		t.Fatalf("the replay removed or changed %s (%v)\n--- script ---\n%s", canary, err, script)
+	}
+	if _, err := os.Lstat(own); err == nil {
+		t.Errorf("the replay bound %s outside its directory", own)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -24,7 +25,9 @@ type Script struct {
 
 // header defines show(), which prints each result as "[seq] repr", so a
 // replay can be read by a person and compared with the session by a
-// program; recv_total and send_chunks replay the playground's helpers.
+// program; recv_total and send_chunks replay the playground's helpers;
+// unix_path and the directory the script moves into keep AF_UNIX names
+// where the engine kept them.
 const header = `#!/usr/bin/env python3
 # A sockplay session, exported as the Python calls that make it.
 #
@@ -38,8 +41,22 @@ import os
 import select
 import socket
 import struct
+import tempfile
 import termios
 import time
+
+# The session's AF_UNIX names were files of a directory of its own (an
+# absolute name under its root/); the replay's are too, in a new
+# directory, so that it binds, reaches and unlinks no other file.
+_unix_dir = tempfile.TemporaryDirectory(prefix="sockplay-")
+os.chdir(_unix_dir.name)
+
+
+def unix_path(name):
+    """An absolute AF_UNIX name, as the session had it: under root/."""
+    path = os.path.join("root", os.path.normpath(name).lstrip("/"))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return path
 
 
 def show(seq, value):
@@ -116,7 +133,7 @@ func WritePython(w io.Writer, sc Script) error {
 	fmt.Fprint(bw, header)
 	fmt.Fprintf(bw, "# session %s\n\n", comment(sc.Session))
 	evs := sc.Events
-	ports := boundPorts(evs)
+	known := replayNames(evs)
 	for i := 0; i < len(evs); i++ {
 		ev := evs[i]
 		switch {
@@ -134,7 +151,7 @@ func WritePython(w io.Writer, sc Script) error {
 				}
 			}
 			if j == i {
-				writeCall(bw, ev, ports)
+				writeCall(bw, ev, known)
 				continue
 			}
 			last := evs[j-1]
@@ -146,7 +163,7 @@ func WritePython(w io.Writer, sc Script) error {
 				seqRange(ev.Seq, last.Seq), ev.Sock, *ev.Args.Bufsize, total, pyBool(eof), total, "autorecv calls")
 			i = j - 1
 		default:
-			writeCall(bw, ev, ports)
+			writeCall(bw, ev, known)
 		}
 	}
 	for _, p := range sc.Pending {
@@ -163,19 +180,34 @@ func seqRange(a, b int64) string {
 	return fmt.Sprintf("%d-%d", a, b)
 }
 
-// boundPorts maps each port a socket of the session was bound to onto that
-// socket: a replay gets other ports for port 0, so an address with such a
-// port is written as the replayed socket's own (s4_port, kept at bind).
-func boundPorts(evs []sockets.Event) map[string]string {
-	ports := map[string]string{}
+// names is what the script knows of the session's sockets: ports maps
+// each port a socket was bound to onto that socket (a replay gets other
+// ports for port 0, so an address with such a port is written as the
+// replayed socket's own, s4_port, kept at bind); unix marks the AF_UNIX
+// sockets, whose addresses are names of files.
+type names struct {
+	ports map[string]string
+	unix  map[string]bool
+}
+
+func replayNames(evs []sockets.Event) names {
+	n := names{ports: map[string]string{}, unix: map[string]bool{}}
 	for _, ev := range evs {
-		if ev.OK && ev.Op == "bind" && isVar(ev.Sock) && ev.Result != nil && ev.Result.Local != "" {
-			if _, port, ok := splitHostPort(ev.Result.Local); ok {
-				ports[port] = ev.Sock
+		if !ev.OK || ev.Result == nil {
+			continue
+		}
+		switch {
+		case ev.Op == "socket" && ev.Result.Family == "unix":
+			n.unix[ev.Result.Sock] = true
+		case ev.Op == "accept":
+			n.unix[ev.Result.Sock] = n.unix[ev.Sock]
+		case ev.Op == "bind" && isVar(ev.Sock) && ev.Result.Local != "":
+			if _, port, ok := splitHostPort(ev.Result.Local); ok && !n.unix[ev.Sock] {
+				n.ports[port] = ev.Sock
 			}
 		}
 	}
-	return ports
+	return n
 }
 
 func portOf(addr string) string {
@@ -199,7 +231,7 @@ func symbolic(addr string, ports map[string]string) string {
 // writeCall writes one event's call: a plain statement when it succeeded,
 // wrapped in try/except when sockplay raised, a comment when it is not
 // Python to run.
-func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
+func writeCall(w io.Writer, ev sockets.Event, n names) {
 	result := "  # sockplay: " + comment(ResultRepr(ev))
 	if ev.Op == "socket" && !ev.OK {
 		fmt.Fprintf(w, "# sockplay refused socket(): %s\n", comment(errText(ev.Error)))
@@ -214,7 +246,7 @@ func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
 		fmt.Fprintf(w, "# %s\n", comment(strings.TrimPrefix(Call(ev.Sock, ev.Op, ev.Args), "# ")))
 		return
 	}
-	stmt, shown, problem := statement(ev, ports)
+	stmt, shown, problem := statement(ev, n)
 	if problem != "" {
 		fmt.Fprintf(w, "# not replayed (%s): %s%s\n", problem, comment(Call(ev.Sock, ev.Op, ev.Args)), result)
 		return
@@ -235,7 +267,7 @@ func writeCall(w io.Writer, ev sockets.Event, ports map[string]string) {
 		if ev.Op == "accept" {
 			fmt.Fprintf(w, "show(%d, %s_addr)\n", ev.Seq, ev.Result.Sock)
 		}
-		if ev.Op == "bind" && ev.Result != nil && ports[portOf(ev.Result.Local)] == ev.Sock {
+		if ev.Op == "bind" && ev.Result != nil && !n.unix[ev.Sock] && n.ports[portOf(ev.Result.Local)] == ev.Sock {
 			// Kept now: the socket may be closed before the port is used.
 			fmt.Fprintf(w, "%s_port = %s.getsockname()[1]\n", ev.Sock, ev.Sock)
 		}
@@ -256,14 +288,23 @@ func isDgram(ev sockets.Event) bool {
 // not "", why it cannot be written as code. The script's own needs (names
 // for what a call makes, a seq to print) come on top of the call's Python
 // form.
-func statement(ev sockets.Event, ports map[string]string) (stmt string, shown bool, problem string) {
+func statement(ev sockets.Event, n names) (stmt string, shown bool, problem string) {
 	s, a := ev.Sock, ev.Args
 	if a == nil {
 		a = &sockets.Args{}
 	}
 	addr := ""
-	if ev.Op == "connect" || ev.Op == "sendto" {
-		addr = symbolic(a.Addr, ports)
+	switch ev.Op {
+	case "bind", "connect", "sendto", "unlink":
+		// An address that reads as a str is an AF_UNIX name on any socket
+		// (on another, Python raises TypeError as the session did).
+		if text, _ := pyAddr(a.Addr, a.Family); ev.Op == "unlink" || n.unix[s] || strings.HasPrefix(text, "'") {
+			if addr, problem = unixName(a.Addr); problem != "" {
+				return "", false, problem
+			}
+		} else if ev.Op != "bind" {
+			addr = symbolic(a.Addr, n.ports)
+		}
 	}
 	call, problem := pyCall(s, ev.Op, a, addr)
 	if problem != "" {
@@ -300,6 +341,24 @@ func statement(ev sockets.Event, ports map[string]string) (stmt string, shown bo
 	}
 	info, _ := sockets.LookupOp(ev.Op)
 	return call, info.Result != "none", ""
+}
+
+// unixName is an AF_UNIX name as the replay passes it: a relative name
+// as it is (a file of the directory the script moved into), an absolute
+// one through unix_path, as the engine maps both into the session's
+// directory. What the engine refused there (a name that climbs out of the
+// directory, an abstract name, which the host shares) is not replayed.
+func unixName(name string) (string, string) {
+	visible, _, _ := strings.Cut(name, "\x00")
+	switch {
+	case visible == "" || name[0] == '@':
+		return "", "an abstract or empty AF_UNIX name"
+	case filepath.IsAbs(visible):
+		return "unix_path(" + pyStr(name) + ")", ""
+	case !filepath.IsLocal(visible):
+		return "", "an AF_UNIX name outside the session's directory"
+	}
+	return pyStr(name), ""
 }
 
 func level(a *sockets.Args) string {

@@ -27,7 +27,7 @@ import tokenize
 
 VAR = re.compile(r"s[0-9]+\Z")
 DERIVED = re.compile(r"s[0-9]+_(port|addr)\Z")
-HELPERS = {"show", "wait_for", "recv_total", "recvall", "send_chunks"}
+HELPERS = {"show", "wait_for", "recv_total", "recvall", "send_chunks", "unix_path"}
 MODULE_CALLS = {
     ("socket", "socket"),
     ("socket", "getaddrinfo"),
