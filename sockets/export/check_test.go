@@ -67,7 +67,11 @@ type checkResult struct {
 
 // check has python3 check the script's body, what follows its header.
 func (c *checker) check(body string) (checkResult, error) {
-	req, err := json.Marshal(map[string]any{"body": body, "trailer": trailer, "constants": Constants()})
+	names := make([]string, 0, len(constants))
+	for n := range constants {
+		names = append(names, n)
+	}
+	req, err := json.Marshal(map[string]any{"body": body, "trailer": trailer, "constants": names})
 	if err != nil {
 		return checkResult{}, err
 	}

@@ -42,16 +42,6 @@ var constants = func() map[string]bool {
 	return m
 }()
 
-// Constants lists the socket module's names an exported script may use,
-// for checkers of scripts.
-func Constants() []string {
-	out := make([]string, 0, len(constants))
-	for n := range constants {
-		out = append(out, n)
-	}
-	return out
-}
-
 // pyStr is a str literal: in single quotes (as the page writes it),
 // printable characters as they are, the rest escaped as Python's repr
 // escapes them. A byte that is not UTF-8 becomes the lone surrogate
