@@ -57,6 +57,16 @@ func SockoptNames() []string {
 	return names
 }
 
+// SockoptLevels lists the option levels sockplay knows.
+func SockoptLevels() []string {
+	levels := make([]string, 0, len(sockLevels))
+	for n := range sockLevels {
+		levels = append(levels, n)
+	}
+	sort.Strings(levels)
+	return levels
+}
+
 func levelName(level int) string {
 	for n, l := range sockLevels {
 		if l == level {
@@ -80,7 +90,7 @@ func lookupSockopt(level, name string) (sockopt, *Error) {
 	}
 	lv, ok := sockLevels[level]
 	if !ok {
-		return opt, &Error{Exc: "AttributeError", Msg: fmt.Sprintf("module 'socket' has no attribute '%s' (levels: SOL_SOCKET, IPPROTO_TCP, IPPROTO_IP, IPPROTO_IPV6)", level)}
+		return opt, &Error{Exc: "AttributeError", Msg: fmt.Sprintf("module 'socket' has no attribute '%s' (levels: %s)", level, strings.Join(SockoptLevels(), ", "))}
 	}
 	if lv != opt.level {
 		return opt, errValue("%s is an option of level %s, not %s", name, levelName(opt.level), level)

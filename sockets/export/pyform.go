@@ -10,31 +10,53 @@ import (
 
 // Call is the Python text of a call on socket s, from the op's Python
 // form in the engine's op table (static/ops.js renders the same forms
-// for the page).
+// for the page). It is for reading: a value that is no Python (an option
+// name sockplay does not know, say) reads as it was given; the script
+// writes only calls whose every value is a literal or a known name (see
+// pyCall).
 func Call(s, op string, a *sockets.Args) string {
+	text, _ := pyCall(s, op, a, "")
+	return text
+}
+
+// pyCall is the call's text, and problem: why it is not Python to run
+// ("" when every value in it is a literal or a known name). addr, when
+// not "", is the Python for the addr argument, instead of the address.
+func pyCall(s, op string, a *sockets.Args, addr string) (text, problem string) {
 	if a == nil {
 		a = &sockets.Args{}
 	}
 	info, ok := sockets.LookupOp(op)
 	if !ok {
-		return s + "." + op + "()"
+		return s + "." + op + "()", "an op sockplay does not have"
 	}
 	form := info.Py
 	if info.PyOff != "" && a.On != nil && !*a.On {
 		form = info.PyOff
 	}
-	return renderForm(form, s, a)
+	return renderForm(form, s, a, addr)
 }
 
 // renderForm fills a Python form's placeholders (see sockets' "A call's
-// Python form").
-func renderForm(form, s string, a *sockets.Args) string {
+// Python form"); problem is the first value that is not Python to run.
+func renderForm(form, s string, a *sockets.Args, addr string) (string, string) {
 	var b strings.Builder
+	problem := ""
+	arg := func(name string) string {
+		if name == "addr" && addr != "" {
+			return addr
+		}
+		text, p := pyArg(a, name)
+		if problem == "" {
+			problem = p
+		}
+		return text
+	}
 	for {
 		i := strings.IndexByte(form, '{')
 		if i < 0 {
 			b.WriteString(form)
-			return b.String()
+			return b.String(), problem
 		}
 		j := strings.IndexByte(form[i:], '}') + i
 		b.WriteString(form[:i])
@@ -43,21 +65,24 @@ func renderForm(form, s string, a *sockets.Args) string {
 		name, def, hasDef := strings.Cut(ph, "|")
 		switch {
 		case name == "sock":
+			if !isVar(s) && problem == "" {
+				problem = "a socket name sockplay does not give"
+			}
 			b.WriteString(s)
 		case strings.HasSuffix(name, "=?"):
-			if arg := strings.TrimSuffix(name, "=?"); hasArg(a, arg) {
-				b.WriteString(", " + arg + "=" + pyArg(a, arg))
+			if n := strings.TrimSuffix(name, "=?"); hasArg(a, n) {
+				b.WriteString(", " + n + "=" + arg(n))
 			}
 		case strings.HasSuffix(name, "?"):
-			if arg := strings.TrimSuffix(name, "?"); hasArg(a, arg) {
-				b.WriteString(pyArg(a, arg))
+			if n := strings.TrimSuffix(name, "?"); hasArg(a, n) {
+				b.WriteString(arg(n))
 			} else {
 				trimSep(&b)
 			}
 		case hasDef && !hasArg(a, name):
 			b.WriteString(def)
 		default:
-			b.WriteString(pyArg(a, name))
+			b.WriteString(arg(name))
 		}
 	}
 }
@@ -91,45 +116,47 @@ func hasArg(a *sockets.Args, name string) bool {
 	return true
 }
 
-// pyArg writes one argument as Python does.
-func pyArg(a *sockets.Args, name string) string {
+// pyArg writes one argument as Python does; problem says why the text is
+// not a literal or a known name. kind and focus only ever appear in a
+// comment form, which the script writes as a comment.
+func pyArg(a *sockets.Args, name string) (text, problem string) {
 	switch name {
 	case "family":
-		return pyFamily(a.Family)
+		return pyFamily(a.Family), ""
 	case "type":
-		return pyType(a.Type)
+		return pyType(a.Type), ""
 	case "addr":
-		return PyAddr(a.Addr, a.Family)
+		return pyAddr(a.Addr, a.Family)
 	case "backlog":
-		return strconv.Itoa(deref(a.Backlog))
+		return strconv.Itoa(deref(a.Backlog)), ""
 	case "bufsize":
-		return strconv.Itoa(deref(a.Bufsize))
+		return strconv.Itoa(deref(a.Bufsize)), ""
 	case "chunk":
-		return strconv.Itoa(deref(a.Chunk))
+		return strconv.Itoa(deref(a.Chunk)), ""
 	case "delay":
-		return pyFloat(deref(a.Delay))
+		return floatLiteral(deref(a.Delay))
 	case "data":
 		return pyData(a)
 	case "timeout":
 		if a.Timeout.None {
-			return "None"
+			return "None", ""
 		}
-		return pyFloat(a.Timeout.Seconds)
+		return floatLiteral(a.Timeout.Seconds)
 	case "flag":
-		return pyBool(a.Flag != nil && *a.Flag)
+		return pyBool(a.Flag != nil && *a.Flag), ""
 	case "how":
-		if a.How != nil && int(*a.How) < 2 {
-			return []string{"socket.SHUT_RD", "socket.SHUT_WR"}[*a.How]
+		if a.How != nil && *a.How >= 0 && int(*a.How) < 2 {
+			return []string{"socket.SHUT_RD", "socket.SHUT_WR"}[*a.How], ""
 		}
-		return "socket.SHUT_RDWR"
+		return "socket.SHUT_RDWR", ""
 	case "level":
-		return "socket." + level(a)
+		return constant(level(a), "an option level")
 	case "name":
-		return "socket." + a.Name
+		return constant(a.Name, "an option name")
 	case "value":
 		return optValue(a)
 	case "host":
-		return pyStr(a.Host)
+		return pyStr(a.Host), ""
 	case "port":
 		return portValue(a)
 	case "rlist":
@@ -139,16 +166,24 @@ func pyArg(a *sockets.Args, name string) string {
 	case "xlist":
 		return pyList(more(a).XList)
 	case "kind":
-		return more(a).Kind
+		return more(a).Kind, ""
 	case "text":
-		return pyStr(more(a).Text)
+		return pyStr(more(a).Text), ""
 	case "focus":
 		if f := more(a).Focus; f != nil {
-			return f.String()
+			return f.String(), ""
 		}
-		return ""
+		return "", ""
 	}
-	return name
+	return name, ""
+}
+
+// constant is socket.NAME, a problem unless sockplay knows the name.
+func constant(name, what string) (string, string) {
+	if !constants[name] {
+		return "socket." + name, what + " sockplay does not know"
+	}
+	return "socket." + name, ""
 }
 
 // more is a's arguments of select and python, zero when it has none.
@@ -159,8 +194,16 @@ func more(a *sockets.Args) sockets.More {
 	return *a.More
 }
 
-// pyList is a list of sockets, by their names.
-func pyList(socks []string) string { return "[" + strings.Join(socks, ", ") + "]" }
+// pyList is a list of sockets, by their variables.
+func pyList(socks []string) (string, string) {
+	problem := ""
+	for _, s := range socks {
+		if !isVar(s) {
+			problem = "a socket name sockplay does not give"
+		}
+	}
+	return "[" + strings.Join(socks, ", ") + "]", problem
+}
 
 // ResultRepr is what Python prints for the event's result (repr of the
 // returned value), or "Exc: message" for an error, from the op's result
@@ -218,7 +261,10 @@ func ResultRepr(ev sockets.Event) string {
 		if r.Ready != nil {
 			rd = *r.Ready
 		}
-		return fmt.Sprintf("(%s, %s, %s)", pyList(rd.RList), pyList(rd.WList), pyList(rd.XList))
+		r, _ := pyList(rd.RList)
+		w, _ := pyList(rd.WList)
+		x, _ := pyList(rd.XList)
+		return fmt.Sprintf("(%s, %s, %s)", r, w, x)
 	}
 	return "None"
 }
@@ -228,13 +274,24 @@ func ResultRepr(ev sockets.Event) string {
 // for IPv6, a string for AF_UNIX and for anything else; valid Python
 // whatever the text (static/ops.js's pyAddr reads it alike).
 func PyAddr(addr, family string) string {
+	text, _ := pyAddr(addr, family)
+	return text
+}
+
+// pyAddr is PyAddr, and a problem when the port is too long a number to
+// be one (Python refuses an int literal of thousands of digits).
+func pyAddr(addr, family string) (string, string) {
 	if host, port, v6, ok := addrParts(addr); ok && family != "unix" {
-		if v6 {
-			return fmt.Sprintf("(%s, %s, 0, 0)", pyStr(host), port)
+		problem := ""
+		if len(port) > 20 {
+			problem = "a port of more digits than any number a port is"
 		}
-		return fmt.Sprintf("(%s, %s)", pyStr(host), port)
+		if v6 {
+			return fmt.Sprintf("(%s, %s, 0, 0)", pyStr(host), port), problem
+		}
+		return fmt.Sprintf("(%s, %s)", pyStr(host), port), problem
 	}
-	return pyStr(addr)
+	return pyStr(addr), ""
 }
 
 // addrParts splits host:port or [v6]:port, the port written as a Python
