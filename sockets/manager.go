@@ -117,6 +117,11 @@ func NewManager(cfg Config) *Manager {
 	// fits in the log; past that the log would drop events a live
 	// reader was about to get (a small -max-event-log-mb did).
 	cfg.MaxLagBytes = min(cfg.MaxLagBytes, cfg.MaxLogBytes/2)
+	if cfg.MaxTotalLogBytes > 0 {
+		// Nor may the budget across sessions drop them, for a session
+		// alone on the server.
+		cfg.MaxLagBytes = min(cfg.MaxLagBytes, cfg.MaxTotalLogBytes/2)
+	}
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = def.StatsInterval
 	}
