@@ -62,9 +62,8 @@ func logMemory(b testing.TB, bufsize int, json bool, events int) (heap, counted,
 			if json {
 				scratch = bt.AppendJSON(scratch[:0], i)
 			}
-			payload += int64(len(ev.Result.Data))
-			if ev.Args != nil && ev.Args.Data != nil && ev.Args.Data.Text != nil {
-				payload += int64(len(*ev.Args.Data.Text))
+			if ev.Result != nil {
+				payload += int64(len(ev.Result.Data))
 			}
 			cursor = ev.Seq
 		}
@@ -100,6 +99,7 @@ func logMemory(b testing.TB, bufsize int, json bool, events int) (heap, counted,
 		data := text(strings.Repeat("sockplay", 128))
 		for range min(events, 50_000) {
 			mustOK(b, s, op("sendto", id, Args{Addr: to, Data: data}))
+			payload += int64(len(*data.Text))
 		}
 	}
 	for cursor < s.LastSeq() {
