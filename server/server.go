@@ -38,6 +38,9 @@ type Config struct {
 	MaxOpsPerSec    int
 	MaxSendMBPerSec int
 	MaxPendingConns int
+	MaxFDs          int
+	MaxEventLogsMB  int
+	MaxWatchers     int
 	MaxMessageKB    int
 	MaxWatcherLag   int
 	BodyTimeout     time.Duration
@@ -89,6 +92,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.MaxOpsPerSec, "max-ops-per-sec", eng.MaxOpsPerSec, "ops a client may run in one session a second, in bursts of up to a second's worth; past it an op is refused (HTTP 429, or a rate_limited error on the WebSocket) and never runs (0: no limit)")
 	fs.IntVar(&c.MaxSendMBPerSec, "max-send-mb-per-sec", eng.MaxSendBytesPerSec>>20, "MiB one session's sends may take a second; past it a send fails with OSError (0: no limit)")
 	fs.IntVar(&c.MaxPendingConns, "max-pending-connects", eng.MaxPendingConnects, "connects one session may have in progress at once; past it a connect fails with OSError (0: no limit)")
+	fs.IntVar(&c.MaxFDs, "max-fds", eng.MaxFDs, "descriptors all sessions' sockets may hold together; past it socket() and accept fail with OSError [Errno 23] (ENFILE) in every session (0: the descriptor limit less a quarter kept for the server; more is capped to that)")
+	fs.IntVar(&c.MaxEventLogsMB, "max-event-logs-mb", int(eng.MaxTotalLogBytes>>20), "memory for all sessions' event logs together, in MiB; past it the oldest events of the largest logs are dropped (and viewers told) (0: a quarter of the memory available at start; more than half is capped)")
+	fs.IntVar(&c.MaxWatchers, "max-watchers", eng.MaxWatchers, "watch-link viewers one session may have at once; past it a watcher's WebSocket is refused (too_many_watchers, close 1013) (0: no limit)")
 	fs.IntVar(&c.MaxMessageKB, "max-message-kb", int(wd.MaxMessage>>10), "the largest WebSocket message or op body a client may send, in KiB (larger: closed with 1009, or HTTP 413)")
 	fs.IntVar(&c.MaxWatcherLag, "max-watcher-lag", wd.MaxWatcherLag, "events a live watcher may fall behind before it is closed with 1008 (its page reconnects and resumes from the log)")
 	cl := DefaultConnLimits()
@@ -166,7 +172,8 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		min, max int
 	}{{"max-sockets", c.MaxSockets, 1, 0}, {"max-event-log-mb", c.MaxEventLogMB, 1, big},
 		{"max-sessions", c.MaxSessions, 0, 0}, {"max-ops-per-sec", c.MaxOpsPerSec, 0, 0}, {"max-send-mb-per-sec", c.MaxSendMBPerSec, 0, big},
-		{"max-pending-connects", c.MaxPendingConns, 0, 0}, {"max-message-kb", c.MaxMessageKB, 1, big}, {"max-watcher-lag", c.MaxWatcherLag, 1, 0},
+		{"max-pending-connects", c.MaxPendingConns, 0, 0},
+		{"max-fds", c.MaxFDs, 0, 0}, {"max-event-logs-mb", c.MaxEventLogsMB, 0, big}, {"max-watchers", c.MaxWatchers, 0, 0}, {"max-message-kb", c.MaxMessageKB, 1, big}, {"max-watcher-lag", c.MaxWatcherLag, 1, 0},
 		{"max-conns", c.Conns.MaxConns, 0, 0}, {"max-conns-per-client", c.Conns.MaxConnsPerClient, 0, 0}} {
 		if f.v < f.min {
 			return c, fmt.Errorf("-%s must be at least %d, not %d", f.name, f.min, f.v)
@@ -343,6 +350,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	ecfg := engineConfig(cfg)
 	ecfg.Policy, ecfg.Logger = pol, log.With("component", "engine")
+	settleBudgets(&ecfg, readMachine(), log)
 	mgr := sockets.NewManager(ecfg)
 	defer mgr.Close()
 	wcfg := webConfig(cfg)
@@ -404,6 +412,9 @@ func engineConfig(c Config) sockets.Config {
 	e.MaxOpsPerSec = c.MaxOpsPerSec
 	e.MaxSendBytesPerSec = c.MaxSendMBPerSec << 20
 	e.MaxPendingConnects = c.MaxPendingConns
+	e.MaxFDs = c.MaxFDs
+	e.MaxTotalLogBytes = int64(c.MaxEventLogsMB) << 20
+	e.MaxWatchers = c.MaxWatchers
 	return e
 }
 

@@ -103,7 +103,7 @@ func pacedSession(t *testing.T, lag int) (*Session, func(resuming bool) bool) {
 func TestOwnerSetsThePace(t *testing.T) {
 	const lag = 20
 	s, behind := pacedSession(t, lag)
-	watcher := s.AttachWatcher(0)
+	watcher := mustWatch(t, s, 0)
 	defer watcher.Detach()
 	if !behind(false) {
 		t.Fatal("nobody has read anything, yet autorecv would go on")

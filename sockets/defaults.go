@@ -6,10 +6,12 @@ import "time"
 // nothing else; the server's flags take their defaults from it.
 //
 // NewManager reads a zero MaxSockets, MaxLogBytes, MaxLagEvents,
-// MaxLagBytes or StatsInterval as the value here. For MaxSessions,
-// MaxOpsPerSec, MaxSendBytesPerSec, MaxPendingConnects and IdleTimeout
-// zero means no limit, so a Config made from scratch has those limits
-// only if it takes them from here.
+// MaxLagBytes or StatsInterval as the value here, and a zero MaxFDs as
+// DefaultFDs of the process's descriptor limit. For MaxSessions,
+// MaxOpsPerSec, MaxSendBytesPerSec, MaxPendingConnects, MaxWatchers,
+// MaxTotalLogBytes and IdleTimeout zero means no limit, so a Config made
+// from scratch has those limits only if it takes them from here. (The
+// server sets MaxFDs and MaxTotalLogBytes from the machine at start.)
 func DefaultConfig() Config {
 	return Config{
 		MaxSockets:         64,
@@ -18,6 +20,7 @@ func DefaultConfig() Config {
 		MaxOpsPerSec:       1000,
 		MaxSendBytesPerSec: 64 << 20,
 		MaxPendingConnects: 64,
+		MaxWatchers:        500,
 		IdleTimeout:        time.Hour,
 		MaxLagEvents:       4096,
 		MaxLagBytes:        16 << 20,

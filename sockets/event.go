@@ -2,6 +2,8 @@ package sockets
 
 import (
 	"encoding/json"
+	"sync"
+	"unsafe"
 
 	"github.com/sockplay/sockplay/sockets/internal/eventlog"
 )
@@ -126,8 +128,13 @@ type Batch = eventlog.Batch[Event]
 // eventLog is the log of Events.
 type eventLog = eventlog.Log[Event]
 
-func newEventLog(cfg Config) *eventLog {
-	return eventlog.New(eventOptions(cfg))
+// newEventLog is a session's log: within cfg's MaxLogBytes, and within
+// budget together with the other sessions' when budget is set; owner is
+// the session's lock.
+func newEventLog(cfg Config, budget *eventlog.Budget, owner sync.Locker) *eventLog {
+	o := eventOptions(cfg)
+	o.Budget, o.Owner = budget, owner
+	return eventlog.New(o)
 }
 
 func eventOptions(cfg Config) eventlog.Options[Event] {
@@ -173,7 +180,7 @@ func payload(ev *Event) []byte {
 }
 
 // holding is what the log must know of an op's event: the bytes of its
-// result and of the data it sent.
+// result and of the data it sent, and the values it points to.
 func holding(ev *Event) eventlog.Holding {
 	n := len(payload(ev))
 	if a := ev.Args; a != nil {
@@ -182,5 +189,39 @@ func holding(ev *Event) eventlog.Holding {
 		}
 		n += len(a.more().Text)
 	}
-	return eventlog.Bytes(n)
+	return eventlog.Bytes(n, pointedTo(ev))
+}
+
+// pointedTo is the memory of the values an op's event points to, its
+// bytes aside (holding counts those): its arguments, result and error,
+// and the text they carry that was made for it. Names the engine shares
+// between events (op names, socket ids) are not counted.
+func pointedTo(ev *Event) int {
+	n := len(ev.Reply)
+	if a := ev.Args; a != nil {
+		n += int(unsafe.Sizeof(*a)) + len(a.Addr) + len(a.Host) + len(a.Value) + len(a.Port)
+		if a.Data != nil {
+			n += int(unsafe.Sizeof(*a.Data))
+		}
+		if m := a.More; m != nil {
+			n += int(unsafe.Sizeof(*m)) + int(unsafe.Sizeof(""))*(len(m.RList)+len(m.WList)+len(m.XList))
+		}
+	}
+	if r := ev.Result; r != nil {
+		n += int(unsafe.Sizeof(*r)) + len(r.Local) + len(r.Peer) + len(r.Addr) + len(r.Note)
+		n += len(r.AddrInfo) * int(unsafe.Sizeof(AddrInfo{}))
+		if r.Stats != nil {
+			n += int(unsafe.Sizeof(*r.Stats))
+		}
+		if r.Ready != nil {
+			n += int(unsafe.Sizeof(*r.Ready))
+		}
+	}
+	if e := ev.Error; e != nil {
+		n += int(unsafe.Sizeof(*e)) + len(e.Msg)
+	}
+	if o := ev.Origin; o != nil {
+		n += int(unsafe.Sizeof(*o)) + len(o.File) + len(o.Thread)
+	}
+	return n
 }

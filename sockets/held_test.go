@@ -59,7 +59,7 @@ func TestHeldEventsWakeViewers(t *testing.T) {
 			defer ln.Close()
 			s, _ := newTestManager(t, c.cfg).Create()
 			if c.watcher {
-				defer s.AttachWatcher(s.LastSeq()).Detach()
+				defer mustWatch(t, s, s.LastSeq()).Detach()
 			}
 			id := connected(t, s, ln.Addr().String())
 			peer, err := ln.Accept()

@@ -3,7 +3,10 @@ package sockets
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tokenBucket allows perSec a second on average, with bursts of up to one
@@ -106,4 +109,71 @@ func (s *Session) admitConnect() *Error {
 		return nil
 	}
 	return &Error{Exc: "OSError", Msg: fmt.Sprintf("%d connects are already in progress in this session, the most it may have (-max-pending-connects)", len(connecting))}
+}
+
+// fdBudget is the descriptors every session's sockets and selects may
+// hold together (Config.MaxFDs): with it no session, and no number of
+// them, can take the process to its RLIMIT_NOFILE, where every accept
+// and open of the server's own (its HTTP connections, the labs, a log
+// file) would fail with EMFILE too.
+type fdBudget struct {
+	max  int64
+	used atomic.Int64
+}
+
+// take spends one descriptor, or reports false when none is left.
+func (b *fdBudget) take() bool {
+	for {
+		n := b.used.Load()
+		if n >= b.max {
+			return false
+		}
+		if b.used.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// give returns a descriptor take spent.
+func (b *fdBudget) give() { b.used.Add(-1) }
+
+// full reports whether take would fail now.
+func (b *fdBudget) full() bool { return b.used.Load() >= b.max }
+
+// errServerFull is a socket() or accept past Config.MaxFDs. It is ENFILE,
+// "Too many open files in system", not the EMFILE of -max-sockets: the
+// session has not used up its own allowance, the machine it shares has,
+// which is what ENFILE says to a Python program; closing one of its own
+// sockets would not be the cure, waiting for other sessions' is.
+func errServerFull(max int64) *Error {
+	return &Error{Errno: "ENFILE", Num: int(unix.ENFILE), Exc: "OSError",
+		Msg: fmt.Sprintf("Too many open files in system: the sessions of this sockplay hold the %d descriptors it allows them (-max-fds); try again when some have closed", max)}
+}
+
+// FDReserve is how many of the process's descriptors DefaultFDs keeps for
+// the server itself, out of a limit of nofile: its HTTP connections and
+// WebSockets, the lab servers, the runtime's poller, log files. A
+// quarter, and never fewer than 256.
+func FDReserve(nofile uint64) uint64 { return max(256, nofile/4) }
+
+// DefaultFDs is the Config.MaxFDs for a process that may have nofile
+// descriptors open: all of them less FDReserve, and at least one.
+func DefaultFDs(nofile uint64) int {
+	if nofile <= FDReserve(nofile) {
+		return 1
+	}
+	return int(min(nofile-FDReserve(nofile), 1<<31-1))
+}
+
+// processFDs is the process's soft RLIMIT_NOFILE (the server raises it to
+// its hard limit first), or 1024 if it cannot be read.
+func processFDs() uint64 {
+	var l unix.Rlimit
+	switch err := unix.Getrlimit(unix.RLIMIT_NOFILE, &l); {
+	case err != nil:
+		return 1024
+	case l.Cur == unix.RLIM_INFINITY:
+		return 1 << 20 // the kernel's own cap (fs.nr_open) by default
+	}
+	return l.Cur
 }

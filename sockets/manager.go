@@ -5,12 +5,16 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/sockplay/sockplay/sockets/internal/eventlog"
 	"github.com/sockplay/sockplay/sockets/policy"
 )
 
@@ -20,6 +24,14 @@ type Config struct {
 	MaxSockets int
 	// MaxSessions is how many sessions may be open at once; 0: no limit.
 	MaxSessions int
+	// MaxFDs is how many descriptors all sessions together may hold at
+	// once: their sockets and their selects' wakers. Past it socket() and
+	// accept fail with ENFILE. 0: DefaultFDs of the process's
+	// RLIMIT_NOFILE, so that sessions can never take every descriptor.
+	MaxFDs int
+	// MaxWatchers is how many watch-link viewers one session may have
+	// at once; 0: no limit.
+	MaxWatchers int
 	// MaxOpsPerSec bounds the ops a client may run in one session a
 	// second (see Session.Admit); 0: no limit.
 	MaxOpsPerSec int
@@ -39,6 +51,10 @@ type Config struct {
 	// MaxLogBytes bounds one session's event log in memory; past it the
 	// oldest events are dropped. 0: DefaultConfig's.
 	MaxLogBytes int64
+	// MaxTotalLogBytes bounds the event logs of all sessions together;
+	// past it the oldest events of the largest logs are dropped. 0: no
+	// bound beyond each session's.
+	MaxTotalLogBytes int64
 	// MaxLagEvents and MaxLagBytes say how far readers may fall behind
 	// before autorecv pauses (data then waits in the kernel).
 	MaxLagEvents int
@@ -62,10 +78,15 @@ type Config struct {
 type Manager struct {
 	cfg Config
 
+	fds  *fdBudget
+	logs *eventlog.Budget // nil: no bound across sessions
+
 	mu       sync.Mutex
 	sessions map[string]*Session
 	watched  map[string]*Session // by watch token
 	closed   bool
+
+	unixRoot string // the manager's directory for sessions' AF_UNIX ones; "" if none
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -96,6 +117,11 @@ func NewManager(cfg Config) *Manager {
 	// fits in the log; past that the log would drop events a live
 	// reader was about to get (a small -max-event-log-mb did).
 	cfg.MaxLagBytes = min(cfg.MaxLagBytes, cfg.MaxLogBytes/2)
+	if cfg.MaxTotalLogBytes > 0 {
+		// Nor may the budget across sessions drop them, for a session
+		// alone on the server.
+		cfg.MaxLagBytes = min(cfg.MaxLagBytes, cfg.MaxTotalLogBytes/2)
+	}
 	if cfg.StatsInterval == 0 {
 		cfg.StatsInterval = def.StatsInterval
 	}
@@ -108,7 +134,29 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	m := &Manager{cfg: cfg, sessions: map[string]*Session{}, watched: map[string]*Session{}, stop: make(chan struct{})}
+	// Every session's AF_UNIX directory is made in one of the manager's
+	// own, which only this user may list: in a shared /tmp the sessions'
+	// directories, and the names of their sockets, would be anyone's to
+	// read.
+	unixRoot, err := privateDir(cfg.UnixDir)
+	if err != nil {
+		cfg.Logger.Warn("no private directory for AF_UNIX sockets: sessions make theirs in the parent", "dir", cfg.UnixDir, "err", err)
+	} else {
+		cfg.UnixDir = unixRoot
+	}
+	if cfg.MaxFDs <= 0 {
+		cfg.MaxFDs = DefaultFDs(processFDs())
+	}
+	m := &Manager{cfg: cfg, sessions: map[string]*Session{}, watched: map[string]*Session{}, stop: make(chan struct{}),
+		fds: &fdBudget{max: int64(cfg.MaxFDs)}, unixRoot: unixRoot}
+	if cfg.MaxTotalLogBytes > 0 {
+		m.logs = eventlog.NewBudget(cfg.MaxTotalLogBytes)
+		m.wg.Add(1)
+		go func() {
+			defer m.wg.Done()
+			m.logs.Run(m.stop)
+		}()
+	}
 	if cfg.IdleTimeout > 0 {
 		m.wg.Add(1)
 		go m.expire()
@@ -119,7 +167,6 @@ func NewManager(cfg Config) *Manager {
 // Create starts a new session.
 func (m *Manager) Create() (*Session, error) {
 	id := newID()
-	s := newSession(id, m.cfg)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -128,6 +175,7 @@ func (m *Manager) Create() (*Session, error) {
 	if m.cfg.MaxSessions > 0 && len(m.sessions) >= m.cfg.MaxSessions {
 		return nil, ErrTooManySessions
 	}
+	s := newSession(id, m.cfg, m.fds, m.logs)
 	m.sessions[id] = s
 	m.cfg.Logger.Info("session created", "session", id)
 	return s, nil
@@ -151,7 +199,11 @@ func (m *Manager) Len() int {
 // End closes one session and forgets it.
 func (m *Manager) End(id string) { m.end(id, "") }
 
-func (m *Manager) end(id, reason string) {
+// EndSession ends session id as End does, telling its pages and watchers
+// reason; it reports false if there is no such session.
+func (m *Manager) EndSession(id, reason string) bool { return m.end(id, reason) }
+
+func (m *Manager) end(id, reason string) bool {
 	m.mu.Lock()
 	s, ok := m.sessions[id]
 	delete(m.sessions, id)
@@ -162,6 +214,7 @@ func (m *Manager) end(id, reason string) {
 	if ok {
 		s.End(reason)
 	}
+	return ok
 }
 
 // WatchToken returns the session's watch token, made on first use: the
@@ -206,6 +259,11 @@ func (m *Manager) Close() {
 	for _, s := range all {
 		s.End("sockplay is shutting down")
 	}
+	if m.unixRoot != "" {
+		if err := os.RemoveAll(m.unixRoot); err != nil {
+			m.cfg.Logger.Warn("removing the AF_UNIX directory", "dir", m.unixRoot, "err", err)
+		}
+	}
 }
 
 func (m *Manager) expire() {
@@ -240,4 +298,24 @@ func newID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
 	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+}
+
+// privateDir makes a directory only this user may use in parent (the
+// system's temporary directory if ""), with a short random name: a
+// session's AF_UNIX paths must fit in the kernel's 108 bytes under it.
+func privateDir(parent string) (string, error) {
+	if parent == "" {
+		parent = os.TempDir()
+	}
+	for {
+		var b [5]byte
+		_, _ = rand.Read(b[:])
+		dir := filepath.Join(parent, "sp"+strings.ToLower(base32.StdEncoding.EncodeToString(b[:])))
+		switch err := os.Mkdir(dir, 0o700); {
+		case err == nil:
+			return dir, nil
+		case !errors.Is(err, fs.ErrExist):
+			return "", err
+		}
+	}
 }

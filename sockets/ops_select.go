@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"fmt"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -163,14 +164,24 @@ func holdFDs(socks []*Socket, fds []int, fn func(fds []int) error) error {
 }
 
 // addWaker makes an eventfd that wakes a select when a socket of the
-// session is closed or the session ends.
+// session is closed or the session ends. It is a descriptor like a
+// socket's: it counts against Config.MaxFDs, and a session may have no
+// more selects waiting than it may have sockets, or one session's
+// selects could hold every descriptor the sessions share.
 func (s *Session) addWaker() (int, error) {
-	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
-	if err != nil {
-		return -1, err
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if len(s.wakers) >= s.cfg.MaxSockets {
+		return -1, &Error{Exc: "OSError", Msg: fmt.Sprintf("%d selects are already waiting in this session, the most it may have (-max-sockets)", len(s.wakers))}
+	}
+	if !s.fds.take() {
+		return -1, errServerFull(s.fds.max)
+	}
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		s.fds.give()
+		return -1, err
+	}
 	if s.wakers == nil {
 		s.wakers = map[int]struct{}{}
 	}
@@ -183,6 +194,7 @@ func (s *Session) dropWaker(fd int) {
 	delete(s.wakers, fd)
 	s.mu.Unlock()
 	unix.Close(fd)
+	s.fds.give()
 }
 
 // wakeSelects wakes every select waiting in the session.

@@ -49,6 +49,7 @@ type Session struct {
 	wakers       map[int]struct{} // eventfds of the selects waiting
 	focus        *Focus           // the owner's, for State
 
+	fds          *fdBudget    // the descriptors all sessions share
 	opsRate      *tokenBucket // nil: unlimited
 	sendRate     *tokenBucket
 	watchToken   string        // its watch link's secret; set by the Manager under its lock
@@ -116,13 +117,13 @@ type State struct {
 	Focus *Focus `json:"focus,omitempty"`
 }
 
-func newSession(id string, cfg Config) *Session {
+func newSession(id string, cfg Config, fds *fdBudget, logs *eventlog.Budget) *Session {
 	now := time.Now()
-	return &Session{
+	s := &Session{
 		id:         id,
 		cfg:        cfg,
 		logger:     cfg.Logger.With("session", id),
-		log:        newEventLog(cfg),
+		fds:        fds,
 		closing:    make(chan struct{}),
 		start:      now,
 		changed:    make(chan struct{}),
@@ -134,6 +135,8 @@ func newSession(id string, cfg Config) *Session {
 		opsRate:    newTokenBucket(cfg.MaxOpsPerSec, cfg.Clock()),
 		sendRate:   newTokenBucket(cfg.MaxSendBytesPerSec, cfg.Clock()),
 	}
+	s.log = newEventLog(cfg, logs, &s.mu)
+	return s
 }
 
 // ID is the session's id, as used in URLs.
@@ -461,6 +464,7 @@ func (s *Session) End(reason string) {
 	s.mu.Lock()
 	dir := s.dir
 	close(s.done)
+	s.log.Leave() // what its last readers read is theirs to finish
 	s.notifyLocked(true)
 	s.mu.Unlock()
 	if dir != "" {

@@ -34,18 +34,29 @@ func (s *Session) socketRoomLocked() *Error {
 		return &Error{Errno: "EMFILE", Num: int(unix.EMFILE), Exc: "OSError",
 			Msg: "Too many open files: this session may have " + itoa(s.cfg.MaxSockets) + " sockets open at once; close one first"}
 	}
+	if s.fds.full() {
+		return errServerFull(s.fds.max)
+	}
 	return nil
 }
 
 // addSocketLocked makes the session's next socket with open, which gets
-// its name; s.mu is held, and the session has room for it.
+// its name; s.mu is held, and the session has room for it. Its descriptor
+// counts against Config.MaxFDs until it is closed.
 func (s *Session) addSocketLocked(open func(id string) (*Socket, error)) (*Socket, error) {
+	if !s.fds.take() {
+		return nil, errServerFull(s.fds.max)
+	}
 	id := "s" + itoa(s.nextSock+1)
 	k, err := open(id)
 	if err != nil {
+		s.fds.give()
 		return nil, err
 	}
-	k.onClose = s.wakeSelects
+	k.onClose = func() {
+		s.wakeSelects()
+		s.fds.give()
+	}
 	s.nextSock++
 	s.sockets[id] = k
 	return k, nil
@@ -94,11 +105,16 @@ func (s *Session) adopt(listener *Socket, nfd int) (*Result, error) {
 		unix.Close(nfd)
 		return nil, err
 	}
+	opened := false
 	k, err := s.addSocketLocked(func(id string) (*Socket, error) {
+		opened = true
 		return newSocketFromFD(id, listener.family, listener.stype, nfd, listener.unixDir)
 	})
 	if err != nil {
-		return nil, err // newSocketFromFD closed nfd
+		if !opened {
+			unix.Close(nfd)
+		}
+		return nil, err // else newSocketFromFD closed nfd
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()

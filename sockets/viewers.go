@@ -1,6 +1,7 @@
 package sockets
 
 import (
+	"errors"
 	"time"
 
 	"github.com/sockplay/sockplay/sockets/internal/eventlog"
@@ -17,23 +18,33 @@ type Viewer struct {
 
 // Attach registers the owner's viewer (a tab of the session) that has
 // seen the events up to since. Opening one counts as using the session.
-func (s *Session) Attach(since int64) *Viewer { return s.attach(since, false) }
+func (s *Session) Attach(since int64) *Viewer {
+	v, _ := s.attach(since, false)
+	return v
+}
 
-// AttachWatcher registers a read-only watcher (a watch link). Watchers
-// never set the pace of autorecv while an owner's tab is open: a slow
-// student must not slow the class.
-func (s *Session) AttachWatcher(since int64) *Viewer { return s.attach(since, true) }
+// ErrTooManyWatchers is AttachWatcher's answer past Config.MaxWatchers.
+var ErrTooManyWatchers = errors.New("this session has as many watchers as it may have (-max-watchers); try again when one has left")
 
-func (s *Session) attach(since int64, watcher bool) *Viewer {
+// AttachWatcher registers a read-only watcher (a watch link), unless the
+// session has Config.MaxWatchers already. Watchers never set the pace of
+// autorecv while an owner's tab is open: a slow student must not slow the
+// class.
+func (s *Session) AttachWatcher(since int64) (*Viewer, error) { return s.attach(since, true) }
+
+func (s *Session) attach(since int64, watcher bool) (*Viewer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if watcher && s.cfg.MaxWatchers > 0 && s.log.Watchers() >= s.cfg.MaxWatchers {
+		return nil, ErrTooManyWatchers
+	}
 	v := &Viewer{s: s, c: s.log.Attach(since, watcher)}
 	s.lastActive = time.Now()
 	if watcher {
 		s.notifyLocked(true) // the owner sees the count
 	}
 	s.startStatsLocked()
-	return v
+	return v, nil
 }
 
 // Advance records that the viewer has received the events up to seq.

@@ -83,6 +83,23 @@ func (h *handler) getSession(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, sessionOf(r).State())
 }
 
+// endedByOwner is why a session DELETE ended reads to its pages and
+// watchers.
+const endedByOwner = "ended by its owner (DELETE /api/sessions/{id})"
+
+// endSession ends the session: its sockets close, its pending calls end,
+// and its pages and watchers are told why. 204; 404 if it is gone
+// already (loadSession found it, but it may have ended since).
+func (h *handler) endSession(w http.ResponseWriter, r *http.Request) {
+	id := sessionOf(r).ID()
+	if !h.cfg.Sessions.EndSession(id, endedByOwner) {
+		writeNoSession(w, id)
+		return
+	}
+	h.log.Info("session ended by its owner", "session", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
 // runOp runs one op and answers with its event, once the op is done (a
 // blocking recv answers when it returns). If the client goes away first the
 // op still completes and its event is in the log.

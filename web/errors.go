@@ -25,6 +25,7 @@ const (
 	codeTokenRequired    errorCode = "token_required"
 	codeBadToken         errorCode = "bad_token"
 	codeReadOnly         errorCode = "read_only"
+	codeTooManyWatchers  errorCode = "too_many_watchers"
 	codeLessons          errorCode = "lessons"
 )
 
@@ -53,6 +54,7 @@ var errorCodes = map[errorCode]errorInfo{
 	codeTokenRequired:    {http.StatusUnauthorized, "this sockplay needs its token, and the request brings none"},
 	codeBadToken:         {http.StatusUnauthorized, "`?token=` is not this sockplay's token"},
 	codeReadOnly:         {http.StatusForbidden, "an op sent on a watch link's WebSocket: watchers cannot run ops (WebSocket only)"},
+	codeTooManyWatchers:  {http.StatusServiceUnavailable, "the session has `-max-watchers` watchers already: the watch link's WebSocket gets this `error` message, then is closed with 1013 (try again later; WebSocket only)"},
 	codeLessons:          {http.StatusInternalServerError, "the built-in lessons did not load"},
 }
 

@@ -25,6 +25,8 @@ type Sessions interface {
 	WatchToken(id string) (string, bool)
 	// Watched finds a session by its watch token.
 	Watched(token string) (*sockets.Session, bool)
+	// EndSession ends session id, telling its pages and watchers reason.
+	EndSession(id, reason string) bool
 }
 
 // Labs lists the running lab servers.
@@ -136,6 +138,7 @@ func New(cfg Config) http.Handler {
 				r.Group(func(r chi.Router) {
 					r.Use(h.loadSession)
 					r.Get("/", h.getSession)
+					r.Delete("/", h.endSession)
 					r.Post("/ops", h.runOp)
 					r.Get("/events", h.events)
 					r.Get("/ws", h.websocket)

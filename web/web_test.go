@@ -791,7 +791,8 @@ func TestUnknownSession(t *testing.T) {
 		{"POST", "/lessons/tcp-echo/skip", "no_session"},
 		{"POST", "/lessons/tcp-echo/reset", "no_session"},
 		{"GET", "/nope", "not_found"},
-		{"DELETE", "", "method_not_allowed"},
+		{"DELETE", "", "no_session"},
+		{"PUT", "", "method_not_allowed"},
 	} {
 		req, _ := http.NewRequest(tc.method, e.srv.URL+"/api/sessions/nope"+tc.path, strings.NewReader(`{"op":"socket"}`))
 		resp, err := http.DefaultClient.Do(req)

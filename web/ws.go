@@ -104,7 +104,10 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 	switch {
 	case repliesOnly:
 	case watcher:
-		viewer = s.AttachWatcher(since)
+		if viewer, err = s.AttachWatcher(since); err != nil {
+			h.refuseWatcher(r.Context(), c, err)
+			return
+		}
 	default:
 		viewer = s.Attach(since)
 	}

@@ -196,6 +196,9 @@ type slot[T any] struct {
 	enc encoding
 }
 
+// slotSize is the memory of one slot: what a recv's event points to.
+func slotSize[T any]() int { return int(unsafe.Sizeof(slot[T]{})) }
+
 // NewRecvs starts the memory of a loop that recvs bufsize bytes at a
 // time into l's arenas; owner is the lock l's owner holds around every
 // call of l's.
@@ -278,15 +281,17 @@ func (r *Recvs[T, E]) Keep(n int) (data []byte, v *T, h Holding) {
 		}
 		copy(data, buf[r.off:r.off+n])
 		x := r.slot(n)
-		return data, &x.v, Holding{bytes: n, enc: &x.enc}
+		return data, &x.v, Holding{bytes: n, own: slotSize[T](), enc: &x.enc}
 	}
 	end := r.off + n
 	data = buf[r.off:end:end]
 	h = Holding{bytes: n, rest: buf[r.off:], blk: r.cur}
 	if r.off == 0 {
-		// The first event of an arena is charged for all of it: if the
-		// loop ends now, it alone keeps the arena alive.
+		// The first event of an arena is charged for all of it (its
+		// bytes and the values of its recvs): if the loop ends now, it
+		// alone keeps the arena alive.
 		h.extra = len(buf) - n
+		h.arena = len(buf) + r.cur.sideLen*slotSize[T]() + int(unsafe.Sizeof(arena{}))
 	}
 	r.off = end
 	var x *slot[T]
@@ -300,6 +305,7 @@ func (r *Recvs[T, E]) Keep(n int) (data []byte, v *T, h Holding) {
 		x.enc.b.Store(nil)
 	} else {
 		x = r.slot(n)
+		h.own = slotSize[T]()
 	}
 	h.enc = &x.enc
 	return data, &x.v, h

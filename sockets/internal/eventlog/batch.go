@@ -13,6 +13,8 @@ type Batch[E any] struct {
 	mem  []held
 	opts *Options[E]
 	pin  ticket
+	json *jsonMeter // its log's; nil: in no log
+	seq0 int64      // the first event's seq
 }
 
 // Len is how many events the batch has.
@@ -26,14 +28,28 @@ func (b Batch[E]) Events() []E { return b.evs }
 // Encoding lazily keeps it off the goroutine that made the event (an
 // autorecv loop), and once saves it for every other reader. (Two readers
 // asking at the same moment may both encode it; both get the one kept.)
+// The log counts the JSON kept as its memory.
 func (b Batch[E]) JSON(i int) []byte {
 	enc := b.mem[i].enc
 	if p := enc.b.Load(); p != nil {
 		return *p
 	}
 	js := b.opts.Encode(nil, &b.evs[i])
-	if !enc.b.CompareAndSwap(nil, &js) {
-		return *enc.b.Load()
+	p := &js
+	if !enc.b.CompareAndSwap(nil, p) {
+		if q := enc.b.Load(); q != nil {
+			return *q
+		}
+		return js // it left the log meanwhile: nothing is kept
+	}
+	if m := b.json; m != nil {
+		m.made.Add(jsonCost(js))
+		// If the event left the log just now, its JSON must not stay
+		// (nothing would count it out again): whichever of the log and
+		// this reader takes it out of the cache counts it out.
+		if b.seq0+int64(i) < m.first.Load() && enc.b.CompareAndSwap(p, nil) {
+			m.made.Add(-jsonCost(js))
+		}
 	}
 	return js
 }

@@ -19,10 +19,16 @@
 // goroutine may call.
 package eventlog
 
+import (
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
 // Options are what a Log is told of its events.
 type Options[E any] struct {
-	// MaxBytes bounds the events held, by their Weight; past it the
-	// oldest leave. 0: no bound.
+	// MaxBytes bounds the memory of the events held (see Mem); past it
+	// the oldest leave. 0: no bound.
 	MaxBytes int64
 	// MaxLagEvents and MaxLagBytes say how far readers may fall behind
 	// before Behind says a loop should wait.
@@ -35,6 +41,11 @@ type Options[E any] struct {
 	// Payload is e's payload: the bytes a reader may write out as they
 	// are (see Batch.Payloads).
 	Payload func(e *E) []byte
+	// Budget, if set, bounds this log's memory together with the other
+	// logs in it; Owner is the lock the log's owner holds around every
+	// call of the log's, which the budget takes to trim it.
+	Budget *Budget
+	Owner  sync.Locker
 }
 
 // Log is the event log. See the package doc.
@@ -45,13 +56,15 @@ type Log[E any] struct {
 	off    int        // the first event held is chunks[0].evs[off]
 	n      int        // events held
 	first  int64      // seq of the first event held
-	bytes  int64      // weight of the events held
+	bytes  int64      // memory of the events held, JSON made included (see Mem)
 	total  int64      // weight of every event ever appended
+	json   jsonMeter  // the JSON readers made, not yet in bytes
 
 	encs []encoding // JSON caches for the next events, handed out in order
 
 	arenas arenaPool
 	readers
+	share *share // its part in Options.Budget; nil: none
 }
 
 // chunk holds up to chunkLen events, each with what the log keeps of it,
@@ -75,38 +88,79 @@ type held struct {
 	enc    *encoding // its JSON cache
 	weight int64
 	cum    int64 // the log's total weight up to and including this event
+	mem    int64 // its memory (Mem), its JSON aside
 }
 
+// jsonMeter is how a reader, which holds no lock of the log's, tells it
+// of the JSON it made for an event (see Batch.JSON), and learns which
+// events the log has let go.
+type jsonMeter struct {
+	made  atomic.Int64 // bytes of JSON made since the log last took them in
+	first atomic.Int64 // the log's first seq
+}
+
+// jsonCost is the memory of a JSON cache once made: its bytes and the
+// slice the cache points to.
+func jsonCost(js []byte) int64 { return int64(cap(js)) + int64(unsafe.Sizeof(js)) }
+
 // Holding is what an event holds beyond its own fields, as Append is told
-// it: how many bytes (its payload, a send's data), and for a recv that
-// Recvs.Keep made, the arena they are in and its JSON cache.
+// it: how many bytes (its payload, a send's data), the size of the values
+// it points to, and for a recv that Recvs.Keep made, the arena they are
+// in and its JSON cache.
 type Holding struct {
 	bytes int
+	own   int // the values the event points to, its bytes aside
 	rest  []byte
 	blk   *arena
 	extra int // the arena's bytes it keeps alive besides its own
+	arena int // the arena's memory, for the recv that opened it
 	enc   *encoding
 }
 
-// Bytes is the Holding of an event that holds n bytes of its own.
-func Bytes(n int) Holding { return Holding{bytes: n} }
+// Bytes is the Holding of an event that holds n bytes of its own
+// (payload, data) and values of own bytes (its result, its arguments).
+func Bytes(n, own int) Holding { return Holding{bytes: n, own: own} }
 
-// overhead approximates an event's memory beyond its bytes: the event,
-// what it points to, and its JSON once a reader has encoded it (an
-// autorecv(16) event measured 850 bytes with its JSON, 550 without).
+// overhead is what an event counts against readers' lag beyond its bytes.
 const overhead = 768
 
-// Weight is the log's estimate of the memory of an event with payload
-// and other bytes and extra bytes of an arena it keeps alive: its JSON,
-// when made, is about as big again as its bytes in base64.
+// Weight is what an event with bytes of its own and extra bytes of an
+// arena it keeps alive counts against readers' lag (Behind) and a
+// Borrow's budget: more than its memory (Mem), by design, since it
+// reckons with the JSON a reader may make of it, about as big again as
+// its bytes in base64, so that loops pause before unread events could
+// leave a full log. It is not what the log's memory is counted in.
 func Weight(bytes, extra int) int64 {
 	return overhead + 3*int64(bytes) + int64(extra)
+}
+
+// Mem is the memory the log counts for an event of h, as an entry of l:
+// the entry in its chunk (the event and what the log keeps of it), the
+// values it points to (its JSON cache's slot among them), and its bytes,
+// or for a recv in an arena the arena (its bytes and its recvs' values)
+// if it opened it. (Once the event that opened an arena has left, the
+// rest of the arena is not counted until its last event leaves: at most
+// an arena a loop, a megabyte.) JSON, once a reader makes it, is added
+// then (see Batch.JSON). These are the real structures' sizes:
+// BenchmarkLogMemory in package sockets sets them against the heap.
+func (l *Log[E]) Mem(h Holding) int64 {
+	b := h.bytes
+	if h.blk != nil {
+		// Its bytes are in the arena, which the event that opened it
+		// counts whole: the others count none again.
+		b = h.arena
+	}
+	return int64(unsafe.Sizeof(entry[E]{})) + int64(h.own) + int64(b)
 }
 
 // New returns an empty log.
 func New[E any](o Options[E]) *Log[E] {
 	l := &Log[E]{opts: o, first: 1}
+	l.json.first.Store(1)
 	l.readers.init()
+	if o.Budget != nil {
+		l.join(o.Budget, o.Owner)
+	}
 	return l
 }
 
@@ -134,12 +188,15 @@ func (l *Log[E]) at(i int) (*E, *held) {
 // events past MaxBytes (never the newest one). It returns ev's seq.
 func (l *Log[E]) Append(ev E, h Holding) int64 {
 	seq := l.Last() + 1
+	l.takeJSON()
 	switch {
 	case h.enc != nil:
 		// Autorecv's, with its memory.
 	case h.bytes > smallCopy:
 		h.enc = &encoding{} // a slab would keep a dropped event's big JSON alive
+		h.own += int(unsafe.Sizeof(encoding{}))
 	default:
+		h.own += int(unsafe.Sizeof(encoding{}))
 		if len(l.encs) == 0 {
 			// A slab at a time: an allocation per event would be one on
 			// autorecv's hot path.
@@ -148,7 +205,7 @@ func (l *Log[E]) Append(ev E, h Holding) int64 {
 		h.enc = &l.encs[0]
 		l.encs = l.encs[1:]
 	}
-	w := h.Weight()
+	w, mem := h.Weight(), l.Mem(h)
 	l.total += w
 	if k := len(l.chunks); k == 0 || len(l.chunks[k-1]) == chunkLen {
 		// A chunk starts small and grows by append up to chunkLen: most
@@ -157,12 +214,17 @@ func (l *Log[E]) Append(ev E, h Holding) int64 {
 		l.chunks = append(l.chunks, make(chunk[E], 0, 4))
 	}
 	c := &l.chunks[len(l.chunks)-1]
-	*c = append(*c, entry[E]{ev: ev, m: held{rest: h.rest, blk: h.blk, enc: h.enc, weight: w, cum: l.total}})
+	if len(*c) == cap(*c) {
+		// Doubled by hand: append's growth would overshoot chunkLen
+		// (from 512 to 832 to 1232), a fifth more memory in every chunk.
+		*c = append(make(chunk[E], 0, min(2*cap(*c), chunkLen)), *c...)
+	}
+	*c = append(*c, entry[E]{ev: ev, m: held{rest: h.rest, blk: h.blk, enc: h.enc, weight: w, cum: l.total, mem: mem}})
 	// Numbered in place: handing the function a pointer to ev would
 	// move ev to the heap, an allocation per event.
 	l.opts.Number(&(*c)[len(*c)-1].ev, seq)
 	l.n++
-	l.bytes += w
+	l.count(mem)
 	if b := h.blk; b != nil {
 		if b.first == 0 {
 			b.first = seq
@@ -172,22 +234,32 @@ func (l *Log[E]) Append(ev E, h Holding) int64 {
 	for l.opts.MaxBytes > 0 && l.bytes > l.opts.MaxBytes && l.n > 1 {
 		l.dropOldest()
 	}
+	if sh := l.share; sh != nil {
+		for sh.b.total.Load() > sh.b.max+sh.b.slack() && l.n > 1 {
+			l.dropOldest()
+		}
+	}
 	return seq
 }
 
 // dropOldest lets the oldest event go.
 func (l *Log[E]) dropOldest() {
 	ev, m := l.at(0)
-	l.bytes -= m.weight
-	m.enc.b.Store(nil) // its slab may outlive it
-	if b := m.blk; b != nil && b.last == l.first {
+	l.count(-m.mem)
+	l.first++
+	l.json.first.Store(l.first)
+	// Its slab may outlive it. Whoever takes its JSON out counts it
+	// out: here, or a reader that made it just as the event left.
+	if p := m.enc.b.Swap(nil); p != nil {
+		l.count(-jsonCost(*p))
+	}
+	if b := m.blk; b != nil && b.last == l.first-1 {
 		l.arenas.retire(b) // its last event leaves the log
 	}
 	var zero E
 	*ev, *m = zero, held{} // let its memory go
 	l.off++
 	l.n--
-	l.first++
 	if l.off == chunkLen {
 		l.chunks[0] = nil
 		l.chunks = l.chunks[1:]
@@ -252,7 +324,8 @@ func (l *Log[E]) Borrow(seq int64, max int, maxBytes int64) Batch[E] {
 		return Batch[E]{}
 	}
 	evs, mem := l.copyOut(i, end, make([]E, 0, end-i), make([]held, 0, end-i))
-	return Batch[E]{evs: evs, mem: mem, opts: &l.opts, pin: l.arenas.pin(l.first+int64(i), l.first+int64(end-1))}
+	return Batch[E]{evs: evs, mem: mem, opts: &l.opts, pin: l.arenas.pin(l.first+int64(i), l.first+int64(end-1)),
+		json: &l.json, seq0: l.first + int64(i)}
 }
 
 // Keep copies up to max events after seq (0: any number) for the caller
@@ -293,3 +366,26 @@ func max64(a, b int64) int64 {
 // Weight is the event's weight in the log: its bytes, and what it keeps
 // of an arena.
 func (h Holding) Weight() int64 { return Weight(h.bytes, h.extra) }
+
+// Bytes is the memory of the events held, as Mem counts it, with the JSON
+// readers have made of them.
+func (l *Log[E]) Bytes() int64 {
+	l.takeJSON()
+	return l.bytes
+}
+
+// count adds n bytes to the log's memory (n < 0: takes them away), and to
+// its budget's.
+func (l *Log[E]) count(n int64) {
+	l.bytes += n
+	if l.share != nil {
+		l.share.add(n)
+	}
+}
+
+// takeJSON counts the JSON readers made since it last did.
+func (l *Log[E]) takeJSON() {
+	if n := l.json.made.Swap(0); n != 0 {
+		l.count(n)
+	}
+}
