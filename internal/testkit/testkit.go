@@ -133,6 +133,19 @@ func ResetServer(t testing.TB, n int) string {
 	})
 }
 
+// ShortDir is a new directory in the system's temporary one, removed
+// when the test ends, with a name much shorter than t.TempDir()'s: AF_UNIX
+// paths under it must fit in the kernel's 108 bytes.
+func ShortDir(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "sp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
 // Python finds a python3 that names exceptions as the engine does (3.10
 // made socket.timeout an alias of TimeoutError). Without one the test
 // skips, or fails when SOCKPLAY_REQUIRE_PYTHON is set (as in CI).

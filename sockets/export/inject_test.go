@@ -57,7 +57,7 @@ func TestExportIssue16Attack(t *testing.T) {
 // with pending as the calls still pending.
 func exportOps(t *testing.T, ops []sockets.Op, pending []sockets.Pending) string {
 	t.Helper()
-	m := sockets.NewManager(sockets.Config{StatsInterval: -1, UnixDir: t.TempDir()})
+	m := sockets.NewManager(sockets.Config{StatsInterval: -1, UnixDir: testkit.ShortDir(t)})
 	defer m.Close()
 	s, _ := m.Create()
 	for _, op := range ops {
@@ -145,7 +145,7 @@ func TestExportHostileValues(t *testing.T) {
 // name it does not know, the issue's name included; it raises what Python
 // raises for socket.NAME that does not exist, AttributeError.
 func TestEngineRefusesUnknownOptionName(t *testing.T) {
-	m := sockets.NewManager(sockets.Config{StatsInterval: -1, UnixDir: t.TempDir()})
+	m := sockets.NewManager(sockets.Config{StatsInterval: -1, UnixDir: testkit.ShortDir(t)})
 	defer m.Close()
 	s, _ := m.Create()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
