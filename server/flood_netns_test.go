@@ -8,8 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -17,11 +15,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-)
 
-// floodChild marks the copy of the test binary that runs inside a fresh
-// network namespace.
-const floodChild = "SOCKPLAY_FLOOD_NETNS_CHILD"
+	"github.com/sockplay/sockplay/internal/testkit"
+)
 
 // floodNet is the network the namespace puts on its loopback interface:
 // sockplay listens on floodNet.1, exposed (beyond loopback, so with a
@@ -34,58 +30,11 @@ const floodNet = "10.9.0"
 // the timeouts while a WebSocket lives on, and unauthenticated requests
 // that announce a large body are answered without it. sockplay listens
 // beyond loopback only inside a new network namespace whose one
-// interface is loopback, so nothing of it is reachable from elsewhere:
-// the test binary runs itself again under unshare -n.
-//
-// Where namespaces are not permitted it skips, unless
-// SOCKPLAY_REQUIRE_NETNS=1 (as in CI), where it fails.
+// interface is loopback, so nothing of it is reachable from elsewhere
+// (testkit.InNetns).
 func TestFloodInNetns(t *testing.T) {
-	if os.Getenv(floodChild) == "1" {
+	if testkit.InNetns(t, "ip addr add "+floodNet+".1/24 dev lo") {
 		floodInsideNetns(t)
-		return
-	}
-	skip := t.Skipf
-	if os.Getenv("SOCKPLAY_REQUIRE_NETNS") == "1" {
-		skip = t.Fatalf
-	} else if testing.Short() {
-		t.Skip("-short: not starting a network namespace")
-	}
-	up := "ip link set lo up && ip addr add " + floodNet + ".1/24 dev lo"
-	if out, err := exec.Command("unshare", "-n", "sh", "-c", up).CombinedOutput(); err != nil {
-		skip("cannot make a network namespace here (unshare -n sh -c %q: %v %s); the flood is not tested", up, err, out)
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "-n", "sh", "-c", up+` && exec "$0" "$@"`,
-		exe, "-test.run=^TestFloodInNetns$", "-test.count=1", "-test.v", "-test.timeout=90s")
-	cmd.Env = append(os.Environ(), floodChild+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("inside the namespace: %v\n%s", err, out)
-	}
-	// A child that ran no test (a filter gone wrong) proves nothing.
-	if !strings.Contains(string(out), "--- PASS: TestFloodInNetns") {
-		t.Fatalf("the namespace run did not pass the test:\n%s", out)
-	}
-	t.Logf("inside the namespace:\n%s", out)
-}
-
-// requireFreshNetns refuses to go on unless this process is in a network
-// namespace with loopback as its only interface, so that an exposed
-// sockplay is reachable from nowhere else, whoever sets the variable.
-func requireFreshNetns(t *testing.T) {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ifs) != 1 || ifs[0].Flags&net.FlagLoopback == 0 || ifs[0].Flags&net.FlagUp == 0 {
-		t.Fatalf("%s is set but this is not a fresh network namespace (interfaces %v): refusing to listen beyond loopback", floodChild, ifs)
 	}
 }
 
@@ -217,7 +166,6 @@ func get(t *testing.T, src, addr, path string, token bool) (int, string, error) 
 const partialGet = "GET /healthz HTTP/1.1\r\nHost: flood\r\n"
 
 func floodInsideNetns(t *testing.T) {
-	requireFreshNetns(t)
 	client := func(n int) string { return fmt.Sprintf("%s.%d", floodNet, n) }
 
 	t.Run("caps", func(t *testing.T) {

@@ -5,14 +5,11 @@ import (
 	"encoding/json"
 	"net"
 	"net/netip"
-	"os"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -21,70 +18,18 @@ import (
 	"github.com/sockplay/sockplay/sockets/policy"
 )
 
-// netnsChild marks the copy of the test binary that runs inside a fresh
-// network namespace.
-const netnsChild = "SOCKPLAY_POLICY_NETNS_CHILD"
-
 // TestPolicyInNetns sends connect and sendto to every forbidden class of
 // address and checks each is refused with the rule named. It runs them
 // only inside a new network namespace whose one interface is loopback, so
-// that were the check broken, nothing could leave this machine: the test
-// binary runs itself again under unshare -n.
-//
-// Where namespaces are not permitted it skips, unless
-// SOCKPLAY_REQUIRE_NETNS=1 (as in CI), where it fails.
+// that were the check broken, nothing could leave this machine
+// (testkit.InNetns).
 func TestPolicyInNetns(t *testing.T) {
-	if os.Getenv(netnsChild) == "1" {
+	if testkit.InNetns(t, "") {
 		policyInsideNetns(t)
-		return
-	}
-	skip := t.Skipf
-	if os.Getenv("SOCKPLAY_REQUIRE_NETNS") == "1" {
-		skip = t.Fatalf
-	} else if testing.Short() {
-		t.Skip("-short: not starting a network namespace")
-	}
-	const up = "ip link set lo up"
-	if out, err := exec.Command("unshare", "-n", "sh", "-c", up).CombinedOutput(); err != nil {
-		skip("cannot make a network namespace here (unshare -n sh -c %q: %v %s); the refusals of non-loopback addresses are not tested", up, err, out)
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "-n", "sh", "-c", up+` && exec "$0" "$@"`,
-		exe, "-test.run=^TestPolicyInNetns$", "-test.count=1", "-test.v", "-test.timeout=90s")
-	cmd.Env = append(os.Environ(), netnsChild+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("inside the namespace: %v\n%s", err, out)
-	}
-	// A child that ran no test (a filter gone wrong) proves nothing.
-	if !strings.Contains(string(out), "--- PASS: TestPolicyInNetns") {
-		t.Fatalf("the namespace run did not pass the test:\n%s", out)
-	}
-	t.Logf("inside the namespace:\n%s", out)
-}
-
-// requireFreshNetns refuses to go on unless this process is in a network
-// namespace with loopback as its only interface: the guard that makes
-// the dials below safe, whoever sets the environment variable.
-func requireFreshNetns(t *testing.T) {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(ifs) != 1 || ifs[0].Flags&net.FlagLoopback == 0 || ifs[0].Flags&net.FlagUp == 0 {
-		t.Fatalf("%s is set but this is not a fresh network namespace (interfaces %v): refusing to dial", netnsChild, ifs)
 	}
 }
 
 func policyInsideNetns(t *testing.T) {
-	requireFreshNetns(t)
 	l := testkit.Labs(t)
 	deny, err := policy.ParsePrefixes("203.0.113.0/24")
 	if err != nil {
