@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/sockplay/sockplay/sockets/internal/pyrepr"
 )
 
 // Error is how a failed op is reported: the errno name and number (when the
@@ -117,33 +119,5 @@ func errNoSocket(id string) *Error {
 	return &Error{Exc: "NameError", Msg: "name '" + id + "' is not defined: there is no socket " + id + " in this session"}
 }
 
-// pyRepr is a str's repr, as Python writes it in a message: in single
-// quotes unless it holds one and no double quote, with backslashes,
-// quotes and control characters escaped.
-func pyRepr(s string) string {
-	q := byte('\'')
-	if strings.IndexByte(s, '\'') >= 0 && strings.IndexByte(s, '"') < 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for _, r := range s {
-		switch {
-		case r == rune(q) || r == '\\':
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r < 0x20 || r == 0x7f:
-			fmt.Fprintf(&b, `\x%02x`, r)
-		default:
-			b.WriteRune(r)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
+// pyRepr is a str's repr, as Python writes it in a message.
+func pyRepr(s string) string { return pyrepr.Str(s) }

@@ -7,10 +7,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/sockets/internal/pyrepr"
 )
 
 // The script is code that someone runs, made of values that whoever could
@@ -42,95 +41,14 @@ var constants = func() map[string]bool {
 	return m
 }()
 
-// pyStr is a str literal: in single quotes (as the page writes it),
-// printable characters as they are, the rest escaped as Python's repr
-// escapes them. A byte that is not UTF-8 becomes the lone surrogate
-// Python's surrogateescape gives it, so a path keeps its bytes.
-func pyStr(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	escape(&b, s, '\'', false)
-	b.WriteByte('\'')
-	return b.String()
-}
+// pyStr is a str literal in single quotes, as the page writes it.
+func pyStr(s string) string { return pyrepr.Quoted(s, '\'') }
 
-// comment is text made fit for a Python comment: printable ASCII, every
-// other character escaped, so that nothing in it ends the comment (a line
-// break), hides in it (a bidi control) or stops the file from reading.
-func comment(s string) string {
-	var b strings.Builder
-	escape(&b, s, 0, true)
-	return b.String()
-}
-
-// escape writes s with Python's escapes; quote (when not 0) and
-// backslashes are escaped too, and ascii escapes every non-ASCII
-// character as well. Invalid UTF-8 bytes are \udcXX (in a str literal,
-// surrogateescape's character) or \xXX in a comment.
-func escape(b *strings.Builder, s string, quote byte, ascii bool) {
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			if ascii {
-				fmt.Fprintf(b, `\x%02x`, s[i])
-			} else {
-				fmt.Fprintf(b, `\udc%02x`, s[i])
-			}
-			i++
-			continue
-		}
-		i += size
-		switch {
-		case quote != 0 && (r == rune(quote) || r == '\\'):
-			b.WriteByte('\\')
-			b.WriteRune(r)
-		case r == '\n':
-			b.WriteString(`\n`)
-		case r == '\r':
-			b.WriteString(`\r`)
-		case r == '\t':
-			b.WriteString(`\t`)
-		case r >= 0x20 && r < 0x7f, !ascii && r >= 0x80 && unicode.IsPrint(r):
-			b.WriteRune(r)
-		case r < 0x100:
-			fmt.Fprintf(b, `\x%02x`, r)
-		case r < 0x10000:
-			fmt.Fprintf(b, `\u%04x`, r)
-		default:
-			fmt.Fprintf(b, `\U%08x`, r)
-		}
-	}
-}
+// comment is text made fit for a Python comment: printable ASCII.
+func comment(s string) string { return pyrepr.Comment(s) }
 
 // PyBytes is Python's repr of a bytes object.
-func PyBytes(b []byte) string {
-	quote := byte('\'')
-	if strings.IndexByte(string(b), '\'') >= 0 && strings.IndexByte(string(b), '"') < 0 {
-		quote = '"'
-	}
-	var sb strings.Builder
-	sb.WriteString("b")
-	sb.WriteByte(quote)
-	for _, c := range b {
-		switch {
-		case c == quote || c == '\\':
-			sb.WriteByte('\\')
-			sb.WriteByte(c)
-		case c == '\t':
-			sb.WriteString(`\t`)
-		case c == '\n':
-			sb.WriteString(`\n`)
-		case c == '\r':
-			sb.WriteString(`\r`)
-		case c < 0x20 || c >= 0x7f:
-			fmt.Fprintf(&sb, `\x%02x`, c)
-		default:
-			sb.WriteByte(c)
-		}
-	}
-	sb.WriteByte(quote)
-	return sb.String()
-}
+func PyBytes(b []byte) string { return pyrepr.Bytes(b) }
 
 func pyBool(b bool) string {
 	if b {
