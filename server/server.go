@@ -339,7 +339,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	ln = newLimitListener(ln, cfg.Conns, log.With("component", "http"))
+	ln = newLimitListener(ln, cfg.Conns, webConfig(cfg).WriteTimeout, log.With("component", "http"))
 	access, exposed := accessFor(cfg, ln.Addr())
 	var labAddrs []labs.Lab
 	if labServer != nil {
