@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sockplay/sockplay/labs"
@@ -313,6 +314,16 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	var labServer *labs.Server
 	var labList web.Labs
+	// The labs start before the manager whose descriptor budget their
+	// connections count against: until it is made, sessions, the labs'
+	// only clients but local programs, have none to make.
+	var budget atomic.Pointer[sockets.Manager]
+	admit := func() (func(), bool) {
+		if m := budget.Load(); m != nil {
+			return m.HoldFD()
+		}
+		return func() {}, true
+	}
 	if cfg.Labs {
 		host, portStr, err := net.SplitHostPort(cfg.LabsAddr)
 		if err != nil {
@@ -322,7 +333,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if err != nil || port < 0 || port > 65535 {
 			return fmt.Errorf("-labs-addr %q: bad port", cfg.LabsAddr)
 		}
-		labServer, err = labs.Start(labs.Config{Host: host, BasePort: port, Logger: log.With("component", "labs")})
+		labServer, err = labs.Start(labs.Config{Host: host, BasePort: port, Logger: log.With("component", "labs"), Admit: admit})
 		if err != nil {
 			return err
 		}
@@ -353,6 +364,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	settleBudgets(&ecfg, readMachine(), log)
 	mgr := sockets.NewManager(ecfg)
 	defer mgr.Close()
+	budget.Store(mgr)
 	wcfg := webConfig(cfg)
 	wcfg.Sessions, wcfg.Labs, wcfg.Logger, wcfg.Access = mgr, labList, log.With("component", "web"), access
 	srv := &http.Server{
