@@ -306,10 +306,6 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		log.Warn("could not raise the descriptor limit", "err", err)
 	} else {
 		log.Info("descriptor limit", "soft", lim.Cur, "hard", lim.Max, "raised_from", was.Cur)
-		if n := cfg.Conns.MaxConns; n > 0 && uint64(n+livenessReserve) >= lim.Cur {
-			log.Warn("-max-conns is not below the descriptor limit: a flood of connections could leave none for sessions' sockets",
-				"max_conns", n, "limit", lim.Cur)
-		}
 	}
 
 	var labServer *labs.Server
@@ -361,7 +357,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	ecfg := engineConfig(cfg)
 	ecfg.Policy, ecfg.Logger = pol, log.With("component", "engine")
-	settleBudgets(&ecfg, readMachine(), log)
+	settleBudgets(&ecfg, readMachine(), cfg.Conns.MaxConns, log)
 	mgr := sockets.NewManager(ecfg)
 	defer mgr.Close()
 	budget.Store(mgr)
