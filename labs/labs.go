@@ -82,6 +82,12 @@ type Config struct {
 	// BacklogQuiet is how long the backlog lab's accept queue may stay
 	// full and unchanged before the lab resets it for the next person.
 	BacklogQuiet time.Duration
+	// Admit, when set, is asked for each connection a lab accepts, which
+	// it closes at once when told no, and release is called once it is
+	// closed: the labs run in the server's process, and their side of a
+	// session's connection is a descriptor of that process as the
+	// session's is, to count against the same budget.
+	Admit func() (release func(), ok bool)
 }
 
 // Defaults for the zero values of Config.
@@ -326,13 +332,23 @@ func (s *Server) acceptLoop(ln net.Listener, sp spec) {
 			continue
 		}
 		backoff = 0
+		release := func() {}
+		if s.cfg.Admit != nil {
+			var ok bool
+			if release, ok = s.cfg.Admit(); !ok {
+				c.Close()
+				continue
+			}
+		}
 		if !s.track(c) {
 			c.Close()
+			release()
 			return
 		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			defer release()
 			defer s.untrack(c)
 			sp.serve(c)
 		}()
@@ -442,7 +458,10 @@ const (
 )
 
 func serveEcho(c net.Conn) {
-	_, _ = io.Copy(c, c)
+	// The reader wrapped, so that io.Copy does not splice(2) between the
+	// two ends of c: a splice holds a pipe, two more descriptors for
+	// every connection.
+	_, _ = io.Copy(c, struct{ io.Reader }{c})
 }
 
 // asciiUpper upper-cases ASCII letters only, so that every other byte,

@@ -99,6 +99,11 @@ func readBytes(path string) (int64, bool) {
 // cannot be read.
 const unknownMemoryLogs = 1 << 30
 
+// ownFDs is about what the server holds for itself besides connections
+// and sessions' sockets: its listeners, the labs', the runtime's poller,
+// standard streams, a log file.
+const ownFDs = 64
+
 // settleBudgets fits the engine's budgets across sessions to the machine
 // and says, once at start, where the flags ask for more than it has. It
 // caps rather than refuses: the budgets are what keep sessions from
@@ -110,7 +115,13 @@ const unknownMemoryLogs = 1 << 30
 // event log together at most half the memory available, a quarter by
 // default (-max-event-logs-mb 0): the Go heap grows to about twice what
 // is live before it is collected.
-func settleBudgets(e *sockets.Config, m machine, log *slog.Logger) {
+//
+// The HTTP server's connections (maxConns, and the liveness reserve) are
+// descriptors too: where they and the sessions' together are more than
+// the limit, a flood of connections while the sessions hold theirs
+// leaves the server none to accept with, /healthz included, which is
+// warned of (not refused: a small limit still serves a class).
+func settleBudgets(e *sockets.Config, m machine, maxConns int, log *slog.Logger) {
 	fds := sockets.DefaultFDs(m.nofile)
 	switch {
 	case e.MaxFDs == 0:
@@ -119,6 +130,10 @@ func settleBudgets(e *sockets.Config, m machine, log *slog.Logger) {
 		log.Warn(fmt.Sprintf("-max-fds %d is more than this process may open (RLIMIT_NOFILE %d, less %d kept for the server's own connections and files): capped at %d",
 			e.MaxFDs, m.nofile, sockets.FDReserve(m.nofile), fds))
 		e.MaxFDs = fds
+	}
+	if n := uint64(maxConns + livenessReserve); maxConns > 0 && uint64(e.MaxFDs)+n+ownFDs > m.nofile {
+		log.Warn(fmt.Sprintf("-max-fds %d and -max-conns %d (and %d kept for /healthz) are more descriptors than RLIMIT_NOFILE %d less %d of the server's own: sessions that hold theirs and a flood of connections would leave none to accept a connection with, /healthz included; lower -max-conns or -max-fds",
+			e.MaxFDs, maxConns, livenessReserve, m.nofile, ownFDs))
 	}
 	past := fmt.Sprintf("the %d descriptors all sessions may hold together (-max-fds; RLIMIT_NOFILE %d): past those, socket() and accept fail with ENFILE in every session", e.MaxFDs, m.nofile)
 	switch want := int64(e.MaxSessions) * int64(e.MaxSockets); {

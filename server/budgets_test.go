@@ -32,13 +32,15 @@ func TestSettleBudgets(t *testing.T) {
 			640, 2 * gib, nil},
 		{"sessions without bound", []string{"-max-sessions", "0"}, machine{nofile: 1 << 20, mem: 8 * gib},
 			786_432, 2 * gib, []string{"-max-sessions 0 lets sessions open sockets without bound, past the 786432 descriptors"}},
-		{"a small limit keeps its reserve", []string{"-max-sessions", "4"}, machine{nofile: 1024, mem: 8 * gib},
+		{"a small limit keeps its reserve", []string{"-max-sessions", "4", "-max-conns", "100"}, machine{nofile: 1024, mem: 8 * gib},
 			768, 2 * gib, nil},
-		{"-max-event-logs-mb past half the memory", []string{"-max-event-logs-mb", "1024", "-max-sessions", "4"}, machine{nofile: 1024, mem: gib, memSource: "test"},
+		{"connections and sessions' sockets past the limit", []string{"-max-sessions", "64"}, machine{nofile: 8192, mem: 8 * gib},
+			6144, 2 * gib, []string{"-max-fds 6144 and -max-conns 4096 (and 16 kept for /healthz) are more descriptors than RLIMIT_NOFILE 8192"}},
+		{"-max-event-logs-mb past half the memory", []string{"-max-event-logs-mb", "1024", "-max-sessions", "4", "-max-conns", "100"}, machine{nofile: 1024, mem: gib, memSource: "test"},
 			768, gib / 2, []string{"-max-event-logs-mb 1024 is more than half the memory available (1024 MiB, from test): capped at 512"}},
-		{"-max-event-logs-mb within it", []string{"-max-event-logs-mb", "300", "-max-sessions", "4"}, machine{nofile: 1024, mem: gib},
+		{"-max-event-logs-mb within it", []string{"-max-event-logs-mb", "300", "-max-sessions", "4", "-max-conns", "100"}, machine{nofile: 1024, mem: gib},
 			768, 300 << 20, nil},
-		{"memory unknown", []string{"-max-sessions", "4"}, machine{nofile: 1024},
+		{"memory unknown", []string{"-max-sessions", "4", "-max-conns", "100"}, machine{nofile: 1024},
 			768, unknownMemoryLogs, []string{"the memory available could not be read"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -48,7 +50,7 @@ func TestSettleBudgets(t *testing.T) {
 			}
 			e := engineConfig(cfg)
 			var logged bytes.Buffer
-			settleBudgets(&e, c.m, slog.New(slog.NewTextHandler(&logged, nil)))
+			settleBudgets(&e, c.m, cfg.Conns.MaxConns, slog.New(slog.NewTextHandler(&logged, nil)))
 			if e.MaxFDs != c.fds || e.MaxTotalLogBytes != c.logs {
 				t.Errorf("-max-fds %d, -max-event-logs-mb %d MiB; want %d and %d MiB", e.MaxFDs, e.MaxTotalLogBytes>>20, c.fds, c.logs>>20)
 			}
@@ -81,7 +83,7 @@ func TestReadMachine(t *testing.T) {
 		t.Fatalf("memory available read as %d (from %q)", m.mem, m.memSource)
 	}
 	e := sockets.Config{MaxSessions: 1, MaxSockets: 1}
-	settleBudgets(&e, m, slog.New(slog.DiscardHandler))
+	settleBudgets(&e, m, 0, slog.New(slog.DiscardHandler))
 	if e.MaxFDs <= 0 || uint64(e.MaxFDs) >= m.nofile || e.MaxTotalLogBytes <= 0 || e.MaxTotalLogBytes > m.mem/2 {
 		t.Fatalf("budgets on this host: %d descriptors of %d, %d bytes of logs of %d", e.MaxFDs, m.nofile, e.MaxTotalLogBytes, m.mem)
 	}

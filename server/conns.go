@@ -64,6 +64,12 @@ type limitListener struct {
 	net.Listener
 	lim   ConnLimits
 	grace time.Duration
+	// write bounds each write's progress (writeChunk bytes at most):
+	// net/http has no such bound but WriteTimeout, which would also end
+	// a slow but steady download and a WebSocket, and without one a
+	// client that stops reading (its receive window shut) holds its
+	// connection, one of MaxConns, for good.
+	write time.Duration
 	log   *slog.Logger
 
 	mu      sync.Mutex
@@ -84,12 +90,12 @@ type warning struct {
 // not become a flood of logs.
 const warnEvery = 10 * time.Second
 
-func newLimitListener(ln net.Listener, lim ConnLimits, log *slog.Logger) *limitListener {
+func newLimitListener(ln net.Listener, lim ConnLimits, write time.Duration, log *slog.Logger) *limitListener {
 	grace := reserveGrace
 	if lim.HeaderTimeout > 0 && lim.HeaderTimeout < grace {
 		grace = lim.HeaderTimeout
 	}
-	return &limitListener{Listener: ln, lim: lim, grace: grace, log: log, clients: map[netip.Prefix]int{}, warned: map[string]*warning{}}
+	return &limitListener{Listener: ln, lim: lim, grace: grace, write: write, log: log, clients: map[netip.Prefix]int{}, warned: map[string]*warning{}}
 }
 
 // Accept returns the next connection within the limits, closing those
@@ -210,6 +216,28 @@ func (c *limitedConn) SetDeadline(t time.Time) error {
 	return c.SetReadDeadline(t)
 }
 
+// writeChunk is the most one write's deadline covers: a client must
+// take at least this much each write timeout.
+const writeChunk = 64 << 10
+
+// Write writes p writeChunk at a time, each within the write timeout.
+func (c *limitedConn) Write(p []byte) (n int, err error) {
+	if c.l.write <= 0 {
+		return c.Conn.Write(p)
+	}
+	for len(p) > 0 {
+		chunk := p[:min(len(p), writeChunk)]
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.l.write))
+		m, err := c.Conn.Write(chunk)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		p = p[m:]
+	}
+	return n, nil
+}
+
 // CloseWrite lets net/http half-close the connection as it would a bare
 // TCP one, so that an answer before a close is not lost to a reset.
 func (c *limitedConn) CloseWrite() error {
@@ -220,9 +248,20 @@ func (c *limitedConn) CloseWrite() error {
 }
 
 // ReadFrom lets files be sent as a bare TCP connection sends them
-// (sendfile), through the connection's own ReadFrom.
-func (c *limitedConn) ReadFrom(r io.Reader) (int64, error) {
-	return io.Copy(c.Conn, r)
+// (sendfile), through the connection's own ReadFrom, writeChunk at a
+// time within the write timeout as Write.
+func (c *limitedConn) ReadFrom(r io.Reader) (n int64, err error) {
+	if c.l.write <= 0 {
+		return io.Copy(c.Conn, r)
+	}
+	for {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.l.write))
+		m, err := io.Copy(c.Conn, io.LimitReader(r, writeChunk))
+		n += m
+		if err != nil || m < writeChunk {
+			return n, err
+		}
+	}
 }
 
 // connContext marks a connection in the liveness reserve, for the web

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/sockplay/sockplay/labs"
@@ -305,14 +306,20 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		log.Warn("could not raise the descriptor limit", "err", err)
 	} else {
 		log.Info("descriptor limit", "soft", lim.Cur, "hard", lim.Max, "raised_from", was.Cur)
-		if n := cfg.Conns.MaxConns; n > 0 && uint64(n+livenessReserve) >= lim.Cur {
-			log.Warn("-max-conns is not below the descriptor limit: a flood of connections could leave none for sessions' sockets",
-				"max_conns", n, "limit", lim.Cur)
-		}
 	}
 
 	var labServer *labs.Server
 	var labList web.Labs
+	// The labs start before the manager whose descriptor budget their
+	// connections count against: until it is made, sessions, the labs'
+	// only clients but local programs, have none to make.
+	var budget atomic.Pointer[sockets.Manager]
+	admit := func() (func(), bool) {
+		if m := budget.Load(); m != nil {
+			return m.HoldFD()
+		}
+		return func() {}, true
+	}
 	if cfg.Labs {
 		host, portStr, err := net.SplitHostPort(cfg.LabsAddr)
 		if err != nil {
@@ -322,7 +329,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		if err != nil || port < 0 || port > 65535 {
 			return fmt.Errorf("-labs-addr %q: bad port", cfg.LabsAddr)
 		}
-		labServer, err = labs.Start(labs.Config{Host: host, BasePort: port, Logger: log.With("component", "labs")})
+		labServer, err = labs.Start(labs.Config{Host: host, BasePort: port, Logger: log.With("component", "labs"), Admit: admit})
 		if err != nil {
 			return err
 		}
@@ -339,7 +346,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	ln = newLimitListener(ln, cfg.Conns, log.With("component", "http"))
+	ln = newLimitListener(ln, cfg.Conns, webConfig(cfg).WriteTimeout, log.With("component", "http"))
 	access, exposed := accessFor(cfg, ln.Addr())
 	var labAddrs []labs.Lab
 	if labServer != nil {
@@ -350,9 +357,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 	ecfg := engineConfig(cfg)
 	ecfg.Policy, ecfg.Logger = pol, log.With("component", "engine")
-	settleBudgets(&ecfg, readMachine(), log)
+	settleBudgets(&ecfg, readMachine(), cfg.Conns.MaxConns, log)
 	mgr := sockets.NewManager(ecfg)
 	defer mgr.Close()
+	budget.Store(mgr)
 	wcfg := webConfig(cfg)
 	wcfg.Sessions, wcfg.Labs, wcfg.Logger, wcfg.Access = mgr, labList, log.With("component", "web"), access
 	srv := &http.Server{

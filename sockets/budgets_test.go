@@ -238,3 +238,39 @@ func TestEventLogsBudget(t *testing.T) {
 		t.Fatalf("%d bytes counted once the large session ended, %d before", after, before)
 	}
 }
+
+// TestEndedLogCountsWhileRead: an ended session's log stays in memory as
+// long as a reader still reads it (a viewer, a stream of its events), and
+// so counts against the budget across sessions until the last is done;
+// a client that ends session after session while reading each slowly
+// would otherwise hold any number of logs, none of them counted.
+func TestEndedLogCountsWhileRead(t *testing.T) {
+	m := newTestManager(t, Config{MaxTotalLogBytes: 64 << 20, StatsInterval: -1})
+	for _, c := range []struct {
+		name string
+		hold func(s *Session) (release func())
+	}{
+		{"a stream", func(s *Session) func() { return s.HoldLog() }},
+		{"a viewer", func(s *Session) func() { return mustWatch(t, s, 0).Detach }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := create(t, m)
+			id := newSock(t, s, "inet", "dgram")
+			mustOK(t, s, op("bind", id, Args{Addr: "127.0.0.1:0"}))
+			to := stateOf(t, s, id).Local
+			for range 100 {
+				mustOK(t, s, op("sendto", id, Args{Addr: to, Data: text(strings.Repeat("x", 4096))}))
+			}
+			release := c.hold(s)
+			before := m.logs.Total()
+			m.End(s.ID())
+			if after := m.logs.Total(); after < before {
+				t.Fatalf("%d bytes counted once the session ended with a reader still at its log, %d before", after, before)
+			}
+			release()
+			if after := m.logs.Total(); after != 0 {
+				t.Fatalf("%d bytes counted once its last reader is done", after)
+			}
+		})
+	}
+}

@@ -112,7 +112,8 @@ func (s *Session) admitConnect() *Error {
 }
 
 // fdBudget is the descriptors every session's sockets and selects may
-// hold together (Config.MaxFDs): with it no session, and no number of
+// hold together (Config.MaxFDs), and those the server holds for them
+// (Manager.HoldFD: a lab's end of a session's connection): with it no session, and no number of
 // them, can take the process to its RLIMIT_NOFILE, where every accept
 // and open of the server's own (its HTTP connections, the labs, a log
 // file) would fail with EMFILE too.

@@ -217,6 +217,18 @@ func (m *Manager) end(id, reason string) bool {
 	return ok
 }
 
+// HoldFD spends one of the descriptors all sessions share
+// (Config.MaxFDs) on one held by the server for a session, as a lab's
+// end of a session's connection is: it reports false when none is left,
+// and release gives it back (once).
+func (m *Manager) HoldFD() (release func(), ok bool) {
+	if !m.fds.take() {
+		return nil, false
+	}
+	var once sync.Once
+	return func() { once.Do(m.fds.give) }, true
+}
+
 // WatchToken returns the session's watch token, made on first use: the
 // secret of its read-only watch link. It is not the session id, which
 // lets its holder run ops.

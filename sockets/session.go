@@ -56,6 +56,10 @@ type Session struct {
 	dir          string        // for AF_UNIX paths, made on first use
 	statsRunning bool          // the kernel-stats poller is running
 	closing      chan struct{} // closed when Close begins
+	// readers is how many viewers and streams (HoldLog) read the log:
+	// an ended session's log stays in the budget across sessions until
+	// the last is done, for they keep its events in memory as long.
+	readers int
 }
 
 // Pending is a call that has been submitted and has not produced its event
@@ -141,6 +145,38 @@ func newSession(id string, cfg Config, fds *fdBudget, logs *eventlog.Budget) *Se
 
 // ID is the session's id, as used in URLs.
 func (s *Session) ID() string { return s.id }
+
+// HoldLog marks a reader of the log that is not a Viewer (a stream of
+// its events) until release is called (once): until then, once the
+// session has ended, its log still counts against the budget across
+// sessions, as the memory it is.
+func (s *Session) HoldLog() (release func()) {
+	s.mu.Lock()
+	s.readers++
+	s.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.readers--
+			s.leaveIfUnreadLocked()
+		})
+	}
+}
+
+// leaveIfUnreadLocked takes an ended session's log out of the budget
+// across sessions once no reader holds it: what its last readers read is
+// theirs to finish, and counted while they do. s.mu is held.
+func (s *Session) leaveIfUnreadLocked() {
+	select {
+	case <-s.done:
+		if s.readers == 0 {
+			s.log.Leave()
+		}
+	default:
+	}
+}
 
 // Done is closed when the session has ended.
 func (s *Session) Done() <-chan struct{} { return s.done }
@@ -464,7 +500,7 @@ func (s *Session) End(reason string) {
 	s.mu.Lock()
 	dir := s.dir
 	close(s.done)
-	s.log.Leave() // what its last readers read is theirs to finish
+	s.leaveIfUnreadLocked()
 	s.notifyLocked(true)
 	s.mu.Unlock()
 	if dir != "" {

@@ -39,6 +39,7 @@ func (s *Session) attach(since int64, watcher bool) (*Viewer, error) {
 		return nil, ErrTooManyWatchers
 	}
 	v := &Viewer{s: s, c: s.log.Attach(since, watcher)}
+	s.readers++
 	s.lastActive = time.Now()
 	if watcher {
 		s.notifyLocked(true) // the owner sees the count
@@ -60,7 +61,12 @@ func (v *Viewer) Detach() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	watcher := s.log.Watchers()
-	if s.log.Detach(v.c) && s.log.Watchers() != watcher {
+	detached := s.log.Detach(v.c)
+	if detached {
+		s.readers--
+		s.leaveIfUnreadLocked()
+	}
+	if detached && s.log.Watchers() != watcher {
 		s.notifyLocked(true)
 	}
 }

@@ -155,9 +155,14 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if c, err := r.Cookie(tokenCookie(r)); err == nil && a.tokenIs(c.Value) {
-			next.ServeHTTP(w, r)
-			return
+		// Every cookie of the name, not the first: another program on
+		// this host may set one of its own (with a longer path, sent
+		// first), and would otherwise lock the owner out.
+		for _, c := range r.CookiesNamed(tokenCookie(r)) {
+			if a.tokenIs(c.Value) {
+				next.ServeHTTP(w, r)
+				return
+			}
 		}
 		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && a.tokenIs(b) {
 			next.ServeHTTP(w, r)

@@ -120,6 +120,11 @@ func TestAccessToken(t *testing.T) {
 		{"a bad cookie", page, map[string]string{"Cookie": tokenCookieFor(srv) + "=guess"}, 401},
 		{"a bad bearer", srv.URL + "/api/labs", map[string]string{"Authorization": "Bearer guess"}, 401},
 		{"the cookie", page, map[string]string{"Cookie": tokenCookieFor(srv) + "=s3cret"}, 200},
+		// Another program on this host (any port: cookies are not kept
+		// apart by port) may set a cookie of the same name with a longer
+		// path, which the browser sends first; it must not lock the
+		// owner out.
+		{"the cookie after one tossed in", page, map[string]string{"Cookie": tokenCookieFor(srv) + "=junk; " + tokenCookieFor(srv) + "=s3cret"}, 200},
 		{"bearer", srv.URL + "/api/labs", map[string]string{"Authorization": "Bearer s3cret"}, 200},
 		{"healthz needs none", srv.URL + "/healthz", nil, 200},
 	} {

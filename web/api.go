@@ -145,6 +145,9 @@ func admit(w http.ResponseWriter, s *sockets.Session) bool {
 // streaming new events until the client or the session goes away.
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	s := sessionOf(r)
+	// The stream keeps the log in memory, the session ended or not: it
+	// counts against the budget across sessions until it is done.
+	defer s.HoldLog()()
 	since, ok := sinceParam(w, r, s)
 	if !ok {
 		return
