@@ -172,8 +172,10 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	for {
 		changed := s.Changed()
 		// Borrowed, and given back once their lines are in buf: a
-		// follower keeps no arena of autorecv's from reuse.
-		b := s.Borrow(since, 1024, 0)
+		// follower keeps no arena of autorecv's from reuse. Bounded in
+		// bytes as well as in count: a slow reader holds at most that
+		// much of a log that the budgets may meanwhile have cut.
+		b := s.Borrow(since, 1024, 16*batchBytes)
 		evs := b.Events()
 		if len(evs) > 0 && evs[0].Seq > since+1 {
 			gap, _ := json.Marshal(controlMsg{Type: "gap", From: since + 1, To: evs[0].Seq - 1})
@@ -193,7 +195,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		if len(evs) > 0 {
 			s.Consumed(since)
 		}
-		if len(evs) == 1024 {
+		// Cut short (by count or by bytes), or more came meanwhile.
+		if len(evs) > 0 && since < s.LastSeq() {
 			continue
 		}
 		if err := flush(); err != nil || !follow || ending {
@@ -340,6 +343,14 @@ func (h *handler) exportPython(w http.ResponseWriter, r *http.Request) {
 	st := s.State()
 	w.Header().Set("Content-Type", "text/x-python; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="sockplay-`+s.ID()+`.py"`)
+	// The script is made of the whole log, borrowed until it is written:
+	// one download of a session's script at a time, so that slow readers
+	// cannot each hold another copy of a log the budgets have since cut.
+	if _, busy := h.exports.LoadOrStore(s.ID(), struct{}{}); busy {
+		writeError(w, codeExportBusy, "this session's script is being downloaded already; try again once that download is done")
+		return
+	}
+	defer h.exports.Delete(s.ID())
 	// Borrowed, and released once the script is written: an export
 	// keeps no arena of autorecv's from reuse.
 	b := s.Borrow(0, 0, 0)

@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,4 +109,111 @@ func TestWatcherCapRefuses(t *testing.T) {
 	if m := again.next(); m["type"] != "hello" {
 		t.Fatalf("a watcher after one left got %v", m)
 	}
+}
+
+// bigSends runs n sendall ops of size bytes each (letters, no repeat, so
+// that the events and the export hold every byte) on a new socket of
+// session id connected to the echo lab, and reads them back.
+func bigSends(t *testing.T, e *testEnv, id string, n, size int) {
+	t.Helper()
+	e.ok(t, id, `{"op":"socket"}`)
+	e.ok(t, id, `{"op":"connect","sock":"s1","addr":"`+e.labs.Addr("echo")+`"}`)
+	data := strings.Repeat("abcdefghijklmnopqrstuvwxyz", size/26+1)[:size]
+	for i := 0; i < n; i++ {
+		e.ok(t, id, `{"op":"sendall","sock":"s1","data":{"text":"`+data+`"}}`)
+		for got := 0; got < size; {
+			got += int(result(e.ok(t, id, `{"op":"recv","sock":"s1","bufsize":1048576}`))["n"].(float64))
+		}
+	}
+}
+
+// TestEventsPastTheByteBound: GET /events borrows the log a bounded
+// number of bytes at a time, and a batch cut short by bytes is no end:
+// every event of a log larger than that bound is streamed.
+func TestEventsPastTheByteBound(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	bigSends(t, e, id, 10, 1<<20) // 20 MiB of sends and recvs, past 16 MiB
+	s, _ := e.mgr.Get(id)
+	last := s.LastSeq()
+	resp, err := http.Get(e.srv.URL + "/api/sessions/" + id + "/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	dec := json.NewDecoder(resp.Body)
+	var seq, n int64
+	for {
+		var ev sockets.Event
+		if err := dec.Decode(&ev); err != nil {
+			break
+		}
+		if ev.Seq != seq+1 {
+			t.Fatalf("event %d after %d", ev.Seq, seq)
+		}
+		seq = ev.Seq
+		n++
+	}
+	if seq != last {
+		t.Fatalf("the stream ended at seq %d of %d (%d events)", seq, last, n)
+	}
+}
+
+// TestExportOneAtATime: a session's script is made of its whole log, held
+// until written, so a second download while one is under way is refused
+// (429 export_busy) rather than holding another copy; once the first is
+// done, the next is served.
+func TestExportOneAtATime(t *testing.T) {
+	e := newEnv(t)
+	id := e.newSession(t)
+	bigSends(t, e, id, 6, 1<<20) // a script of more than a loopback connection buffers
+	url := e.srv.URL + "/api/sessions/" + id + "/export.py"
+	// A download that reads nothing: its writes block once the buffers
+	// are full.
+	d := net.Dialer{Control: func(_, _ string, c syscall.RawConn) error {
+		return c.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096) })
+	}}
+	stalled, err := d.Dial("tcp", strings.TrimPrefix(e.srv.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.Close()
+	if _, err := stalled.Write([]byte("GET /api/sessions/" + id + "/export.py HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	status := func() (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body struct {
+			Error apiError `json:"error"`
+		}
+		if resp.StatusCode != http.StatusOK {
+			_ = json.NewDecoder(resp.Body).Decode(&body)
+		} else {
+			_, _ = io.Copy(io.Discard, resp.Body)
+		}
+		return resp.StatusCode, string(body.Error.Code)
+	}
+	await := func(what string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for {
+			code, errCode := status()
+			if code == want {
+				if want != http.StatusOK && errCode != "export_busy" {
+					t.Fatalf("%s: %d %s", what, code, errCode)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: still %d %s", what, code, errCode)
+			}
+		}
+	}
+	await("a second download while the first is stalled", http.StatusTooManyRequests)
+	stalled.Close()
+	await("a download once the first has gone", http.StatusOK)
 }

@@ -26,6 +26,7 @@ const (
 	codeBadToken         errorCode = "bad_token"
 	codeReadOnly         errorCode = "read_only"
 	codeTooManyWatchers  errorCode = "too_many_watchers"
+	codeExportBusy       errorCode = "export_busy"
 	codeLessons          errorCode = "lessons"
 )
 
@@ -55,6 +56,7 @@ var errorCodes = map[errorCode]errorInfo{
 	codeBadToken:         {http.StatusUnauthorized, "`?token=` is not this sockplay's token"},
 	codeReadOnly:         {http.StatusForbidden, "an op sent on a watch link's WebSocket: watchers cannot run ops (WebSocket only)"},
 	codeTooManyWatchers:  {http.StatusServiceUnavailable, "the session has `-max-watchers` watchers already: the watch link's WebSocket gets this `error` message, then is closed with 1013 (try again later; WebSocket only)"},
+	codeExportBusy:       {http.StatusTooManyRequests, "a download of this session's `export.py` is under way already: one at a time a session"},
 	codeLessons:          {http.StatusInternalServerError, "the built-in lessons did not load"},
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -70,6 +71,7 @@ type handler struct {
 	cfg     Config
 	log     *slog.Logger
 	lessons lessons.Tracker
+	exports sync.Map // session id → a download of its script is under way
 }
 
 // New builds sockplay's HTTP handler.
