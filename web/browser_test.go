@@ -263,11 +263,15 @@ func TestBrowserEchoSession(t *testing.T) {
 	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](recvs)); err != nil || n != before+3 {
 		t.Fatalf("%d recvs after the three recv(4), want %d (%v): a bad bufsize was sent", n, before+3, err)
 	}
-	b.do(t, "settimeout(0.3) and a recv that times out",
+	// The recv is pressed once settimeout's answer is drawn in its row:
+	// the card grows by it, and a press aimed before may land beside the
+	// button, as a person's would.
+	b.do(t, "settimeout(0.3)",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .timeout"), "0.3"),
 		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
 	)
+	b.waitFor(t, "settimeout's answer", `document.querySelector("#sock-s1 button.settimeout").closest(".row").querySelector(".answer")?.textContent.startsWith("settimeout(0.3)")`)
+	b.do(t, "a recv that times out", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
 	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body .ev.ev-recv.err .result .human")].some(td => td.textContent === "TimeoutError: timed out")`)
 	b.waitFor(t, "the failed call said where the eye is", `document.getElementById("flash")?.textContent === "TimeoutError: timed out"`)
 	b.screenshot(t, "session.png")

@@ -442,7 +442,7 @@ func TestStageScreens(t *testing.T) {
 	// The recv is pressed once settimeout's answer is drawn: the card grows
 	// by it, and a click aimed before that may land beside the button.
 	owner.do(t, "settimeout(0.3)", chromedp.SetValue(card("s1", ".timeout"), "0.3"), chromedp.Click(card("s1", "button.settimeout")))
-	owner.waitFor(t, "settimeout's answer", `window.sockplayLog.events.some(e => e.op === "settimeout" && e.ok) && !!document.querySelector("#sock-s1 .answer:not([hidden])")`)
+	owner.waitFor(t, "settimeout's answer", `document.querySelector("#sock-s1 button.settimeout").closest(".row").querySelector(".answer")?.textContent.startsWith("settimeout(0.3)")`)
 	owner.do(t, "recv", chromedp.Click(card("s1", "button.recv")))
 	owner.waitFor(t, "the timeout", `window.sockplayLog.events.some(e => e.op === "recv" && !e.ok && e.error.exc === "TimeoutError")`)
 	checkScreens(t, owner, dir, "5-timeout")
