@@ -55,6 +55,28 @@ func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
 	return e
 }
 
+// checkPeer checks where a send on a connected datagram socket goes. The
+// connect was judged once, but each datagram is delivered anew to
+// whatever holds the peer's port now: a port that was the session's own
+// at the connect may since be another program's (its owner closed, or
+// turned SO_REUSEADDR on and let one in), so the peer is judged again
+// before each send, as a sendto's address is. A stream's peer is fixed
+// by its handshake.
+func (s *Session) checkPeer(k *Socket) *Error {
+	if s.cfg.Policy == nil || k.stype != unix.SOCK_DGRAM || k.family == unix.AF_UNIX {
+		return nil
+	}
+	var sa unix.Sockaddr
+	if err := k.control(func(fd int) error {
+		var err error
+		sa, err = unix.Getpeername(fd)
+		return err
+	}); err != nil {
+		return nil // not connected: the send itself says so
+	}
+	return s.checkPolicy(k, "send", sa)
+}
+
 func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, bool) {
 	switch a := sa.(type) {
 	case *unix.SockaddrInet4:

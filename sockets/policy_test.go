@@ -12,6 +12,7 @@ import (
 	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
+	"golang.org/x/sys/unix"
 )
 
 // Tests of the egress and listener policy in the engine. Every address
@@ -249,6 +250,49 @@ func TestPolicyOwnSockets(t *testing.T) {
 	mustOK(t, s3, op("bind", own, Args{Addr: "127.0.0.1:0"}))
 	mustOK(t, s3, op("listen", own, Args{}))
 	wantRefused(t, do(t, s3, op("connect", newSock(t, s3, "", ""), Args{Addr: stateOf(t, s3, own).Local})), "is denied by -deny-cidrs 127.0.0.0/8")
+}
+
+// TestPolicyConnectedDatagramPeer: a UDP socket connected to the
+// session's own port sends there only while that port is still the
+// session's. Each datagram goes to whatever holds the port when it is
+// sent: once the owner closes and another program binds the port, or the
+// owner lets one in with SO_REUSEADDR, send, sendall and sendchunks are
+// refused as a sendto there would be.
+func TestPolicyConnectedDatagramPeer(t *testing.T) {
+	s := newPolicySession(t, exposedDefaults(t, nil), nil)
+	sends := func(c string) []Op {
+		return []Op{
+			op("send", c, Args{Data: text("send")}),
+			op("sendall", c, Args{Data: text("sendall")}),
+			op("sendchunks", c, Args{Data: text("chunks"), Chunk: ip(3)}),
+		}
+	}
+
+	u := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("bind", u, Args{Addr: "127.0.0.1:0"}))
+	addr := stateOf(t, s, u).Local
+	c := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("connect", c, Args{Addr: addr})) // its own
+	for _, o := range sends(c) {
+		mustOK(t, s, o) // still its own
+	}
+	mustOK(t, s, op("close", u, Args{}))
+	decoyUDP(t, addr) // another program takes the port
+	for _, o := range sends(c) {
+		wantRefused(t, do(t, s, o), "127.0.0.1 is a loopback address", u+" had that port, but is closed")
+	}
+
+	// The owner stays open but lets another program share its port.
+	u2 := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("bind", u2, Args{Addr: "127.0.0.1:0"}))
+	addr2 := stateOf(t, s, u2).Local
+	c2 := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("connect", c2, Args{Addr: addr2}))
+	mustOK(t, s, op("setsockopt", u2, Args{Level: "SOL_SOCKET", Name: "SO_REUSEADDR", Value: []byte("1")}))
+	decoyUDP(t, addr2, unix.SO_REUSEADDR)
+	for _, o := range sends(c2) {
+		wantRefused(t, do(t, s, o), "127.0.0.1 is a loopback address", u2+" is bound there, but SO_REUSEADDR or SO_REUSEPORT was on")
+	}
 }
 
 // TestPolicyAnyMode: "any" reaches loopback; the port lists still apply.
