@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"github.com/sockplay/sockplay/sockets/policy"
 	"golang.org/x/sys/unix"
@@ -42,7 +43,8 @@ func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
 	note := ""
 	if op != "bind" && r.Exemptible() {
 		var own bool
-		if own, note = s.ownsAddr(k.stype, ap); own {
+		scoped := netip.AddrPortFrom(ap.Addr().WithZone(linkZone(sa)), ap.Port())
+		if own, note = s.ownsAddr(k.stype, scoped); own {
 			return nil
 		}
 	}
@@ -75,6 +77,16 @@ func (s *Session) checkPeer(k *Socket) *Error {
 		return nil // not connected: the send itself says so
 	}
 	return s.checkPolicy(k, "send", sa)
+}
+
+// linkZone is the interface a link-local IPv6 sockaddr names, as a
+// zone; "" for any other address, whose scope the kernel ignores.
+func linkZone(sa unix.Sockaddr) string {
+	a, ok := sa.(*unix.SockaddrInet6)
+	if !ok || a.ZoneId == 0 || !netip.AddrFrom16(a.Addr).IsLinkLocalUnicast() {
+		return ""
+	}
+	return strconv.Itoa(int(a.ZoneId))
 }
 
 func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, bool) {
@@ -114,8 +126,10 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) (own bool, note string)
 	if ap.Port() == 0 {
 		return false, ""
 	}
-	target := ap.Addr().WithZone("").Unmap()
-	if !thisHost(target) {
+	// A link-local target keeps its interface (see linkZone): the same
+	// address on another interface may be another program's.
+	target := ap.Addr().Unmap()
+	if !thisHost(target.WithZone("")) {
 		// A multicast group or a broadcast address a socket is bound
 		// to is no reason to send there: the datagram leaves the host.
 		return false, ""
@@ -185,12 +199,14 @@ func thisHost(a netip.Addr) bool {
 }
 
 // covers says whether a socket with the local address addr and port
-// takes what is sent to target on port.
+// takes what is sent to target on port. Link-local addresses carry their
+// interface as a zone, and match only on the same one: a socket bound to
+// fe80::1 on one interface does not hold the port of fe80::1 on another.
 func covers(addr netip.Addr, v6only bool, target netip.Addr, port, have uint16) bool {
 	if have != port {
 		return false
 	}
-	addr = addr.WithZone("").Unmap()
+	addr = addr.Unmap()
 	if addr == target {
 		return true
 	}
@@ -288,7 +304,7 @@ func (k *Socket) held() (h portHold, open bool) {
 			return err
 		}
 		ap, _ := addrPortOf(sa)
-		h.addr, h.port = ap.Addr(), ap.Port()
+		h.addr, h.port = ap.Addr().WithZone(linkZone(sa)), ap.Port()
 		if k.stype == unix.SOCK_STREAM {
 			v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
 			h.listening = err == nil && v != 0
