@@ -18,13 +18,20 @@ import (
 // ago and resolves to a private one now (DNS rebinding) is judged on what
 // it is now. A refusal is PermissionError (EACCES) naming the rule.
 func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
+	_, e := s.checkDest(k, op, sa)
+	return e
+}
+
+// checkDest is checkPolicy, and viaOwn: it passed only because sa is
+// the session's own (see ownsAddr).
+func (s *Session) checkDest(k *Socket, op string, sa unix.Sockaddr) (viaOwn bool, e *Error) {
 	p := s.cfg.Policy
 	if p == nil {
-		return nil
+		return false, nil
 	}
 	ap, ok := addrPortOf(sa)
 	if !ok {
-		return nil // AF_UNIX: confined to the session's directory instead
+		return false, nil // AF_UNIX: confined to the session's directory instead
 	}
 	var err error
 	if op == "bind" {
@@ -38,23 +45,23 @@ func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
 	}
 	var r *policy.Refusal
 	if !errors.As(err, &r) {
-		return nil
+		return false, nil
 	}
 	note := ""
 	if op != "bind" && r.Exemptible() {
 		var own bool
 		scoped := netip.AddrPortFrom(ap.Addr().WithZone(linkZone(sa)), ap.Port())
 		if own, note = s.ownsAddr(k.stype, scoped); own {
-			return nil
+			return true, nil
 		}
 	}
 	s.logger.Info("policy refused", "op", op, "sock", k.id, "addr", ap, "rule", r.Rule)
-	e := errnoError(unix.EACCES)
+	e = errnoError(unix.EACCES)
 	e.Msg = "Permission denied: " + r.Error()
 	if note != "" {
 		e.Msg += " (" + note + ")"
 	}
-	return e
+	return false, e
 }
 
 // checkPeer checks where a send on a connected datagram socket goes. The
@@ -172,6 +179,55 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) (own bool, note string)
 		}
 	}
 	return false, note
+}
+
+// markOwnDial records that k's connect to ap was allowed only because
+// the session's own listener holds ap (see ownsAddr).
+func (k *Socket) markOwnDial(ap netip.AddrPort) {
+	k.mu.Lock()
+	k.ownDial, k.dialOff = ap, false
+	k.mu.Unlock()
+}
+
+// callOffOwnDials calls off each connect of the session still waiting for
+// its handshake whose only permission was the session's own listener,
+// once that listener no longer holds the port alone (closed, shut down,
+// or sharing it). A SYN the listener's full queue dropped is sent again
+// for minutes, to whatever listens on the port by then: another program,
+// once the session's listener has gone. Shutdown in SYN_SENT disconnects
+// without sending anything more; a connect waiting on it fails with
+// ECONNRESET.
+func (s *Session) callOffOwnDials() {
+	if s.cfg.Policy == nil {
+		return
+	}
+	s.mu.Lock()
+	socks := make([]*Socket, 0, len(s.sockets))
+	for _, k := range s.sockets {
+		socks = append(socks, k)
+	}
+	s.mu.Unlock()
+	for _, k := range socks {
+		k.mu.Lock()
+		ap := k.ownDial
+		k.mu.Unlock()
+		if !ap.IsValid() || k.stype != unix.SOCK_STREAM {
+			continue
+		}
+		if own, _ := s.ownsAddr(unix.SOCK_STREAM, ap); own {
+			continue
+		}
+		_ = k.control(func(fd int) error {
+			info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+			if err == nil && info.State == unix.BPF_TCP_SYN_SENT {
+				k.mu.Lock()
+				k.dialOff = true
+				k.mu.Unlock()
+				return unix.Shutdown(fd, unix.SHUT_RDWR)
+			}
+			return err
+		})
+	}
 }
 
 // thisHost says whether a connection or datagram to a reaches this host
