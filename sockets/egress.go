@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strconv"
 
 	"github.com/sockplay/sockplay/sockets/policy"
 	"golang.org/x/sys/unix"
@@ -17,13 +18,20 @@ import (
 // ago and resolves to a private one now (DNS rebinding) is judged on what
 // it is now. A refusal is PermissionError (EACCES) naming the rule.
 func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
+	_, e := s.checkDest(k, op, sa)
+	return e
+}
+
+// checkDest is checkPolicy, and viaOwn: it passed only because sa is
+// the session's own (see ownsAddr).
+func (s *Session) checkDest(k *Socket, op string, sa unix.Sockaddr) (viaOwn bool, e *Error) {
 	p := s.cfg.Policy
 	if p == nil {
-		return nil
+		return false, nil
 	}
 	ap, ok := addrPortOf(sa)
 	if !ok {
-		return nil // AF_UNIX: confined to the session's directory instead
+		return false, nil // AF_UNIX: confined to the session's directory instead
 	}
 	var err error
 	if op == "bind" {
@@ -37,22 +45,55 @@ func (s *Session) checkPolicy(k *Socket, op string, sa unix.Sockaddr) *Error {
 	}
 	var r *policy.Refusal
 	if !errors.As(err, &r) {
-		return nil
+		return false, nil
 	}
 	note := ""
 	if op != "bind" && r.Exemptible() {
 		var own bool
-		if own, note = s.ownsAddr(k.stype, ap); own {
-			return nil
+		scoped := netip.AddrPortFrom(ap.Addr().WithZone(linkZone(sa)), ap.Port())
+		if own, note = s.ownsAddr(k.stype, scoped); own {
+			return true, nil
 		}
 	}
 	s.logger.Info("policy refused", "op", op, "sock", k.id, "addr", ap, "rule", r.Rule)
-	e := errnoError(unix.EACCES)
+	e = errnoError(unix.EACCES)
 	e.Msg = "Permission denied: " + r.Error()
 	if note != "" {
 		e.Msg += " (" + note + ")"
 	}
-	return e
+	return false, e
+}
+
+// checkPeer checks where a send on a connected datagram socket goes. The
+// connect was judged once, but each datagram is delivered anew to
+// whatever holds the peer's port now: a port that was the session's own
+// at the connect may since be another program's (its owner closed, or
+// turned SO_REUSEADDR on and let one in), so the peer is judged again
+// before each send, as a sendto's address is. A stream's peer is fixed
+// by its handshake.
+func (s *Session) checkPeer(k *Socket) *Error {
+	if s.cfg.Policy == nil || k.stype != unix.SOCK_DGRAM || k.family == unix.AF_UNIX {
+		return nil
+	}
+	var sa unix.Sockaddr
+	if err := k.control(func(fd int) error {
+		var err error
+		sa, err = unix.Getpeername(fd)
+		return err
+	}); err != nil {
+		return nil // not connected: the send itself says so
+	}
+	return s.checkPolicy(k, "send", sa)
+}
+
+// linkZone is the interface a link-local IPv6 sockaddr names, as a
+// zone; "" for any other address, whose scope the kernel ignores.
+func linkZone(sa unix.Sockaddr) string {
+	a, ok := sa.(*unix.SockaddrInet6)
+	if !ok || a.ZoneId == 0 || !netip.AddrFrom16(a.Addr).IsLinkLocalUnicast() {
+		return ""
+	}
+	return strconv.Itoa(int(a.ZoneId))
 }
 
 func addrPortOf(sa unix.Sockaddr) (netip.AddrPort, bool) {
@@ -92,8 +133,10 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) (own bool, note string)
 	if ap.Port() == 0 {
 		return false, ""
 	}
-	target := ap.Addr().WithZone("").Unmap()
-	if !thisHost(target) {
+	// A link-local target keeps its interface (see linkZone): the same
+	// address on another interface may be another program's.
+	target := ap.Addr().Unmap()
+	if !thisHost(target.WithZone("")) {
 		// A multicast group or a broadcast address a socket is bound
 		// to is no reason to send there: the datagram leaves the host.
 		return false, ""
@@ -138,6 +181,55 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) (own bool, note string)
 	return false, note
 }
 
+// markOwnDial records that k's connect to ap was allowed only because
+// the session's own listener holds ap (see ownsAddr).
+func (k *Socket) markOwnDial(ap netip.AddrPort) {
+	k.mu.Lock()
+	k.ownDial, k.dialOff = ap, false
+	k.mu.Unlock()
+}
+
+// callOffOwnDials calls off each connect of the session still waiting for
+// its handshake whose only permission was the session's own listener,
+// once that listener no longer holds the port alone (closed, shut down,
+// or sharing it). A SYN the listener's full queue dropped is sent again
+// for minutes, to whatever listens on the port by then: another program,
+// once the session's listener has gone. Shutdown in SYN_SENT disconnects
+// without sending anything more; a connect waiting on it fails with
+// ECONNRESET.
+func (s *Session) callOffOwnDials() {
+	if s.cfg.Policy == nil {
+		return
+	}
+	s.mu.Lock()
+	socks := make([]*Socket, 0, len(s.sockets))
+	for _, k := range s.sockets {
+		socks = append(socks, k)
+	}
+	s.mu.Unlock()
+	for _, k := range socks {
+		k.mu.Lock()
+		ap := k.ownDial
+		k.mu.Unlock()
+		if !ap.IsValid() || k.stype != unix.SOCK_STREAM {
+			continue
+		}
+		if own, _ := s.ownsAddr(unix.SOCK_STREAM, ap); own {
+			continue
+		}
+		_ = k.control(func(fd int) error {
+			info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+			if err == nil && info.State == unix.BPF_TCP_SYN_SENT {
+				k.mu.Lock()
+				k.dialOff = true
+				k.mu.Unlock()
+				return unix.Shutdown(fd, unix.SHUT_RDWR)
+			}
+			return err
+		})
+	}
+}
+
 // thisHost says whether a connection or datagram to a reaches this host
 // only: loopback, the unspecified address, or an address of one of its
 // interfaces.
@@ -163,12 +255,14 @@ func thisHost(a netip.Addr) bool {
 }
 
 // covers says whether a socket with the local address addr and port
-// takes what is sent to target on port.
+// takes what is sent to target on port. Link-local addresses carry their
+// interface as a zone, and match only on the same one: a socket bound to
+// fe80::1 on one interface does not hold the port of fe80::1 on another.
 func covers(addr netip.Addr, v6only bool, target netip.Addr, port, have uint16) bool {
 	if have != port {
 		return false
 	}
-	addr = addr.WithZone("").Unmap()
+	addr = addr.Unmap()
 	if addr == target {
 		return true
 	}
@@ -266,7 +360,7 @@ func (k *Socket) held() (h portHold, open bool) {
 			return err
 		}
 		ap, _ := addrPortOf(sa)
-		h.addr, h.port = ap.Addr(), ap.Port()
+		h.addr, h.port = ap.Addr().WithZone(linkZone(sa)), ap.Port()
 		if k.stype == unix.SOCK_STREAM {
 			v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN)
 			h.listening = err == nil && v != 0

@@ -2,6 +2,7 @@ package sockets
 
 import (
 	"context"
+	"net/netip"
 
 	"golang.org/x/sys/unix"
 )
@@ -29,8 +30,14 @@ func connectOp(c *call) (*Result, error) {
 	if perr != nil {
 		return nil, perr
 	}
-	if perr := c.s.checkPolicy(k, "connect", sa); perr != nil {
+	viaOwn, perr := c.s.checkDest(k, "connect", sa)
+	if perr != nil {
 		return nil, perr
+	}
+	if ap, _ := addrPortOf(sa); viaOwn {
+		k.markOwnDial(netip.AddrPortFrom(ap.Addr().WithZone(linkZone(sa)), ap.Port()))
+	} else {
+		k.markOwnDial(netip.AddrPort{})
 	}
 	k.mu.Lock()
 	prev := k.state

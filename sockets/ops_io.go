@@ -117,6 +117,8 @@ func sendOp(c *call) (*Result, error) {
 			return nil, perr
 		}
 		to = sa
+	} else if perr := c.s.checkPeer(k); perr != nil {
+		return nil, perr
 	}
 	n, err := k.send(c.data, c.tmo, to)
 	if err != nil {
@@ -126,6 +128,9 @@ func sendOp(c *call) (*Result, error) {
 }
 
 func sendallOp(c *call) (*Result, error) {
+	if perr := c.s.checkPeer(c.sock); perr != nil {
+		return nil, perr
+	}
 	// Python's sendall loses the count on an error; showing it is the
 	// point.
 	n, err := c.sock.sendall(c.data, c.tmo)
@@ -153,7 +158,15 @@ func sendchunksOp(c *call) (*Result, error) {
 		}
 		end := min(off+*a.Chunk, len(data))
 		start := c.s.now()
-		n, err := k.send(data[off:end], c.tmo, nil)
+		// Each piece is a datagram of its own on a connected UDP
+		// socket, and the pause before it as long as a minute.
+		var n int
+		var err error
+		if perr := c.s.checkPeer(k); perr != nil {
+			err = perr
+		} else {
+			n, err = k.send(data[off:end], c.tmo, nil)
+		}
 		ev := Event{Start: start, Sock: k.id, Op: "send", Args: &Args{Data: B64Data(data[off:end])}, Auto: true, Parent: c.id, Origin: c.op.Origin}
 		if err != nil {
 			ev.Error = asError(err)

@@ -178,7 +178,9 @@ func setsockoptOp(c *call) (*Result, error) {
 	}
 	k := c.sock
 	if k.sharesPort(opt) {
-		return &Result{}, k.setSharing(v != 0, func() error { return k.setsockopt(a.Name, opt, v, l) })
+		err := k.setSharing(v != 0, func() error { return k.setsockopt(a.Name, opt, v, l) })
+		c.s.callOffOwnDials() // a listener sharing its port vouches for no pending connect
+		return &Result{}, err
 	}
 	return &Result{}, k.setsockopt(a.Name, opt, v, l)
 }
@@ -219,6 +221,7 @@ func shutdownOp(c *call) (*Result, error) {
 	if err := k.control(func(fd int) error { return unix.Shutdown(fd, int(how)) }); err != nil {
 		return nil, err
 	}
+	c.s.callOffOwnDials() // a listener shut down no longer listens
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	switch {
@@ -235,6 +238,7 @@ func closeOp(c *call) (*Result, error) {
 	// loop queued behind it can end too.
 	c.sock.close()
 	c.sock.stopAuto()
+	c.s.callOffOwnDials()
 	return &Result{}, nil
 }
 

@@ -8,10 +8,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/labs"
 	"github.com/sockplay/sockplay/sockets/policy"
+	"golang.org/x/sys/unix"
 )
 
 // Tests of the egress and listener policy in the engine. Every address
@@ -249,6 +251,115 @@ func TestPolicyOwnSockets(t *testing.T) {
 	mustOK(t, s3, op("bind", own, Args{Addr: "127.0.0.1:0"}))
 	mustOK(t, s3, op("listen", own, Args{}))
 	wantRefused(t, do(t, s3, op("connect", newSock(t, s3, "", ""), Args{Addr: stateOf(t, s3, own).Local})), "is denied by -deny-cidrs 127.0.0.0/8")
+}
+
+// TestPolicyConnectedDatagramPeer: a UDP socket connected to the
+// session's own port sends there only while that port is still the
+// session's. Each datagram goes to whatever holds the port when it is
+// sent: once the owner closes and another program binds the port, or the
+// owner lets one in with SO_REUSEADDR, send, sendall and sendchunks are
+// refused as a sendto there would be.
+func TestPolicyConnectedDatagramPeer(t *testing.T) {
+	s := newPolicySession(t, exposedDefaults(t, nil), nil)
+	sends := func(c string) []Op {
+		return []Op{
+			op("send", c, Args{Data: text("send")}),
+			op("sendall", c, Args{Data: text("sendall")}),
+			op("sendchunks", c, Args{Data: text("chunks"), Chunk: ip(3)}),
+		}
+	}
+
+	u := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("bind", u, Args{Addr: "127.0.0.1:0"}))
+	addr := stateOf(t, s, u).Local
+	c := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("connect", c, Args{Addr: addr})) // its own
+	for _, o := range sends(c) {
+		mustOK(t, s, o) // still its own
+	}
+	mustOK(t, s, op("close", u, Args{}))
+	decoyUDP(t, addr) // another program takes the port
+	for _, o := range sends(c) {
+		wantRefused(t, do(t, s, o), "127.0.0.1 is a loopback address", u+" had that port, but is closed")
+	}
+
+	// The owner stays open but lets another program share its port.
+	u2 := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("bind", u2, Args{Addr: "127.0.0.1:0"}))
+	addr2 := stateOf(t, s, u2).Local
+	c2 := newSock(t, s, "inet", "dgram")
+	mustOK(t, s, op("connect", c2, Args{Addr: addr2}))
+	mustOK(t, s, op("setsockopt", u2, Args{Level: "SOL_SOCKET", Name: "SO_REUSEADDR", Value: []byte("1")}))
+	decoyUDP(t, addr2, unix.SO_REUSEADDR)
+	for _, o := range sends(c2) {
+		wantRefused(t, do(t, s, o), "127.0.0.1 is a loopback address", u2+" is bound there, but SO_REUSEADDR or SO_REUSEPORT was on")
+	}
+}
+
+// TestPolicyPendingConnectToOwnListener: a connect allowed because the
+// session's own listener holds the port, whose SYN that listener's full
+// queue dropped, is sent again for minutes to whatever listens on the
+// port by then. Once the listener closes (or shuts down, or shares its
+// port), such a connect is called off: before, a program that took the
+// port got the session's connection and its data.
+func TestPolicyPendingConnectToOwnListener(t *testing.T) {
+	tcpState := func(t *testing.T, s *Session, id string) uint8 {
+		t.Helper()
+		var state uint8
+		if err := s.socket(id).control(func(fd int) error {
+			info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+			if err == nil {
+				state = info.State
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return state
+	}
+	for _, end := range []struct {
+		name string
+		op   func(l string) Op
+	}{
+		{"close", func(l string) Op { return op("close", l, Args{}) }},
+		{"shutdown", func(l string) Op { h := How(unix.SHUT_RD); return op("shutdown", l, Args{How: &h}) }},
+		{"SO_REUSEPORT", func(l string) Op {
+			return op("setsockopt", l, Args{Level: "SOL_SOCKET", Name: "SO_REUSEPORT", Value: []byte("1")})
+		}},
+	} {
+		t.Run(end.name, func(t *testing.T) {
+			s := newPolicySession(t, exposedDefaults(t, nil), nil)
+			l := newSock(t, s, "inet", "stream")
+			mustOK(t, s, op("bind", l, Args{Addr: "127.0.0.1:0"}))
+			zero := 0
+			mustOK(t, s, op("listen", l, Args{Backlog: &zero}))
+			addr := stateOf(t, s, l).Local
+			mustOK(t, s, op("connect", newSock(t, s, "inet", "stream"), Args{Addr: addr})) // its queue's one place
+			c := newSock(t, s, "inet", "stream")
+			mustOK(t, s, op("setblocking", c, Args{Flag: new(bool)}))
+			wantErr(t, do(t, s, op("connect", c, Args{Addr: addr})), "BlockingIOError", "EINPROGRESS") // as lesson 10 shows
+			// And one in blocking mode, waiting for the handshake.
+			b := newSock(t, s, "inet", "stream")
+			pending := s.Submit(op("connect", b, Args{Addr: addr}), Submitter{})
+			awaitPending(t, s, 1)
+			// The kernel tells no one when the SYN has gone: ask it.
+			for deadline := time.Now().Add(10 * time.Second); tcpState(t, s, b) != unix.BPF_TCP_SYN_SENT; time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s never sent its SYN", b)
+				}
+			}
+			if st := tcpState(t, s, c); st != unix.BPF_TCP_SYN_SENT {
+				t.Fatalf("%s: TCP state %d, want SYN_SENT (2): the test proves nothing", c, st)
+			}
+			mustOK(t, s, end.op(l))
+			wantErr(t, <-pending, "ConnectionResetError", "ECONNRESET")
+			for _, k := range []string{c, b} {
+				if st := tcpState(t, s, k); st != unix.BPF_TCP_CLOSE {
+					t.Fatalf("%s after its listener's %s: TCP state %d, want closed (7): its SYN would go to whoever takes the port", k, end.name, st)
+				}
+			}
+		})
+	}
 }
 
 // TestPolicyAnyMode: "any" reaches loopback; the port lists still apply.

@@ -51,7 +51,11 @@ type Socket struct {
 	// when the kernel gave the port, or has been on since. It is set
 	// before such an option goes on and cleared only while the socket
 	// has no port, so it never says less than the kernel did.
-	mayShare   bool
+	mayShare bool
+	// ownDial is where the last connect went when only the session's
+	// own listener there let it (see callOffOwnDials).
+	ownDial    netip.AddrPort
+	dialOff    bool // callOffOwnDials disconnected the connect to ownDial
 	timeout    time.Duration
 	state      string
 	local      string
@@ -361,7 +365,12 @@ func (k *Socket) connect(sa unix.Sockaddr, tmo time.Duration) error {
 	if err == nil {
 		err = cerr
 	}
-	if tmo == blocking && (err == nil || errors.As(err, new(unix.Errno))) {
+	k.mu.Lock()
+	off := k.dialOff
+	k.mu.Unlock()
+	// Not after callOffOwnDials: its shutdown left the socket unconnected,
+	// where this connect would send a new SYN.
+	if tmo == blocking && !off && (err == nil || errors.As(err, new(unix.Errno))) {
 		// After a poll-style wait Linux still counts the socket as
 		// connecting until connect is called again. A truly blocking
 		// connect leaves it fully connected, so that a second connect is
