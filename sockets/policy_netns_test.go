@@ -435,10 +435,6 @@ func namesInsideNetns(t *testing.T, p *policy.Policy) {
 	}
 }
 
-// linkLocalChild marks the copy of the test binary that runs inside a
-// network namespace with two veth pairs, d0 and d1 each with fe80::1.
-const linkLocalChild = "SOCKPLAY_POLICY_LINKLOCAL_CHILD"
-
 // TestPolicyLinkLocalOwnPortInNetns: a link-local address is an
 // interface's, and the kernel lets two sockets hold the same fe80::1 and
 // port on two interfaces. A session's socket on fe80::1%d0 makes that
@@ -446,53 +442,14 @@ const linkLocalChild = "SOCKPLAY_POLICY_LINKLOCAL_CHILD"
 // another program's socket, and is refused. The namespace's interfaces
 // are veth pairs whose far ends go nowhere.
 func TestPolicyLinkLocalOwnPortInNetns(t *testing.T) {
-	if os.Getenv(linkLocalChild) == "1" {
-		linkLocalInsideNetns(t)
-		return
-	}
-	skip := t.Skipf
-	if os.Getenv("SOCKPLAY_REQUIRE_NETNS") == "1" {
-		skip = t.Fatalf
-	} else if testing.Short() {
-		t.Skip("-short: not starting a network namespace")
-	}
-	const setup = "ip link set lo up && ip link add d0 type veth peer name p0 && ip link add d1 type veth peer name p1 && " +
+	const setup = "ip link add d0 type veth peer name p0 && ip link add d1 type veth peer name p1 && " +
 		"for i in d0 p0 d1 p1; do ip link set $i up; done && ip addr add fe80::1/64 dev d0 nodad && ip addr add fe80::1/64 dev d1 nodad"
-	if out, err := exec.Command("unshare", "-n", "sh", "-c", setup).CombinedOutput(); err != nil {
-		skip("cannot make a network namespace with veth pairs here (%v %s); link-local own ports are not tested", err, out)
-		return
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "unshare", "-n", "sh", "-c", setup+` && exec "$0" "$@"`,
-		exe, "-test.run=^TestPolicyLinkLocalOwnPortInNetns$", "-test.count=1", "-test.v", "-test.timeout=50s")
-	cmd.Env = append(os.Environ(), linkLocalChild+"=1")
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("inside the namespace: %v\n%s", err, out)
-	}
-	if !strings.Contains(string(out), "--- PASS: TestPolicyLinkLocalOwnPortInNetns") {
-		t.Fatalf("the namespace run did not pass the test:\n%s", out)
+	if testkit.InNetns(t, setup, "d0", "p0", "d1", "p1") {
+		linkLocalInsideNetns(t)
 	}
 }
 
 func linkLocalInsideNetns(t *testing.T) {
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, i := range ifs {
-		names = append(names, i.Name)
-	}
-	slices.Sort(names)
-	if !slices.Equal(names, []string{"d0", "d1", "lo", "p0", "p1"}) {
-		t.Fatalf("%s is set but this is not the test's namespace (interfaces %v): refusing to send", linkLocalChild, names)
-	}
 	victim, err := net.ListenPacket("udp6", "[fe80::1%d1]:0")
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,17 +16,20 @@ import (
 const netnsChild = "SOCKPLAY_NETNS_CHILD"
 
 // InNetns runs the calling top-level test again in a new network
-// namespace whose one interface is loopback, brought up and then set up
-// by the shell commands setup (an address added to it, say), and says
+// namespace, its loopback brought up and then the namespace set up by the
+// shell commands setup (an address added, veth pairs made), and says
 // whether this process is that copy: if so, the test does its work here,
 // where nothing it sends or serves can leave or be reached from outside
 // the machine; if not, the copy has run and passed, or the test has
-// failed. Where namespaces are not permitted it skips, unless
-// SOCKPLAY_REQUIRE_NETNS=1 (as in CI), where it fails.
-func InNetns(t *testing.T, setup string) (inside bool) {
+// failed. The copy goes on only if the namespace's interfaces are
+// loopback and links, the ones setup made (a veth pair's two ends are
+// both in it, so they lead nowhere else). Where namespaces are not
+// permitted it skips, unless SOCKPLAY_REQUIRE_NETNS=1 (as in CI), where
+// it fails.
+func InNetns(t *testing.T, setup string, links ...string) (inside bool) {
 	t.Helper()
 	if os.Getenv(netnsChild) == t.Name() {
-		requireFreshNetns(t)
+		requireFreshNetns(t, links)
 		return true
 	}
 	skip := t.Skipf
@@ -64,15 +68,26 @@ func InNetns(t *testing.T, setup string) (inside bool) {
 }
 
 // requireFreshNetns refuses to go on unless this process is in a network
-// namespace with loopback as its only interface: the guard that makes a
-// test's dials and listens there safe, whoever sets the variable.
-func requireFreshNetns(t *testing.T) {
+// namespace whose interfaces are loopback (up) and links alone: the guard
+// that makes a test's dials and listens there safe, whoever sets the
+// variable.
+func requireFreshNetns(t *testing.T, links []string) {
 	t.Helper()
 	ifs, err := net.Interfaces()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ifs) != 1 || ifs[0].Flags&net.FlagLoopback == 0 || ifs[0].Flags&net.FlagUp == 0 {
-		t.Fatalf("%s is set but this is not a fresh network namespace (interfaces %v): refusing to go on", netnsChild, ifs)
+	want := append([]string{"lo"}, links...)
+	var names []string
+	for _, i := range ifs {
+		names = append(names, i.Name)
+		if i.Name == "lo" && (i.Flags&net.FlagLoopback == 0 || i.Flags&net.FlagUp == 0) {
+			t.Fatalf("%s is set but this namespace's lo is not loopback, up: refusing to go on", netnsChild)
+		}
+	}
+	slices.Sort(names)
+	slices.Sort(want)
+	if !slices.Equal(names, want) {
+		t.Fatalf("%s is set but this is not a fresh network namespace (interfaces %v, want %v): refusing to go on", netnsChild, names, want)
 	}
 }
