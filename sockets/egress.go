@@ -141,12 +141,7 @@ func (s *Session) ownsAddr(stype int, ap netip.AddrPort) (own bool, note string)
 		// to is no reason to send there: the datagram leaves the host.
 		return false, ""
 	}
-	s.mu.Lock()
-	socks := make([]*Socket, 0, len(s.sockets))
-	for _, k := range s.sockets {
-		socks = append(socks, k)
-	}
-	s.mu.Unlock()
+	socks := s.socketList()
 	slices.SortFunc(socks, func(a, b *Socket) int { return cmp.Compare(a.id, b.id) })
 	for _, k := range socks {
 		if k.stype != stype || k.family == unix.AF_UNIX {
@@ -201,12 +196,7 @@ func (s *Session) callOffOwnDials() {
 	if s.cfg.Policy == nil {
 		return
 	}
-	s.mu.Lock()
-	socks := make([]*Socket, 0, len(s.sockets))
-	for _, k := range s.sockets {
-		socks = append(socks, k)
-	}
-	s.mu.Unlock()
+	socks := s.socketList()
 	for _, k := range socks {
 		k.mu.Lock()
 		ap := k.ownDial

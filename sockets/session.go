@@ -3,7 +3,9 @@ package sockets
 import (
 	"context"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -264,6 +266,14 @@ func (s *Session) SharedState() State {
 	}
 	s.mu.Unlock()
 	return st
+}
+
+// socketList is the session's sockets now, for work on each of them
+// done without the session's lock.
+func (s *Session) socketList() []*Socket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Collect(maps.Values(s.sockets))
 }
 
 // State snapshots the session.
