@@ -107,6 +107,39 @@ func (b *browser) do(t testing.TB, what string, steps ...chromedp.Action[chromed
 	}
 }
 
+// clickStill clicks sel once it has stood still: the same box, the page
+// scrolled the same, for at least three frames and 200 ms (longer than the
+// page's throttled redraws). A click aims at the element's centre first
+// and presses there after; a page still laying out from the last step
+// (a card drawn a moment later, a deferred scroll) moves the element in
+// between, and the press lands elsewhere or the release off the button.
+func clickStill(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		still := fmt.Sprintf(`(() => {
+			const e = document.querySelector(%q);
+			if (!e) return false;
+			const r = e.getBoundingClientRect();
+			const k = [r.x, r.y, r.width, r.height, scrollX, scrollY].join();
+			const w = (window.__clickStill ||= new Map());
+			const was = w.get(%q);
+			if (!was || was.k !== k) {
+				w.set(%q, { k, at: performance.now(), frames: 0 });
+				return false;
+			}
+			was.frames++;
+			return was.frames >= 3 && performance.now() - was.at >= 200;
+		})()`, sel, sel, sel)
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](still, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
+			return fmt.Errorf("%s never stood still: %w", sel, err)
+		}
+		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`window.__clickStill.delete(%q)`, sel)))
+		if err != nil {
+			return err
+		}
+		return chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
+	})
+}
+
 // waitFor polls a JavaScript condition until it is true.
 func (b *browser) waitFor(t testing.TB, what, js string) {
 	t.Helper()

@@ -363,7 +363,7 @@ func TestBrowserSideBySide(t *testing.T) {
 			b.do(t, "socket() "+c.family,
 				chromedp.SetValue(chromedp.CSS(`#new-socket select[name=family]`), c.family),
 				chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "stream"),
-				chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+				clickStill(`#new-socket button[type=submit]`),
 			)
 			b.waitFor(t, id, fmt.Sprintf(`!!document.querySelector("#sock-%s")`, id))
 		}
@@ -371,12 +371,12 @@ func TestBrowserSideBySide(t *testing.T) {
 			// With s2 and s3 side by side above, one click on the new
 			// server's bind both chooses it (the pair parts, moving the
 			// cards below) and binds.
-			b.do(t, "choose s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+			b.do(t, "choose s2", clickStill("#sock-s2 .sock-title"))
 			b.waitFor(t, "s2 and s3 paired", `!!document.querySelector("#sock-s2.paired") && !!document.querySelector("#sock-s3.paired")`)
 		}
-		b.do(t, "bind "+srv, setValue("#sock-"+srv+" .addr", c.addr), chromedp.Click(chromedp.CSS("#sock-"+srv+" button.bind")))
-		b.waitFor(t, srv+" bound", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "bound"`, srv))
-		b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-"+srv+" button.listen")))
+		b.do(t, "bind "+srv, setValue("#sock-"+srv+" .addr", c.addr), clickStill("#sock-"+srv+" button.bind"))
+		b.waitOr(t, srv+" bound", `JSON.stringify({act: document.activeElement.outerHTML.slice(0, 120), y: scrollY, flash: document.querySelector("#flash")?.textContent, ans: [...document.querySelectorAll(".sock-card .answer")].map((a) => a.textContent), cur: [...document.querySelectorAll(".sock-card.current")].map((c) => c.id), cards: [...document.querySelectorAll(".sock-card")].map((c) => c.id + " " + c.dataset.state)})`, fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "bound"`, srv))
+		b.do(t, "listen", clickStill("#sock-"+srv+" button.listen"))
 		b.waitFor(t, srv+" listening", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "listening"`, srv))
 		to := c.addr
 		if c.family == "inet" {
@@ -386,21 +386,24 @@ func TestBrowserSideBySide(t *testing.T) {
 			}
 			to = `("127.0.0.1", ` + local[strings.LastIndexByte(local, ':')+1:] + `)`
 		}
-		b.do(t, "accept (pending)", chromedp.Click(chromedp.CSS("#sock-"+srv+" button.accept")))
-		b.do(t, cli+" connects", setValue("#sock-"+cli+" .addr", to), chromedp.Click(chromedp.CSS("#sock-"+cli+" button.connect")))
+		b.do(t, "accept", clickStill("#sock-"+srv+" button.accept"))
+		// The pending call grows the listener's card, moving the cards
+		// below it: a press and release either side of that is no click.
+		b.waitFor(t, "accept pending on "+srv, fmt.Sprintf(`[...document.querySelectorAll("#sock-%s .pending li")].some((l) => l.textContent.includes("accept"))`, srv))
+		b.do(t, cli+" connects", setValue("#sock-"+cli+" .addr", to), clickStill("#sock-"+cli+" button.connect"))
 		b.waitOr(t, conn+", made by accept, in use", `JSON.stringify({act: document.activeElement.outerHTML.slice(0, 120), cur: [...document.querySelectorAll(".sock-card.current")].map((c) => c.id), cards: [...document.querySelectorAll(".sock-card")].map((c) => c.id + " " + c.dataset.state)})`, fmt.Sprintf(`document.querySelector("#sock-%s")?.classList.contains("current") && document.activeElement === document.querySelector("#sock-%s")`, conn, conn))
 		b.waitFor(t, cli+" and "+conn+" side by side, whole on screen", sideBySide(cli, conn))
-		b.do(t, cli+" sends", setValue("#sock-"+cli+" .send-data", "hello"), chromedp.Click(chromedp.CSS("#sock-"+cli+" button.send")))
+		b.do(t, cli+" sends", setValue("#sock-"+cli+" .send-data", "hello"), clickStill("#sock-"+cli+" button.send"))
 		b.waitFor(t, "5 bytes in "+conn+"'s receive queue, both still side by side", fmt.Sprintf(`document.querySelector("#sock-%s .gauge-recv-Q .val")?.textContent.startsWith("5 /") && %s`, conn, sideBySide(cli, conn)))
-		b.do(t, conn+" reads", chromedp.Click(chromedp.CSS("#sock-"+conn+" button.recv")))
+		b.do(t, conn+" reads", clickStill("#sock-"+conn+" button.recv"))
 		b.waitFor(t, "recv's answer on "+conn, fmt.Sprintf(`document.querySelector("#sock-%s button.recv").closest(".row").querySelector(".answer").textContent === "recv(1024) → b'hello'"`, conn))
 		if c.family == "inet" {
 			b.viewShot(t, shotsDir(t), "side-by-side.png")
 		}
 		// The listener, chosen, has no other end: it takes the width again.
-		b.do(t, "choose "+srv, chromedp.Click(chromedp.CSS("#sock-"+srv+" .sock-title")))
+		b.do(t, "choose "+srv, clickStill("#sock-"+srv+" .sock-title"))
 		b.waitFor(t, "no pair", `!document.querySelector(".sock-card.paired") && [...document.querySelectorAll(".sock-card")].every((c) => c.getBoundingClientRect().width > 400)`)
-		b.do(t, "choose "+cli, chromedp.Click(chromedp.CSS("#sock-"+cli+" .sock-title")))
+		b.do(t, "choose "+cli, clickStill("#sock-"+cli+" .sock-title"))
 		b.waitFor(t, cli+" and "+conn+" side by side again", sideBySide(cli, conn))
 	}
 	b.noErrors(t)
