@@ -92,8 +92,13 @@ type Manager struct {
 	wg   sync.WaitGroup
 }
 
-// DefaultMaxLogBytes is the default event-log memory of one session.
-const DefaultMaxLogBytes = 256 << 20
+// DefaultMaxLogBytes is the default event-log memory of one session: about
+// 90 MiB of a bulk stream's bytes, or some 110,000 small events. More costs
+// a stream more than it gives a class: every byte a session's loops recv
+// lands in memory the log has not touched for a while, and a log four
+// times this size made a fresh stream's recvs fault in new pages for its
+// first quarter gigabyte (bulk throughput fell by about a tenth).
+const DefaultMaxLogBytes = 96 << 20
 
 // ErrClosed is returned by Create once the manager has been closed.
 var ErrClosed = errors.New("sockplay is shutting down")
