@@ -86,10 +86,7 @@ func (s *Session) admitConnect() *Error {
 			connecting[p.Sock] = true
 		}
 	}
-	socks := make([]*Socket, 0, len(s.sockets))
-	for _, k := range s.sockets {
-		socks = append(socks, k)
-	}
+	socks := s.socketsLocked()
 	s.mu.Unlock()
 	for _, k := range socks {
 		k.mu.Lock()

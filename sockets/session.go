@@ -273,6 +273,12 @@ func (s *Session) SharedState() State {
 func (s *Session) socketList() []*Socket {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.socketsLocked()
+}
+
+// socketsLocked is socketList for a caller that holds the session's lock
+// for more than the sockets.
+func (s *Session) socketsLocked() []*Socket {
 	return slices.Collect(maps.Values(s.sockets))
 }
 
@@ -281,10 +287,7 @@ func (s *Session) State() State {
 	s.mu.Lock()
 	st := State{ID: s.id, LastSeq: s.log.Last(), FirstSeq: s.log.First(), Version: s.version, Ended: s.closed, Now: s.now(),
 		EndReason: s.endReason, Watchers: s.log.Watchers(), Focus: s.focus}
-	socks := make([]*Socket, 0, len(s.sockets))
-	for _, k := range s.sockets {
-		socks = append(socks, k)
-	}
+	socks := s.socketsLocked()
 	st.Pending = make([]Pending, 0, len(s.pending))
 	for _, p := range s.pending {
 		st.Pending = append(st.Pending, p)
@@ -494,10 +497,7 @@ func (s *Session) End(reason string) {
 	}
 	s.closed = true
 	close(s.closing)
-	socks := make([]*Socket, 0, len(s.sockets))
-	for _, k := range s.sockets {
-		socks = append(socks, k)
-	}
+	socks := s.socketsLocked()
 	s.mu.Unlock()
 	// A select on no socket (or on none that closes) waits on its waker
 	// alone.

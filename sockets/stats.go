@@ -112,15 +112,12 @@ func (s *Session) statsLoop() {
 			s.mu.Unlock()
 			return
 		}
-		socks := make([]*Socket, 0, len(s.sockets))
-		for _, k := range s.sockets {
-			if !k.closed.Load() {
-				socks = append(socks, k)
-			}
-		}
+		socks := s.socketsLocked()
 		s.mu.Unlock()
 		for _, k := range socks {
-			s.logStats(k)
+			if !k.closed.Load() {
+				s.logStats(k)
+			}
 		}
 	}
 }
