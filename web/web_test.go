@@ -252,9 +252,16 @@ type wsClient struct {
 
 func dialWS(t *testing.T, e *testEnv, id string, since int64) *wsClient {
 	t.Helper()
+	return dialWSWith(t, e, id, "since="+itoa(since))
+}
+
+// dialWSWith follows session id's WebSocket with the query given, and
+// reads its hello.
+func dialWSWith(t *testing.T, e *testEnv, id, query string) *wsClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	url := strings.Replace(e.srv.URL, "http", "ws", 1) + "/api/sessions/" + id + "/ws?since=" + itoa(since)
+	url := strings.Replace(e.srv.URL, "http", "ws", 1) + "/api/sessions/" + id + "/ws?" + query
 	c, _, err := websocket.Dial(ctx, url, nil)
 	if err != nil {
 		t.Fatal(err)

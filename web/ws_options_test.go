@@ -3,30 +3,14 @@ package web
 import (
 	"context"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 // dialWSQuery is dialWS with more of the query (after since).
 func dialWSQuery(t *testing.T, e *testEnv, id, query string) *wsClient {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	url := strings.Replace(e.srv.URL, "http", "ws", 1) + "/api/sessions/" + id + "/ws?since=0&" + query
-	c, _, err := websocket.Dial(ctx, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetReadLimit(16 << 20)
-	t.Cleanup(func() { c.CloseNow() })
-	w := &wsClient{t: t, c: c}
-	if m := w.next(); m["type"] != "hello" {
-		t.Fatalf("first message %v, want hello", m)
-	}
-	return w
+	return dialWSWith(t, e, id, "since=0&"+query)
 }
 
 // TestWebSocketRepliesOnly: with ?replies=1 a client gets the answers to
