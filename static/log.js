@@ -343,11 +343,13 @@ export function createLog({ onSelect }) {
       parts.push(`${plural(n, "event")} hidden${of ? ` (${of})` : ""}`);
     }
     if (jump > n) parts.push(`${plural(jump - n, "event")} the page does not have`);
-    const mark = el(stats === n && n > 0 ? "button" : "span", "hidden-mark", `⋯ ${parts.join("; ")}`);
+    // Any kernel stats among them: a click shows them, and the focus
+    // events left between them keep a mark of their own.
+    const mark = el(stats > 0 ? "button" : "span", "hidden-mark", `⋯ ${parts.join("; ")}`);
     mark.dataset.hidden = String(n);
     mark.dataset.jump = String(jump);
     if (focus === n && n > 0) mark.dataset.focus = "1";
-    if (stats === n && n > 0) {
+    if (stats > 0) {
       mark.type = "button";
       mark.dataset.stats = "1";
       mark.title = "show the kernel stats events";

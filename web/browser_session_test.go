@@ -132,7 +132,7 @@ func TestBrowserWatchLink(t *testing.T) {
 		t.Fatalf("the owner's page hides its controls: %+v", c)
 	}
 
-	owner.do(t, "click watch link", chromedp.Click(chromedp.CSS("#watch-link")))
+	owner.do(t, "click watch link", clickStill("#watch-link"))
 	owner.waitFor(t, "the watch URL", `document.getElementById("watch-url").value.includes("/w/")`)
 	link := eval[string](t, owner, "the watch URL", `document.getElementById("watch-url").value`)
 	if !strings.HasPrefix(link, e.srv.URL+"/w/") || strings.Contains(link, id) {
@@ -164,7 +164,7 @@ func TestBrowserWatchLink(t *testing.T) {
 	// The owner sends from the page; the watcher sees it as it happens.
 	owner.do(t, "the owner sends",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "after"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.send")),
+		clickStill("#sock-s1 button.send"),
 	)
 	owner.waitFor(t, "the send on the owner's page", fmt.Sprintf(`window.sockplayLog.events.some(e => e.seq > %d && e.op === "send" && e.ok)`, history))
 	seq := eval[int](t, owner, "the send's seq", fmt.Sprintf(`window.sockplayLog.events.find(e => e.seq > %d && e.op === "send").seq`, history))

@@ -256,15 +256,15 @@ func TestBrowserEchoSession(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(`.lab-connect[data-lab="echo"]`)),
 	)
 	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
-	b.do(t, "new socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.do(t, "new socket connected to echo", clickStill(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
 	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
 
 	b.do(t, "send hello\\n",
 		chromedp.SendKeys(chromedp.CSS("#sock-s1 .send-data"), `hello\n`),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.send")),
+		clickStill("#sock-s1 button.send"),
 	)
 	b.waitFor(t, "the send row", `[...document.querySelectorAll("#log-body .ev.ev-send .size")].some(td => td.textContent === "6")`)
-	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
+	b.do(t, "recv", clickStill("#sock-s1 button.recv"))
 	b.waitFor(t, "the echoed recv row", hasRow(`b'hello\n'`))
 
 	// A bufsize that is no whole number is said on the page, never sent
@@ -278,19 +278,19 @@ func TestBrowserEchoSession(t *testing.T) {
 	for _, c := range []struct{ value, want string }{{"", "bufsize must be a whole number"}, {"2.5", `bufsize must be a whole number, not "2.5"`}} {
 		b.do(t, "recv with bufsize "+c.value,
 			chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), c.value),
-			chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
+			clickStill("#sock-s1 button.recv"),
 		)
 		b.waitFor(t, c.want, fmt.Sprintf(`document.getElementById("flash")?.textContent === %q && document.querySelector("#sock-s1 .recv-bufsize").getAttribute("aria-invalid") === "true"`, c.want))
 	}
 
 	b.do(t, "sendall hello world, recv(4) three times",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "hello world"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")),
+		clickStill("#sock-s1 button.sendall"),
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), "4"),
 	)
 	b.waitFor(t, "the sendall row", `[...document.querySelectorAll("#log-body .ev.ev-sendall .size")].some(td => td.textContent === "11")`)
 	for _, want := range []string{"b'hell'", "b'o wo'", "b'rld'"} {
-		b.do(t, "recv(4)", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
+		b.do(t, "recv(4)", clickStill("#sock-s1 button.recv"))
 		b.waitFor(t, want, hasRow(want))
 	}
 	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](recvs)); err != nil || n != before+3 {
@@ -301,34 +301,34 @@ func TestBrowserEchoSession(t *testing.T) {
 	// button, as a person's would.
 	b.do(t, "settimeout(0.3)",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .timeout"), "0.3"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
+		clickStill("#sock-s1 button.settimeout"),
 	)
 	b.waitFor(t, "settimeout's answer", `document.querySelector("#sock-s1 button.settimeout").closest(".row").querySelector(".answer")?.textContent.startsWith("settimeout(0.3)")`)
-	b.do(t, "a recv that times out", chromedp.Click(chromedp.CSS("#sock-s1 button.recv")))
+	b.do(t, "a recv that times out", clickStill("#sock-s1 button.recv"))
 	b.waitFor(t, "the TimeoutError row", `[...document.querySelectorAll("#log-body .ev.ev-recv.err .result .human")].some(td => td.textContent === "TimeoutError: timed out")`)
 	b.waitFor(t, "the failed call said where the eye is", `document.getElementById("flash")?.textContent === "TimeoutError: timed out"`)
 	b.screenshot(t, "session.png")
 
 	// The Python view: the calls as typed at the prompt, the results as
 	// Python prints them.
-	b.do(t, "Python view", chromedp.Click(chromedp.CSS("#python-view")))
+	b.do(t, "Python view", clickStill("#python-view"))
 	b.waitFor(t, "the Python view of recv(4)", `(() => {
 		const tr = [...document.querySelectorAll("#log-body .ev.ev-recv")].find(tr => tr.querySelector(".data .text")?.textContent === "b'hell'");
 		return tr && getComputedStyle(tr.querySelector(".call .py")).display !== "none" &&
 			tr.querySelector(".call .py").textContent === ">>> s1.recv(4)" && tr.querySelector(".result .py").textContent === "b'hell'";
 	})()`)
 	b.screenshot(t, "python-view.png")
-	b.do(t, "back to the plain view", chromedp.Click(chromedp.CSS("#python-view")))
+	b.do(t, "back to the plain view", clickStill("#python-view"))
 
 	// Back to blocking: a recv with nothing to read is pending until the
 	// echo of a later send arrives.
 	b.do(t, "settimeout(None), recv",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .timeout"), "None"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.settimeout")),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.recv")),
+		clickStill("#sock-s1 button.settimeout"),
+		clickStill("#sock-s1 button.recv"),
 	)
 	b.waitFor(t, "the pending recv", `document.querySelector("#sock-s1 .pending-call")?.textContent.startsWith("recv(4) … pending")`)
-	b.do(t, "send x", chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "x"), chromedp.Click(chromedp.CSS("#sock-s1 button.send")))
+	b.do(t, "send x", chromedp.SetValue(chromedp.CSS("#sock-s1 .send-data"), "x"), clickStill("#sock-s1 button.send"))
 	b.waitFor(t, "the pending recv returning b'x'", hasRow("b'x'")+` && !document.querySelector("#sock-s1 .pending-call")`)
 
 	// A reload keeps the session: same socket, same history.
@@ -380,33 +380,33 @@ func TestBrowserBytes(t *testing.T) {
 func TestBrowserServer(t *testing.T) {
 	e := newEnv(t)
 	b := openPage(t, e)
-	b.do(t, "socket() for the listener", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.do(t, "socket() for the listener", clickStill(`#new-socket button[type=submit]`))
 	b.waitFor(t, "s1", `!!document.querySelector("#sock-s1")`)
 	b.do(t, "bind and listen",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .addr"), "127.0.0.1:0"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.bind")),
+		clickStill("#sock-s1 button.bind"),
 	)
 	b.waitFor(t, "s1 bound", `document.querySelector("#sock-s1 .sock-state").textContent === "bound"`)
-	b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-s1 button.listen")))
+	b.do(t, "listen", clickStill("#sock-s1 button.listen"))
 	b.waitFor(t, "s1 listening with its accept-queue gauge", `document.querySelector("#sock-s1 .sock-state").textContent === "listening" && document.querySelector("#sock-s1 .gauge-accept-Q .val")?.textContent === "0 / 5"`)
 	addr, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-s1 .sock-addrs").textContent`))
 	if err != nil || addr == "" {
 		t.Fatalf("listener address %q: %v", addr, err)
 	}
 
-	b.do(t, "a client connects", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.do(t, "a client connects", clickStill(`#new-socket button[type=submit]`))
 	b.waitFor(t, "s2", `!!document.querySelector("#sock-s2")`)
 	b.do(t, "connect s2",
 		chromedp.SetValue(chromedp.CSS("#sock-s2 .addr"), addr),
-		chromedp.Click(chromedp.CSS("#sock-s2 button.connect")),
+		clickStill("#sock-s2 button.connect"),
 	)
 	b.waitFor(t, "a connection waiting in the accept queue", `document.querySelector("#sock-s1 .gauge-accept-Q .val")?.textContent === "1 / 5"`)
-	b.do(t, "accept", chromedp.Click(chromedp.CSS("#sock-s1 button.accept")))
+	b.do(t, "accept", clickStill("#sock-s1 button.accept"))
 	b.waitFor(t, "the accepted socket, linked to the client", `document.querySelector("#sock-s3 .sock-link")?.textContent === "↔ s2" && document.querySelector("#sock-s2 .sock-link")?.textContent === "↔ s3"`)
 
 	b.do(t, "the client sends; nobody reads",
 		chromedp.SetValue(chromedp.CSS("#sock-s2 .send-data"), "hello from the client"),
-		chromedp.Click(chromedp.CSS("#sock-s2 button.send")),
+		clickStill("#sock-s2 button.send"),
 	)
 	b.waitFor(t, "21 bytes in s3's receive queue", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("21 /") && document.querySelector("#netstat-body tr[data-sock=s3] .ns-recvq")?.textContent === "21"`)
 	b.waitFor(t, "the netstat table", `document.querySelectorAll("#netstat-body tr").length === 3 && document.querySelector("#netstat-body tr[data-sock=s1] .ns-state").textContent === "LISTEN"`)
@@ -415,7 +415,7 @@ func TestBrowserServer(t *testing.T) {
 	// On a 1280-pixel screen (a laptop, a projector) the netstat table and
 	// the event log fit without scrolling sideways, an option set included.
 	b.do(t, "an option on s2, a 1280-pixel screen",
-		chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")),
+		clickStill("#sock-s2 .sock-title"),
 		chromedp.EmulateViewport(1280, 900),
 	)
 	id, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.getElementById("app").dataset.session`))
@@ -432,7 +432,7 @@ func TestBrowserServer(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	b.do(t, "the server reads", chromedp.SetValue(chromedp.CSS("#sock-s3 .recv-bufsize"), "5"), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
+	b.do(t, "the server reads", chromedp.SetValue(chromedp.CSS("#sock-s3 .recv-bufsize"), "5"), clickStill("#sock-s3 button.recv"))
 	b.waitFor(t, "the queue drains by 5", `document.querySelector("#sock-s3 .gauge-recv-Q .val")?.textContent.startsWith("16 /")`)
 	b.noErrors(t)
 }
@@ -445,12 +445,12 @@ func TestBrowserUDP(t *testing.T) {
 	for _, id := range []string{"s1", "s2"} {
 		b.do(t, "a UDP socket",
 			chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
-			chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+			clickStill(`#new-socket button[type=submit]`),
 		)
 		b.waitFor(t, id, fmt.Sprintf(`!!document.querySelector("#sock-%s button.recvfrom")`, id))
 		b.do(t, "bind "+id,
 			chromedp.SetValue(chromedp.CSS("#sock-"+id+" .addr"), "127.0.0.1:0"),
-			chromedp.Click(chromedp.CSS("#sock-"+id+" button.bind")),
+			clickStill("#sock-"+id+" button.bind"),
 		)
 		b.waitFor(t, id+" bound", fmt.Sprintf(`document.querySelector("#sock-%s .sock-state").textContent === "bound"`, id))
 	}
@@ -462,9 +462,9 @@ func TestBrowserUDP(t *testing.T) {
 	b.do(t, "sendto s1, recvfrom(4)",
 		chromedp.SetValue(chromedp.CSS("#sock-s2 .send-data"), "0123456789"),
 		chromedp.SetValue(chromedp.CSS("#sock-s2 .sendto-addr"), to),
-		chromedp.Click(chromedp.CSS("#sock-s2 button.sendto")),
+		clickStill("#sock-s2 button.sendto"),
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .recv-bufsize"), "4"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.recvfrom")),
+		clickStill("#sock-s1 button.recvfrom"),
 	)
 	b.waitFor(t, "the truncated datagram row", fmt.Sprintf(`(() => {
 		const tr = document.querySelector("#log-body .ev.ev-recvfrom.truncated");
@@ -485,7 +485,7 @@ func TestBrowserLesson(t *testing.T) {
 	b.waitFor(t, "the lessons", `!!document.querySelector('#lesson-select option[value="partial-reads"]')`)
 	b.do(t, "choose partial reads", chromedp.SetValue(chromedp.CSS("#lesson-select"), "partial-reads"))
 	b.waitFor(t, "its steps", `document.querySelectorAll("#lesson .lesson-step").length > 5`)
-	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
+	b.do(t, "run all", clickStill(`#lesson button[data-act="all"]`))
 	b.waitFor(t, "the end of the lesson", `!!document.querySelector("#lesson .lesson-end")`)
 	b.waitFor(t, "every step done, as expected", `[...document.querySelectorAll("#lesson .lesson-step")].every(li => li.classList.contains("done"))`)
 	b.waitFor(t, "hell, o wo, rld in the log", hasEvent("hell")+" && "+hasEvent("o wo")+" && "+hasEvent("rld"))
@@ -502,16 +502,16 @@ func TestBrowserLesson(t *testing.T) {
 func TestBrowserReference(t *testing.T) {
 	e := newEnv(t)
 	b := openPage(t, e)
-	b.do(t, "a socket connected to the http lab", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)))
+	b.do(t, "a socket connected to the http lab", clickStill(`.lab-connect[data-lab="http"]`))
 	b.waitFor(t, "s1 connected", `document.querySelector("#sock-s1 .sock-state")?.textContent.startsWith("connected")`)
 	// The card's address box shows the lab it was connected to.
 	b.waitFor(t, "the http lab's address in s1's box", fmt.Sprintf(`document.querySelector("#sock-s1 .addr").value === %q`, e.labs.Addr("http")))
 	b.do(t, "the HTTP GET template",
-		chromedp.Click(chromedp.CSS(`.reference summary`)),
-		chromedp.Click(chromedp.CSS(`.template[title^="GET / "]`)),
+		clickStill(`.reference summary`),
+		clickStill(`.template[title^="GET / "]`),
 	)
 	b.waitFor(t, "the send box filled", `document.querySelector("#sock-s1 .send-data").value === "GET / HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n"`)
-	b.do(t, "sendall, then autorecv", chromedp.Click(chromedp.CSS("#sock-s1 button.sendall")), chromedp.Click(chromedp.CSS("#sock-s1 .auto-on")))
+	b.do(t, "sendall, then autorecv", clickStill("#sock-s1 button.sendall"), clickStill("#sock-s1 .auto-on"))
 	b.waitFor(t, "the status line", `[...document.querySelectorAll("#log-body .ev.ev-recv .data .text")].some(td => td.textContent.startsWith("b'HTTP/1.0 200 OK\\r\\n"))`)
 	b.noErrors(t)
 }
@@ -521,7 +521,7 @@ func TestBrowserReference(t *testing.T) {
 func TestBrowserThemesAndKeys(t *testing.T) {
 	e := newEnv(t)
 	b := openPage(t, e)
-	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.do(t, "a socket connected to echo", clickStill(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
 	b.waitFor(t, "s1 connected and in use", `document.querySelector("#sock-s1.current .sock-state")?.textContent.startsWith("connected")`)
 	// As a fast typist does: "s", then "hi" before the "s" comes up. The
 	// "s" moves to the send box and is not typed; "hi" is, all of it.
@@ -609,7 +609,7 @@ func TestBrowserViews(t *testing.T) {
 		e.ok(t, id, `{"op":"recv","sock":"s3","bufsize":4}`)
 	}
 	b.waitFor(t, "s2 on the page", `!!document.querySelector("#sock-s2")`)
-	b.do(t, "use s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+	b.do(t, "use s2", clickStill("#sock-s2 .sock-title"))
 	b.waitFor(t, "the ruler of s2 → s3: sends at 0, 5, 11; recvs at 0, 4, 8, 12", `(() => {
 		const offs = sel => [...document.querySelectorAll(sel)].map(e => e.dataset.off + "+" + e.dataset.len).join(" ");
 		const track = document.querySelector('#view-ruler [data-track="s2>s3"]');
@@ -637,7 +637,7 @@ func TestBrowserViews(t *testing.T) {
 	if _, err := chromedp.Run(b.ctx, chromedp.EmulateReset()); err != nil {
 		t.Fatal(err)
 	}
-	b.do(t, "the timeline", chromedp.Click(chromedp.CSS("#tab-timeline")))
+	b.do(t, "the timeline", clickStill("#tab-timeline"))
 	// The calls came 0.2 ms apart: zoom to them, as a person would.
 	b.do(t, "fit the timeline to the events", chromedp.Evaluate[chromedp.Void](`void [...document.querySelectorAll("#view-timeline button")].find(b => b.textContent.trim() === "fit").click()`))
 	if v, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`new Promise(r => setTimeout(() => r([...document.querySelectorAll("#view-timeline [data-send]")].map(a => a.tagName + ":" + a.dataset.send + ">" + a.dataset.recv).join(" ")), 800))`, chromedp.EvalAwaitPromise)); err == nil {

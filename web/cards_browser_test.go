@@ -99,14 +99,14 @@ func TestBrowserAddrParse(t *testing.T) {
 func TestBrowserTutorialAddresses(t *testing.T) {
 	e := newEnv(t)
 	b := openPage(t, e)
-	b.do(t, "socket() for the server", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.do(t, "socket() for the server", clickStill(`#new-socket button[type=submit]`))
 	b.waitFor(t, "s1, its address box empty", `document.querySelector("#sock-s1 .addr")?.value === ""`)
 	b.do(t, "bind(('127.0.0.1', 0))",
 		chromedp.SetValue(chromedp.CSS("#sock-s1 .addr"), "('127.0.0.1', 0)"),
-		chromedp.Click(chromedp.CSS("#sock-s1 button.bind")),
+		clickStill("#sock-s1 button.bind"),
 	)
 	b.waitFor(t, "s1 bound", `document.querySelector("#sock-s1 .sock-state").textContent === "bound"`)
-	b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-s1 button.listen")))
+	b.do(t, "listen", clickStill("#sock-s1 button.listen"))
 	b.waitFor(t, "s1 listening", `document.querySelector("#sock-s1 .sock-state").textContent === "listening"`)
 	local, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.querySelector("#sock-s1 .sock-addrs").textContent`))
 	if err != nil {
@@ -114,23 +114,23 @@ func TestBrowserTutorialAddresses(t *testing.T) {
 	}
 	port := local[strings.LastIndexByte(local, ':')+1:]
 
-	b.do(t, "socket() for the client", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	b.do(t, "socket() for the client", clickStill(`#new-socket button[type=submit]`))
 	b.waitFor(t, "s2, its address box empty", `document.querySelector("#sock-s2 .addr")?.value === ""`)
 	ops := `window.sockplayLog.events.filter((e) => e.op === "connect").length`
 	b.do(t, "connect to a bad address",
 		chromedp.SetValue(chromedp.CSS("#sock-s2 .addr"), "(localhost, "+port+")"),
-		chromedp.Click(chromedp.CSS("#sock-s2 button.connect")),
+		clickStill("#sock-s2 button.connect"),
 	)
 	b.waitFor(t, "the mistake said, the box marked", `document.getElementById("flash")?.textContent.startsWith("write the host in quotes") && document.querySelector("#sock-s2 .addr").getAttribute("aria-invalid") === "true"`)
 	b.do(t, `connect(("localhost", port))`,
 		chromedp.SetValue(chromedp.CSS("#sock-s2 .addr"), `("localhost", `+port+`)`),
-		chromedp.Click(chromedp.CSS("#sock-s2 button.connect")),
+		clickStill("#sock-s2 button.connect"),
 	)
 	b.waitFor(t, "s2 connected", `document.querySelector("#sock-s2 .sock-state").textContent.startsWith("connected") && !document.querySelector("#sock-s2 .addr").hasAttribute("aria-invalid")`)
 	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](ops)); err != nil || n != 1 {
 		t.Fatalf("%d connect calls, want 1 (the bad address must not be sent): %v", n, err)
 	}
-	b.do(t, "Python view", chromedp.Click(chromedp.CSS("#python-view")))
+	b.do(t, "Python view", clickStill("#python-view"))
 	b.waitFor(t, "the calls as Python", fmt.Sprintf(`(() => {
 		const py = [...document.querySelectorAll("#log-body .ev .call .py")].map((e) => e.textContent);
 		return py.includes(">>> s1.bind(('127.0.0.1', 0))") && py.includes(">>> s2.connect(('localhost', %s))");
@@ -160,45 +160,45 @@ func TestBrowserSocketInUse(t *testing.T) {
 	inUse := func(id string) string {
 		return fmt.Sprintf(`document.querySelector("#sock-%s")?.classList.contains("current") && document.activeElement === document.querySelector("#sock-%s") && %s`, id, id, inView("#sock-"+id))
 	}
-	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.do(t, "a socket connected to echo", clickStill(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
 	b.waitFor(t, "s1 in use, in view, with the keyboard", inUse("s1"))
 	b.do(t, "a UDP socket",
 		chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
-		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+		clickStill(`#new-socket button[type=submit]`),
 	)
 	b.waitFor(t, "s2 in use, in view, with the keyboard", inUse("s2")+` && !document.querySelector("#sock-s1").classList.contains("current")`)
 	b.do(t, "click s2, then a socket connected to the http lab",
-		chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")),
-		chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)),
+		clickStill("#sock-s2 .sock-title"),
+		clickStill(`.lab-connect[data-lab="http"]`),
 	)
 	b.waitFor(t, "s3 connected", `document.querySelector("#sock-s3 .sock-state")?.textContent.startsWith("connected")`)
 	b.waitFor(t, "s3 in use", inUse("s3"))
 	b.do(t, "the HTTP GET template",
-		chromedp.Click(chromedp.CSS(`.reference summary`)),
-		chromedp.Click(chromedp.CSS(`.template[title^="GET / "]`)),
+		clickStill(`.reference summary`),
+		clickStill(`.template[title^="GET / "]`),
 	)
 	b.waitFor(t, "the template in s3's box, not s2's", `document.querySelector("#sock-s3 .send-data").value.startsWith("GET / HTTP/1.0") && document.querySelector("#sock-s2 .send-data").value === "" && document.activeElement === document.querySelector("#sock-s3 .send-data") && `+inView("#sock-s3 .send-data"))
 	b.screenshot(t, "in-use-template.png")
 
 	// An empty box is said; a second press sends b''.
 	sends := `window.sockplayLog.events.filter((e) => e.op === "send" && e.sock === "s3").length`
-	b.do(t, "empty the box, send", setValue("#sock-s3 .send-data", ""), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.do(t, "empty the box, send", setValue("#sock-s3 .send-data", ""), clickStill("#sock-s3 button.send"))
 	b.waitFor(t, "the empty box said", `document.getElementById("flash")?.textContent.startsWith("the data box is empty")`)
 	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](sends)); err != nil || n != 0 {
 		t.Fatalf("%d sends from an empty box, want 0: %v", n, err)
 	}
-	b.do(t, "send again", chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.do(t, "send again", clickStill("#sock-s3 button.send"))
 	b.waitFor(t, "send(b'') sent, returning 0", `window.sockplayLog.events.some((e) => e.op === "send" && e.sock === "s3" && e.ok && e.result.n === 0)`)
 
 	// x closes the socket in use; its calls still run and say EBADF.
-	b.do(t, "give s3 the keyboard, x", chromedp.Click(chromedp.CSS("#sock-s3 .sock-title")), chromedp.KeyEvent("x"))
+	b.do(t, "give s3 the keyboard, x", clickStill("#sock-s3 .sock-title"), chromedp.KeyEvent("x"))
 	b.waitFor(t, "s3 closed", `document.querySelector("#sock-s3 .sock-state").textContent === "closed"`)
 	b.waitFor(t, "its calls enabled", `[...document.querySelectorAll("#sock-s3 button, #sock-s3 input")].every((e) => !e.disabled)`)
-	b.do(t, "send after close", setValue("#sock-s3 .send-data", "hi"), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.do(t, "send after close", setValue("#sock-s3 .send-data", "hi"), clickStill("#sock-s3 button.send"))
 	b.waitFor(t, "OSError: [Errno 9]", `document.getElementById("flash")?.textContent === "OSError: [Errno 9] Bad file descriptor" && !document.getElementById("flash").hidden`)
 	// The next call takes that mistake away: left on screen, it reads as
 	// the new call's.
-	b.do(t, "bind s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")), setValue("#sock-s2 .addr", "127.0.0.1:0"), chromedp.Click(chromedp.CSS("#sock-s2 button.bind")))
+	b.do(t, "bind s2", clickStill("#sock-s2 .sock-title"), setValue("#sock-s2 .addr", "127.0.0.1:0"), clickStill("#sock-s2 button.bind"))
 	b.waitFor(t, "bind answered", `window.sockplayLog.events.some((e) => e.op === "bind" && e.sock === "s2" && e.ok)`)
 	if !eval[bool](t, b, "the message line", `document.getElementById("flash").hidden`) {
 		t.Error("the mistake before is still said after the next call was answered")
@@ -237,7 +237,7 @@ func TestBrowserRevealLetsGo(t *testing.T) {
 	if now := eval[float64](t, b, "where the page is", `scrollY`); now != at {
 		t.Errorf("the page moved from %.0f to %.0f px as s1's card grew, after the user had scrolled to the form", at, now)
 	}
-	b.do(t, "getaddrinfo()", chromedp.Click(chromedp.CSS(`#names button[value=getaddrinfo]`)))
+	b.do(t, "getaddrinfo()", clickStill(`#names button[value=getaddrinfo]`))
 	b.waitFor(t, "its call", `window.sockplayLog.events.some(e => e.op === "getaddrinfo")`)
 	b.noErrors(t)
 }
@@ -277,40 +277,40 @@ func TestBrowserCardsFit(t *testing.T) {
 		const labs = [...document.querySelectorAll(".lab")];
 		return labs.length > 10 && labs.every((l) => l.getBoundingClientRect().height < 36 && !l.querySelector(".lab-desc").checkVisibility());
 	})()`)
-	b.do(t, "open what the echo lab does", chromedp.Click(chromedp.CSS(`.lab:has(.lab-connect[data-lab="echo"]) summary`)))
+	b.do(t, "open what the echo lab does", clickStill(`.lab:has(.lab-connect[data-lab="echo"]) summary`))
 	b.waitFor(t, "its description", `document.querySelector('.lab:has(.lab-connect[data-lab="echo"]) .lab-desc').checkVisibility()`)
 	b.waitFor(t, "the labs panel in the first screen's upper half", `document.querySelector(".labs").getBoundingClientRect().bottom < 420`)
 
 	b.do(t, "gethostbyname('localhost')",
 		setValue(`#names input[name=host]`, "localhost"),
-		chromedp.Click(chromedp.CSS(`#names button[value=gethostbyname]`)),
+		clickStill(`#names button[value=gethostbyname]`),
 	)
 	b.waitFor(t, "its answer by its form", `document.querySelector("#names .answer")?.textContent === "gethostbyname('localhost') → '127.0.0.1'" && `+inView("#names .answer"))
 
 	// A listener: accept, not send, recv or shutdown.
 	b.do(t, "socket(), bind, listen",
-		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+		clickStill(`#new-socket button[type=submit]`),
 	)
 	b.waitFor(t, "socket()'s answer by its form", `document.querySelector("#new-socket .answer")?.textContent === "socket(AF_INET, SOCK_STREAM) → <socket s1>"`)
 	b.waitFor(t, "s1 new: address, connect, bind; no listen, send or recv", visible("#sock-s1 .addr")+" && "+visible("#sock-s1 button.connect")+" && "+visible("#sock-s1 button.bind")+
 		" && !"+visible("#sock-s1 button.listen")+" && !"+visible("#sock-s1 .send-data")+" && !"+visible("#sock-s1 button.recv"))
-	b.do(t, "bind", setValue("#sock-s1 .addr", "('127.0.0.1', 0)"), chromedp.Click(chromedp.CSS("#sock-s1 button.bind")))
+	b.do(t, "bind", setValue("#sock-s1 .addr", "('127.0.0.1', 0)"), clickStill("#sock-s1 button.bind"))
 	b.waitFor(t, "bind's answer in its row", `document.querySelector("#sock-s1 button.bind").closest(".row").querySelector(".answer").textContent.startsWith("bind(('127.0.0.1', 0)) → None")`)
 	b.waitFor(t, "s1 bound: listen", `document.querySelector("#sock-s1 .sock-state").textContent === "bound" && `+visible("#sock-s1 button.listen")+" && !"+visible("#sock-s1 button.bind"))
-	b.do(t, "listen", chromedp.Click(chromedp.CSS("#sock-s1 button.listen")))
+	b.do(t, "listen", clickStill("#sock-s1 button.listen"))
 	b.waitFor(t, "s1 listening: accept, no send, recv or shutdown", `document.querySelector("#sock-s1 .sock-state").textContent === "listening" && `+visible("#sock-s1 button.accept")+
 		" && !"+visible("#sock-s1 .send-data")+" && !"+visible("#sock-s1 button.recv")+" && !"+visible("#sock-s1 button.shutdown-wr")+" && "+visible("#sock-s1 button.close"))
-	b.do(t, "all calls", chromedp.Click(chromedp.CSS("#sock-s1 button.all-calls")))
+	b.do(t, "all calls", clickStill("#sock-s1 button.all-calls"))
 	b.waitFor(t, "every call of s1", visible("#sock-s1 .send-data")+" && "+visible("#sock-s1 button.shutdown-wr")+" && "+visible("#sock-s1 button.getsockname"))
-	b.do(t, "getsockname", chromedp.Click(chromedp.CSS("#sock-s1 button.getsockname")))
+	b.do(t, "getsockname", clickStill("#sock-s1 button.getsockname"))
 	b.waitFor(t, "getsockname's answer in its row", `document.querySelector("#sock-s1 button.getsockname").closest(".row").querySelector(".answer").textContent.startsWith("getsockname() → ('127.0.0.1', ")`)
-	b.do(t, "fewer calls", chromedp.Click(chromedp.CSS("#sock-s1 button.all-calls")))
+	b.do(t, "fewer calls", clickStill("#sock-s1 button.all-calls"))
 	b.waitFor(t, "s1's fitting calls again", "!"+visible("#sock-s1 .send-data"))
 
 	// UDP: sendto and recvfrom, never a shutdown(SHUT_WR) up front.
 	b.do(t, "a UDP socket",
 		chromedp.SetValue(chromedp.CSS(`#new-socket select[name=type]`), "dgram"),
-		chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)),
+		clickStill(`#new-socket button[type=submit]`),
 	)
 	b.waitFor(t, "s2 new: sendto, bind; no shutdown", visible("#sock-s2 button.sendto")+" && "+visible("#sock-s2 button.bind")+" && !"+visible("#sock-s2 button.shutdown-wr")+" && !"+visible("#sock-s2 button.send"))
 	host, port, _ := strings.Cut(e.labs.Addr("echo"), ":")
@@ -323,15 +323,15 @@ func TestBrowserCardsFit(t *testing.T) {
 	b.waitFor(t, "sendto's answer in its row", fmt.Sprintf(`document.querySelector("#sock-s2 button.sendto").closest(".row").querySelector(".answer").textContent === "sendto(b'ping', ('%s', %s)) → 4"`, host, port))
 
 	// A connection: send and recv, each answered in its row.
-	b.do(t, "a socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	b.do(t, "a socket connected to echo", clickStill(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
 	b.waitFor(t, "s3 connected: send, recv, shutdown(SHUT_WR); no bind or listen", `document.querySelector("#sock-s3 .sock-state")?.textContent.startsWith("connected") && `+
 		visible("#sock-s3 button.send")+" && "+visible("#sock-s3 button.recv")+" && "+visible("#sock-s3 button.shutdown-wr")+" && !"+visible("#sock-s3 button.bind")+" && !"+visible("#sock-s3 button.listen"))
 	b.waitFor(t, "no two fields both called bufsize", `[...document.querySelectorAll("#sock-s3 label")].filter((l) => l.checkVisibility() && /^\s*bufsize\s*$/.test([...l.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent).join(""))).length === 0`)
-	b.do(t, "send hi", setValue("#sock-s3 .send-data", "hi"), chromedp.Click(chromedp.CSS("#sock-s3 button.send")))
+	b.do(t, "send hi", setValue("#sock-s3 .send-data", "hi"), clickStill("#sock-s3 button.send"))
 	b.waitFor(t, "send's answer in its row", `document.querySelector("#sock-s3 button.send").closest(".row").querySelector(".answer").textContent === "send(b'hi') → 2"`)
-	b.do(t, "recv", chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
+	b.do(t, "recv", clickStill("#sock-s3 button.recv"))
 	b.waitFor(t, "recv's answer in its row, in view", `document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer").textContent === "recv(1024) → b'hi'" && `+inView("#sock-s3 button.recv"))
-	b.do(t, "recv with no bufsize", setValue("#sock-s3 .recv-bufsize", ""), chromedp.Click(chromedp.CSS("#sock-s3 button.recv")))
+	b.do(t, "recv with no bufsize", setValue("#sock-s3 .recv-bufsize", ""), clickStill("#sock-s3 button.recv"))
 	b.waitFor(t, "the mistake in recv's row", `(() => { const a = document.querySelector("#sock-s3 button.recv").closest(".row").querySelector(".answer"); return a.classList.contains("err") && a.textContent === "bufsize must be a whole number"; })()`)
 	b.screenshot(t, "cards-fit.png")
 	b.viewShot(t, shotsDir(t), "cards-fit-view.png")

@@ -99,7 +99,7 @@ func TestBrowserLessonNamesAndEnd(t *testing.T) {
 
 	// Step by step: the socket step 1 made is named by its id everywhere,
 	// and is the socket in use.
-	b.do(t, "run step 1", chromedp.Click(chromedp.CSS(`#lesson button[data-act="step"]`)))
+	b.do(t, "run step 1", clickStill(`#lesson button[data-act="step"]`))
 	b.waitFor(t, "step 1 done", `document.querySelector("#lesson .lesson-status").textContent === "Step 2 of 15 next."`)
 	c := e.lessonNames(t, id, lesson).Names["c"]
 	if c == "" || c == "s1" {
@@ -111,7 +111,7 @@ func TestBrowserLessonNamesAndEnd(t *testing.T) {
 		t.Fatalf("after step 1, want %q in the next step:\nnow: %q\nall: %q", want, p.Now, p.All)
 	}
 
-	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
+	b.do(t, "run all", clickStill(`#lesson button[data-act="all"]`))
 	b.waitFor(t, "the end", `!!document.querySelector("#lesson .lesson-now .lesson-end")`)
 	b.waitFor(t, "every step done, as expected", `[...document.querySelectorAll("#lesson .lesson-steps .lesson-step")].every(li => li.classList.contains("done"))`)
 	b.waitFor(t, "the buttons at rest", `!document.querySelector('#lesson button[data-act="reset"]').disabled`)
@@ -161,11 +161,11 @@ func TestBrowserLessonNamesAndEnd(t *testing.T) {
 	}
 
 	// A socket named in the text is a button to it.
-	b.do(t, "click "+c+" in the hint", chromedp.Click(chromedp.CSS(`#lesson .lesson-steps .look .sock-ref`)))
+	b.do(t, "click "+c+" in the hint", clickStill(`#lesson .lesson-steps .look .sock-ref`))
 	b.waitFor(t, c+" in use again", fmt.Sprintf(`document.getElementById("views-sock").textContent === "· %s"`, c))
 
 	// Start again: new sockets, new names, the buttons back.
-	b.do(t, "start again", chromedp.Click(chromedp.CSS(`#lesson button[data-act="reset"]`)))
+	b.do(t, "start again", clickStill(`#lesson button[data-act="reset"]`))
 	b.waitFor(t, "back at step 1", `document.querySelector("#lesson .lesson-status").textContent === "15 steps: run the first." && !document.querySelector('#lesson button[data-act="step"]').disabled`)
 	if r := panelOf(t, b).Buttons["reset"]; r.Text != "reset" {
 		t.Errorf("reset before the end: %+v", r)
@@ -218,7 +218,7 @@ func TestBrowserLessonHintsInView(t *testing.T) {
 	n := eval[int](t, b, "its steps", `document.querySelectorAll("#lesson .lesson-steps .lesson-step").length`)
 	dir := shotsDir(t)
 	for i := 1; i <= 15; i++ {
-		b.do(t, fmt.Sprintf("run step %d", i), chromedp.Click(chromedp.CSS(`#lesson button[data-act="step"]`)))
+		b.do(t, fmt.Sprintf("run step %d", i), clickStill(`#lesson button[data-act="step"]`))
 		b.waitFor(t, fmt.Sprintf("step %d done", i), fmt.Sprintf(`document.querySelector("#lesson .lesson-status").textContent === "Step %d of %d next." && !document.querySelector('#lesson button[data-act="step"]').disabled`, i+1, n))
 		b.waitFor(t, fmt.Sprintf("step %d and the next in view", i), inViewJS("#lesson .lesson-now .just")+" && "+inViewJS("#lesson .lesson-now .next"))
 		if eval[bool](t, b, "a hint", `!!document.querySelector("#lesson .lesson-now .just .look")`) {
@@ -235,7 +235,7 @@ func TestBrowserLessonHintsInView(t *testing.T) {
 			b.viewShot(t, dir, "lesson-step-1280.png")
 		}
 	}
-	b.do(t, "run all", chromedp.Click(chromedp.CSS(`#lesson button[data-act="all"]`)))
+	b.do(t, "run all", clickStill(`#lesson button[data-act="all"]`))
 	b.waitFor(t, "the end, in view", inViewJS("#lesson .lesson-now .lesson-end"))
 	b.waitFor(t, "the last step in view", inViewJS("#lesson .lesson-now .just"))
 	// The last step closed ca: the views show it.

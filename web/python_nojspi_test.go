@@ -129,7 +129,7 @@ except EOFError:
 	})
 	t.Run("input from the box", func(t *testing.T) {
 		b.do(t, "type the program, Run", chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`(() => { const s = document.getElementById("py-example"); s.value = "main.py"; s.dispatchEvent(new Event("change")); const c = document.getElementById("py-source"); c.value = %q; c.dispatchEvent(new Event("input")); })()`, "print(input('who? ').upper())\n")),
-			chromedp.Click(chromedp.CSS("#py-run")))
+			clickStill("#py-run"))
 		b.waitFor(t, "input() asks", `document.getElementById("py-ps").textContent === "input()"`)
 		p.typeLine(t, "the box")
 		p.awaitTranscript(t, "who? the box\nTHE BOX\n── main.py ended ──")

@@ -109,7 +109,7 @@ func TestPythonConsole(t *testing.T) {
 	// starts afresh.
 	p.typeLine(t, "s.recv(100)")
 	p.awaitPending(t, "recv", sock)
-	p.do(t, "Stop", chromedp.Click(chromedp.CSS("#py-stop")))
+	p.do(t, "Stop", clickStill("#py-stop"))
 	p.e.awaitEvent(t, p.session, func(ev sockets.Event) bool { return ev.Op == "close" && ev.Sock == sock })
 	p.waitFor(t, "the stop in the transcript", transcriptHas("the console line was stopped"))
 	p.consoleLine(t, "s")
@@ -186,7 +186,7 @@ func TestPythonStep(t *testing.T) {
 		t.Fatalf("the code pane opens with %q, want the echo client", src)
 	}
 	before := len(e.socketCalls(t, p.session))
-	p.do(t, "Step", chromedp.Click(chromedp.CSS("#py-step")))
+	p.do(t, "Step", clickStill("#py-step"))
 	var lines []int
 	for {
 		p.waitFor(t, "a call waiting, or the end", `sockplay.python.state().waitingAt !== null || `+pyIdle)
@@ -204,7 +204,7 @@ func TestPythonStep(t *testing.T) {
 			w.screenshot(t, "python-watcher-step.png")
 		}
 		lines = append(lines, st.Waiting)
-		p.do(t, "Step", chromedp.Click(chromedp.CSS("#py-step")))
+		p.do(t, "Step", clickStill("#py-step"))
 		p.waitFor(t, "the call", fmt.Sprintf(`sockplay.python.state().waitingAt === null || sockplay.python.state().waitingAt.line !== %d || %s`, st.Waiting, pyIdle))
 		if len(lines) == 20 {
 			t.Fatal("more than 20 steps")
@@ -227,9 +227,9 @@ func TestPythonStep(t *testing.T) {
 	p.waitFor(t, "the output", transcriptHas("Received b'Hello, world'"))
 
 	// Step, then Run: the rest runs without stopping.
-	p.do(t, "Step", chromedp.Click(chromedp.CSS("#py-step")))
+	p.do(t, "Step", clickStill("#py-step"))
 	p.waitFor(t, "the first call waiting", `sockplay.python.state().waitingAt !== null`)
-	p.do(t, "Run on", chromedp.Click(chromedp.CSS("#py-run")))
+	p.do(t, "Run on", clickStill("#py-run"))
 	p.waitFor(t, "the end", pyIdle+` && document.getElementById("py-status").textContent === "ended"`)
 
 	w.waitFor(t, "the output on the watcher's page", transcriptHas("── echo-client.py ended ──\n── echo-client.py ──\nReceived b'Hello, world'\n── echo-client.py ended ──"))
@@ -270,7 +270,7 @@ func TestPythonUIRunsExamples(t *testing.T) {
 			if st := eval[string](t, b, "the status", `document.getElementById("py-status").textContent`); st != "ready" {
 				t.Errorf("picked, the status says %q", st)
 			}
-			p.do(t, "run it", chromedp.Click(chromedp.CSS("#py-run")))
+			p.do(t, "run it", clickStill("#py-run"))
 			if in, ok := examplesStdin[ex.Name]; ok {
 				p.waitFor(t, "input() asks", `document.getElementById("py-ps").textContent === "input()"`)
 				p.typeLine(t, strings.TrimSuffix(in, "\n"))
@@ -304,9 +304,9 @@ func TestPythonUIRunsExamples(t *testing.T) {
 			row := eval[string](t, b, "a row of this run", fmt.Sprintf(`(() => { const o = [...document.querySelectorAll("#log-body .ev .origin")].filter(o => o.title.startsWith(%q)).pop(); o.closest(".ev").click(); return o.textContent; })()`, ex.Name+" line"))
 			line := strings.TrimPrefix(row, "L")
 			b.waitFor(t, "the line selected", fmt.Sprintf(`(document.querySelector(".py-mark.selected") || {dataset: {}}).dataset.line === %q`, line))
-			b.do(t, "click the line's number", chromedp.Click(chromedp.CSS(`#py-gutter .ln[data-line="`+line+`"]`)))
+			b.do(t, "click the line's number", clickStill(`#py-gutter .ln[data-line="`+line+`"]`))
 			b.waitFor(t, "only its events", fmt.Sprintf(`[...document.querySelectorAll("#log-body .ev")].length > 0 && [...document.querySelectorAll("#log-body .ev .origin")].every(o => (o.title + ",").startsWith(%q)) && [...document.querySelectorAll("#log-body .ev")].length === document.querySelectorAll("#log-body .ev .origin").length`, ex.Name+" line "+line+","))
-			b.do(t, "show every event again", chromedp.Click(chromedp.CSS(".where-chip")))
+			b.do(t, "show every event again", clickStill(".where-chip"))
 			b.waitFor(t, "the chip gone", `document.querySelector(".where-chip").hidden`)
 		})
 	}

@@ -274,7 +274,7 @@ func TestBrowserReplay(t *testing.T) {
 	if eval[bool](t, r, "Python's controls", `!!document.getElementById("py-run") || !!document.getElementById("py-line") || !document.getElementById("py-source").readOnly`) {
 		t.Error("the replay's code pane can run code")
 	}
-	r.do(t, "choose s1 and press r (recv) and x (close)", chromedp.Click(chromedp.CSS("#sock-s1")), chromedp.KeyEvent("r"), chromedp.KeyEvent("x"))
+	r.do(t, "choose s1 and press r (recv) and x (close)", clickStill("#sock-s1"), chromedp.KeyEvent("r"), chromedp.KeyEvent("x"))
 	r.waitFor(t, "the refusal", `document.getElementById("flash") && document.getElementById("flash").textContent.includes("replay of `+name+`")`)
 	if got := r.eval(t, `window.sockplay.python.run("import socket; socket.socket()").then((r) => JSON.stringify(r), (e) => e.message)`); !strings.Contains(got, "session's page") {
 		t.Errorf("the replay's Python run: %s", got)

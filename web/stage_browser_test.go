@@ -64,7 +64,7 @@ func TestStageFollow(t *testing.T) {
 	owner.waitFor(t, "three cards", `document.querySelectorAll(".sock-card").length === 3`)
 
 	// The owner clicks s2: the session's focus follows.
-	owner.do(t, "the owner picks s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+	owner.do(t, "the owner picks s2", clickStill("#sock-s2 .sock-title"))
 	awaitFocus(t, s, "the focus on s2", func(f sockets.Focus) bool { return f.Sock == "s2" && f.View == "ruler" })
 
 	// A watcher joining sees s2, from the state.
@@ -75,11 +75,11 @@ func TestStageFollow(t *testing.T) {
 	w.waitFor(t, "where the teacher is", `document.getElementById("follow-where").textContent.includes("s2")`)
 
 	// Live: the owner moves to s3, then to the timeline.
-	owner.do(t, "the owner picks s3", chromedp.Click(chromedp.CSS("#sock-s3 .sock-title")))
+	owner.do(t, "the owner picks s3", clickStill("#sock-s3 .sock-title"))
 	w.waitFor(t, "the watcher on s3", watcherShows("s3", "ruler"))
-	owner.do(t, "the owner opens the timeline", chromedp.Click(chromedp.CSS("#tab-timeline")))
+	owner.do(t, "the owner opens the timeline", clickStill("#tab-timeline"))
 	w.waitFor(t, "the watcher on the timeline", watcherShows("s3", "timeline"))
-	owner.do(t, "back to the ruler", chromedp.Click(chromedp.CSS("#tab-ruler")))
+	owner.do(t, "back to the ruler", clickStill("#tab-ruler"))
 	w.waitFor(t, "the watcher on the ruler", watcherShows("s3", "ruler"))
 
 	// Paced: ten changes within a few milliseconds are one focus op, and
@@ -88,8 +88,8 @@ func TestStageFollow(t *testing.T) {
 	before := focusOps(s)
 	eval[bool](t, owner, "ten quick changes", `(() => { for (let i = 0; i < 10; i++) document.querySelector(i % 2 ? "#sock-s1 .sock-title" : "#sock-s2 .sock-title").click(); return true; })()`)
 	awaitFocus(t, s, "the focus on s1", func(f sockets.Focus) bool { return f.Sock == "s1" })
-	owner.do(t, "click s1 again", chromedp.Click(chromedp.CSS("#sock-s1 .sock-title")))
-	owner.do(t, "then s2", chromedp.Click(chromedp.CSS("#sock-s2 .sock-title")))
+	owner.do(t, "click s1 again", clickStill("#sock-s1 .sock-title"))
+	owner.do(t, "then s2", clickStill("#sock-s2 .sock-title"))
 	awaitFocus(t, s, "the focus on s2", func(f sockets.Focus) bool { return f.Sock == "s2" })
 	if got := focusOps(s) - before; got != 2 {
 		t.Errorf("ten quick changes, a click on the socket in use and one more change made %d focus ops, want 2", got)
@@ -97,9 +97,9 @@ func TestStageFollow(t *testing.T) {
 	w.waitFor(t, "the watcher on s2", watcherShows("s2", "ruler"))
 
 	// The watcher looks elsewhere: they stay there while the owner moves.
-	w.do(t, "the watcher picks s1", chromedp.Click(chromedp.CSS("#sock-s1 .sock-title")))
+	w.do(t, "the watcher picks s1", clickStill("#sock-s1 .sock-title"))
 	w.waitFor(t, "the watcher no longer following", `!(`+followingJS+`) && `+watcherShows("s1", "ruler"))
-	owner.do(t, "the owner picks s3", chromedp.Click(chromedp.CSS("#sock-s3 .sock-title")))
+	owner.do(t, "the owner picks s3", clickStill("#sock-s3 .sock-title"))
 	awaitFocus(t, s, "the focus on s3", func(f sockets.Focus) bool { return f.Sock == "s3" })
 	w.waitFor(t, "the watcher told where the owner is", `document.getElementById("follow-where").textContent.includes("s3")`)
 	if !eval[bool](t, w, "the watcher's socket", watcherShows("s1", "ruler")) {
@@ -107,7 +107,7 @@ func TestStageFollow(t *testing.T) {
 	}
 
 	// "follow teacher" takes them back, and they follow again.
-	w.do(t, "follow teacher", chromedp.Click(chromedp.CSS("#follow-toggle")))
+	w.do(t, "follow teacher", clickStill("#follow-toggle"))
 	w.waitFor(t, "the watcher back on s3", followingJS+" && "+watcherShows("s3", "ruler"))
 
 	// A lesson's step is part of the focus.
@@ -115,7 +115,7 @@ func TestStageFollow(t *testing.T) {
 	eval[bool](t, owner, "choose the lesson", fmt.Sprintf(`(() => { const s = document.getElementById("lesson-select"); s.value = %q; s.dispatchEvent(new Event("change")); return true; })()`, lesson))
 	owner.waitFor(t, "its steps", `!!document.querySelector("#lesson .lesson-step.current")`)
 	awaitFocus(t, s, "the lesson in the focus", func(f sockets.Focus) bool { return f.Lesson == lesson && f.Step == 0 })
-	owner.do(t, "run a step", chromedp.Click(chromedp.CSS(`#lesson button[data-act=step]`)))
+	owner.do(t, "run a step", clickStill(`#lesson button[data-act=step]`))
 	awaitFocus(t, s, "its next step in the focus", func(f sockets.Focus) bool { return f.Lesson == lesson && f.Step == 1 })
 	w.waitFor(t, "the watcher told the step", fmt.Sprintf(`document.getElementById("follow-where").textContent.includes("lesson %s, step 2")`, lesson))
 	// and shown it: the lesson in the watcher's panel, the step the owner
@@ -147,15 +147,15 @@ func TestStageFollow(t *testing.T) {
 		t.Error("the watcher's page tried to send an op")
 	}
 	// Presenting, the lesson is on the stage with the socket in use.
-	owner.do(t, "a projector's window, presenting", chromedp.EmulateViewport(1280, 800), chromedp.Click(chromedp.CSS("#present-toggle")))
+	owner.do(t, "a projector's window, presenting", chromedp.EmulateViewport(1280, 800), clickStill("#present-toggle"))
 	owner.waitFor(t, "the lesson on the stage", `document.getElementById("app").classList.contains("with-lesson") && document.documentElement.classList.contains("presenting")`)
 	checkStage(t, "a lesson, presenting at 1280x800", measure(t, owner))
 	owner.viewShot(t, shotsDir(t), "follow-lesson-1280x800-present.png")
-	owner.do(t, "another step", chromedp.Click(chromedp.CSS(`#lesson button[data-act=step]`)))
+	owner.do(t, "another step", clickStill(`#lesson button[data-act=step]`))
 	awaitFocus(t, s, "its next step in the focus", func(f sockets.Focus) bool { return f.Lesson == lesson && f.Step == 2 })
 	checkStage(t, "a lesson's next step, presenting at 1280x800", measure(t, owner))
 	owner.viewShot(t, shotsDir(t), "follow-lesson-step-1280x800-present.png")
-	owner.do(t, "not presenting", chromedp.Click(chromedp.CSS("#present-toggle")), chromedp.EmulateReset())
+	owner.do(t, "not presenting", clickStill("#present-toggle"), chromedp.EmulateReset())
 	owner.screenshot(t, "follow-owner.png")
 	w.screenshot(t, "follow-watcher.png")
 	owner.noErrors(t)
@@ -368,7 +368,7 @@ func TestStageScreens(t *testing.T) {
 	card := func(sock, sel string) chromedp.CSS { return chromedp.CSS("#sock-" + sock + " " + sel) }
 	use := func(sock string) {
 		t.Helper()
-		owner.do(t, "use "+sock, chromedp.Click(card(sock, ".sock-title")))
+		owner.do(t, "use "+sock, clickStill(string(card(sock, ".sock-title"))))
 	}
 	state := func(sock, prefix string) {
 		t.Helper()
@@ -392,47 +392,47 @@ func TestStageScreens(t *testing.T) {
 	}
 
 	// An echo client.
-	owner.do(t, "new socket connected to echo", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="echo"][data-proto="tcp"]`)))
+	owner.do(t, "new socket connected to echo", clickStill(`.lab-connect[data-lab="echo"][data-proto="tcp"]`))
 	state("s1", "connected")
-	owner.do(t, "send, recv", chromedp.SetValue(card("s1", ".send-data"), `hello\n`), chromedp.Click(card("s1", "button.send")), chromedp.Click(card("s1", "button.recv")))
+	owner.do(t, "send, recv", chromedp.SetValue(card("s1", ".send-data"), `hello\n`), clickStill(string(card("s1", "button.send"))), clickStill(string(card("s1", "button.recv"))))
 	owner.waitFor(t, "the echo", hasEvent("hello\n"))
 	checkScreens(t, owner, dir, "1-echo")
 	follows("1-echo")
 
 	// A server by hand: a listener, a client, the accepted socket.
-	owner.do(t, "socket() for the listener", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	owner.do(t, "socket() for the listener", clickStill(`#new-socket button[type=submit]`))
 	owner.waitFor(t, "s2", `!!document.querySelector("#sock-s2")`)
-	owner.do(t, "bind", chromedp.SetValue(card("s2", ".addr"), "127.0.0.1:0"), chromedp.Click(card("s2", "button.bind")))
+	owner.do(t, "bind", chromedp.SetValue(card("s2", ".addr"), "127.0.0.1:0"), clickStill(string(card("s2", "button.bind"))))
 	state("s2", "bound")
-	owner.do(t, "listen", chromedp.Click(card("s2", "button.listen")))
+	owner.do(t, "listen", clickStill(string(card("s2", "button.listen"))))
 	state("s2", "listening")
 	addr := eval[string](t, owner, "the listener's address", `document.querySelector("#sock-s2 .sock-addrs").textContent`)
-	owner.do(t, "socket() for the client", chromedp.Click(chromedp.CSS(`#new-socket button[type=submit]`)))
+	owner.do(t, "socket() for the client", clickStill(`#new-socket button[type=submit]`))
 	owner.waitFor(t, "s3", `!!document.querySelector("#sock-s3")`)
-	owner.do(t, "connect", chromedp.SetValue(card("s3", ".addr"), addr), chromedp.Click(card("s3", "button.connect")))
+	owner.do(t, "connect", chromedp.SetValue(card("s3", ".addr"), addr), clickStill(string(card("s3", "button.connect"))))
 	state("s3", "connected")
-	owner.do(t, "accept", chromedp.Click(card("s2", "button.accept")))
+	owner.do(t, "accept", clickStill(string(card("s2", "button.accept"))))
 	owner.waitFor(t, "s4", `!!document.querySelector("#sock-s4")`)
-	owner.do(t, "the client sends", chromedp.SetValue(card("s3", ".send-data"), "hello server"), chromedp.Click(card("s3", "button.send")))
-	owner.do(t, "the server reads", chromedp.Click(card("s4", "button.recv")))
+	owner.do(t, "the client sends", chromedp.SetValue(card("s3", ".send-data"), "hello server"), clickStill(string(card("s3", "button.send"))))
+	owner.do(t, "the server reads", clickStill(string(card("s4", "button.recv"))))
 	owner.waitFor(t, "the server got it", hasEvent("hello server"))
 	checkScreens(t, owner, dir, "2-server")
 	follows("2-server")
 
 	// UDP uppercase.
-	owner.do(t, "new socket connected to upper", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="upper"][data-proto="udp"]`)))
+	owner.do(t, "new socket connected to upper", clickStill(`.lab-connect[data-lab="upper"][data-proto="udp"]`))
 	owner.waitFor(t, "s5", `!!document.querySelector("#sock-s5 button.recv")`)
 	use("s5")
-	owner.do(t, "send hello, recv", chromedp.SetValue(card("s5", ".send-data"), "hello"), chromedp.Click(card("s5", "button.send")), chromedp.Click(card("s5", "button.recv")))
+	owner.do(t, "send hello, recv", chromedp.SetValue(card("s5", ".send-data"), "hello"), clickStill(string(card("s5", "button.send"))), clickStill(string(card("s5", "button.recv"))))
 	owner.waitFor(t, "HELLO", hasEvent("HELLO"))
 	checkScreens(t, owner, dir, "3-udp")
 	follows("3-udp")
 
 	// A partial read: one sendall, three recv(4).
 	use("s1")
-	owner.do(t, "sendall", chromedp.SetValue(card("s1", ".send-data"), "hello world"), chromedp.Click(card("s1", "button.sendall")), chromedp.SetValue(card("s1", ".recv-bufsize"), "4"))
+	owner.do(t, "sendall", chromedp.SetValue(card("s1", ".send-data"), "hello world"), clickStill(string(card("s1", "button.sendall"))), chromedp.SetValue(card("s1", ".recv-bufsize"), "4"))
 	for _, want := range []string{"hell", "o wo", "rld"} {
-		owner.do(t, "recv(4)", chromedp.Click(card("s1", "button.recv")))
+		owner.do(t, "recv(4)", clickStill(string(card("s1", "button.recv"))))
 		owner.waitFor(t, want, hasEvent(want))
 	}
 	checkScreens(t, owner, dir, "4-partial")
@@ -441,21 +441,21 @@ func TestStageScreens(t *testing.T) {
 	// A timeout.
 	// The recv is pressed once settimeout's answer is drawn: the card grows
 	// by it, and a click aimed before that may land beside the button.
-	owner.do(t, "settimeout(0.3)", chromedp.SetValue(card("s1", ".timeout"), "0.3"), chromedp.Click(card("s1", "button.settimeout")))
+	owner.do(t, "settimeout(0.3)", chromedp.SetValue(card("s1", ".timeout"), "0.3"), clickStill(string(card("s1", "button.settimeout"))))
 	owner.waitFor(t, "settimeout's answer", `document.querySelector("#sock-s1 button.settimeout").closest(".row").querySelector(".answer")?.textContent.startsWith("settimeout(0.3)")`)
-	owner.do(t, "recv", chromedp.Click(card("s1", "button.recv")))
+	owner.do(t, "recv", clickStill(string(card("s1", "button.recv"))))
 	owner.waitFor(t, "the timeout", `window.sockplayLog.events.some(e => e.op === "recv" && !e.ok && e.error.exc === "TimeoutError")`)
 	checkScreens(t, owner, dir, "5-timeout")
 	follows("5-timeout")
 
 	// HTTP GET, from the request template.
-	owner.do(t, "new socket connected to http", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab="http"]`)))
+	owner.do(t, "new socket connected to http", clickStill(`.lab-connect[data-lab="http"]`))
 	owner.waitFor(t, "s6", `!!document.querySelector("#sock-s6")`)
 	state("s6", "connected")
 	use("s6")
-	owner.do(t, "the HTTP GET template", chromedp.Click(chromedp.CSS(`.reference summary`)), chromedp.Click(chromedp.CSS(`.template[title^="GET / "]`)))
+	owner.do(t, "the HTTP GET template", clickStill(`.reference summary`), clickStill(`.template[title^="GET / "]`))
 	owner.waitFor(t, "the request in s6's box", `document.querySelector("#sock-s6 .send-data").value.startsWith("GET / ")`)
-	owner.do(t, "sendall, recv", chromedp.Click(card("s6", "button.sendall")), chromedp.Click(card("s6", "button.recv")))
+	owner.do(t, "sendall, recv", clickStill(string(card("s6", "button.sendall"))), clickStill(string(card("s6", "button.recv"))))
 	owner.waitFor(t, "the response", `window.sockplayLog.events.some(e => e.sock === "s6" && e.op === "recv" && e.ok && e.result.n > 0)`)
 	checkScreens(t, owner, dir, "6-http")
 	follows("6-http")
