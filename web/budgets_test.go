@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -180,6 +181,13 @@ func TestExportOneAtATime(t *testing.T) {
 	defer stalled.Close()
 	if _, err := stalled.Write([]byte("GET /api/sessions/" + id + "/export.py HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")); err != nil {
 		t.Fatal(err)
+	}
+	// Its answer begun before any other download asks: one that asked
+	// first would hold the export, and the stalled one, refused, would
+	// not be stalled at all.
+	line, err := bufio.NewReader(stalled).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "HTTP/1.1 200") {
+		t.Fatalf("the stalled download's answer: %q %v", line, err)
 	}
 	status := func() (int, string) {
 		resp, err := http.Get(url)
