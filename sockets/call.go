@@ -35,7 +35,10 @@ func (c *call) finish(res *Result, err error) {
 	if c.sock != nil {
 		c.sock.refresh()
 	}
-	c.s.append(ev, true)
+	ev = c.s.append(ev, true)
+	if c.spec != nil {
+		c.s.cfg.Meter.Op(c.spec.num, ev.OK, time.Duration(ev.T-ev.Start)*time.Microsecond)
+	}
 }
 
 // argsOf is the args echo: the op's arguments, or nil when it had none.
