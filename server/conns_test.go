@@ -34,8 +34,11 @@ func TestClientKey(t *testing.T) {
 		{"127.9.9.9:5000", ""},
 		{"[::1]:5000", ""},
 		{"[::ffff:127.0.0.1]:5000", ""},
+		{"10.2.0.5:5000", ""}, // a trusted proxy
+		{"10.3.0.5:5000", "10.3.0.5/32"},
 	} {
-		key, counted := clientKey(fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tc.remote))})
+		proxies := []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}
+		key, counted := clientKey(fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tc.remote))}, proxies)
 		got := ""
 		if counted {
 			got = key.String()
@@ -66,7 +69,7 @@ func TestRunRaisesFileLimit(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false"}, pw, &logs, env(nil))
+		done <- Run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-labs=false"}, pw, &logs, env(nil))
 		pw.Close()
 	}()
 	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
