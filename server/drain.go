@@ -14,7 +14,7 @@ import (
 func drainedReason(node string) string {
 	which := "this sockplay"
 	if node != "" {
-		which = "sockplay node " + node
+		which = "node " + node
 	}
 	return which + " was drained for maintenance (-drain-timeout); open sockplay again for a new session"
 }

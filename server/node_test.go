@@ -286,7 +286,7 @@ func TestDrainDeadline(t *testing.T) {
 	c := wsDial(t, ws(n.base)+"/api/sessions/"+id+"/ws", nil)
 	close(n.drain)
 	ended := wsUntil(t, c, "ended")
-	if r, _ := ended["end_reason"].(string); !strings.Contains(r, "sockplay node n2 was drained") {
+	if r, _ := ended["end_reason"].(string); !strings.Contains(r, "node n2 was drained") {
 		t.Errorf("the page was told %q", r)
 	}
 	n.await(t, 15*time.Second)

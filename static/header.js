@@ -11,8 +11,8 @@ function connText(s) {
   switch (s.conn) {
     case "live":
       if (s.drainBy) {
-        const by = new Date(s.drainBy).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-        return [`${s.readOnly ? "live, watching" : "live"} · node draining: ends by ${by}`, "live draining"];
+        const by = new Date(s.drainBy).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        return [`${s.readOnly ? "live, watching" : "live"} · draining: ends by ${by}`, "live draining"];
       }
       return [s.readOnly ? "live, watching" : "live", "live"];
     case "reconnecting":
