@@ -52,3 +52,10 @@ func Nginx(t testing.TB) string {
 	t.Helper()
 	return tool(t, "nginx", "SOCKPLAY_REQUIRE_NGINX", "install Debian's nginx (apt-get install nginx)", []string{"/usr/sbin", "/usr/local/sbin"}, "nginx")
 }
+
+// Kubectl finds kubectl; SOCKPLAY_REQUIRE_KUBECTL makes its absence a
+// failure.
+func Kubectl(t testing.TB) string {
+	t.Helper()
+	return tool(t, "kubectl", "SOCKPLAY_REQUIRE_KUBECTL", "install kubectl", nil, "kubectl")
+}
