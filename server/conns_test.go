@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -102,4 +103,31 @@ func logLine(logs, msg string) string {
 		}
 	}
 	return line
+}
+
+// countingMeter counts refusals by limit.
+type countingMeter map[string]int
+
+func (m countingMeter) Refused(limit string) { m[limit]++ }
+
+// TestConnRefusalsCounted: a connection closed at once is counted by the
+// limit's flag; a trusted proxy's connections are no one client's.
+func TestConnRefusalsCounted(t *testing.T) {
+	meter := countingMeter{}
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}
+	l := newLimitListener(nil, ConnLimits{MaxConnsPerClient: 1}, 0, proxies, meter, slog.New(slog.DiscardHandler))
+	from := func(addr string) net.Conn {
+		return fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(addr))}
+	}
+	if l.admit(from("192.0.2.7:1")) == nil || l.admit(from("192.0.2.7:2")) != nil {
+		t.Fatal("-max-conns-per-client 1 let a second connection of one client in, or not the first")
+	}
+	for i := range 3 {
+		if l.admit(from("10.2.0.5:"+strconv.Itoa(i+1))) == nil {
+			t.Fatalf("a trusted proxy's connection %d was refused", i+1)
+		}
+	}
+	if meter["max-conns-per-client"] != 1 || len(meter) != 1 || l.Open() != 4 {
+		t.Errorf("refusals %v, open %d; want one by max-conns-per-client, 4 open", meter, l.Open())
+	}
 }

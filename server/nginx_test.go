@@ -340,6 +340,9 @@ func TestSchoolBehindNginx(t *testing.T) {
 				t.Errorf("%s's %s%v = %v, want %v", node, c.name, c.labels, got, c.want)
 			}
 		}
+		if got := sm.Value("sockplay_websocket_write_lag_seconds_count"); got < 1 {
+			t.Errorf("%s wrote no live events to a WebSocket, by its metrics", node)
+		}
 		wantWatchers := 0.0
 		if node == watched {
 			wantWatchers = 1
