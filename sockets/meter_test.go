@@ -22,10 +22,12 @@ type recordingMeter struct {
 	refused  []string
 	started  int
 	ended    map[EndCause]int
+	// ends gets each end's cause too, for a test to await it.
+	ends chan EndCause
 }
 
 func newRecordingMeter() *recordingMeter {
-	return &recordingMeter{ops: map[string][2]int{}, took: map[string]time.Duration{}, ended: map[EndCause]int{}}
+	return &recordingMeter{ops: map[string][2]int{}, took: map[string]time.Duration{}, ended: map[EndCause]int{}, ends: make(chan EndCause, 16)}
 }
 
 func (m *recordingMeter) Op(op int, ok bool, took time.Duration) {
@@ -64,8 +66,12 @@ func (m *recordingMeter) SessionStarted() {
 
 func (m *recordingMeter) SessionEnded(c EndCause) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	m.ended[c]++
+	m.mu.Unlock()
+	select {
+	case m.ends <- c:
+	default:
+	}
 }
 
 func (m *recordingMeter) snapshot() recordingMeter {
@@ -138,12 +144,18 @@ func TestMeterCountsAutoAndPolicy(t *testing.T) {
 	id := connected(t, s, testkit.EchoServer(t))
 	mustOK(t, s, op("autorecv", id, Args{Bufsize: ip(3)}))
 	mustOK(t, s, op("sendall", id, Args{Data: text("0123456789")}))
-	deadline := time.Now().Add(10 * time.Second)
-	for mt.snapshot().received < 10 {
-		if time.Now().After(deadline) {
+	timeout := time.After(10 * time.Second)
+	for {
+		// Taken before looking, so that no change slips in between.
+		changed := s.Changed()
+		if mt.snapshot().received >= 10 {
+			break
+		}
+		select {
+		case <-changed:
+		case <-timeout:
 			t.Fatalf("autorecv's bytes never all counted: %+v", mt.snapshot())
 		}
-		<-s.Changed()
 	}
 	other := mustOK(t, s, op("socket", "", Args{})).Result.Sock
 	wantErr(t, do(t, s, op("connect", other, Args{Addr: "127.0.0.1:25"})), "PermissionError", "EACCES")
@@ -209,8 +221,13 @@ func TestSessionEndCauses(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-s.Done()
-	if r := idle.snapshot(); r.ended[EndIdle] != 1 {
-		t.Errorf("an idle session's end counted as %v", r.ended)
+	select {
+	case c := <-idle.ends:
+		if c != EndIdle {
+			t.Errorf("an idle session's end counted as %q", c)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("an idle session's end was never counted")
 	}
 }
 
