@@ -35,10 +35,12 @@ func (c *call) finish(res *Result, err error) {
 	if c.sock != nil {
 		c.sock.refresh()
 	}
-	ev = c.s.append(ev, true)
 	if c.spec != nil {
-		c.s.cfg.Meter.Op(c.spec.num, ev.OK, time.Duration(ev.T-ev.Start)*time.Microsecond)
+		// Counted before its event is logged: whoever has the event
+		// finds the call in the metrics.
+		c.s.cfg.Meter.Op(c.spec.num, ev.OK, time.Duration(c.s.now()-c.start)*time.Microsecond)
 	}
+	c.s.append(ev, true)
 }
 
 // argsOf is the args echo: the op's arguments, or nil when it had none.

@@ -243,8 +243,9 @@ func (m *Manager) end(id string, cause EndCause, reason string) bool {
 	}
 	m.mu.Unlock()
 	if ok {
-		s.End(reason)
+		// Counted first: whoever is told of the end finds it counted.
 		m.cfg.Meter.SessionEnded(cause)
+		s.End(reason)
 	}
 	return ok
 }
@@ -302,8 +303,8 @@ func (m *Manager) Close() {
 	close(m.stop)
 	m.wg.Wait()
 	for _, s := range all {
-		s.End("sockplay is shutting down")
 		m.cfg.Meter.SessionEnded(EndShutdown)
+		s.End("sockplay is shutting down")
 	}
 	if m.unixRoot != "" {
 		if err := os.RemoveAll(m.unixRoot); err != nil {
