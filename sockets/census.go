@@ -55,7 +55,3 @@ func (m *Manager) Census() Census {
 	}
 	return c
 }
-
-// Now is the session's clock, the one events' T is read on:
-// microseconds since it started.
-func (s *Session) Now() int64 { return s.now() }

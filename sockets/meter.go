@@ -50,6 +50,10 @@ func (noMeter) Refused(string)              {}
 func (noMeter) SessionStarted()             {}
 func (noMeter) SessionEnded(EndCause)       {}
 
+// Now is the session's clock, the one events' T is read on:
+// microseconds since it started (for how late a reader gets them).
+func (s *Session) Now() int64 { return s.now() }
+
 // refused tells the meter of a refusal by limit.
 func (s *Session) refused(limit string) { s.cfg.Meter.Refused(limit) }
 
