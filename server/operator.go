@@ -45,6 +45,12 @@ func (o *operatorServer) serve(log *slog.Logger) {
 	}
 }
 
+// close stops it at once, its listener too (served or not).
+func (o *operatorServer) close() {
+	o.srv.Close()
+	o.ln.Close()
+}
+
 // shutdown stops it, within ctx (a profile being taken is cut short).
 func (o *operatorServer) shutdown(ctx context.Context) {
 	if o.srv.Shutdown(ctx) != nil {

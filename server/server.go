@@ -411,7 +411,7 @@ func Run(ctx context.Context, drain <-chan struct{}, args []string, stdout, stde
 	var operators []*operatorServer
 	defer func() {
 		for _, o := range operators {
-			o.srv.Close()
+			o.close()
 		}
 	}()
 	for _, o := range []struct {
