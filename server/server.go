@@ -82,10 +82,12 @@ type Config struct {
 	PprofAddr   string
 }
 
-// DefaultDrainTimeout is -drain-timeout's default: within the 30 seconds
-// an orchestrator gives a container to stop by default, with
-// -shutdown-timeout's 10 after it.
-const DefaultDrainTimeout = 20 * time.Second
+// DefaultDrainTimeout is -drain-timeout's default: short enough that a
+// node with sessions open is drained and has told their pages why they
+// ended within the 10 seconds `docker stop` waits (and Kubernetes' 30).
+// Letting a class finish takes minutes: deployments set it (deploy/k8s
+// does, with the grace period to match).
+const DefaultDrainTimeout = 5 * time.Second
 
 // loopbackBinds is where sockets may bind by default when sockplay is
 // exposed: a session's servers are then reachable from this host only.
