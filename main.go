@@ -13,14 +13,18 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// SIGINT (Ctrl-C) stops at once; SIGTERM, an orchestrator's "stop",
+	// drains first (server.Run), and a SIGINT then cuts the drain short.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx); err != nil {
+	drain, undrain := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+	defer undrain()
+	if err := run(ctx, drain.Done()); err != nil {
 		fmt.Fprintln(os.Stderr, "sockplay:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context) error {
-	return server.Run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
+func run(ctx context.Context, drain <-chan struct{}) error {
+	return server.Run(ctx, drain, os.Args[1:], os.Stdout, os.Stderr, os.Getenv)
 }

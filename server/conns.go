@@ -70,7 +70,11 @@ type limitListener struct {
 	// client that stops reading (its receive window shut) holds its
 	// connection, one of MaxConns, for good.
 	write time.Duration
-	log   *slog.Logger
+	// proxies are -trusted-proxies: each is every client at once, and
+	// counts apart from no one, as loopback does.
+	proxies []netip.Prefix
+	meter   refusals
+	log     *slog.Logger
 
 	mu      sync.Mutex
 	open    int
@@ -90,12 +94,24 @@ type warning struct {
 // not become a flood of logs.
 const warnEvery = 10 * time.Second
 
-func newLimitListener(ln net.Listener, lim ConnLimits, write time.Duration, log *slog.Logger) *limitListener {
+// refusals is told of each connection closed at once, by the limit's
+// flag (the metrics).
+type refusals interface{ Refused(limit string) }
+
+func newLimitListener(ln net.Listener, lim ConnLimits, write time.Duration, proxies []netip.Prefix, meter refusals, log *slog.Logger) *limitListener {
 	grace := reserveGrace
 	if lim.HeaderTimeout > 0 && lim.HeaderTimeout < grace {
 		grace = lim.HeaderTimeout
 	}
-	return &limitListener{Listener: ln, lim: lim, grace: grace, write: write, log: log, clients: map[netip.Prefix]int{}, warned: map[string]*warning{}}
+	return &limitListener{Listener: ln, lim: lim, grace: grace, write: write, proxies: proxies, meter: meter, log: log,
+		clients: map[netip.Prefix]int{}, warned: map[string]*warning{}}
+}
+
+// Open is how many of its connections are open now.
+func (l *limitListener) Open() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.open
 }
 
 // Accept returns the next connection within the limits, closing those
@@ -115,8 +131,9 @@ func (l *limitListener) Accept() (net.Conn, error) {
 
 // clientKey is what c's client is counted under: its address, or an
 // IPv6 client's /64 (one site's, whose addresses are many). A loopback
-// client is not counted apart (ok false).
-func clientKey(c net.Conn) (key netip.Prefix, ok bool) {
+// client, or one of the trusted proxies, is not counted apart (ok
+// false): a proxy is all its clients at once.
+func clientKey(c net.Conn, proxies []netip.Prefix) (key netip.Prefix, ok bool) {
 	ap, err := netip.ParseAddrPort(c.RemoteAddr().String())
 	if err != nil {
 		return netip.Prefix{}, false
@@ -124,6 +141,11 @@ func clientKey(c net.Conn) (key netip.Prefix, ok bool) {
 	a := ap.Addr().Unmap()
 	if a.IsLoopback() {
 		return netip.Prefix{}, false
+	}
+	for _, p := range proxies {
+		if p.Contains(a) {
+			return netip.Prefix{}, false
+		}
 	}
 	bits := 32
 	if a.Is6() {
@@ -135,7 +157,7 @@ func clientKey(c net.Conn) (key netip.Prefix, ok bool) {
 
 // admit counts c in, or returns nil for a connection past the limits.
 func (l *limitListener) admit(c net.Conn) *limitedConn {
-	key, counted := clientKey(c)
+	key, counted := clientKey(c, l.proxies)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	why := ""
@@ -149,6 +171,7 @@ func (l *limitListener) admit(c net.Conn) *limitedConn {
 		reserve = true
 	}
 	if why != "" {
+		l.meter.Refused(why[1:])
 		w := l.warned[why]
 		if w == nil {
 			w = &warning{}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"strconv"
@@ -34,8 +35,11 @@ func TestClientKey(t *testing.T) {
 		{"127.9.9.9:5000", ""},
 		{"[::1]:5000", ""},
 		{"[::ffff:127.0.0.1]:5000", ""},
+		{"10.2.0.5:5000", ""}, // a trusted proxy
+		{"10.3.0.5:5000", "10.3.0.5/32"},
 	} {
-		key, counted := clientKey(fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tc.remote))})
+		proxies := []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}
+		key, counted := clientKey(fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(tc.remote))}, proxies)
 		got := ""
 		if counted {
 			got = key.String()
@@ -66,7 +70,7 @@ func TestRunRaisesFileLimit(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false"}, pw, &logs, env(nil))
+		done <- Run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-labs=false"}, pw, &logs, env(nil))
 		pw.Close()
 	}()
 	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {
@@ -99,4 +103,31 @@ func logLine(logs, msg string) string {
 		}
 	}
 	return line
+}
+
+// countingMeter counts refusals by limit.
+type countingMeter map[string]int
+
+func (m countingMeter) Refused(limit string) { m[limit]++ }
+
+// TestConnRefusalsCounted: a connection closed at once is counted by the
+// limit's flag; a trusted proxy's connections are no one client's.
+func TestConnRefusalsCounted(t *testing.T) {
+	meter := countingMeter{}
+	proxies := []netip.Prefix{netip.MustParsePrefix("10.2.0.0/16")}
+	l := newLimitListener(nil, ConnLimits{MaxConnsPerClient: 1}, 0, proxies, meter, slog.New(slog.DiscardHandler))
+	from := func(addr string) net.Conn {
+		return fakeConn{remote: net.TCPAddrFromAddrPort(netip.MustParseAddrPort(addr))}
+	}
+	if l.admit(from("192.0.2.7:1")) == nil || l.admit(from("192.0.2.7:2")) != nil {
+		t.Fatal("-max-conns-per-client 1 let a second connection of one client in, or not the first")
+	}
+	for i := range 3 {
+		if l.admit(from("10.2.0.5:"+strconv.Itoa(i+1))) == nil {
+			t.Fatalf("a trusted proxy's connection %d was refused", i+1)
+		}
+	}
+	if meter["max-conns-per-client"] != 1 || len(meter) != 1 || l.Open() != 4 {
+		t.Errorf("refusals %v, open %d; want one by max-conns-per-client, 4 open", meter, l.Open())
+	}
 }

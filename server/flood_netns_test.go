@@ -50,7 +50,7 @@ func startExposed(t *testing.T, args ...string) (string, *syncBuffer) {
 	args = append([]string{"-addr", floodNet + ".1:0", "-labs=false", "-token", floodToken, "-log-level", "warn"}, args...)
 	logs := &syncBuffer{}
 	go func() {
-		done <- Run(ctx, args, pw, logs, env(nil))
+		done <- Run(ctx, nil, args, pw, logs, env(nil))
 		pw.Close()
 	}()
 	t.Cleanup(func() {

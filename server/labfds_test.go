@@ -121,5 +121,5 @@ func runUnderLowLimit(t *testing.T) {
 	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &unix.Rlimit{Cur: 1024, Max: 1024}); err != nil {
 		t.Fatal(err)
 	}
-	Run(context.Background(), []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-log-level", "error"}, os.Stdout, io.Discard, env(nil))
+	Run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-log-level", "error"}, os.Stdout, io.Discard, env(nil))
 }

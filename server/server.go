@@ -1,6 +1,8 @@
 // Package server wires sockplay together: it reads configuration from flags
 // and the environment, starts the lab servers and the session manager,
-// listens, serves the web handler, and shuts everything down in order.
+// listens, serves the web handler (and, when asked, metrics and pprof on
+// addresses of their own), drains on SIGTERM, and shuts everything down
+// in order.
 package server
 
 import (
@@ -23,6 +25,7 @@ import (
 	"time"
 
 	"github.com/sockplay/sockplay/labs"
+	"github.com/sockplay/sockplay/metrics"
 	"github.com/sockplay/sockplay/sockets"
 	"github.com/sockplay/sockplay/sockets/policy"
 	"github.com/sockplay/sockplay/web"
@@ -60,7 +63,31 @@ type Config struct {
 	Egress     policy.Policy
 	EgressAuto bool
 	BindAuto   bool
+
+	// Node is this node's name, which its session ids and watch tokens
+	// begin with, for a proxy to route by; "": none.
+	Node string
+	// PublicURL is where people reach sockplay through a proxy; nil:
+	// where it listens.
+	PublicURL *url.URL
+	// TrustedProxies are the proxies whose X-Forwarded-Host and -For
+	// are believed.
+	TrustedProxies []netip.Prefix
+	// DrainTimeout is how long the sessions of a node that drains may
+	// go on.
+	DrainTimeout time.Duration
+	// MetricsAddr, when set, serves /metrics there without the token;
+	// PprofAddr, a loopback address, serves /debug/pprof/.
+	MetricsAddr string
+	PprofAddr   string
 }
+
+// DefaultDrainTimeout is -drain-timeout's default: short enough that a
+// node with sessions open is drained and has told their pages why they
+// ended within the 10 seconds `docker stop` waits (and Kubernetes' 30).
+// Letting a class finish takes minutes: deployments set it (deploy/k8s
+// does, with the grace period to match).
+const DefaultDrainTimeout = 5 * time.Second
 
 // loopbackBinds is where sockets may bind by default when sockplay is
 // exposed: a session's servers are then reachable from this host only.
@@ -105,7 +132,14 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&c.Conns.MaxConns, "max-conns", cl.MaxConns, "HTTP connections open at once, WebSockets included; past it new ones are closed at once, but for a few kept for /healthz (0: no limit)")
 	fs.IntVar(&c.Conns.MaxConnsPerClient, "max-conns-per-client", cl.MaxConnsPerClient, "HTTP connections one client address (an IPv6 /64) may have open at once; past it its new ones are closed at once. Loopback clients, a proxy on this host among them, are not counted apart (0: no limit)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", eng.IdleTimeout, "end a session unused for this long: no op run, no page opened, no data arriving; an open page is told (0: never)")
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT/SIGTERM")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long to wait for connections to finish on SIGINT, or on SIGTERM once drained")
+	fs.DurationVar(&c.DrainTimeout, "drain-timeout", DefaultDrainTimeout, "on SIGTERM (or POST /api/admin/drain) the node drains: /readyz answers 503, new sessions are refused, and the sessions it has go on for at most this long, then end, their pages told why")
+	fs.StringVar(&c.Node, "node", "", "this node's name (lower-case letters, digits, '-'), which its session ids and watch tokens begin with, so that a proxy in front of many nodes routes by path (a Kubernetes pod's name)")
+	var public, proxies string
+	fs.StringVar(&public, "public-url", "", "where people reach sockplay through a proxy (https://sockplay.school.example): pages of it are of sockplay's own origin, its host is allowed, the token's cookie is named for its port, and beyond loopback it needs the token")
+	fs.StringVar(&proxies, "trusted-proxies", "", "comma-separated CIDR prefixes or addresses of the proxies in front of sockplay: their X-Forwarded-Host is the host checked, their X-Forwarded-For the client logged, and -max-conns-per-client does not count them apart")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "", "also serve /metrics on this address, without the token (for Prometheus on a network of the operator's); on the playground's address /metrics needs the token")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this loopback address (127.0.0.1:6060); off when empty")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn or error")
 	fs.StringVar(&c.Token, "token", "", "token every client must present (generated when listening beyond loopback and not set)")
 	var hosts string
@@ -145,6 +179,9 @@ func ParseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return c, fmt.Errorf("unexpected argument %q (flags start with -)", fs.Arg(0))
 	}
 	if err := parsePolicy(&c, fs, pol, getenv); err != nil {
+		return c, err
+	}
+	if err := parseNode(&c, public, proxies); err != nil {
 		return c, err
 	}
 	for _, h := range strings.Split(hosts, ",") {
@@ -274,12 +311,13 @@ func policyFor(cfg Config, exposed bool, ls []labs.Lab) *policy.Policy {
 }
 
 // accessFor decides who may use the server listening on addr: beyond
-// loopback a token is required (generated unless given), and a specific
-// address listened on is an allowed host.
+// loopback (where it listens, or where its public URL is) a token is
+// required (generated unless given), and a specific address listened on
+// is an allowed host.
 func accessFor(cfg Config, addr net.Addr) (web.Access, bool) {
-	a := web.Access{Token: cfg.Token, Hosts: append([]string(nil), cfg.AllowedHosts...)}
+	a := web.Access{Token: cfg.Token, Hosts: append([]string(nil), cfg.AllowedHosts...), Public: cfg.PublicURL, TrustedProxies: cfg.TrustedProxies}
 	tcp, _ := addr.(*net.TCPAddr)
-	exposed := tcp == nil || !tcp.IP.IsLoopback()
+	exposed := tcp == nil || !tcp.IP.IsLoopback() || publicExposed(cfg.PublicURL)
 	if exposed && tcp != nil && !tcp.IP.IsUnspecified() {
 		a.Hosts = append(a.Hosts, tcp.IP.String())
 	}
@@ -293,7 +331,11 @@ func accessFor(cfg Config, addr net.Addr) (web.Access, bool) {
 
 // Run starts sockplay and serves until ctx is done, then shuts down within
 // the configured timeout. It prints the URL to stdout once listening.
-func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+// When drain is closed (main closes it on SIGTERM, an orchestrator's
+// "stop") the node drains first: it takes no new session, the sessions it
+// has go on until they end or -drain-timeout passes, and then it shuts
+// down; ctx done meanwhile cuts the drain short.
+func Run(ctx context.Context, drain <-chan struct{}, args []string, stdout, stderr io.Writer, getenv func(string) string) error {
 	cfg, err := ParseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -346,7 +388,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
 	}
-	ln = newLimitListener(ln, cfg.Conns, webConfig(cfg).WriteTimeout, log.With("component", "http"))
+	met := metrics.New(log.With("component", "metrics"))
+	limited := newLimitListener(ln, cfg.Conns, webConfig(cfg).WriteTimeout, cfg.TrustedProxies, met, log.With("component", "http"))
+	ln = limited
 	access, exposed := accessFor(cfg, ln.Addr())
 	var labAddrs []labs.Lab
 	if labServer != nil {
@@ -356,13 +400,35 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	log.Info("egress policy", "exposed", exposed, "policy", pol)
 
 	ecfg := engineConfig(cfg)
-	ecfg.Policy, ecfg.Logger = pol, log.With("component", "engine")
+	ecfg.Policy, ecfg.Logger, ecfg.Meter = pol, log.With("component", "engine"), met
 	settleBudgets(&ecfg, readMachine(), cfg.Conns.MaxConns, log)
 	mgr := sockets.NewManager(ecfg)
 	defer mgr.Close()
 	budget.Store(mgr)
+	drainer := web.NewDrain(cfg.DrainTimeout)
+	met.Read(metrics.Sources{Census: mgr.Census, Ready: func() bool { return !drainer.Draining() }, Conns: limited.Open})
 	wcfg := webConfig(cfg)
 	wcfg.Sessions, wcfg.Labs, wcfg.Logger, wcfg.Access = mgr, labList, log.With("component", "web"), access
+	wcfg.Node, wcfg.Drain, wcfg.Meter, wcfg.Metrics = cfg.Node, drainer, met, met.Handler()
+	var operators []*operatorServer
+	defer func() {
+		for _, o := range operators {
+			o.close()
+		}
+	}()
+	for _, o := range []struct {
+		what, addr string
+		handler    http.Handler
+	}{{"metrics", cfg.MetricsAddr, metricsMux(met.Handler())}, {"pprof", cfg.PprofAddr, pprofMux()}} {
+		if o.addr == "" {
+			continue
+		}
+		srv, err := listenOperator(o.what, o.addr, o.handler, log.With("component", o.what))
+		if err != nil {
+			return err
+		}
+		operators = append(operators, srv)
+	}
 	srv := &http.Server{
 		Handler: web.New(wcfg),
 		// No ReadTimeout nor WriteTimeout: they would stay on a
@@ -374,27 +440,47 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 		ConnContext:       connContext,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	shown := shownAddr(ln.Addr())
-	if access.Token == "" {
-		fmt.Fprintf(stdout, "sockplay listening on http://%s/\n", shown)
-	} else {
-		fmt.Fprintf(stdout, "sockplay listening on http://%s/?token=%s\n", shown, url.QueryEscape(access.Token))
+	fmt.Fprintf(stdout, "sockplay listening on %s\n", startURL("http://"+shownAddr(ln.Addr()), access.Token))
+	if p := cfg.PublicURL; p != nil {
+		fmt.Fprintf(stdout, "sockplay public URL %s\n", startURL(p.Scheme+"://"+p.Host, access.Token))
 	}
 	if exposed {
-		log.Warn("listening beyond loopback: clients need the token, and may use only loopback names or the -allowed-hosts",
-			"allowed_hosts", access.Hosts)
+		log.Warn("exposed beyond loopback: clients need the token, and may use only loopback names, the public URL's or the -allowed-hosts",
+			"allowed_hosts", access.Hosts, "public_url", cfg.PublicURL)
+	}
+	if cfg.Node != "" {
+		log.Info("node", "node", cfg.Node, "drain_timeout", cfg.DrainTimeout, "trusted_proxies", cfg.TrustedProxies)
 	}
 
+	stopDrains := make(chan struct{})
+	drains := make(chan struct{})
+	go func() {
+		defer close(drains)
+		endAtDeadline(stopDrains, drainer, mgr, drainedReason(cfg.Node), log)
+	}()
+	defer func() { close(stopDrains); <-drains }()
+	for _, o := range operators {
+		go o.serve(log)
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	select {
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
+	case <-drain:
+		deadline := drainer.Start(cfg.DrainTimeout)
+		log.Info("draining: no new sessions; those left go on until they end or the deadline", "sessions", mgr.Len(), "deadline", deadline)
+		if awaitNoSessions(ctx, mgr) {
+			log.Info("drained: no session left")
+		}
 	}
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout)
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
+	for _, o := range operators {
+		o.shutdown(sctx)
+	}
 	shutdown := make(chan error, 1)
 	go func() { shutdown <- srv.Shutdown(sctx) }()
 	// Ending the sessions ends their pending calls and tells each
@@ -410,6 +496,14 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 	return nil
 }
 
+// startURL is the address to open, base's root with the token.
+func startURL(base, token string) string {
+	if token == "" {
+		return base + "/"
+	}
+	return base + "/?token=" + url.QueryEscape(token)
+}
+
 // engineConfig is the engine's part of c, in the engine's units.
 func engineConfig(c Config) sockets.Config {
 	e := sockets.DefaultConfig()
@@ -423,6 +517,7 @@ func engineConfig(c Config) sockets.Config {
 	e.MaxFDs = c.MaxFDs
 	e.MaxTotalLogBytes = int64(c.MaxEventLogsMB) << 20
 	e.MaxWatchers = c.MaxWatchers
+	e.Node = c.Node
 	return e
 }
 

@@ -131,7 +131,7 @@ func TestRunServesAndShutsDown(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-log-level", "error"}, pw, io.Discard, env(nil))
+		done <- Run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-log-level", "error"}, pw, io.Discard, env(nil))
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -207,7 +207,7 @@ func TestRunListenError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	err = Run(context.Background(), []string{"-addr", ln.Addr().String(), "-labs=false"}, io.Discard, io.Discard, env(nil))
+	err = Run(context.Background(), nil, []string{"-addr", ln.Addr().String(), "-labs=false"}, io.Discard, io.Discard, env(nil))
 	if err == nil || !strings.Contains(err.Error(), "listen on") {
 		t.Fatalf("err = %v", err)
 	}
@@ -267,7 +267,7 @@ func TestRunWithToken(t *testing.T) {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs=false", "-log-level", "error"}, pw, io.Discard, env(map[string]string{"SOCKPLAY_TOKEN": "t&k n"}))
+		done <- Run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-labs=false", "-log-level", "error"}, pw, io.Discard, env(map[string]string{"SOCKPLAY_TOKEN": "t&k n"}))
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -392,7 +392,7 @@ func (b *syncBuffer) String() string {
 // TestRunPolicy: the effective policy is logged at start, and a bad
 // policy flag stops the start with an error, before anything listens.
 func TestRunPolicy(t *testing.T) {
-	err := Run(context.Background(), []string{"-addr", "127.0.0.1:0", "-labs=false", "-deny-cidrs", "10.0.0.0/33"}, io.Discard, io.Discard, env(nil))
+	err := Run(context.Background(), nil, []string{"-addr", "127.0.0.1:0", "-labs=false", "-deny-cidrs", "10.0.0.0/33"}, io.Discard, io.Discard, env(nil))
 	if err == nil || !strings.Contains(err.Error(), "-deny-cidrs") {
 		t.Fatalf("bad -deny-cidrs: %v", err)
 	}
@@ -403,7 +403,7 @@ func TestRunPolicy(t *testing.T) {
 	var logs syncBuffer
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(ctx, []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-deny-ports", "25"}, pw, &logs, env(nil))
+		done <- Run(ctx, nil, []string{"-addr", "127.0.0.1:0", "-labs-addr", "127.0.0.1:0", "-deny-ports", "25"}, pw, &logs, env(nil))
 		pw.Close()
 	}()
 	if _, err := bufio.NewReader(pr).ReadString('\n'); err != nil {

@@ -24,7 +24,7 @@ func startLoopback(t *testing.T, args ...string) string {
 	done := make(chan error, 1)
 	args = append([]string{"-addr", "127.0.0.1:0", "-labs=false", "-log-level", "error"}, args...)
 	go func() {
-		done <- Run(ctx, args, pw, io.Discard, env(nil))
+		done <- Run(ctx, nil, args, pw, io.Discard, env(nil))
 		pw.Close()
 	}()
 	t.Cleanup(func() {

@@ -35,6 +35,11 @@ func (c *call) finish(res *Result, err error) {
 	if c.sock != nil {
 		c.sock.refresh()
 	}
+	if c.spec != nil {
+		// Counted before its event is logged: whoever has the event
+		// finds the call in the metrics.
+		c.s.cfg.Meter.Op(c.spec.num, ev.OK, time.Duration(c.s.now()-c.start)*time.Microsecond)
+	}
 	c.s.append(ev, true)
 }
 

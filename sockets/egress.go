@@ -56,6 +56,7 @@ func (s *Session) checkDest(k *Socket, op string, sa unix.Sockaddr) (viaOwn bool
 		}
 	}
 	s.logger.Info("policy refused", "op", op, "sock", k.id, "addr", ap, "rule", r.Rule)
+	s.refused(r.Rule)
 	e = errnoError(unix.EACCES)
 	e.Msg = "Permission denied: " + r.Error()
 	if note != "" {

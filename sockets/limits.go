@@ -50,6 +50,7 @@ func (s *Session) Admit() error {
 	if s.opsRate.take(1, s.cfg.Clock()) {
 		return nil
 	}
+	s.refused("max-ops-per-sec")
 	return fmt.Errorf("too many ops: this session may run %d a second (-max-ops-per-sec)", s.cfg.MaxOpsPerSec)
 }
 
@@ -61,6 +62,7 @@ func (s *Session) admitSend(op string, n int) *Error {
 		return nil
 	}
 	if n > limit {
+		s.refused("max-send-mb-per-sec")
 		return &Error{Exc: "OSError", Msg: fmt.Sprintf("%s() of %d bytes: this session may send at most %d bytes a second (-max-send-mb-per-sec)", op, n, limit)}
 	}
 	s.mu.Lock()
@@ -68,6 +70,7 @@ func (s *Session) admitSend(op string, n int) *Error {
 	if s.sendRate.take(float64(n), s.cfg.Clock()) {
 		return nil
 	}
+	s.refused("max-send-mb-per-sec")
 	return &Error{Exc: "OSError", Msg: fmt.Sprintf("%s() of %d bytes: sending too fast; this session may send %d bytes a second (-max-send-mb-per-sec)", op, n, limit)}
 }
 
@@ -105,6 +108,7 @@ func (s *Session) admitConnect() *Error {
 	if len(connecting) < limit {
 		return nil
 	}
+	s.refused("max-pending-connects")
 	return &Error{Exc: "OSError", Msg: fmt.Sprintf("%d connects are already in progress in this session, the most it may have (-max-pending-connects)", len(connecting))}
 }
 

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,6 +74,13 @@ type Config struct {
 	// Policy is checked on the resolved address of every connect, sendto
 	// and bind of an AF_INET or AF_INET6 socket; nil allows everything.
 	Policy *policy.Policy
+
+	// Node, when set, begins every session id and watch token, as
+	// "node.id", so that a proxy in front of many nodes can send each
+	// request to the node its session lives on (see NodeOf).
+	Node string
+	// Meter is told what the engine does, for metrics; nil: nobody.
+	Meter Meter
 }
 
 // Manager creates, finds and expires sessions.
@@ -139,6 +148,9 @@ func NewManager(cfg Config) *Manager {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Meter == nil {
+		cfg.Meter = noMeter{}
+	}
 	// Every session's AF_UNIX directory is made in one of the manager's
 	// own, which only this user may list: in a shared /tmp the sessions'
 	// directories, and the names of their sockets, would be anyone's to
@@ -171,17 +183,19 @@ func NewManager(cfg Config) *Manager {
 
 // Create starts a new session.
 func (m *Manager) Create() (*Session, error) {
-	id := newID()
+	id := m.newID()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
 		return nil, ErrClosed
 	}
 	if m.cfg.MaxSessions > 0 && len(m.sessions) >= m.cfg.MaxSessions {
+		m.cfg.Meter.Refused("max-sessions")
 		return nil, ErrTooManySessions
 	}
 	s := newSession(id, m.cfg, m.fds, m.logs)
 	m.sessions[id] = s
+	m.cfg.Meter.SessionStarted()
 	m.cfg.Logger.Info("session created", "session", id)
 	return s, nil
 }
@@ -201,14 +215,31 @@ func (m *Manager) Len() int {
 	return len(m.sessions)
 }
 
-// End closes one session and forgets it.
-func (m *Manager) End(id string) { m.end(id, "") }
+// End closes one session and forgets it, as its owner ending it.
+func (m *Manager) End(id string) { m.end(id, EndOwner, "") }
 
 // EndSession ends session id as End does, telling its pages and watchers
 // reason; it reports false if there is no such session.
-func (m *Manager) EndSession(id, reason string) bool { return m.end(id, reason) }
+func (m *Manager) EndSession(id, reason string) bool { return m.end(id, EndOwner, reason) }
 
-func (m *Manager) end(id, reason string) bool {
+// EndAll ends every session, telling each reason, as a node that has
+// been drained does with those that outlived the drain; it reports how
+// many it ended. New sessions may still be made: refusing them is the
+// caller's (the web layer's, while the node drains).
+func (m *Manager) EndAll(reason string) int {
+	m.mu.Lock()
+	ids := slices.Collect(maps.Keys(m.sessions))
+	m.mu.Unlock()
+	n := 0
+	for _, id := range ids {
+		if m.end(id, EndDrain, reason) {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *Manager) end(id string, cause EndCause, reason string) bool {
 	m.mu.Lock()
 	s, ok := m.sessions[id]
 	delete(m.sessions, id)
@@ -217,6 +248,8 @@ func (m *Manager) end(id, reason string) bool {
 	}
 	m.mu.Unlock()
 	if ok {
+		// Counted first: whoever is told of the end finds it counted.
+		m.cfg.Meter.SessionEnded(cause)
 		s.End(reason)
 	}
 	return ok
@@ -228,6 +261,7 @@ func (m *Manager) end(id, reason string) bool {
 // and release gives it back (once).
 func (m *Manager) HoldFD() (release func(), ok bool) {
 	if !m.fds.take() {
+		m.cfg.Meter.Refused("max-fds")
 		return nil, false
 	}
 	var once sync.Once
@@ -245,7 +279,7 @@ func (m *Manager) WatchToken(id string) (string, bool) {
 		return "", false
 	}
 	if s.watchToken == "" {
-		s.watchToken = newID()
+		s.watchToken = m.newID()
 		m.watched[s.watchToken] = s
 	}
 	return s.watchToken, true
@@ -274,6 +308,7 @@ func (m *Manager) Close() {
 	close(m.stop)
 	m.wg.Wait()
 	for _, s := range all {
+		m.cfg.Meter.SessionEnded(EndShutdown)
 		s.End("sockplay is shutting down")
 	}
 	if m.unixRoot != "" {
@@ -304,17 +339,22 @@ func (m *Manager) expire() {
 			m.mu.Unlock()
 			for _, id := range idle {
 				m.cfg.Logger.Info("session expired", "session", id)
-				m.end(id, fmt.Sprintf("unused for %v (-session-idle)", m.cfg.IdleTimeout))
+				m.end(id, EndIdle, fmt.Sprintf("unused for %v (-session-idle)", m.cfg.IdleTimeout))
 			}
 		}
 	}
 }
 
-// newID is 80 random bits in lower-case base32: unguessable, URL-safe.
-func newID() string {
+// newID is 80 random bits in lower-case base32: unguessable, URL-safe;
+// after the node's name and a dot, when the manager has one.
+func (m *Manager) newID() string {
 	var b [10]byte
 	_, _ = rand.Read(b[:])
-	return strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+	id := strings.ToLower(base32.StdEncoding.EncodeToString(b[:]))
+	if m.cfg.Node != "" {
+		return m.cfg.Node + nodeSep + id
+	}
+	return id
 }
 
 // privateDir makes a directory only this user may use in parent (the

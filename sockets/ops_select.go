@@ -172,9 +172,11 @@ func (s *Session) addWaker() (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.wakers) >= s.cfg.MaxSockets {
+		s.refused("max-sockets")
 		return -1, &Error{Exc: "OSError", Msg: fmt.Sprintf("%d selects are already waiting in this session, the most it may have (-max-sockets)", len(s.wakers))}
 	}
 	if !s.fds.take() {
+		s.refused("max-fds")
 		return -1, errServerFull(s.fds.max)
 	}
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)

@@ -23,6 +23,8 @@ type opSpec struct {
 	// answered at once and never waits behind a pending call.
 	check func(c *call) error
 	run   func(c *call) (*Result, error)
+	// num is the op's index in OpNames, by which a Meter counts it.
+	num int
 }
 
 // OpInfo is what the table says of an op that others read: the page and
@@ -202,6 +204,9 @@ func init() {
 		if !slices.Contains(resultForms, spec.Result) || spec.run == nil {
 			panic("op " + name + ": no run, or an unknown result form " + spec.Result)
 		}
+	}
+	for i, name := range OpNames() {
+		opTable[name].num = i
 	}
 }
 

@@ -432,6 +432,7 @@ func (s *Session) append(ev Event, stateChanged bool) Event {
 func (s *Session) logLocked(ev Event, h eventlog.Holding) (Event, bool) {
 	ev.Seq = s.log.Append(ev, h)
 	s.lastT = ev.T
+	s.cfg.Meter.Event(carried(&ev))
 	if ev.Op != "stats" {
 		s.lastActive = s.start.Add(time.Duration(ev.T) * time.Microsecond) // the clock just read
 	}

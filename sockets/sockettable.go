@@ -31,10 +31,12 @@ func (s *Session) socketRoomLocked() *Error {
 		}
 	}
 	if live >= s.cfg.MaxSockets {
+		s.refused("max-sockets")
 		return &Error{Errno: "EMFILE", Num: int(unix.EMFILE), Exc: "OSError",
 			Msg: "Too many open files: this session may have " + itoa(s.cfg.MaxSockets) + " sockets open at once; close one first"}
 	}
 	if s.fds.full() {
+		s.refused("max-fds")
 		return errServerFull(s.fds.max)
 	}
 	return nil
@@ -45,6 +47,7 @@ func (s *Session) socketRoomLocked() *Error {
 // counts against Config.MaxFDs until it is closed.
 func (s *Session) addSocketLocked(open func(id string) (*Socket, error)) (*Socket, error) {
 	if !s.fds.take() {
+		s.refused("max-fds")
 		return nil, errServerFull(s.fds.max)
 	}
 	id := "s" + itoa(s.nextSock+1)

@@ -36,6 +36,7 @@ func (s *Session) attach(since int64, watcher bool) (*Viewer, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if watcher && s.cfg.MaxWatchers > 0 && s.log.Watchers() >= s.cfg.MaxWatchers {
+		s.refused("max-watchers")
 		return nil, ErrTooManyWatchers
 	}
 	v := &Viewer{s: s, c: s.log.Attach(since, watcher)}

@@ -75,6 +75,12 @@ export function createConnection({ onEvents, onGap }) {
         onGap(m.from, m.to);
         set({ lastSeq: Math.max(state.lastSeq, m.to) });
         return;
+      case "draining":
+        // The node is being drained: the session goes on, until a
+        // deadline.
+        set({ drainBy: m.deadline || 0 });
+        flash(m.msg);
+        return;
       case "ended":
         onState(m);
         set({ conn: "ended", endReason: m.end_reason || "" });

@@ -10,6 +10,10 @@ import { on, set, state } from "./state.js";
 function connText(s) {
   switch (s.conn) {
     case "live":
+      if (s.drainBy) {
+        const by = new Date(s.drainBy).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+        return [`${s.readOnly ? "live, watching" : "live"} · draining: ends by ${by}`, "live draining"];
+      }
       return [s.readOnly ? "live, watching" : "live", "live"];
     case "reconnecting":
       return ["reconnecting…", "down"];
@@ -26,7 +30,7 @@ function connText(s) {
 
 export function initHeader() {
   const conn = document.getElementById("conn");
-  on(["conn", "endReason", "replayOf"], (s) => {
+  on(["conn", "endReason", "replayOf", "drainBy"], (s) => {
     const [text, cls] = connText(s);
     conn.textContent = text;
     conn.className = "conn " + cls;

@@ -26,6 +26,7 @@ export const state = {
   // The session, as the server says it.
   conn: "connecting", // "live", "reconnecting", "ended", "stale" (a page older than its server), or "replay"
   endReason: "", // why the session ended, when the server says
+  drainBy: 0, // while the session's node drains: when (Unix ms) the session ends at the latest; 0 otherwise
   sockets: [], // as the last "state" message said, with newer kernel stats from the events
   pending: [], // the calls not returned yet: {call, sock, op, args, start}
   lastSeq: 0, // the last event taken in: a reconnect resumes after it

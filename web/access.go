@@ -19,8 +19,13 @@ const tokenCookiePrefix = "sockplay_token_"
 // took r. Browsers keep one cookie jar per host, ports shared, so two
 // sockplays on one host (on 8080 and 8081, say) would otherwise each
 // overwrite the other's cookie. The listener's port, not the Host
-// header's, stays the same behind a proxy.
-func tokenCookie(r *http.Request) string {
+// header's, stays the same behind a proxy. Behind a proxy to many nodes,
+// which listen where they like, the public URL's port names it: one
+// cookie for all of them, as they share one token.
+func (a Access) tokenCookie(r *http.Request) string {
+	if a.Public != nil {
+		return tokenCookiePrefix + publicPort(a.Public)
+	}
 	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
 		if ap, err := netip.ParseAddrPort(a.String()); err == nil {
 			return tokenCookiePrefix + strconv.Itoa(int(ap.Port()))
@@ -42,6 +47,76 @@ type Access struct {
 	// allowed. Checking the Host header is what stops DNS rebinding: a
 	// hostile name that resolves to this machine still says its own name.
 	Hosts []string
+	// Public is where people reach this sockplay through a proxy
+	// (-public-url): its scheme, host and port. Its host is allowed, a
+	// page of it is of this sockplay's own origin, and the token's
+	// cookie is named for its port. Nil: none.
+	Public *url.URL
+	// TrustedProxies are the addresses of the proxies in front of this
+	// sockplay (-trusted-proxies). From them, and only from them,
+	// X-Forwarded-Host is the host the browser named, which the checks
+	// of Host and Origin judge (a proxy may rewrite Host), and
+	// X-Forwarded-For names the client in logs. From anyone else the
+	// headers are ignored: a page of a hostile name resolving to this
+	// machine could set them on its own requests, and pass for local.
+	TrustedProxies []netip.Prefix
+}
+
+// publicPort is u's port, or its scheme's.
+func publicPort(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if u.Scheme == "https" {
+		return "443"
+	}
+	return "80"
+}
+
+// viaProxy reports whether r came from one of the trusted proxies.
+func (a Access) viaProxy(r *http.Request) bool {
+	if len(a.TrustedProxies) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := ap.Addr().Unmap()
+	for _, p := range a.TrustedProxies {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// forwarded is the first value of r's header name (a list, as proxies
+// append theirs), when a trusted proxy sent r; "" otherwise.
+func (a Access) forwarded(r *http.Request, name string) string {
+	if !a.viaProxy(r) {
+		return ""
+	}
+	v, _, _ := strings.Cut(r.Header.Get(name), ",")
+	return strings.TrimSpace(v)
+}
+
+// host is the host (and port) the browser named for r: a trusted proxy's
+// X-Forwarded-Host, or r's Host header.
+func (a Access) host(r *http.Request) string {
+	if h := a.forwarded(r, "X-Forwarded-Host"); h != "" {
+		return h
+	}
+	return r.Host
+}
+
+// client is who sent r, for logs: the address a trusted proxy says in
+// X-Forwarded-For (the client's, first of the list), or r's own.
+func (a Access) client(r *http.Request) string {
+	if c := a.forwarded(r, "X-Forwarded-For"); c != "" {
+		return c
+	}
+	return r.RemoteAddr
 }
 
 // allowedHost reports whether host (from a Host or Origin header, port
@@ -54,6 +129,9 @@ func (a Access) allowedHost(host string) bool {
 	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
 		return true
 	}
+	if a.Public != nil && strings.EqualFold(strings.Trim(a.Public.Hostname(), "[]"), host) {
+		return true
+	}
 	for _, h := range a.Hosts {
 		if strings.EqualFold(strings.Trim(h, "[]"), host) {
 			return true
@@ -63,16 +141,19 @@ func (a Access) allowedHost(host string) bool {
 }
 
 // sameOrigin reports whether origin (r's Origin header) names this
-// sockplay as r reached it: its scheme, and its host (the Host header,
-// already allowed), port and all.
-func sameOrigin(origin string, r *http.Request) bool {
+// sockplay: as r reached it (its scheme, and its host, already allowed,
+// port and all), or as its public URL names it.
+func (a Access) sameOrigin(origin string, r *http.Request) bool {
 	u, err := url.Parse(origin)
-	if err != nil || u.Scheme != scheme(r) {
+	if err != nil {
 		return false
 	}
 	defaultPort := map[string]string{"http": ":80", "https": ":443"}[u.Scheme]
 	norm := func(h string) string { return strings.TrimSuffix(strings.ToLower(h), defaultPort) }
-	return norm(u.Host) == norm(r.Host)
+	if p := a.Public; p != nil && u.Scheme == p.Scheme && norm(u.Host) == norm(p.Host) {
+		return true
+	}
+	return u.Scheme == scheme(r) && norm(u.Host) == norm(a.host(r))
 }
 
 // scheme is the scheme the browser used to reach r: https over TLS, or
@@ -103,9 +184,9 @@ func hostOnly(hostport string) string {
 // machine still says its own name).
 func (a Access) requireHost(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !a.allowedHost(hostOnly(r.Host)) {
+		if host := hostOnly(a.host(r)); !a.allowedHost(host) {
 			refuse(w, r, codeHostNotAllowed,
-				"this sockplay does not answer to the host "+hostOnly(r.Host)+": start it with -allowed-hosts "+hostOnly(r.Host)+" to allow it")
+				"this sockplay does not answer to the host "+host+": start it with -allowed-hosts "+host+" to allow it (or -public-url, behind a proxy)")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -120,7 +201,7 @@ func (a Access) requireHost(next http.Handler) http.Handler {
 // this check, though browsers call it the same.
 func (a Access) requireOrigin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !sameOrigin(o, r) {
+		if o := r.Header.Get("Origin"); o != "" && (r.Method != http.MethodGet || isWebSocket(r)) && !a.sameOrigin(o, r) {
 			refuse(w, r, codeOriginNotAllowed, "requests from "+o+" are not allowed: only pages of this sockplay may use it")
 			return
 		}
@@ -142,7 +223,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 				refuse(w, r, codeBadToken, "that token is not this sockplay's: use the URL it printed when it started")
 				return
 			}
-			http.SetCookie(w, &http.Cookie{Name: tokenCookie(r), Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+			http.SetCookie(w, &http.Cookie{Name: a.tokenCookie(r), Value: a.Token, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: scheme(r) == "https"})
 			if r.Method == http.MethodGet && !isWebSocket(r) {
 				// Leave the token out of the address bar and the history.
 				clean := *r.URL
@@ -158,7 +239,7 @@ func (a Access) requireToken(next http.Handler) http.Handler {
 		// Every cookie of the name, not the first: another program on
 		// this host may set one of its own (with a longer path, sent
 		// first), and would otherwise lock the owner out.
-		for _, c := range r.CookiesNamed(tokenCookie(r)) {
+		for _, c := range r.CookiesNamed(a.tokenCookie(r)) {
 			if a.tokenIs(c.Value) {
 				next.ServeHTTP(w, r)
 				return

@@ -67,6 +67,9 @@ type created struct {
 }
 
 func (h *handler) createSession(w http.ResponseWriter, _ *http.Request) {
+	if h.refuseWhileDraining(w) {
+		return
+	}
 	s, err := h.cfg.Sessions.Create()
 	if err != nil {
 		code := codeUnavailable
@@ -250,6 +253,9 @@ func (h *handler) newSessionPage(w http.ResponseWriter, r *http.Request) {
 	// frame another site embeds (each load would use up a session).
 	if d := r.Header.Get("Sec-Fetch-Dest"); d != "" && d != "document" {
 		writeError(w, codeNotATab, "open sockplay in a browser tab to start a session")
+		return
+	}
+	if h.refuseWhileDraining(w) {
 		return
 	}
 	s, err := h.cfg.Sessions.Create()

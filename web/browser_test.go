@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -25,33 +24,17 @@ import (
 	"github.com/chromedp/chromedp/kb"
 	"github.com/coder/websocket"
 
+	"github.com/sockplay/sockplay/internal/testkit"
 	"github.com/sockplay/sockplay/sockets"
 )
-
-// requireBrowserEnv, when set (CI sets it), turns a missing Chromium from a
-// skip into a failure.
-const requireBrowserEnv = "SOCKPLAY_REQUIRE_BROWSER"
 
 // screenshotsEnv names a directory to keep the browser tests' screenshots
 // in; by default they go to the test's temporary directory.
 const screenshotsEnv = "SOCKPLAY_SCREENSHOTS"
 
-func findChromium(t testing.TB) string {
-	t.Helper()
-	if p := os.Getenv("SOCKPLAY_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	if os.Getenv(requireBrowserEnv) != "" {
-		t.Fatalf("Chromium not found and %s is set: install Debian's chromium", requireBrowserEnv)
-	}
-	t.Skipf("Chromium not found; install Debian's chromium to run browser tests (%s=1 makes this fail)", requireBrowserEnv)
-	return ""
-}
+// findChromium is testkit's: SOCKPLAY_REQUIRE_BROWSER turns a missing
+// Chromium from a skip into a failure.
+func findChromium(t testing.TB) string { return testkit.Chromium(t) }
 
 // browser is a headless Chromium tab plus everything the page logged.
 type browser struct {

@@ -116,6 +116,10 @@ type controlMsg struct {
 	Since    *int64 `json:"since,omitempty"`
 	From     int64  `json:"from,omitempty"`
 	To       int64  `json:"to,omitempty"`
+	// Msg and Deadline are a drain's ("draining"): what the page says,
+	// and when its session ends at the latest, in Unix milliseconds.
+	Msg      string `json:"msg,omitempty"`
+	Deadline int64  `json:"deadline,omitempty"`
 	*sockets.State
 }
 

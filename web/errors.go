@@ -18,6 +18,7 @@ const (
 	codeRateLimited      errorCode = "rate_limited"
 	codeTooManySessions  errorCode = "too_many_sessions"
 	codeUnavailable      errorCode = "unavailable"
+	codeDraining         errorCode = "draining"
 	codeTooManyConns     errorCode = "too_many_connections"
 	codeHostNotAllowed   errorCode = "host_not_allowed"
 	codeOriginNotAllowed errorCode = "origin_not_allowed"
@@ -48,6 +49,7 @@ var errorCodes = map[errorCode]errorInfo{
 	codeRateLimited:      {http.StatusTooManyRequests, "over `-max-ops-per-sec`: the op was refused and never ran (HTTP adds `Retry-After: 1`)"},
 	codeTooManySessions:  {http.StatusServiceUnavailable, "`-max-sessions` sessions are open already"},
 	codeUnavailable:      {http.StatusServiceUnavailable, "no session can be made: sockplay is shutting down"},
+	codeDraining:         {http.StatusServiceUnavailable, "no session is made on a node being drained (`/readyz` says so): a proxy sends the request to another node; the sessions it has go on until they end or `-drain-timeout` passes"},
 	codeTooManyConns:     {http.StatusServiceUnavailable, "sockplay has `-max-conns` connections open: on a connection past them only `/healthz` is answered"},
 	codeHostNotAllowed:   {http.StatusMisdirectedRequest, "the `Host` header names a host that is not allowed (`-allowed-hosts`)"},
 	codeOriginNotAllowed: {http.StatusForbidden, "the WebSocket, or a request that may change state, from another site's page"},

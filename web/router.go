@@ -53,7 +53,35 @@ type Config struct {
 	// before it is closed with 1008 (it resumes from the log when it
 	// reconnects).
 	MaxWatcherLag int
+	// Node is this node's name, as its session ids begin with it ("":
+	// none); /readyz and the messages of a drain say it.
+	Node string
+	// Drain is whether the node takes new sessions (/readyz); nil: a
+	// drain of its own, begun only by POST /api/admin/drain.
+	Drain *Drain
+	// Meter counts what the web layer does, for metrics; nil: nobody.
+	Meter Meter
+	// Metrics serves GET /metrics, behind the token like the API; nil:
+	// no such route.
+	Metrics http.Handler
 }
+
+// Meter is told what the web layer does, for an operator's metrics
+// (the metrics package has the one sockplay uses). It is called as
+// events are written: it must be quick and must not block.
+type Meter interface {
+	// Refused is something refused by the limit named as its flag is,
+	// or "draining": a new session on a node that drains.
+	Refused(limit string)
+	// WriteLag is, for a message of live events written to a WebSocket,
+	// how long after the oldest of them was logged the write finished.
+	WriteLag(d time.Duration)
+}
+
+type noMeter struct{}
+
+func (noMeter) Refused(string)         {}
+func (noMeter) WriteLag(time.Duration) {}
 
 // DefaultConfig holds the web layer's limits as sockplay runs when told
 // nothing else: the server's flags take their defaults from it, and New
@@ -92,10 +120,16 @@ func New(cfg Config) http.Handler {
 	if cfg.MaxWatcherLag <= 0 {
 		cfg.MaxWatcherLag = def.MaxWatcherLag
 	}
+	if cfg.Drain == nil {
+		cfg.Drain = NewDrain(0)
+	}
+	if cfg.Meter == nil {
+		cfg.Meter = noMeter{}
+	}
 	h := &handler{cfg: cfg, log: cfg.Logger}
 	a := cfg.Access
 	r := chi.NewRouter()
-	r.Use(middleware.Recoverer, h.bodyDeadline, liveness, a.requireHost, a.requireOrigin)
+	r.Use(middleware.Recoverer, h.bodyDeadline, h.probes, a.requireHost, a.requireOrigin)
 	// Each group refuses a body too large after its token check, so that
 	// a client without the token learns nothing more.
 	// Token-free: the page's files and a watch link's page.
@@ -113,6 +147,9 @@ func New(cfg Config) http.Handler {
 		r.Use(a.requireToken, h.bodySize)
 		r.Get("/", h.newSessionPage)
 		r.Get("/s/{id}", h.sessionPage)
+		if cfg.Metrics != nil {
+			r.Method(http.MethodGet, "/metrics", cfg.Metrics)
+		}
 		// Set here, so that the token guards them too.
 		r.NotFound(http.NotFound)
 		r.MethodNotAllowed(methodNotAllowed(r))
@@ -132,6 +169,7 @@ func New(cfg Config) http.Handler {
 			r.Get("/lessons", h.listLessons)
 			r.Get("/lessons/{lesson}", h.getLesson)
 			r.Post("/sessions", h.createSession)
+			r.Post("/admin/drain", h.startDrain)
 			r.Route("/sessions/{id}", func(r chi.Router) {
 				// Its own: it would otherwise inherit the /api group's,
 				// which ask for the token a second time.
@@ -160,15 +198,18 @@ func New(cfg Config) http.Handler {
 	return r
 }
 
-// liveness answers /healthz ahead of every access check: a container's
-// probe names the container's address, which is no allowed host, and
-// carries no token. It tells nothing. On a connection let in only for
-// it (LivenessOnly), it is the one thing answered, once.
-func liveness(next http.Handler) http.Handler {
+// probes answers /healthz and /readyz ahead of every access check: a
+// container's probe names the container's address, which is no allowed
+// host, and carries no token. They tell nothing but whether the node is
+// alive, and whether it takes new sessions. On a connection let in only
+// for /healthz (LivenessOnly), that is the one thing answered, once.
+func (h *handler) probes(next http.Handler) http.Handler {
 	alive := chi.NewRouter()
 	alive.Get("/healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	ready := chi.NewRouter()
+	ready.Get("/readyz", h.readyz)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		only, _ := r.Context().Value(livenessOnlyKey{}).(bool)
 		switch {
@@ -177,6 +218,11 @@ func liveness(next http.Handler) http.Handler {
 				closeUnread(w, r)
 			}
 			alive.ServeHTTP(w, r)
+		case r.URL.Path == "/readyz" && !only:
+			if r.ContentLength != 0 {
+				closeUnread(w, r)
+			}
+			ready.ServeHTTP(w, r)
 		case only:
 			refuse(w, r, codeTooManyConns, "sockplay has as many connections as it takes (-max-conns): try again when some have closed")
 		default:

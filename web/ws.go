@@ -93,7 +93,10 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		writeError(w, codeBadRequest, perr.Error())
 		return
 	}
-	c, err := websocket.Accept(w, r, nil)
+	// The Origin has been checked (requireOrigin) against the host the
+	// browser named and the public URL; the library's own check knows
+	// only the Host header, which a proxy in front may have rewritten.
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		h.log.Info("websocket accept failed", "err", err)
 		return
@@ -141,6 +144,16 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 	}
 	if err := writeMsg(hello); err != nil {
 		return
+	}
+	// A page is told when its node drains, and by when its session will
+	// end; a client that takes only its replies is not.
+	drainAt, drainChanged := h.cfg.Drain.State()
+	if repliesOnly {
+		drainChanged = nil
+	} else if !drainAt.IsZero() {
+		if err := writeMsg(h.drainNotice(drainAt)); err != nil {
+			return
+		}
 	}
 	cursor := since
 	// A watcher is held to the lag limit only once it has read the
@@ -193,6 +206,7 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 		// budget before the end of the log.
 		more := len(evs) > 0 && (len(evs) == n || evs[len(evs)-1].Seq < s.LastSeq())
 		if len(evs) > 0 {
+			oldest, oldestT := evs[0].Seq, evs[0].T
 			// A message stops near batchBytes (with at least one event):
 			// it must stay writable within WriteTimeout even to a slow
 			// client, or it would time out at the same place forever.
@@ -229,6 +243,11 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 				return
 			}
 			lastWrite = time.Now()
+			if oldest > history {
+				// Live events, logged since the client came: how late
+				// it gets them is the lag; the history it loads is not.
+				h.cfg.Meter.WriteLag(time.Duration(s.Now()-oldestT) * time.Microsecond)
+			}
 			if viewer != nil {
 				viewer.Advance(cursor)
 			}
@@ -268,6 +287,11 @@ func (h *handler) stream(w http.ResponseWriter, r *http.Request, s *sockets.Sess
 			}
 		case m := <-direct:
 			if err := writeMsg(m); err != nil {
+				return
+			}
+		case <-drainChanged:
+			drainAt, drainChanged = h.cfg.Drain.State()
+			if err := writeMsg(h.drainNotice(drainAt)); err != nil {
 				return
 			}
 		case <-s.Done():

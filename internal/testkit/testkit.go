@@ -1,8 +1,10 @@
 // Package testkit is what sockplay's tests share: the lab servers started
 // for a test, loopback servers of a few plain behaviours, a port nothing
-// listens on, python3 found (or required, in CI), and the check that a
-// test leaves no goroutine or file descriptor behind. Everything it starts
-// is on loopback and stops when the test ends.
+// listens on, python3 and the other tools found (or required, in CI:
+// Chromium, nginx, kubectl), a scrape of /metrics read by Prometheus'
+// parser, and the check that a test leaves no goroutine or file
+// descriptor behind. Everything it starts is on loopback and stops when
+// the test ends.
 package testkit
 
 import (
