@@ -296,7 +296,7 @@ func TestSchoolBehindNginx(t *testing.T) {
 	t.Run("page", func(t *testing.T) {
 		page = openSchoolPage(parent, t, public, token)
 		made[page.node]++
-		page.do(t, "connect to the echo lab", chromedp.Click(chromedp.CSS(`.lab-connect[data-lab=echo][data-proto=tcp]`)))
+		page.do(t, "connect to the echo lab", testkit.ClickStill(`.lab-connect[data-lab=echo][data-proto=tcp]`))
 		page.waitFor(t, "s1 connected", `(() => { const c = document.querySelector("#sock-s1"); return !!c && c.textContent.includes("connected"); })()`)
 		// The page's Python, loaded through the proxy, runs a call over
 		// its worker's own WebSocket (?replies=1).
@@ -450,7 +450,7 @@ type schoolPage struct {
 	ctx   context.Context
 	node  string // the node its session landed on
 	shots string // where its screenshots go
-	errs  chan string
+	log   *testkit.PageLog
 }
 
 // openSchoolPage opens the public URL with the token as a student
@@ -459,39 +459,14 @@ type schoolPage struct {
 // Chromium (or fails, with SOCKPLAY_REQUIRE_BROWSER).
 func openSchoolPage(parent, t *testing.T, public, token string) *schoolPage {
 	t.Helper()
-	path := testkit.Chromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 800),
-	)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	parent.Cleanup(func() { cancel(); acancel() })
-	p := &schoolPage{ctx: ctx, errs: make(chan string, 64), shots: os.Getenv("SOCKPLAY_SCREENSHOTS")}
+	testkit.Chromium(t) // without one, t skips (or fails), not parent
+	ctx := testkit.BrowserTab(parent, 1280, 800)
+	p := &schoolPage{ctx: ctx, log: testkit.WatchPage(ctx), shots: os.Getenv("SOCKPLAY_SCREENSHOTS")}
 	if p.shots == "" {
 		p.shots = parent.TempDir()
 	} else if err := os.MkdirAll(p.shots, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				select {
-				case p.errs <- m.String():
-				default:
-				}
-			}
-		}
-	}()
 	p.do(t, "open the school's address", chromedp.EmulateViewport(1280, 800), chromedp.Navigate(public+"/?token="+token))
 	p.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
 	loc, err := chromedp.Run(ctx, chromedp.Location())
@@ -557,17 +532,7 @@ func (p *schoolPage) shot(t *testing.T, name string) {
 // noErrors fails the test if the page logged an error or threw.
 func (p *schoolPage) noErrors(t *testing.T) {
 	t.Helper()
-	var errs []string
-	for {
-		select {
-		case e := <-p.errs:
-			errs = append(errs, e)
-			continue
-		default:
-		}
-		break
-	}
-	if len(errs) > 0 {
+	if errs := p.log.Errors(); len(errs) > 0 {
 		t.Errorf("the page logged errors: %v", errs)
 	}
 }

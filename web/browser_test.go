@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -32,53 +31,21 @@ import (
 // in; by default they go to the test's temporary directory.
 const screenshotsEnv = "SOCKPLAY_SCREENSHOTS"
 
-// findChromium is testkit's: SOCKPLAY_REQUIRE_BROWSER turns a missing
-// Chromium from a skip into a failure.
-func findChromium(t testing.TB) string { return testkit.Chromium(t) }
-
 // browser is a headless Chromium tab plus everything the page logged.
 type browser struct {
-	ctx  context.Context
-	mu   sync.Mutex
-	errs []string
+	ctx context.Context
+	log *testkit.PageLog
 }
 
 func newBrowser(t testing.TB) *browser {
 	t.Helper()
-	path := findChromium(t)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(path),
-		chromedp.NoSandbox,
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1400, 1100),
-	)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); acancel() })
-	return watched(ctx)
+	return watched(testkit.BrowserTab(t, 1400, 1100))
 }
 
 // watched is a browser tab at ctx that keeps the errors its page logs or
 // throws, for noErrors.
 func watched(ctx context.Context) *browser {
-	b := &browser{ctx: ctx}
-	msgs := chromedp.Console(ctx)
-	go func() {
-		for m, err := range msgs {
-			if err != nil {
-				return
-			}
-			if m.IsException() || m.Type == chromedp.ConsoleError {
-				b.mu.Lock()
-				b.errs = append(b.errs, m.String())
-				b.mu.Unlock()
-			}
-		}
-	}()
-	return b
+	return &browser{ctx: ctx, log: testkit.WatchPage(ctx)}
 }
 
 func (b *browser) do(t testing.TB, what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -90,38 +57,8 @@ func (b *browser) do(t testing.TB, what string, steps ...chromedp.Action[chromed
 	}
 }
 
-// clickStill clicks sel once it has stood still: the same box, the page
-// scrolled the same, for at least three frames and 200 ms (longer than the
-// page's throttled redraws). A click aims at the element's centre first
-// and presses there after; a page still laying out from the last step
-// (a card drawn a moment later, a deferred scroll) moves the element in
-// between, and the press lands elsewhere or the release off the button.
-func clickStill(sel string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		still := fmt.Sprintf(`(() => {
-			const e = document.querySelector(%q);
-			if (!e) return false;
-			const r = e.getBoundingClientRect();
-			const k = [r.x, r.y, r.width, r.height, scrollX, scrollY].join();
-			const w = (window.__clickStill ||= new Map());
-			const was = w.get(%q);
-			if (!was || was.k !== k) {
-				w.set(%q, { k, at: performance.now(), frames: 0 });
-				return false;
-			}
-			was.frames++;
-			return was.frames >= 3 && performance.now() - was.at >= 200;
-		})()`, sel, sel, sel)
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](still, chromedp.WithPollingTimeout(15*time.Second))); err != nil {
-			return fmt.Errorf("%s never stood still: %w", sel, err)
-		}
-		_, err := chromedp.Run(ctx, chromedp.Evaluate[bool](fmt.Sprintf(`window.__clickStill.delete(%q)`, sel)))
-		if err != nil {
-			return err
-		}
-		return chromedp.Do(ctx, chromedp.Click(chromedp.CSS(sel)))
-	})
-}
+// clickStill is testkit's: a click once its element stands still.
+var clickStill = testkit.ClickStill
 
 // waitFor polls a JavaScript condition until it is true.
 func (b *browser) waitFor(t testing.TB, what, js string) {
@@ -161,11 +98,7 @@ func (b *browser) noErrors(t testing.TB) {
 	}
 }
 
-func (b *browser) pageErrors() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]string(nil), b.errs...)
-}
+func (b *browser) pageErrors() []string { return b.log.Errors() }
 
 // shotsDir is where the browser tests' screenshots go:
 // SOCKPLAY_SCREENSHOTS, or the test's own directory.
