@@ -107,7 +107,8 @@ export function resultText(ev) {
     case "stats":
       return statsText(r.stats);
     default:
-      return "None";
+      // As Python prints it, from the op table (gethostname's name, say).
+      return pyResult(ev);
   }
 }
 

@@ -124,6 +124,17 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 		}
 	}
 	validPython(t, pyCode)
+	// The log's text for a call without one of its own is Python's
+	// reading of the result, never a blanket None.
+	for _, c := range []struct{ ev, want string }{
+		{`{"op":"gethostname","ok":true,"result":{"addr":"lab-1"}}`, "'lab-1'"},
+		{`{"op":"listen","sock":"s1","ok":true,"result":{}}`, "None"},
+	} {
+		got, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`import("/static/event.js").then((m) => m.resultText(`+c.ev+`))`, chromedp.EvalAwaitPromise))
+		if err != nil || got != c.want {
+			t.Errorf("the log's text for %s: %q %v, want %q", c.ev, got, err, c.want)
+		}
+	}
 }
 
 // validPython fails the test unless python3 parses each of these
