@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -186,6 +187,11 @@ func TestPyodideHandler(t *testing.T) {
 	resp, body := get(t, "GET", PyodidePath+"version.js", nil)
 	if want := `export const pyodideURL = "` + PyodidePath + v + `/";`; resp.StatusCode != 200 || !strings.Contains(string(body), want) || resp.Header.Get("Cache-Control") != "no-cache" {
 		t.Errorf("version.js: %s %q %q, want %s", resp.Status, resp.Header.Get("Cache-Control"), body, want)
+	}
+	// The build names the vendored files (their manifest), which a
+	// snapshot is made from as much as from the version.
+	if m, _ := pyodideFS.ReadFile("pyodide/SHA256SUMS"); !strings.Contains(string(body), fmt.Sprintf(`export const pyodideBuild = "%x";`, sha256.Sum256(m))[:len(`export const pyodideBuild = "`)+16]) {
+		t.Errorf("version.js: %q, want the build (the manifest's hash)", body)
 	}
 	// The shim's version names the worker's snapshots: a hash of the
 	// files under py/ that a snapshot is made from.

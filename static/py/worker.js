@@ -38,7 +38,7 @@
 //                                          threads: its threads still alive, now ended
 //   {type: "console", more, exception}     more: the statement goes on ("...")
 
-import { pyodideURL, pyodideVersion, shimVersion } from "/static/pyodide/version.js";
+import { pyodideBuild, pyodideURL, pyodideVersion, shimVersion } from "/static/pyodide/version.js";
 import { dropSnapshot, loadSnapshot, saveSnapshot } from "./snapshot.js";
 
 // The shim's modules, loaded into /lib/sockplay in this order.
@@ -48,8 +48,10 @@ const shimFiles = ["_sockplay.py", "_socket.py", "select.py", "_sockplay_thread.
 // same way.
 const jspi = typeof WebAssembly.Suspending === "function";
 
-// What a memory snapshot of this worker's Python is made from.
-const snapshotKey = `${pyodideVersion} ${shimVersion} ${jspi ? "jspi" : "sync"}`;
+// What a memory snapshot of this worker's Python is made from: the
+// vendored files (their build: a snapshot holds the stdlib zip's directory
+// as it read it), the shim, and how Python waits.
+const snapshotKey = `${pyodideVersion} ${pyodideBuild} ${shimVersion} ${jspi ? "jspi" : "sync"}`;
 
 let ws = null;
 let nextId = 1;
