@@ -11,9 +11,11 @@ import { el } from "./dom.js";
 import { state } from "./state.js";
 
 // The page is quiet enough to start Python when no more than QUIET_EVENTS
-// events came in QUIET_MS.
-const QUIET_MS = 250;
+// events came in QUIET_MS; it starts LATEST_MS after the page is live
+// in any case (a stream that never stops must not keep it from Python).
+const QUIET_MS = 100;
 const QUIET_EVENTS = 20;
+const LATEST_MS = 3000;
 
 // The code's top padding in px (style.css: .py-text textarea). Its line
 // height is read from the page (it grows in presentation mode): every
@@ -389,27 +391,31 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
   });
   stopB.addEventListener("click", () => python.stop());
 
-  // Python loads once the page is live and quiet after it opens, in its
-  // worker, so that it is there by the time the pane is used; using the
-  // pane before then starts it at once. Quiet: its boot takes the cores
-  // of a small machine for a second or more, which a page drawing a
+  // The worker is made as the page opens and fetches Pyodide meanwhile
+  // (little CPU: the network, and a wasm compiled lazily). Python boots
+  // once the page is live and quiet, so that it is there by the time the
+  // pane is used, or LATEST_MS after the page is live if it never is;
+  // using the pane before then starts it at once. Quiet: the boot takes
+  // the cores of a small machine for a second, which a page drawing a
   // session's history, or a stream of events, would feel as long frames.
+  python.prepare();
   const root = $("python");
   const load = () => python.ready().catch(() => {});
   root.addEventListener("focusin", load, { once: true });
   root.addEventListener("pointerdown", load, { once: true });
-  if (!readOnly) {
-    let seen = -1;
-    const quiet = () => {
-      const st = python.state();
-      if (st.ready || st.loading || st.failed) return;
-      const n = log.events.length;
-      if (state.conn === "live" && seen >= 0 && n - seen <= QUIET_EVENTS) return load();
-      seen = state.conn === "live" ? n : -1;
-      setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(quiet, { timeout: QUIET_MS }) : quiet()), QUIET_MS);
-    };
-    quiet();
-  }
+  let seen = -1;
+  let liveAt = 0;
+  const quiet = () => {
+    const st = python.state();
+    if (st.ready || st.loading || st.failed) return;
+    const n = log.events.length;
+    const live = state.conn === "live";
+    if (live && !liveAt) liveAt = performance.now();
+    if (live && ((seen >= 0 && n - seen <= QUIET_EVENTS) || performance.now() - liveAt >= LATEST_MS)) return load();
+    seen = live ? n : -1;
+    setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(quiet, { timeout: QUIET_MS }) : quiet()), QUIET_MS);
+  };
+  quiet();
 
   // ---- the console's prompt, and input() --------------------------------------
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -370,4 +371,53 @@ func TestPythonConsoleTypeAhead(t *testing.T) {
 	}
 	p.waitFor(t, "every line run", transcriptHas("one\n>>> print('two')\ntwo\n>>> print('three')\nthree\n"))
 	p.noErrors(t)
+}
+
+// TestPythonStartsOnABusyPage: a page whose session never stops making
+// events (calls made elsewhere as fast as a loop can) is never quiet,
+// and its Python still starts unasked once the page has been live a
+// while (pyui.js, LATEST_MS): the pane is not left without Python until
+// it is used.
+func TestPythonStartsOnABusyPage(t *testing.T) {
+	e := newLabsEnv(t, sockets.Config{})
+	id := e.newSession(t)
+	sock := result(e.ok(t, id, `{"op":"socket"}`))["sock"].(string)
+	stop := make(chan struct{})
+	fed := make(chan int)
+	go func() {
+		n := 0
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				fed <- n
+				return
+			case <-tick.C:
+			}
+			resp, err := http.Post(e.srv.URL+"/api/sessions/"+id+"/ops", "application/json", strings.NewReader(`{"op":"getsockname","sock":"`+sock+`"}`))
+			if err == nil {
+				resp.Body.Close()
+				n++
+			}
+		}
+	}()
+	b := newBrowser(t)
+	b.do(t, "open the session's page", chromedp.Navigate(e.srv.URL+"/s/"+id))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	start := time.Now()
+	b.waitFor(t, "Python started, unasked, on a page that is never quiet", `sockplay.python.state().ready`)
+	elapsed := time.Since(start)
+	close(stop)
+	// Quiet is no more than 20 events in 100 ms (pyui.js): 200 a second.
+	if n := <-fed; float64(n)/elapsed.Seconds() < 250 {
+		t.Fatalf("%d calls in %v: the page was not kept busy enough to test this", n, elapsed)
+	}
+	p := &pyPage{browser: b, e: e, session: id}
+	if out := p.ok(t, "print(6 * 7)", ""); out != "42\n" {
+		t.Fatalf("stdout %q", out)
+	}
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("page errors: %v", errs)
+	}
 }
