@@ -465,15 +465,46 @@ async function keep() {
   try {
     const snapshot = py.pyodide.makeMemorySnapshot({ serializer: serializeRef });
     const made = Math.round(performance.now() - t);
-    // Storing it (its checksum, its copy into IndexedDB) waits its turn
-    // behind what the page has asked for meanwhile: the first line typed
-    // at the console runs first.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Storing it (its checksum, 70 ms of CPU, and its copy into
+    // IndexedDB) waits until Python has been idle a moment: the first
+    // lines typed at the console, or a program, run first.
+    // From now: the page's first line is on its way.
+    lastRan = performance.now();
+    await idle(SAVE_IDLE_MS, SAVE_LATEST_MS);
+    const t1 = performance.now();
     await saveSnapshot(snapshotKey, snapshot);
-    post({ type: "snapshot", saved: true, bytes: snapshot.length, ms: { make: made, save: Math.round(performance.now() - t - made) } });
+    post({ type: "snapshot", saved: true, bytes: snapshot.length, ms: { make: made, save: Math.round(performance.now() - t1) } });
   } catch (e) {
     post({ type: "snapshot", saved: false, error: String(e) });
   }
+}
+
+// A new snapshot is stored once no program or console line has run for
+// SAVE_IDLE_MS, or SAVE_LATEST_MS after it was made at the latest (a
+// program that runs on and on is slowed once, not kept from it).
+const SAVE_IDLE_MS = 300;
+const SAVE_LATEST_MS = 5000;
+let running = 0; // programs and console lines in progress
+let lastRan = 0; // when the last one started or ended
+
+// idle resolves once Python has run nothing for ms, or after latest ms.
+function idle(ms, latest) {
+  const end = performance.now() + latest;
+  return new Promise((resolve) => {
+    const check = () => {
+      const now = performance.now();
+      const quiet = running === 0 && now - lastRan >= ms;
+      if (quiet || now >= end) return resolve();
+      setTimeout(check, running ? ms : Math.max(1, ms - (now - lastRan)));
+    };
+    check();
+  });
+}
+
+// entered marks a program or console line as started (+1) or ended (-1).
+function entered(d) {
+  running += d;
+  lastRan = performance.now();
 }
 
 // enter calls into Python as every entry must be made: through
@@ -498,10 +529,13 @@ self.onmessage = async (e) => {
       return;
     case "run": {
       let res;
+      entered(1);
       try {
         res = JSON.parse(await enter(py.run, m.source, m.filename || "main.py", !!m.step && !py.sync));
       } catch (err) {
         res = { exception: { type: "InternalError", message: String(err) }, threads: 0 };
+      } finally {
+        entered(-1);
       }
       // Gates of threads the program's end stopped.
       gates.splice(0).forEach((g) => g.resolve("go"));
@@ -510,11 +544,14 @@ self.onmessage = async (e) => {
     }
     case "console": {
       let res;
+      entered(1);
       try {
         res = JSON.parse(await enter(py.console, m.line));
       } catch (err) {
         res = { more: false, exception: "InternalError" };
         post({ type: "stderr", text: `sockplay: the console failed: ${err}\n` });
+      } finally {
+        entered(-1);
       }
       post({ type: "console", more: res.more, exception: res.exception });
       return;
