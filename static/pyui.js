@@ -248,24 +248,38 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
 
   // ---- drawing, once a frame ---------------------------------------------
 
-  // While a fast program's events pour in, at most every EVERY ms: a
+  // While a program or a console line runs, at most every EVERY ms: a
   // current line that moves sixty times a second cannot be read, and
-  // drawing it would take the main thread from the rest of the page.
+  // drawing it would take the main thread from the rest of the page. Once
+  // this page's Python is idle (a console line's answer is in), at the
+  // next frame. A watcher's page does not know when the owner's Python
+  // runs, and keeps to EVERY.
   const EVERY = 100;
-  let scheduled = false;
+  let timer = 0; // the throttle's wait before asking for a frame
+  let framed = false; // a frame is asked for
   let last = 0;
+  function draw() {
+    framed = false;
+    last = performance.now();
+    drawGutter();
+    drawMarks();
+    drawTranscript();
+    drawStatus();
+  }
   function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    setTimeout(() =>
-      requestAnimationFrame(() => {
-        scheduled = false;
-        last = performance.now();
-        drawGutter();
-        drawMarks();
-        drawTranscript();
-        drawStatus();
-      }), Math.max(0, EVERY - (performance.now() - last)));
+    if (framed) return;
+    const wait = readOnly || st.busy ? Math.max(0, EVERY - (performance.now() - last)) : 0;
+    if (timer) {
+      if (wait > 0) return;
+      clearTimeout(timer);
+    }
+    const frame = () => {
+      timer = 0;
+      framed = true;
+      requestAnimationFrame(draw);
+    };
+    if (wait > 0) timer = setTimeout(frame, wait);
+    else frame();
   }
 
   // push takes the session's events (all of them, in seq order).
