@@ -334,8 +334,15 @@ func TestPythonWatcherScreenshot(t *testing.T) {
 	w.waitFor(t, "the run's end", transcriptHas("thread-per-client.py ended"))
 	w.eval(t, `(document.querySelector(".log").scrollIntoView({block: "end"}), new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r("")))))`)
 	w.viewShot(t, shotsDir(t), "python-watcher.png")
+	// A watcher's page runs no Python: it never makes the worker.
+	if n := w.eval(t, workerFetchesJS); n != "0" {
+		t.Errorf("the watch page fetched the Python worker %s times, want none", n)
+	}
 	w.noErrors(t)
 }
+
+// workerFetchesJS counts the page's fetches of the Python worker's script.
+const workerFetchesJS = `String(performance.getEntriesByType("resource").filter((r) => r.name.endsWith("/static/py/worker.js")).length)`
 
 // eval on a plain browser, for JS that resolves with a string.
 func (b *browser) eval(t testing.TB, js string) string {
@@ -416,6 +423,11 @@ func TestPythonStartsOnABusyPage(t *testing.T) {
 	p := &pyPage{browser: b, e: e, session: id}
 	if out := p.ok(t, "print(6 * 7)", ""); out != "42\n" {
 		t.Fatalf("stdout %q", out)
+	}
+	// The worker the page made as it began to load (earlyPython) is the
+	// one Python runs in: python.js took it over and made none of its own.
+	if n := p.eval(t, workerFetchesJS); n != "1" || p.eval(t, `String(typeof window.sockplayPythonWorker)`) != "undefined" {
+		t.Errorf("the worker's script fetched %s times, want once, by the page as it loads", n)
 	}
 	if errs := b.pageErrors(); len(errs) > 0 {
 		t.Fatalf("page errors: %v", errs)
