@@ -11,7 +11,12 @@
 # already deflated and is stored as it is. SHA256SUMS records the sha256 of
 # each file as the package has it (before gzip), and the version and the
 # tarball's integrity; static/pyodide_test.go checks the embedded copy
-# against it.
+# against it. One file is built rather than copied: python_stdlib.zip is
+# the package's with the bytecode of the modules the page's Python imports
+# as it starts (scripts/compile-stdlib.mjs, run by the package's own
+# CPython under node), which a cold start would otherwise compile from
+# source; SHA256SUMS records the sha256 of the package's copy in a comment
+# and that of the built one in its line.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -82,14 +87,20 @@ mkdir "$new"
 {
 	echo "# pyodide $version"
 	echo "# npm pack pyodide@$version: $tarball, integrity $integrity"
-	echo "# sha256 of each file as the package has it; the .gz copies are gzip -9n of them"
+	echo "# sha256 of each file as served before gzip (the .gz copies are gzip -9n of them): the package's own,"
+	echo "# but python_stdlib.zip, built from the package's (sha256 $(sha256sum <"$pkg/python_stdlib.zip" | cut -d' ' -f1)) by scripts/compile-stdlib.mjs"
 } >"$new/SHA256SUMS"
 for f in "${core[@]}"; do
 	[ -f "$pkg/$f" ] || die "pyodide $version has no $f: its core changed, update this script"
-	echo "$(sha256sum <"$pkg/$f" | cut -d' ' -f1)  $f" >>"$new/SHA256SUMS"
+	src=$pkg/$f
+	if [ "$f" = python_stdlib.zip ]; then
+		node "$root/scripts/compile-stdlib.mjs" "$pkg" "$tmp/python_stdlib.zip"
+		src=$tmp/python_stdlib.zip
+	fi
+	echo "$(sha256sum <"$src" | cut -d' ' -f1)  $f" >>"$new/SHA256SUMS"
 	case $(stored "$f") in
-	*.gz) gzip -9 -n -c "$pkg/$f" >"$new/$f.gz" ;;
-	*) cp "$pkg/$f" "$new/$f" ;;
+	*.gz) gzip -9 -n -c "$src" >"$new/$f.gz" ;;
+	*) cp "$src" "$new/$f" ;;
 	esac
 done
 {

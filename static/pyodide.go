@@ -51,6 +51,7 @@ type pyodideFile struct {
 // pyodideCore is the manifest read once: the version and the files.
 type pyodideCore struct {
 	version string
+	build   string // a hash of the manifest: which files, not only which version
 	files   map[string]pyodideFile
 	sums    map[string]string // sha256 of each file before gzip
 }
@@ -64,7 +65,8 @@ func readPyodide(fsys embed.FS) (*pyodideCore, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &pyodideCore{files: map[string]pyodideFile{}, sums: map[string]string{}}
+	sum := sha256.Sum256(m)
+	c := &pyodideCore{build: fmt.Sprintf("%x", sum[:8]), files: map[string]pyodideFile{}, sums: map[string]string{}}
 	sc := bufio.NewScanner(bytes.NewReader(m))
 	for sc.Scan() {
 		line := sc.Text()
@@ -203,9 +205,12 @@ var shimVersion = sync.OnceValue(func() string {
 })
 
 // serveVersion is version.js: `export const pyodideURL = ".../VERSION/"`,
-// and the shim's version.
+// the vendored files' build (a hash of SHA256SUMS: a memory snapshot
+// holds the standard library's zip directory as it was read, so a
+// snapshot of one stdlib must not boot over another of the same
+// version), and the shim's version.
 func (c *pyodideCore) serveVersion(w http.ResponseWriter, r *http.Request) {
-	body := fmt.Sprintf("// The vendored Pyodide (static/pyodide/SHA256SUMS), and the shim's version (static/py).\nexport const pyodideVersion = %q;\nexport const pyodideURL = %q;\nexport const shimVersion = %q;\n", c.version, PyodidePath+c.version+"/", shimVersion())
+	body := fmt.Sprintf("// The vendored Pyodide (static/pyodide/SHA256SUMS), and the shim's version (static/py).\nexport const pyodideVersion = %q;\nexport const pyodideBuild = %q;\nexport const pyodideURL = %q;\nexport const shimVersion = %q;\n", c.version, c.build, PyodidePath+c.version+"/", shimVersion())
 	etag := fmt.Sprintf(`"%x"`, sha256.Sum256([]byte(body)))
 	h := w.Header()
 	h.Set("Content-Type", "text/javascript; charset=utf-8")

@@ -1,10 +1,12 @@
 package static
 
 import (
+	"archive/zip"
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -48,6 +50,65 @@ func TestPyodideManifest(t *testing.T) {
 	}
 	if v := PyodideVersion(); !strings.HasPrefix(v, "314.0.") {
 		t.Errorf("PyodideVersion() = %q, want a 314.0.x release (CPython 3.14)", v)
+	}
+}
+
+// TestStdlibBytecode: the vendored stdlib is the package's with bytecode
+// beside some of its modules (scripts/compile-stdlib.mjs): each .pyc an
+// unchecked hash-based one (PEP 552: imported without reading its
+// source) of the one CPython (one magic number), and each beside its .py,
+// which tracebacks read their lines from.
+func TestStdlibBytecode(t *testing.T) {
+	b, err := pyodideFS.ReadFile("pyodide/python_stdlib.zip")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, f := range zr.File {
+		names[f.Name] = true
+	}
+	var magic []byte
+	n := 0
+	for _, f := range zr.File {
+		if !strings.HasSuffix(f.Name, ".pyc") {
+			continue
+		}
+		n++
+		if !names[strings.TrimSuffix(f.Name, "c")] {
+			t.Errorf("%s has no source beside it", f.Name)
+		}
+		r, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := make([]byte, 16)
+		_, err = io.ReadFull(r, head)
+		r.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", f.Name, err)
+		}
+		if magic == nil {
+			magic = head[:4]
+		}
+		if !bytes.Equal(head[:4], magic) || head[2] != '\r' || head[3] != '\n' {
+			t.Errorf("%s: magic % x, want % x like the others", f.Name, head[:4], magic)
+		}
+		if flags := head[4:8]; !bytes.Equal(flags, []byte{1, 0, 0, 0}) {
+			t.Errorf("%s: flags % x, want 01 00 00 00 (hash-based, unchecked)", f.Name, flags)
+		}
+	}
+	// What a fresh boot imports is a hundred modules and more.
+	for _, name := range []string{"socket.pyc", "threading.pyc", "json/__init__.pyc", "encodings/__init__.pyc", "_pyodide/_base.pyc", "pyodide/webloop.pyc"} {
+		if !names[name] {
+			t.Errorf("no %s", name)
+		}
+	}
+	if n < 100 {
+		t.Errorf("%d modules have bytecode, want every one a fresh boot imports (more than 100)", n)
 	}
 }
 
@@ -126,6 +187,11 @@ func TestPyodideHandler(t *testing.T) {
 	resp, body := get(t, "GET", PyodidePath+"version.js", nil)
 	if want := `export const pyodideURL = "` + PyodidePath + v + `/";`; resp.StatusCode != 200 || !strings.Contains(string(body), want) || resp.Header.Get("Cache-Control") != "no-cache" {
 		t.Errorf("version.js: %s %q %q, want %s", resp.Status, resp.Header.Get("Cache-Control"), body, want)
+	}
+	// The build names the vendored files (their manifest), which a
+	// snapshot is made from as much as from the version.
+	if m, _ := pyodideFS.ReadFile("pyodide/SHA256SUMS"); !strings.Contains(string(body), fmt.Sprintf(`export const pyodideBuild = "%x";`, sha256.Sum256(m))[:len(`export const pyodideBuild = "`)+16]) {
+		t.Errorf("version.js: %q, want the build (the manifest's hash)", body)
 	}
 	// The shim's version names the worker's snapshots: a hash of the
 	// files under py/ that a snapshot is made from.

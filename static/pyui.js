@@ -11,9 +11,11 @@ import { el } from "./dom.js";
 import { state } from "./state.js";
 
 // The page is quiet enough to start Python when no more than QUIET_EVENTS
-// events came in QUIET_MS.
-const QUIET_MS = 250;
+// events came in QUIET_MS; it starts LATEST_MS after the page is live
+// in any case (a stream that never stops must not keep it from Python).
+const QUIET_MS = 100;
 const QUIET_EVENTS = 20;
+const LATEST_MS = 3000;
 
 // The code's top padding in px (style.css: .py-text textarea). Its line
 // height is read from the page (it grows in presentation mode): every
@@ -246,24 +248,38 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
 
   // ---- drawing, once a frame ---------------------------------------------
 
-  // While a fast program's events pour in, at most every EVERY ms: a
+  // While a program or a console line runs, at most every EVERY ms: a
   // current line that moves sixty times a second cannot be read, and
-  // drawing it would take the main thread from the rest of the page.
+  // drawing it would take the main thread from the rest of the page. Once
+  // this page's Python is idle (a console line's answer is in), at the
+  // next frame. A watcher's page does not know when the owner's Python
+  // runs, and keeps to EVERY.
   const EVERY = 100;
-  let scheduled = false;
+  let timer = 0; // the throttle's wait before asking for a frame
+  let framed = false; // a frame is asked for
   let last = 0;
+  function draw() {
+    framed = false;
+    last = performance.now();
+    drawGutter();
+    drawMarks();
+    drawTranscript();
+    drawStatus();
+  }
   function schedule() {
-    if (scheduled) return;
-    scheduled = true;
-    setTimeout(() =>
-      requestAnimationFrame(() => {
-        scheduled = false;
-        last = performance.now();
-        drawGutter();
-        drawMarks();
-        drawTranscript();
-        drawStatus();
-      }), Math.max(0, EVERY - (performance.now() - last)));
+    if (framed) return;
+    const wait = readOnly || st.busy ? Math.max(0, EVERY - (performance.now() - last)) : 0;
+    if (timer) {
+      if (wait > 0) return;
+      clearTimeout(timer);
+    }
+    const frame = () => {
+      timer = 0;
+      framed = true;
+      requestAnimationFrame(draw);
+    };
+    if (wait > 0) timer = setTimeout(frame, wait);
+    else frame();
   }
 
   // push takes the session's events (all of them, in seq order).
@@ -389,27 +405,31 @@ export function initPython({ readOnly, log, pending, flash, unflash }) {
   });
   stopB.addEventListener("click", () => python.stop());
 
-  // Python loads once the page is live and quiet after it opens, in its
-  // worker, so that it is there by the time the pane is used; using the
-  // pane before then starts it at once. Quiet: its boot takes the cores
-  // of a small machine for a second or more, which a page drawing a
+  // The worker is made as the page opens and fetches Pyodide meanwhile
+  // (little CPU: the network, and a wasm compiled lazily). Python boots
+  // once the page is live and quiet, so that it is there by the time the
+  // pane is used, or LATEST_MS after the page is live if it never is;
+  // using the pane before then starts it at once. Quiet: the boot takes
+  // the cores of a small machine for a second, which a page drawing a
   // session's history, or a stream of events, would feel as long frames.
+  python.prepare();
   const root = $("python");
   const load = () => python.ready().catch(() => {});
   root.addEventListener("focusin", load, { once: true });
   root.addEventListener("pointerdown", load, { once: true });
-  if (!readOnly) {
-    let seen = -1;
-    const quiet = () => {
-      const st = python.state();
-      if (st.ready || st.loading || st.failed) return;
-      const n = log.events.length;
-      if (state.conn === "live" && seen >= 0 && n - seen <= QUIET_EVENTS) return load();
-      seen = state.conn === "live" ? n : -1;
-      setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(quiet, { timeout: QUIET_MS }) : quiet()), QUIET_MS);
-    };
-    quiet();
-  }
+  let seen = -1;
+  let liveAt = 0;
+  const quiet = () => {
+    const st = python.state();
+    if (st.ready || st.loading || st.failed) return;
+    const n = log.events.length;
+    const live = state.conn === "live";
+    if (live && !liveAt) liveAt = performance.now();
+    if (live && ((seen >= 0 && n - seen <= QUIET_EVENTS) || performance.now() - liveAt >= LATEST_MS)) return load();
+    seen = live ? n : -1;
+    setTimeout(() => (window.requestIdleCallback ? requestIdleCallback(quiet, { timeout: QUIET_MS }) : quiet()), QUIET_MS);
+  };
+  quiet();
 
   // ---- the console's prompt, and input() --------------------------------------
 

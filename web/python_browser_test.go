@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -120,6 +121,22 @@ func TestPythonPrograms(t *testing.T) {
 	p := openPython(t, e)
 	echo := pyAddr(e.labAddr(t, "echo", "tcp"))
 
+	// What a fresh boot imports from the standard library is unmarshalled
+	// from the bytecode vendored beside it (scripts/compile-stdlib.mjs),
+	// not compiled from source: a module missing from its list would cost
+	// every cold start its compilation.
+	t.Run("stdlib from bytecode", func(t *testing.T) {
+		out := p.ok(t, `import sys, zipimport
+zipped = [m.__file__ for m in list(sys.modules.values()) if isinstance(getattr(m, "__loader__", None), zipimport.zipimporter)]
+print(len(zipped), sorted(f for f in zipped if not f.endswith(".pyc")))
+`, "")
+		var n int
+		var rest string
+		if _, err := fmt.Sscanf(out, "%d %s", &n, &rest); err != nil || n < 50 || strings.TrimSpace(strings.SplitN(out, " ", 2)[1]) != "[]" {
+			t.Fatalf("modules from the stdlib's zip, and those compiled from source: %q; want over 50, none from source", out)
+		}
+	})
+
 	t.Run("echo client", func(t *testing.T) {
 		out := p.ok(t, `import socket
 
@@ -165,6 +182,11 @@ socket.create_connection(("127.0.0.1", 1))
 		}
 		if !strings.Contains(r.Stderr, `File "main.py", line 9, in <module>`) || !strings.HasSuffix(r.Stderr, "ConnectionRefusedError: [Errno 111] Connection refused\n") {
 			t.Errorf("traceback:\n%s", r.Stderr)
+		}
+		// socket.py's frames show its lines, as CPython's do: imported
+		// from bytecode, its source is read for the traceback.
+		if !regexp.MustCompile(`File "/lib/python314\.zip/socket\.py", line \d+, in create_connection\n    \S`).MatchString(r.Stderr) {
+			t.Errorf("traceback without socket.py's lines:\n%s", r.Stderr)
 		}
 	})
 

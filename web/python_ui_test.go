@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"strconv"
 	"strings"
 	"testing"
@@ -333,8 +334,15 @@ func TestPythonWatcherScreenshot(t *testing.T) {
 	w.waitFor(t, "the run's end", transcriptHas("thread-per-client.py ended"))
 	w.eval(t, `(document.querySelector(".log").scrollIntoView({block: "end"}), new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => r("")))))`)
 	w.viewShot(t, shotsDir(t), "python-watcher.png")
+	// A watcher's page runs no Python: it never makes the worker.
+	if n := w.eval(t, workerFetchesJS); n != "0" {
+		t.Errorf("the watch page fetched the Python worker %s times, want none", n)
+	}
 	w.noErrors(t)
 }
+
+// workerFetchesJS counts the page's fetches of the Python worker's script.
+const workerFetchesJS = `String(performance.getEntriesByType("resource").filter((r) => r.name.endsWith("/static/py/worker.js")).length)`
 
 // eval on a plain browser, for JS that resolves with a string.
 func (b *browser) eval(t testing.TB, js string) string {
@@ -370,4 +378,58 @@ func TestPythonConsoleTypeAhead(t *testing.T) {
 	}
 	p.waitFor(t, "every line run", transcriptHas("one\n>>> print('two')\ntwo\n>>> print('three')\nthree\n"))
 	p.noErrors(t)
+}
+
+// TestPythonStartsOnABusyPage: a page whose session never stops making
+// events (calls made elsewhere as fast as a loop can) is never quiet,
+// and its Python still starts unasked once the page has been live a
+// while (pyui.js, LATEST_MS): the pane is not left without Python until
+// it is used.
+func TestPythonStartsOnABusyPage(t *testing.T) {
+	e := newLabsEnv(t, sockets.Config{})
+	id := e.newSession(t)
+	sock := result(e.ok(t, id, `{"op":"socket"}`))["sock"].(string)
+	stop := make(chan struct{})
+	fed := make(chan int)
+	go func() {
+		n := 0
+		tick := time.NewTicker(2 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				fed <- n
+				return
+			case <-tick.C:
+			}
+			resp, err := http.Post(e.srv.URL+"/api/sessions/"+id+"/ops", "application/json", strings.NewReader(`{"op":"getsockname","sock":"`+sock+`"}`))
+			if err == nil {
+				resp.Body.Close()
+				n++
+			}
+		}
+	}()
+	b := newBrowser(t)
+	b.do(t, "open the session's page", chromedp.Navigate(e.srv.URL+"/s/"+id))
+	b.waitFor(t, "the live WebSocket", `document.getElementById("conn").textContent === "live"`)
+	start := time.Now()
+	b.waitFor(t, "Python started, unasked, on a page that is never quiet", `sockplay.python.state().ready`)
+	elapsed := time.Since(start)
+	close(stop)
+	// Quiet is no more than 20 events in 100 ms (pyui.js): 200 a second.
+	if n := <-fed; float64(n)/elapsed.Seconds() < 250 {
+		t.Fatalf("%d calls in %v: the page was not kept busy enough to test this", n, elapsed)
+	}
+	p := &pyPage{browser: b, e: e, session: id}
+	if out := p.ok(t, "print(6 * 7)", ""); out != "42\n" {
+		t.Fatalf("stdout %q", out)
+	}
+	// The worker the page made as it began to load (earlyPython) is the
+	// one Python runs in: python.js took it over and made none of its own.
+	if n := p.eval(t, workerFetchesJS); n != "1" || p.eval(t, `String(typeof window.sockplayPythonWorker)`) != "undefined" {
+		t.Errorf("the worker's script fetched %s times, want once, by the page as it loads", n)
+	}
+	if errs := b.pageErrors(); len(errs) > 0 {
+		t.Fatalf("page errors: %v", errs)
+	}
 }

@@ -16,6 +16,9 @@
 // the worker is terminated and a fresh one started; the sockets Python
 // had open are closed, as they are when a process is killed.
 //
+// prepare() makes the worker, which fetches Pyodide and compiles its wasm
+// but boots nothing until ready() (the page calls it as it opens: most of
+// a first start is then done by the time Python is wanted).
 // ready() loads Python (it starts on the first run otherwise) and
 // resolves with {ms, jspi}: how long loading took, and what the browser
 // can do (jspi.can_run_sync: Python can wait, so threads and Step work).
@@ -100,12 +103,29 @@ export function setInput(box) {
   inputBox = box;
 }
 
-// start makes the worker and loads Python in it.
+// prepare makes the worker, if there is none: it fetches what Python
+// needs and waits for start's init.
+export function prepare() {
+  if (worker) return worker;
+  // The page's first one is made as the page begins to load
+  // (templates/page.templ, earlyPython), in the same way.
+  let w = window.sockplayPythonWorker;
+  delete window.sockplayPythonWorker;
+  if (!w) {
+    w = new Worker(workerURL, { type: "module", name: "sockplay-python" });
+    // A worker that fails before start listens (its script would not
+    // load) says so to start, which would otherwise wait for it forever.
+    w.onerror = (e) => (w.failedEarly = e.message || "its script did not load");
+  }
+  worker = w;
+  return w;
+}
+
+// start loads Python in the worker (making it if need be).
 function start() {
   if (readyP) return readyP;
   const id = sessionId();
-  const w = new Worker(workerURL, { type: "module", name: "sockplay-python" });
-  worker = w;
+  const w = prepare();
   info = null;
   failed = null;
   snapshot = null;
@@ -123,6 +143,7 @@ function start() {
       else onMessage(m);
     };
     w.onerror = (e) => reject(new Error(`the Python worker failed: ${e.message}`));
+    if (w.failedEarly) reject(new Error(`the Python worker failed: ${w.failedEarly}`));
   });
   readyP.catch((e) => {
     if (worker === w) {

@@ -5,9 +5,9 @@
 //
 // It lives in IndexedDB (which, unlike Cache Storage, a page served over
 // plain http from a classroom's LAN address has too), under a key that
-// names everything it was made from: the Pyodide version, the shim's
-// version (a hash of static/py, from version.js) and whether the browser
-// has JSPI. One snapshot is kept: saving one deletes the others, so an
+// names everything it was made from: the Pyodide version and the build
+// of its vendored files, the shim's version (a hash of static/py; both
+// from version.js) and whether the browser has JSPI. One snapshot is kept: saving one deletes the others, so an
 // updated sockplay never boots a stale one and old ones do not pile up.
 
 const DB = "sockplay-python";

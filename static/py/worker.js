@@ -1,7 +1,8 @@
 // The Python worker: one per tab. It loads Pyodide (CPython 3.14) from
 // this server, installs sockplay's Python modules (socket, select, green
 // threads, stdio) before any user code, and runs programs and the
-// console's lines. A Python booted afresh leaves a memory snapshot of
+// console's lines. It fetches what a start needs as soon as it exists,
+// and boots Python when the page says so (init). A Python booted afresh leaves a memory snapshot of
 // itself, made before any user code runs, from which the next worker in
 // this browser starts instead (snapshot.js).
 //
@@ -38,7 +39,7 @@
 //                                          threads: its threads still alive, now ended
 //   {type: "console", more, exception}     more: the statement goes on ("...")
 
-import { pyodideURL, pyodideVersion, shimVersion } from "/static/pyodide/version.js";
+import { pyodideBuild, pyodideURL, pyodideVersion, shimVersion } from "/static/pyodide/version.js";
 import { dropSnapshot, loadSnapshot, saveSnapshot } from "./snapshot.js";
 
 // The shim's modules, loaded into /lib/sockplay in this order.
@@ -48,8 +49,10 @@ const shimFiles = ["_sockplay.py", "_socket.py", "select.py", "_sockplay_thread.
 // same way.
 const jspi = typeof WebAssembly.Suspending === "function";
 
-// What a memory snapshot of this worker's Python is made from.
-const snapshotKey = `${pyodideVersion} ${shimVersion} ${jspi ? "jspi" : "sync"}`;
+// What a memory snapshot of this worker's Python is made from: the
+// vendored files (their build: a snapshot holds the stdlib zip's directory
+// as it read it), the shim, and how Python waits.
+const snapshotKey = `${pyodideVersion} ${pyodideBuild} ${shimVersion} ${jspi ? "jspi" : "sync"}`;
 
 let ws = null;
 let nextId = 1;
@@ -304,6 +307,56 @@ function serializeRef(obj) {
 }
 const deserializeRef = (o) => (o.bridge ? bridge[o.bridge] : bridge);
 
+// What a start needs that the session does not come into: Pyodide's
+// loader and runtime, its wasm (compiled as it arrives), the standard
+// library, the lock file, the shim's files and a stored snapshot. They
+// are asked for as soon as the worker exists (the page makes it as it
+// opens), so that by the time Python is to start (init) they are here,
+// and the start is only the interpreter's boot. None of it is much CPU:
+// V8 compiles the wasm's functions lazily, on their first call.
+const wasmURL = new URL(pyodideURL + "pyodide.asm.wasm", self.location).href;
+const core = prefetch();
+
+function prefetch() {
+  const get = (url) => fetch(url).then((r) => (r.ok ? r : Promise.reject(new Error(`${url}: ${r.status} ${r.statusText}`))));
+  const c = {
+    loader: import(pyodideURL + "pyodide.mjs"),
+    // The module loadPyodide imports next (1.25 MB): in the module map by then.
+    runtime: import(pyodideURL + "pyodide.asm.mjs"),
+    wasm: WebAssembly.compileStreaming(get(wasmURL)),
+    // A blob: URL stands in for the stdlib's own, which loadPyodide
+    // fetches again (from memory, then).
+    stdlib: get(pyodideURL + "python_stdlib.zip").then((r) => r.blob()),
+    lock: get(pyodideURL + "pyodide-lock.json").then((r) => r.text()),
+    shim: Promise.all(shimFiles.map((f) => get(new URL(`./lib/${f}`, import.meta.url)).then((r) => r.text()))),
+    stored: loadSnapshot(snapshotKey).catch((e) => e),
+  };
+  // Failures are init's to report, not unhandled meanwhile.
+  for (const p of Object.values(c)) p.catch(() => {});
+  return c;
+}
+
+// withWasm runs fn (a loadPyodide) so that Pyodide instantiates the wasm
+// compiled by prefetch instead of compiling its own: Emscripten's loader
+// passes WebAssembly.instantiateStreaming the response of its own fetch
+// of the same URL (from the HTTP cache by then), whose body is dropped.
+// Any other instantiation, or a Pyodide that loads its wasm another way,
+// goes on as it would.
+async function withWasm(module, fn) {
+  const streaming = WebAssembly.instantiateStreaming;
+  WebAssembly.instantiateStreaming = async (source, imports) => {
+    const r = await source;
+    if (!(r instanceof Response) || r.url !== wasmURL) return streaming.call(WebAssembly, r, imports);
+    r.body?.cancel().catch(() => {});
+    return { module, instance: await WebAssembly.instantiate(module, imports) };
+  };
+  try {
+    return await fn();
+  } finally {
+    WebAssembly.instantiateStreaming = streaming;
+  }
+}
+
 async function init(session) {
   sessionID = session;
   const ms = {};
@@ -313,32 +366,40 @@ async function init(session) {
     ms[name] = Math.round((now - t) * 10) / 10;
     t = now;
   };
-  const [{ loadPyodide }, , sock, shim, stored] = await Promise.all([
-    import(pyodideURL + "pyodide.mjs"),
-    // The module loadPyodide imports next (1.25 MB): fetched and compiled
-    // meanwhile, it is in the module map by then.
-    import(pyodideURL + "pyodide.asm.mjs"),
+  const [{ loadPyodide }, , wasm, stdlib, lock, shim, stored, sock] = await Promise.all([
+    core.loader,
+    core.runtime,
+    core.wasm,
+    core.stdlib,
+    core.lock,
+    core.shim,
+    core.stored,
     jspi ? openSocket(session) : lastSeq(session).then((s) => void (knownSeq = s)),
-    Promise.all(shimFiles.map((f) => fetch(new URL(`./lib/${f}`, import.meta.url)).then((r) => (r.ok ? r.text() : Promise.reject(new Error(`${f}: ${r.status}`)))))),
-    loadSnapshot(snapshotKey).catch((e) => e),
   ]);
   ws = sock || null;
+  // What was still on its way, and the session's socket.
   lap("fetch");
-  const options = { indexURL: pyodideURL, packages: [], env: { HOME: "/home/pyodide" } };
+  const stdLibURL = URL.createObjectURL(stdlib);
+  const options = { indexURL: pyodideURL, stdLibURL, lockFileContents: lock, packages: [], env: { HOME: "/home/pyodide" } };
+  const load = (opts) => withWasm(wasm, () => loadPyodide(opts));
   let booted = null;
   let snapshotError = stored instanceof Error ? String(stored) : null;
   const snap = stored instanceof Error ? null : stored;
-  if (snap) {
-    try {
-      booted = await fromSnapshot(loadPyodide, options, snap, shim, lap);
-    } catch (e) {
-      // Not a snapshot this Python can start from after all (damaged, or
-      // the browser changed under it): boot afresh, which makes a new one.
-      snapshotError = String(e);
-      dropSnapshot(snapshotKey).catch(() => {});
+  try {
+    if (snap) {
+      try {
+        booted = await fromSnapshot(load, options, snap, shim, lap);
+      } catch (e) {
+        // Not a snapshot this Python can start from after all (damaged, or
+        // the browser changed under it): boot afresh, which makes a new one.
+        snapshotError = String(e);
+        dropSnapshot(snapshotKey).catch(() => {});
+      }
     }
+    if (!booted) booted = await fresh(load, options, shim, lap);
+  } finally {
+    URL.revokeObjectURL(stdLibURL);
   }
-  if (!booted) booted = await fresh(loadPyodide, options, shim, lap);
   const { pyodide, info } = booted;
   lap("shim");
   py = { pyodide, run: pyodide.runPython("_sockplay_run.run"), console: pyodide.runPython("_sockplay_run.console"), sync: !info.can_run_sync };
@@ -353,8 +414,8 @@ function shimFS(pyodide, shim) {
 }
 
 // fresh boots CPython and installs the shim.
-async function fresh(loadPyodide, options, shim, lap) {
-  const pyodide = await loadPyodide({ ...options, _makeSnapshot: true });
+async function fresh(load, options, shim, lap) {
+  const pyodide = await load({ ...options, _makeSnapshot: true });
   lap("boot");
   shimFS(pyodide, shim);
   pyodide.registerJsModule("_sockplay_js", bridge);
@@ -376,8 +437,8 @@ _sockplay_run.install
 // fromSnapshot starts the Python a fresh boot left in snap: the shim is
 // installed already, and what differs from one Python to the next is set
 // afresh (_sockplay_run.restored).
-async function fromSnapshot(loadPyodide, options, snap, shim, lap) {
-  const pyodide = await loadPyodide({ ...options, _loadSnapshot: snap, _snapshotDeserializer: deserializeRef });
+async function fromSnapshot(load, options, snap, shim, lap) {
+  const pyodide = await load({ ...options, _loadSnapshot: snap, _snapshotDeserializer: deserializeRef });
   lap("boot");
   shimFS(pyodide, shim);
   pyodide.runPython("import _sockplay_run; _sockplay_run.restored()");
@@ -404,15 +465,46 @@ async function keep() {
   try {
     const snapshot = py.pyodide.makeMemorySnapshot({ serializer: serializeRef });
     const made = Math.round(performance.now() - t);
-    // Storing it (its checksum, its copy into IndexedDB) waits its turn
-    // behind what the page has asked for meanwhile: the first line typed
-    // at the console runs first.
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    // Storing it (its checksum, 70 ms of CPU, and its copy into
+    // IndexedDB) waits until Python has been idle a moment: the first
+    // lines typed at the console, or a program, run first.
+    // From now: the page's first line is on its way.
+    lastRan = performance.now();
+    await idle(SAVE_IDLE_MS, SAVE_LATEST_MS);
+    const t1 = performance.now();
     await saveSnapshot(snapshotKey, snapshot);
-    post({ type: "snapshot", saved: true, bytes: snapshot.length, ms: { make: made, save: Math.round(performance.now() - t - made) } });
+    post({ type: "snapshot", saved: true, bytes: snapshot.length, ms: { make: made, save: Math.round(performance.now() - t1) } });
   } catch (e) {
     post({ type: "snapshot", saved: false, error: String(e) });
   }
+}
+
+// A new snapshot is stored once no program or console line has run for
+// SAVE_IDLE_MS, or SAVE_LATEST_MS after it was made at the latest (a
+// program that runs on and on is slowed once, not kept from it).
+const SAVE_IDLE_MS = 300;
+const SAVE_LATEST_MS = 5000;
+let running = 0; // programs and console lines in progress
+let lastRan = 0; // when the last one started or ended
+
+// idle resolves once Python has run nothing for ms, or after latest ms.
+function idle(ms, latest) {
+  const end = performance.now() + latest;
+  return new Promise((resolve) => {
+    const check = () => {
+      const now = performance.now();
+      const quiet = running === 0 && now - lastRan >= ms;
+      if (quiet || now >= end) return resolve();
+      setTimeout(check, running ? ms : Math.max(1, ms - (now - lastRan)));
+    };
+    check();
+  });
+}
+
+// entered marks a program or console line as started (+1) or ended (-1).
+function entered(d) {
+  running += d;
+  lastRan = performance.now();
 }
 
 // enter calls into Python as every entry must be made: through
@@ -437,10 +529,13 @@ self.onmessage = async (e) => {
       return;
     case "run": {
       let res;
+      entered(1);
       try {
         res = JSON.parse(await enter(py.run, m.source, m.filename || "main.py", !!m.step && !py.sync));
       } catch (err) {
         res = { exception: { type: "InternalError", message: String(err) }, threads: 0 };
+      } finally {
+        entered(-1);
       }
       // Gates of threads the program's end stopped.
       gates.splice(0).forEach((g) => g.resolve("go"));
@@ -449,11 +544,14 @@ self.onmessage = async (e) => {
     }
     case "console": {
       let res;
+      entered(1);
       try {
         res = JSON.parse(await enter(py.console, m.line));
       } catch (err) {
         res = { more: false, exception: "InternalError" };
         post({ type: "stderr", text: `sockplay: the console failed: ${err}\n` });
+      } finally {
+        entered(-1);
       }
       post({ type: "console", more: res.more, exception: res.exception });
       return;
