@@ -120,8 +120,9 @@ func TestBrowserLessonNamesAndEnd(t *testing.T) {
 	if names["c"] != c || d == "" || d == c {
 		t.Fatalf("names %v", names)
 	}
-	// The views are drawn on a later frame.
-	b.waitFor(t, "the views on "+d, fmt.Sprintf(`document.getElementById("views-sock").textContent === "· %s"`, d))
+	// The views, and the card the last steps made, are drawn on a later
+	// frame.
+	b.waitFor(t, "the views and the card in use on "+d, fmt.Sprintf(`document.getElementById("views-sock").textContent === "· %s" && document.querySelector(".sock-card.current")?.id === "sock-%s"`, d, d))
 	p = panelOf(t, b)
 	if !strings.HasPrefix(p.Status, "The lesson is over") {
 		t.Errorf("status %q", p.Status)
