@@ -42,12 +42,16 @@ func decodeOp(b []byte) (wireOp, error) {
 		// The engine sets it when it caps bufsize; a client may not.
 		return w, &badRequest{`unknown field "requested"`}
 	}
-	// An empty list is the same as none given (select's lists).
+	// An empty list is the same as none given (select's lists), and
+	// so is a More of nothing but empty values ({"kind": ""}).
 	if m := w.Op.More; m != nil {
 		for _, l := range []*[]string{&m.RList, &m.WList, &m.XList} {
 			if len(*l) == 0 {
 				*l = nil
 			}
+		}
+		if m.RList == nil && m.WList == nil && m.XList == nil && m.Kind == "" && m.Text == "" && m.Focus == nil {
+			w.Op.More = nil
 		}
 	}
 	if w.Op.Op == "" {
