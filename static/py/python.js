@@ -107,16 +107,10 @@ export function setInput(box) {
 // needs and waits for start's init.
 export function prepare() {
   if (worker) return worker;
-  // The page's first one is made as the page begins to load
-  // (templates/page.templ, earlyPython), in the same way.
-  let w = window.sockplayPythonWorker;
-  delete window.sockplayPythonWorker;
-  if (!w) {
-    w = new Worker(workerURL, { type: "module", name: "sockplay-python" });
-    // A worker that fails before start listens (its script would not
-    // load) says so to start, which would otherwise wait for it forever.
-    w.onerror = (e) => (w.failedEarly = e.message || "its script did not load");
-  }
+  const w = new Worker(workerURL, { type: "module", name: "sockplay-python" });
+  // A worker that fails before start listens (its script would not
+  // load) says so to start, which would otherwise wait for it forever.
+  w.onerror = (e) => (w.failedEarly = e.message || "its script did not load");
   worker = w;
   return w;
 }
