@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -468,31 +469,32 @@ func traceMainThread(b *testing.B, br *browser, do func()) mainTasks {
 	}
 	ctx, cancel := context.WithCancel(br.ctx)
 	defer cancel()
-	var evs []traceEvent
-	collected := make(chan struct{})
-	go func() {
-		defer close(collected)
-		for ev, err := range chromedp.Events(ctx, tracing.DataCollected) {
-			if err != nil {
-				return
-			}
+	// One listener for both events: the trace's data arrives before its
+	// end, and only Listen keeps that order across event types (the
+	// Events iterators deliver each type from its own goroutine, so the
+	// end could be seen while data was still queued, and the data lost).
+	var (
+		mu       sync.Mutex
+		evs      []traceEvent
+		complete = make(chan struct{})
+	)
+	if err := chromedp.Listen(ctx, func(ev any) {
+		switch ev := ev.(type) {
+		case *tracing.EventDataCollected:
+			mu.Lock()
 			for _, v := range ev.Value {
 				var te traceEvent
-				if raw, err := json.Marshal(v); err == nil && json.Unmarshal(raw, &te) == nil {
+				if b, err := json.Marshal(v); err == nil && json.Unmarshal(b, &te) == nil {
 					evs = append(evs, te)
 				}
 			}
+			mu.Unlock()
+		case *tracing.EventTracingComplete:
+			close(complete)
 		}
-	}()
-	complete := make(chan struct{})
-	go func() {
-		for _, err := range chromedp.Events(ctx, tracing.TracingComplete) {
-			if err == nil {
-				close(complete)
-			}
-			return
-		}
-	}()
+	}); err != nil {
+		b.Fatal(err)
+	}
 	if _, err := chromedp.Call(br.ctx, tracing.Start, tracing.StartParams{TransferMode: "ReportEvents", TraceConfig: &tracing.TraceConfig{IncludedCategories: []string{"toplevel", "__metadata"}}}); err != nil {
 		b.Fatal(err)
 	}
@@ -506,7 +508,8 @@ func traceMainThread(b *testing.B, br *browser, do func()) mainTasks {
 		b.Fatal("the trace did not complete")
 	}
 	cancel()
-	<-collected
+	mu.Lock()
+	defer mu.Unlock()
 	type thread struct{ pid, tid int64 }
 	main := map[thread]bool{}
 	for _, e := range evs {
