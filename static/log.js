@@ -246,17 +246,43 @@ export function createLog({ onSelect }) {
     rows.style.transform = `translateY(${tops[first]}px)`;
     if (!force && first === shown.first && last === shown.last && n === shown.n) return false;
     shown = { first, last, n };
+    // A row already drawn is kept as it is, where it is: while events
+    // stream in, each draw adds the newest rows and drops the oldest, and
+    // only those are made, laid out and measured (rebuilding every row
+    // each time was most of a busy frame). Forced, every row is made anew.
     const py = f.python.checked;
-    const frag = document.createDocumentFragment();
-    for (let i = first; i < last; i++) frag.append(row(events[view[i]], py, i > 0 ? view[i - 1] : -1, view[i]));
-    rows.replaceChildren(frag);
-    // Measure what was drawn; a row above the one at the top of the
+    if (force) drawn.clear();
+    const want = [];
+    const fresh = new Set();
+    for (let i = first; i < last; i++) {
+      const at = view[i];
+      const prev = i > 0 ? view[i - 1] : -1;
+      let r = drawn.get(at);
+      if (!r || r.prev !== prev) {
+        r = { div: row(events[at], py, prev, at), prev };
+        fresh.add(r.div);
+      }
+      want.push([at, r]);
+    }
+    const keep = new Set(want.map(([, r]) => r.div));
+    for (const c of [...rows.children]) if (!keep.has(c)) c.remove();
+    let cursor = rows.firstElementChild;
+    for (const [, r] of want) {
+      if (cursor === r.div) cursor = cursor.nextElementSibling;
+      else rows.insertBefore(r.div, cursor);
+    }
+    drawn = new Map(want);
+    // Measure what was drawn anew; a row above the one at the top of the
     // window that grew pushes it down by as much, unless following.
     let changed = -1;
     let above = 0;
     const top = indexAt(scroller.scrollTop);
     let i = first;
     for (const r of rows.children) {
+      if (!fresh.has(r)) {
+        i++;
+        continue;
+      }
       const h = r.offsetHeight;
       const seq = events[view[i]].seq;
       const was = heights.get(seq) || ROW;
@@ -273,6 +299,7 @@ export function createLog({ onSelect }) {
     return true;
   }
   let shown = { first: -1, last: -1, n: -1 };
+  let drawn = new Map(); // the rows in the page: index in events → {div, prev}
   let lastCount = 0;
 
   function row(ev, py, prev, at) {
