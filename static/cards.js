@@ -6,6 +6,7 @@
 
 import { parseAddr } from "./addr.js";
 import { parseEscaped, parseHex, toB64 } from "./bytes.js";
+import { setText } from "./dom.js";
 import { fmt } from "./format.js";
 import { FAMILIES, TYPES, pyForm, pyResult } from "./ops.js";
 
@@ -20,11 +21,12 @@ function gauge(root) {
     set(v, limit) {
       const pct = limit > 0 ? Math.min(100, (100 * v) / limit) : 0;
       // A few bytes in a large buffer still show, as a sliver.
-      fill.style.width = v > 0 ? `max(3px, ${pct}%)` : "0";
+      const width = v > 0 ? `max(3px, ${pct}%)` : "0";
+      if (fill.style.width !== width) fill.style.width = width;
       fill.classList.toggle("full", pct >= 90);
       bar.setAttribute("aria-valuenow", v);
       bar.setAttribute("aria-valuemax", limit);
-      val.textContent = `${fmt(v)} / ${fmt(limit)}`;
+      setText(val, `${fmt(v)} / ${fmt(limit)}`);
     },
   };
 }
@@ -250,16 +252,17 @@ export function makeCard(s, { run: send, flash: flashAll }) {
 }
 
 export function updateCard(card, s) {
-  card.kind.textContent = `${FAMILIES[s.family]} ${TYPES[s.type] || "SOCK_STREAM"}`;
+  setText(card.kind, `${FAMILIES[s.family]} ${TYPES[s.type] || "SOCK_STREAM"}`);
   let st = s.state;
   if (s.eof) st += " · peer sent EOF";
   if (s.shut) st += ` · ${s.shut}`;
-  card.status.textContent = st;
-  card.status.className = "sock-state st-" + s.state;
-  card.addrs.textContent = s.peer ? `${s.local || "?"} → ${s.peer}` : s.local || "";
-  card.link.textContent = s.link ? `↔ ${s.link}` : "";
+  setText(card.status, st);
+  const cls = "sock-state st-" + s.state;
+  if (card.status.className !== cls) card.status.className = cls;
+  setText(card.addrs, s.peer ? `${s.local || "?"} → ${s.peer}` : s.local || "");
+  setText(card.link, s.link ? `↔ ${s.link}` : "");
   card.link.title = s.link ? `the other end of this connection is ${s.link}` : "";
-  card.mode.textContent = s.mode === "timeout" ? `timeout ${s.timeout} s` : s.mode;
+  setText(card.mode, s.mode === "timeout" ? `timeout ${s.timeout} s` : s.mode);
   card.autoChk.checked = !!s.autorecv;
   if (s.autorecv) card.autoSize.value = s.autorecv;
   if (card.autoAcc) card.autoAcc.checked = !!s.autoaccept;
@@ -292,5 +295,5 @@ export function updateGauges(card, st) {
   if (st.rtt_us) t.push(`rtt ${(st.rtt_us / 1000).toFixed(2)} ms`);
   if (st.cwnd) t.push(`cwnd ${st.cwnd}`);
   if (st.retrans) t.push(`retrans ${st.retrans}`);
-  g.tcp.textContent = t.join(" · ");
+  setText(g.tcp, t.join(" · "));
 }

@@ -1,6 +1,6 @@
 // DOM helpers, for every module of the page: el makes an HTML element,
-// svg an SVG one, and throttled paces a redraw. Nothing here knows what
-// the page shows.
+// svg an SVG one, setText changes a text only if it is another, and
+// throttled paces a redraw. Nothing here knows what the page shows.
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 
@@ -10,6 +10,13 @@ export function el(tag, cls, text) {
   if (cls) e.className = cls;
   if (text !== undefined) e.textContent = text;
   return e;
+}
+
+// setText gives e the text s, unless it has it: a text set anew, even
+// the same one, is laid out again, and a card redrawn while a program
+// runs sets a dozen texts that seldom change.
+export function setText(e, s) {
+  if (e.textContent !== s) e.textContent = s;
 }
 
 // svg is a new SVG element with these attributes, appended to parent if
