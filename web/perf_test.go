@@ -73,7 +73,7 @@ const perfObservers = `(() => {
 // all in the log and drawn, and the longest main-thread task and frame gap
 // while 10,000 events a second stream in for 5 seconds.
 func BenchmarkBrowserLog(b *testing.B) {
-	m := sockets.NewManager(sockets.Config{MaxLagEvents: 1 << 30, MaxLagBytes: 1 << 40, StatsInterval: -1})
+	m := sockets.NewManager(sockets.Config{MaxLagEvents: 1 << 30, MaxLagBytes: 1 << 40, MaxLogBytes: 256 << 20, StatsInterval: -1})
 	defer m.Close()
 	srv := httptest.NewServer(New(Config{Sessions: m}))
 	defer srv.Close()
