@@ -78,6 +78,39 @@ export function pyBytes(b) {
   return "b" + c + escapeBytes(b, q) + c;
 }
 
+// LONG is the most bytes whose repr pyBytesOf writes whole: a longer
+// buffer that repeats a short run reads as that run times its count, as
+// the tutorials write it (b"x" * 1_000_000) and as the export does
+// (sockets/internal/pyrepr, BytesOf: the same rule and bounds); any other
+// is cut after LONG bytes here, as an expanded log row is, where the
+// export writes it whole. A megabyte's repr, in a row or a card, was a
+// long task of its own each time it was drawn.
+const LONG = 1024;
+const PERIOD_MAX = 64;
+
+// pyBytesOf is Python's repr of bytes b for the log, the cards and the
+// views: whole up to LONG bytes, else as above.
+export function pyBytesOf(b) {
+  if (b.length <= LONG) return pyBytes(b);
+  const p = periodOf(b);
+  if (!p) return pyBytes(b.subarray(0, LONG)) + "…";
+  const n = Math.floor(b.length / p);
+  const tail = b.subarray(n * p);
+  return `${pyBytes(b.subarray(0, p))} * ${n}` + (tail.length ? ` + ${pyBytes(tail)}` : "");
+}
+
+// periodOf is the length of the shortest run, of at most PERIOD_MAX
+// bytes, that b repeats from its start (a part of it may end b), or 0.
+function periodOf(b) {
+  const probe = Math.min(b.length, 4 * PERIOD_MAX);
+  next: for (let p = 1; p <= PERIOD_MAX && 2 * p <= b.length; p++) {
+    for (let i = p; i < probe; i++) if (b[i] !== b[i - p]) continue next;
+    for (let i = probe; i < b.length; i++) if (b[i] !== b[i - p]) continue next;
+    return p;
+  }
+  return 0;
+}
+
 export function hexBytes(b) {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join(" ");
 }
@@ -91,6 +124,7 @@ export function resultBytes(r) {
 
 export function fromB64(s) {
   if (!s) return new Uint8Array(0);
+  if (Uint8Array.fromBase64) return Uint8Array.fromBase64(s);
   const bin = atob(s);
   const out = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);

@@ -3,7 +3,7 @@
 // it holds, rendered for the page: the same forms sockets/export renders
 // for an exported script (sockets/optable.go says how they read).
 
-import { pyBytes, fromB64, resultBytes } from "./bytes.js";
+import { pyBytes, pyBytesOf, fromB64, resultBytes } from "./bytes.js";
 
 const embedded = typeof document !== "undefined" && document.getElementById("op-table");
 export const opTable = embedded ? JSON.parse(embedded.textContent) : await fetch("/api/ops").then((r) => r.json());
@@ -82,8 +82,12 @@ const args = {
   delay: (a) => pyFloat(a.delay || 0),
   data: (a, m, short) => {
     if (!a.data) return "b''";
-    const b = pyBytes(fromB64(a.data.b64));
-    return (short ? shorten(b) : b) + (a.data.repeat !== undefined ? ` * ${a.data.repeat}` : "");
+    // Short, only the first bytes are read: 56 base64 characters are 42
+    // bytes, more than the 40 characters shown. A repeat's unit is its
+    // literal, as the export writes it.
+    if (short) return shorten(pyBytes(fromB64(a.data.b64.slice(0, 56)))) + (a.data.repeat !== undefined ? ` * ${a.data.repeat}` : "");
+    if (a.data.repeat !== undefined) return `${pyBytes(fromB64(a.data.b64))} * ${a.data.repeat}`;
+    return pyBytesOf(fromB64(a.data.b64));
   },
   timeout: (a) => (a.timeout === null ? "None" : pyFloat(a.timeout)),
   flag: (a) => (a.flag ? "True" : "False"),
@@ -152,9 +156,9 @@ export function pyResult(ev) {
     case "socket":
       return `<socket ${r.sock}>`;
     case "bytes":
-      return pyBytes(resultBytes(r));
+      return pyBytesOf(resultBytes(r));
     case "bytes_addr":
-      return `(${pyBytes(resultBytes(r))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
+      return `(${pyBytesOf(resultBytes(r))}, ${r.addr === undefined ? "None" : pyAddr(r.addr)})`;
     case "n":
       return String(r.n);
     case "accepted":

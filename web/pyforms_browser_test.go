@@ -80,6 +80,13 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 			sockets.Event{Op: "getsockname", Sock: "s2", OK: true, Result: &sockets.Result{Local: a}},
 			sockets.Event{Op: "recvfrom", Sock: "s1", Args: &sockets.Args{Bufsize: &n}, OK: true, Result: &sockets.Result{N: &zero, Data: []byte{}, Addr: a}})
 	}
+	// A long repeated run reads as that run times its count, on both
+	// sides: the tutorial's b"x" * 1_000_000, never a megabyte literal.
+	long := []sockets.Event{
+		{Op: "sendall", Sock: "s2", Args: &sockets.Args{Data: text(strings.Repeat("x", 1_000_000))}, OK: true, Result: &sockets.Result{}},
+		{Op: "recv", Sock: "s2", Args: &sockets.Args{Bufsize: &big}, OK: true, Result: &sockets.Result{N: &n, Data: []byte(strings.Repeat("abc", 400) + "ab")}},
+	}
+	cases = append(cases, long...)
 	covered := map[string]bool{}
 	for _, ev := range cases {
 		covered[ev.Op] = true
@@ -123,7 +130,21 @@ func TestBrowserPythonFormsMatchExport(t *testing.T) {
 			pyCode = append(pyCode, got[0], got[1])
 		}
 	}
+	for _, ev := range long {
+		pyCode = append(pyCode, export.Call("s2", ev.Op, ev.Args), export.ResultRepr(ev))
+	}
 	validPython(t, pyCode)
+	// Any other long buffer the page cuts after 1024 bytes, as an
+	// expanded row; the export writes it whole.
+	noise := make([]byte, 3000)
+	for i := range noise {
+		noise[i] = byte(i*7919 + i*i)
+	}
+	js, _ := json.Marshal(sockets.Event{Op: "recv", Sock: "s2", Args: &sockets.Args{Bufsize: &big}, OK: true, Result: &sockets.Result{N: &n, Data: noise}})
+	cut, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`import("/static/ops.js").then((m) => m.pyResult(`+string(js)+`))`, chromedp.EvalAwaitPromise))
+	if want := export.PyBytes(noise[:1024]) + "…"; err != nil || cut != want {
+		t.Errorf("a 3000-byte recv of no repeated run, in the page: %.60q… (%v), want the first 1024 bytes' literal and …", cut, err)
+	}
 	// The log's text for a call without one of its own is Python's
 	// reading of the result, never a blanket None.
 	for _, c := range []struct{ ev, want string }{

@@ -50,6 +50,10 @@ func comment(s string) string { return pyrepr.Comment(s) }
 // PyBytes is Python's repr of a bytes object.
 func PyBytes(b []byte) string { return pyrepr.Bytes(b) }
 
+// pyBytesOf is b's value as Python: its literal, or a long repeated run
+// as that run times its count (pyrepr.BytesOf).
+func pyBytesOf(b []byte) string { return pyrepr.BytesOf(b) }
+
 func pyBool(b bool) string {
 	if b {
 		return "True"

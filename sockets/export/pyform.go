@@ -221,13 +221,13 @@ func ResultRepr(ev sockets.Event) string {
 	case "socket":
 		return "<socket " + r.Sock + ">"
 	case "bytes":
-		return PyBytes(r.Data)
+		return pyBytesOf(r.Data)
 	case "bytes_addr":
 		from := "None"
 		if r.Addr != "" {
 			from = PyAddr(r.Addr, "")
 		}
-		return fmt.Sprintf("(%s, %s)", PyBytes(r.Data), from)
+		return fmt.Sprintf("(%s, %s)", pyBytesOf(r.Data), from)
 	case "n":
 		return strconv.Itoa(deref(r.N))
 	case "accepted":

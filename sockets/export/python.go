@@ -414,7 +414,7 @@ func portValue(a *sockets.Args) (string, string) {
 }
 
 // pyData is the op's data as a Python bytes expression: b'x' * 1000000
-// for a repeat, not a megabyte literal. Data the engine could not decode,
+// for a repeat or a long repeated run, not a megabyte literal. Data the engine could not decode,
 // or more than one op may send, is not written.
 func pyData(a *sockets.Args) (string, string) {
 	if a.Data == nil {
@@ -432,7 +432,7 @@ func pyData(a *sockets.Args) (string, string) {
 		}
 		return fmt.Sprintf("%s * %d", PyBytes(b), *n), ""
 	}
-	return PyBytes(b), ""
+	return pyBytesOf(b), ""
 }
 
 func deref[T any](p *T) T {

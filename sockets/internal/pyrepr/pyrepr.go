@@ -110,3 +110,47 @@ func Bytes(b []byte) string {
 	sb.WriteByte(quote)
 	return sb.String()
 }
+
+// Run bounds how BytesOf writes a long buffer: past RunLong bytes, one
+// that repeats a run of at most RunMax bytes from its start is that run
+// times its count (and what is left of it), as the tutorials write it:
+// b'x' * 1000000, the same value as its literal. The page's forms
+// (static/bytes.js, pyBytesOf) follow the same rule, and cut any other
+// long buffer, which is written whole here.
+const (
+	RunLong = 1024
+	RunMax  = 64
+)
+
+// BytesOf is a Python expression of b's value: repr(b), or a repeated
+// run as above.
+func BytesOf(b []byte) string {
+	if len(b) <= RunLong {
+		return Bytes(b)
+	}
+	p := period(b)
+	if p == 0 {
+		return Bytes(b)
+	}
+	n := len(b) / p
+	s := fmt.Sprintf("%s * %d", Bytes(b[:p]), n)
+	if tail := b[n*p:]; len(tail) > 0 {
+		s += " + " + Bytes(tail)
+	}
+	return s
+}
+
+// period is the length of the shortest run of at most RunMax bytes that
+// b repeats from its start (a part of it may end b), or 0.
+func period(b []byte) int {
+next:
+	for p := 1; p <= RunMax && 2*p <= len(b); p++ {
+		for i := p; i < len(b); i++ {
+			if b[i] != b[i-p] {
+				continue next
+			}
+		}
+		return p
+	}
+	return 0
+}

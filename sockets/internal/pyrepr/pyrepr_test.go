@@ -50,3 +50,61 @@ for line in sys.stdin:
 		}
 	}
 }
+
+// TestBytesOfIsTheValue: BytesOf writes a long repeated run as that run
+// times its count, and anything else as its literal; either way CPython
+// reads back the very bytes.
+func TestBytesOfIsTheValue(t *testing.T) {
+	run := func(unit string, n int, tail string) []byte {
+		return []byte(strings.Repeat(unit, n) + tail)
+	}
+	var p64, p65 strings.Builder
+	for i := range 64 {
+		p64.WriteByte(byte('!' + i))
+	}
+	for i := range 65 {
+		p65.WriteByte(byte('!' + i))
+	}
+	noise := make([]byte, 2000)
+	for i := range noise {
+		noise[i] = byte(i*7919 + i*i)
+	}
+	cases := []struct {
+		b    []byte
+		want string // "" for the literal
+	}{
+		{run("x", 1_000_000, ""), "b'x' * 1000000"},
+		{run("ab", 600, ""), "b'ab' * 600"},
+		{run("abc", 400, "ab"), "b'abc' * 400 + b'ab'"},
+		{run("\r\n", 513, ""), `b'\r\n' * 513`},
+		{run("x", RunLong, ""), ""},
+		{run("x", RunLong+1, ""), "b'x' * 1025"},
+		{run(p64.String(), 20, ""), Bytes([]byte(p64.String())) + " * 20"},
+		{run(p65.String(), 20, ""), ""},
+		{run("x", 2000, "y"), ""},
+		{noise, ""},
+	}
+	var in bytes.Buffer
+	for _, c := range cases {
+		want := c.want
+		if want == "" {
+			want = Bytes(c.b)
+		}
+		if got := BytesOf(c.b); got != want {
+			t.Errorf("BytesOf(%d bytes %.12q…) = %.80s, want %.80s", len(c.b), c.b, got, want)
+		}
+		in.WriteString(hex.EncodeToString(c.b) + "\t" + BytesOf(c.b) + "\n")
+	}
+	cmd := exec.Command(testkit.Python(t), "-c", `import sys
+for line in sys.stdin:
+    h, form = line.rstrip("\n").split("\t")
+    print(eval(form) == bytes.fromhex(h))`)
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v", err)
+	}
+	if got, want := strings.TrimSpace(string(out)), strings.TrimSpace(strings.Repeat("True\n", len(cases))); got != want {
+		t.Errorf("CPython read the forms back as the bytes: %s", strings.ReplaceAll(got, "\n", " "))
+	}
+}
