@@ -240,9 +240,14 @@ export function createLog({ onSelect }) {
     spacer.style.height = tops[n] + "px";
     count.textContent = paused ? `(${n} shown, paused: ${events.length - lastCount} new)` : `(${events.length}${n !== events.length ? `, ${n} shown` : ""})`;
     if (!paused) lastCount = events.length;
-    if (f.follow.checked && !paused) scroller.scrollTop = scroller.scrollHeight;
-    const first = Math.max(0, indexAt(scroller.scrollTop) - OVERSCAN);
-    const last = Math.min(n, indexAt(scroller.scrollTop + scroller.clientHeight) + 1 + OVERSCAN);
+    const following = f.follow.checked && !paused;
+    if (following) scroller.scrollTop = scroller.scrollHeight;
+    // Following, the rows are new at every draw of a fast stream, and
+    // each costs its layout: only a couple beyond the window are drawn
+    // (a scroll draws what it brings into view before it is painted).
+    const over = following ? 2 : OVERSCAN;
+    const first = Math.max(0, indexAt(scroller.scrollTop) - over);
+    const last = Math.min(n, indexAt(scroller.scrollTop + scroller.clientHeight) + 1 + over);
     rows.style.transform = `translateY(${tops[first]}px)`;
     if (!force && first === shown.first && last === shown.last && n === shown.n) return false;
     shown = { first, last, n };
@@ -295,7 +300,7 @@ export function createLog({ onSelect }) {
     }
     if (changed < 0) return false;
     topsN = Math.min(topsN, changed);
-    if (above && !(f.follow.checked && !paused)) scroller.scrollTop += above;
+    if (above && !following) scroller.scrollTop += above;
     return true;
   }
   let shown = { first: -1, last: -1, n: -1 };
