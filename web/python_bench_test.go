@@ -18,6 +18,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/sockplay/sockplay/sockets"
+	"github.com/sockplay/sockplay/static"
 )
 
 // watchJS is a JS function that runs fn() while it watches the page's
@@ -104,8 +105,9 @@ type loadFigures struct {
 // console: until the console has run a line typed in its box, cold and
 // cached, from the click and from the navigation.
 // tasks: the page's main thread, traced, while the page opens, while
-// Python loads cold once it is live, and while a program runs: its
-// longest task in wall-clock and in CPU time.
+// Python loads cold once it is live, while a program makes calls as fast
+// as it can, and while the code pane's examples run one after another:
+// its longest task in wall-clock and in CPU time.
 // calls: round trips from Python of getsockname and of sendall+recv
 // against the echo lab (median and p99), a tight recv(1) loop on one
 // thread and on 8, and for comparison the same op from the page's main
@@ -203,10 +205,19 @@ func BenchmarkPython(b *testing.B) {
 			running := traceMainThread(b, br, func() {
 				(&pyPage{browser: br}).eval(b, `sockplay.python.run(`+string(src)+`).then((r) => r.exception ? Promise.reject(new Error(r.stderr)) : "ran")`)
 			})
+			// The tutorials' programs, one after another, as a class runs
+			// them: calls at the pace of their own code, not a stress.
+			examples := traceMainThread(b, br, func() {
+				for _, ex := range static.Examples() {
+					src, _ := json.Marshal(ex.WithLabs(e.labs.AddrOf))
+					in, _ := json.Marshal(examplesStdin[ex.Name])
+					(&pyPage{browser: br}).eval(b, fmt.Sprintf(`sockplay.python.run(%s, {stdin: %s, filename: %q}).then((r) => r.exception ? Promise.reject(new Error(r.stderr)) : "ran")`, src, in, ex.Name))
+				}
+			})
 			for _, x := range []struct {
 				name string
 				m    mainTasks
-			}{{"opening", opening}, {"loading", loading}, {"running", running}} {
+			}{{"opening", opening}, {"loading", loading}, {"running", running}, {"examples", examples}} {
 				b.ReportMetric(x.m.WallMS, x.name+"-longest-task-wall-ms")
 				b.ReportMetric(x.m.CPUMS, x.name+"-longest-task-cpu-ms")
 				b.ReportMetric(float64(x.m.CPU50), x.name+"-tasks-over-50ms-cpu")
