@@ -102,10 +102,8 @@ export function pyBytesOf(b) {
 // periodOf is the length of the shortest run, of at most PERIOD_MAX
 // bytes, that b repeats from its start (a part of it may end b), or 0.
 function periodOf(b) {
-  const probe = Math.min(b.length, 4 * PERIOD_MAX);
   next: for (let p = 1; p <= PERIOD_MAX && 2 * p <= b.length; p++) {
-    for (let i = p; i < probe; i++) if (b[i] !== b[i - p]) continue next;
-    for (let i = probe; i < b.length; i++) if (b[i] !== b[i - p]) continue next;
+    for (let i = p; i < b.length; i++) if (b[i] !== b[i - p]) continue next;
     return p;
   }
   return 0;

@@ -257,54 +257,45 @@ export function createLog({ onSelect }) {
     // each time was most of a busy frame). Forced, every row is made anew.
     const py = f.python.checked;
     if (force) drawn.clear();
-    const want = [];
-    const fresh = new Set();
+    const want = []; // {at, prev, div, fresh} for each row in view, in order
     for (let i = first; i < last; i++) {
       const at = view[i];
       const prev = i > 0 ? view[i - 1] : -1;
-      let r = drawn.get(at);
-      if (!r || r.prev !== prev) {
-        r = { div: row(events[at], py, prev, at), prev };
-        fresh.add(r.div);
-      }
-      want.push([at, r]);
+      const had = drawn.get(at);
+      want.push(had && had.prev === prev ? { ...had, fresh: false } : { at, prev, div: row(events[at], py, prev, at), fresh: true });
     }
-    const keep = new Set(want.map(([, r]) => r.div));
+    const keep = new Set(want.map((r) => r.div));
     for (const c of [...rows.children]) if (!keep.has(c)) c.remove();
     let cursor = rows.firstElementChild;
-    for (const [, r] of want) {
+    for (const r of want) {
       if (cursor === r.div) cursor = cursor.nextElementSibling;
       else rows.insertBefore(r.div, cursor);
     }
-    drawn = new Map(want);
+    drawn = new Map(want.map((r) => [r.at, r]));
     // Measure what was drawn anew; a row above the one at the top of the
     // window that grew pushes it down by as much, unless following.
     let changed = -1;
     let above = 0;
     const top = indexAt(scroller.scrollTop);
-    let i = first;
-    for (const r of rows.children) {
-      if (!fresh.has(r)) {
-        i++;
-        continue;
-      }
-      const h = r.offsetHeight;
-      const seq = events[view[i]].seq;
+    want.forEach((r, k) => {
+      if (!r.fresh) return;
+      const i = first + k;
+      const h = r.div.offsetHeight;
+      const seq = events[r.at].seq;
       const was = heights.get(seq) || ROW;
       if (h && h !== was) {
         heights.set(seq, h);
         if (changed < 0) changed = i;
         if (i < top) above += h - was;
       }
-      i++;
-    }
+    });
     if (changed < 0) return false;
     topsN = Math.min(topsN, changed);
     if (above && !following) scroller.scrollTop += above;
     return true;
   }
   let shown = { first: -1, last: -1, n: -1 };
-  let drawn = new Map(); // the rows in the page: index in events → {div, prev}
+  let drawn = new Map(); // the rows in the page, by index in events: {at, prev, div}
   let lastCount = 0;
 
   function row(ev, py, prev, at) {

@@ -85,9 +85,10 @@ const args = {
     // Short, only the first bytes are read: 56 base64 characters are 42
     // bytes, more than the 40 characters shown. A repeat's unit is its
     // literal, as the export writes it.
-    if (short) return shorten(pyBytes(fromB64(a.data.b64.slice(0, 56)))) + (a.data.repeat !== undefined ? ` * ${a.data.repeat}` : "");
-    if (a.data.repeat !== undefined) return `${pyBytes(fromB64(a.data.b64))} * ${a.data.repeat}`;
-    return pyBytesOf(fromB64(a.data.b64));
+    const rep = a.data.repeat !== undefined ? ` * ${a.data.repeat}` : "";
+    if (short) return shorten(pyBytes(fromB64(a.data.b64.slice(0, 56)))) + rep;
+    const b = fromB64(a.data.b64);
+    return rep ? pyBytes(b) + rep : pyBytesOf(b);
   },
   timeout: (a) => (a.timeout === null ? "None" : pyFloat(a.timeout)),
   flag: (a) => (a.flag ? "True" : "False"),
